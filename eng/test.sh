@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command: restore, build (Release) and run every test project, then print one line
+# "N passed, N failed, N skipped" over all projects. Exit code 0 only when nothing failed.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log="$(mktemp -t vigil-test.XXXXXX)"
+trap 'rm -f "$log"' EXIT
+
+echo "== restore and build (Release)"
+if ! dotnet build Vigil.slnx -c Release --nologo -v q -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+echo "== test"
+dotnet test --solution Vigil.slnx -c Release --no-build --no-progress "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+
+total=$(grep -E '^\s+total:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -E '^\s+failed:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+passed=$(grep -E '^\s+succeeded:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+skipped=$(grep -E '^\s+skipped:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+errors=$(grep -E '^\s+error:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
+  # a crashed test host or a project that ran no tests: count it as a failure
+  failed=$(( ${errors:-0} > 0 ? errors : 1 ))
+fi
+echo
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+[ "$rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ]

@@ -1,0 +1,1 @@
+namespace Vigil.Cli.Tests;

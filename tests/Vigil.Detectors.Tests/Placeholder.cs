@@ -1,0 +1,1 @@
+namespace Vigil.Detectors.Tests;
