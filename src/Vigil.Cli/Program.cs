@@ -1,1 +1,1 @@
-return 0;
+return await Vigil.Cli.CliApp.RunAsync(args).ConfigureAwait(false);

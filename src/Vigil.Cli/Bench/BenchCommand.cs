@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Vigil.Evaluation;
+
+namespace Vigil.Cli;
+
+/// <summary><c>vigil bench adbench FOLDER [--seeds 3] [--json]</c>.</summary>
+internal static class BenchCommand
+{
+    public static Command Build()
+    {
+        var bench = new Command("bench", "Run benchmark protocols.");
+        var folder = new Argument<string>("FOLDER") { Description = "Folder of .csv/.csv.gz files whose last column is 'label'." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds 0..N-1 per dataset.", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "Print only a JSON array of results." };
+        var adbench = new Command("adbench", "The ADBench protocol: 70/30 stratified split, subsample to 10,000 rows, min-max scaling, isolation forest.")
+        {
+            folder, seeds, json,
+        };
+        adbench.SetAction(parse =>
+        {
+            var dir = parse.GetRequiredValue(folder);
+            var n = (int)OptionParsing.Positive("--seeds", parse.GetValue(seeds));
+            var files = AdBenchProtocol.FindDatasets(dir);
+            if (files.Count == 0)
+            {
+                throw new CliUsageException($"{dir}: no .csv or .csv.gz file whose last column is 'label'");
+            }
+
+            var results = new List<AdBenchResult>();
+            foreach (var f in files)
+            {
+                if (!parse.GetValue(json))
+                {
+                    Terminal.Note($"{AdBenchProtocol.DatasetName(f)} ...");
+                }
+
+                results.Add(AdBenchProtocol.RunIsolationForest(f, n));
+            }
+
+            if (parse.GetValue(json))
+            {
+                var array = new JsonArray();
+                foreach (var r in results)
+                {
+                    array.Add(new JsonObject
+                    {
+                        ["dataset"] = r.Dataset,
+                        ["model"] = r.Model,
+                        ["seeds"] = r.Seeds,
+                        ["auc_roc"] = r.AucRoc,
+                        ["auc_pr"] = r.AucPr,
+                        ["fit_seconds"] = r.FitSeconds,
+                        ["score_seconds"] = r.ScoreSeconds,
+                    });
+                }
+
+                Console.Out.WriteLine(array.ToJsonString());
+                return CliApp.Ok;
+            }
+
+            static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+            var table = new Table().Border(TableBorder.Rounded).Title($"ADBench protocol, {n} seed(s)");
+            foreach (var h in new[] { "dataset", "rows", "features", "model", "AUC-ROC", "± sd", "AUC-PR", "ADBench AUC-ROC", "Δ", "fit s", "score s" })
+            {
+                table.AddColumn(new TableColumn(h).RightAligned());
+            }
+
+            foreach (var r in results)
+            {
+                table.AddRow(
+                    Markup.Escape(r.Dataset), r.Rows.ToString(CultureInfo.InvariantCulture), r.Features.ToString(CultureInfo.InvariantCulture),
+                    r.Model, F(r.AucRoc), F(r.AucRocStd), F(r.AucPr),
+                    r.PublishedAucRoc is { } p ? F(p) : "-",
+                    r.PublishedAucRoc is { } q ? (r.AucRoc - q).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture) : "-",
+                    r.FitSeconds.ToString("F3", CultureInfo.InvariantCulture), r.ScoreSeconds.ToString("F3", CultureInfo.InvariantCulture));
+            }
+
+            Terminal.Out.Write(table);
+            return CliApp.Ok;
+        });
+        bench.Subcommands.Add(adbench);
+        return bench;
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace Vigil.Cli;
+
+/// <summary>Builds the <c>vigil</c> command tree and runs it with uniform error handling.</summary>
+internal static class CliApp
+{
+    /// <summary>Exit code for success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Exit code for an unexpected internal failure.</summary>
+    public const int InternalError = 1;
+
+    /// <summary>Exit code for bad arguments or unreadable/invalid input.</summary>
+    public const int UsageError = 2;
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("Vigil: fraud and anomaly detection for .NET.");
+        root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(ScoreCommand.Build());
+        root.Subcommands.Add(EvaluateCommand.Build());
+        root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(QuickstartCommand.Build());
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var command = parse.CommandResult.Command;
+            var path = command == root ? "vigil" : CommandPath(parse);
+            Terminal.Error($"{parse.Errors[0].Message} (see '{path} --help')");
+            return UsageError;
+        }
+
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (CliErrors.TryDescribe(ex, out var message))
+        {
+            Terminal.Error(message);
+            return UsageError;
+        }
+        catch (OperationCanceledException)
+        {
+            Terminal.Error("cancelled");
+            return 130;
+        }
+        catch (Exception ex)
+        {
+            Terminal.Error($"internal error: {ex.GetType().Name}: {ex.Message}" +
+                (Environment.GetEnvironmentVariable("VIGIL_DEBUG") == "1" ? Environment.NewLine + ex : string.Empty));
+            return InternalError;
+        }
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(r.Command.Name);
+        }
+
+        names.Reverse();
+        names[0] = "vigil";
+        return string.Join(' ', names);
+    }
+}
+
+/// <summary>Console output: results on stdout, progress and errors on stderr.</summary>
+internal static class Terminal
+{
+    private static readonly Lazy<IAnsiConsole> StdErr = new(() => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(Console.Error),
+    }));
+
+    /// <summary>The console for results (stdout).</summary>
+    public static IAnsiConsole Out => AnsiConsole.Console;
+
+    /// <summary>The console for progress and diagnostics (stderr).</summary>
+    public static IAnsiConsole Err => StdErr.Value;
+
+    /// <summary>True when stderr is a terminal, so live progress can be drawn.</summary>
+    public static bool Interactive => !Console.IsErrorRedirected && Err.Profile.Capabilities.Interactive;
+
+    /// <summary>Writes one readable error line to stderr.</summary>
+    public static void Error(string message) => Console.Error.WriteLine($"vigil: error: {message}");
+
+    /// <summary>Writes a note line to stderr.</summary>
+    public static void Note(string message) => Console.Error.WriteLine(message);
+}

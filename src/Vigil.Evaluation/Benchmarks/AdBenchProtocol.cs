@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Vigil.Data;
+using Vigil.Detectors;
+
+namespace Vigil.Evaluation;
+
+/// <summary>One dataset's result under the ADBench protocol, averaged over seeds.</summary>
+/// <param name="Dataset">Dataset name (file name without extension).</param>
+/// <param name="Model">Detector kind.</param>
+/// <param name="Seeds">Seeds run.</param>
+/// <param name="Rows">Rows after subsampling.</param>
+/// <param name="Features">Feature count.</param>
+/// <param name="AucRoc">Mean test AUC-ROC.</param>
+/// <param name="AucRocStd">Sample standard deviation of AUC-ROC over seeds (0 for one seed).</param>
+/// <param name="AucPr">Mean test average precision.</param>
+/// <param name="FitSeconds">Mean fit wall time.</param>
+/// <param name="ScoreSeconds">Mean test scoring wall time.</param>
+/// <param name="PublishedAucRoc">ADBench's published AUC-ROC for this dataset and model, when known.</param>
+public sealed record AdBenchResult(
+    string Dataset,
+    string Model,
+    int Seeds,
+    int Rows,
+    int Features,
+    double AucRoc,
+    double AucRocStd,
+    double AucPr,
+    double FitSeconds,
+    double ScoreSeconds,
+    double? PublishedAucRoc);
+
+/// <summary>
+/// The ADBench protocol (Han et al., NeurIPS 2022) on a labelled CSV whose last column is <c>label</c>:
+/// for each seed s = 0..n-1, data over 10,000 rows is subsampled uniformly to 10,000 rows without replacement,
+/// split 70/30 stratified by label, min-max scaled with the training part's range, and an unsupervised detector
+/// is fit on the (unlabelled) training part and scored on the test part.
+/// </summary>
+public static class AdBenchProtocol
+{
+    /// <summary>ADBench's subsampling limit.</summary>
+    public const int MaxRows = 10_000;
+
+    /// <summary>ADBench's training fraction.</summary>
+    public const double TrainFraction = 0.7;
+
+    private static readonly Dictionary<string, double> PublishedIForestAucRoc = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["cardio"] = 0.9319,
+        ["thyroid"] = 0.9830,
+        ["satellite"] = 0.7043,
+        ["shuttle"] = 0.9956,
+        ["mammography"] = 0.8639,
+    };
+
+    /// <summary>The data files of <paramref name="folder"/> (.csv or .csv.gz) whose last column is named <c>label</c>, sorted by name.</summary>
+    public static IReadOnlyList<string> FindDatasets(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"{folder}: folder not found");
+        }
+
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => f.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase))
+            .Where(f => CsvFile.InferSchema(f, new CsvReadOptions { InferenceRows = 1 }).Columns[^1].Name == "label")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return files;
+    }
+
+    /// <summary>The dataset name of a file: its name without .csv/.csv.gz.</summary>
+    public static string DatasetName(string path)
+    {
+        var name = Path.GetFileName(path);
+        foreach (var ext in new[] { ".csv.gz", ".csv" })
+        {
+            if (name.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+            {
+                return name[..^ext.Length];
+            }
+        }
+
+        return name;
+    }
+
+    /// <summary>Runs the protocol with the isolation forest (ADBench/PyOD defaults: 100 trees, 256 samples) for seeds 0..<paramref name="seeds"/>-1.</summary>
+    public static AdBenchResult RunIsolationForest(string path, int seeds = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(seeds, 1);
+        var frame = FrameFile.Read(path);
+        return RunIsolationForest(frame, DatasetName(path), seeds);
+    }
+
+    /// <summary>Runs the protocol on an in-memory frame with a <c>label</c> column.</summary>
+    public static AdBenchResult RunIsolationForest(Frame frame, string dataset, int seeds = 3)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var aucs = new double[seeds];
+        var aps = new double[seeds];
+        double fit = 0, score = 0;
+        var rows = 0;
+        var features = 0;
+        for (var s = 0; s < seeds; s++)
+        {
+            var seed = (ulong)s;
+            var data = Subsample(frame, MaxRows, seed);
+            rows = data.RowCount;
+            var labelsD = ((Float64Column)data["label"]).Values;
+            var split = Splits.StratifiedRandom(labelsD, TrainFraction, seed);
+            var train = data.Take(split.Train);
+            var test = data.Take(split.Test);
+
+            var sw = Stopwatch.StartNew();
+            var bundle = ModelBundle.Train(train, new TrainSpec
+            {
+                Model = "iforest",
+                Label = "label",
+                Forest = new IsolationForestOptions { Seed = seed },
+            });
+            fit += sw.Elapsed.TotalSeconds;
+            features = bundle.Manifest.FeatureSchema.Count;
+
+            sw.Restart();
+            var scores = bundle.Score(test);
+            score += sw.Elapsed.TotalSeconds;
+
+            var labels = Labels.From(test, "label");
+            aucs[s] = Metrics.AucRoc(scores, labels);
+            aps[s] = Metrics.AveragePrecision(scores, labels);
+        }
+
+        var mean = aucs.Average();
+        var std = seeds > 1 ? Math.Sqrt(aucs.Sum(a => (a - mean) * (a - mean)) / (seeds - 1)) : 0;
+        return new AdBenchResult(dataset, "iforest", seeds, rows, features, mean, std, aps.Average(), fit / seeds, score / seeds,
+            PublishedIForestAucRoc.TryGetValue(dataset, out var p) ? p : null);
+    }
+
+    /// <summary>A uniform subsample of <paramref name="maxRows"/> rows without replacement (row order kept), or the frame itself when smaller.</summary>
+    public static Frame Subsample(Frame frame, int maxRows, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (frame.RowCount <= maxRows)
+        {
+            return frame;
+        }
+
+        var rng = new VigilRandom(seed ^ 0x5AD_BE4C4UL);
+        var idx = new int[frame.RowCount];
+        for (var i = 0; i < idx.Length; i++)
+        {
+            idx[i] = i;
+        }
+
+        for (var i = 0; i < maxRows; i++)
+        {
+            var j = i + rng.Next(idx.Length - i);
+            (idx[i], idx[j]) = (idx[j], idx[i]);
+        }
+
+        var chosen = idx[..maxRows];
+        Array.Sort(chosen);
+        return frame.Take(chosen);
+    }
+}
