@@ -1,0 +1,81 @@
+using System.Diagnostics;
+
+namespace Vigil.Cli.Tests;
+
+/// <summary>The result of running the built <c>vigil</c> program as a process.</summary>
+internal sealed record VigilResult(int ExitCode, string StdOut, string StdErr)
+{
+    public void ShouldSucceed() =>
+        ExitCode.ShouldBe(0, $"stderr: {StdErr}\nstdout: {StdOut}");
+
+    /// <summary>Exit code 2 with exactly one readable error line and no stack trace.</summary>
+    public void ShouldFailWithOneLine(params string[] fragments)
+    {
+        ExitCode.ShouldBe(2, $"stderr: {StdErr}\nstdout: {StdOut}");
+        var lines = StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        lines.Length.ShouldBe(1, $"stderr: {StdErr}");
+        lines[0].ShouldStartWith("vigil: error: ");
+        StdErr.ShouldNotContain("   at ");
+        StdErr.ShouldNotContain("Exception");
+        foreach (var f in fragments)
+        {
+            lines[0].ShouldContain(f, Case.Insensitive);
+        }
+    }
+}
+
+/// <summary>Runs the <c>vigil</c> CLI (vigil.dll copied next to the tests) as a child process.</summary>
+internal static class VigilProcess
+{
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "vigil.dll");
+
+    public static VigilResult Run(string workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment["COLUMNS"] = "200";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"vigil {string.Join(' ', args)} did not finish within 3 minutes");
+        }
+
+        return new VigilResult(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+/// <summary>A temporary folder removed after the test.</summary>
+internal sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path);
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vigil-cli-" + Guid.NewGuid().ToString("N"));
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
