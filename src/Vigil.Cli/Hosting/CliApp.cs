@@ -101,7 +101,8 @@ internal static class Terminal
     public static bool Interactive => !Console.IsErrorRedirected && Err.Profile.Capabilities.Interactive;
 
     /// <summary>Writes one readable error line to stderr.</summary>
-    public static void Error(string message) => Console.Error.WriteLine($"vigil: error: {message}");
+    public static void Error(string message) =>
+        Console.Error.WriteLine($"vigil: error: {string.Join(' ', message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
 
     /// <summary>Writes a note line to stderr.</summary>
     public static void Note(string message) => Console.Error.WriteLine(message);
