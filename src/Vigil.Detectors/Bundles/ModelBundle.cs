@@ -370,17 +370,15 @@ public sealed class ModelBundle
             }
             catch (AggregateException e)
             {
-                // Report the earliest bad row, as a sequential pass would.
-                Exception first = e.InnerExceptions[0];
-                foreach (var inner in e.InnerExceptions)
+                // Chunks run in any order and stop at the first failure: redo them in order so the
+                // caller always hears about the earliest bad row, as from a sequential pass.
+                for (var c = 0; c < chunks; c++)
                 {
-                    if (inner is FeatureDataException fd && (first is not FeatureDataException best || fd.Row < best.Row))
-                    {
-                        first = fd;
-                    }
+                    var start = c * ChunkRows;
+                    ScoreChunk(bound, start, Math.Min(ChunkRows, n - start), scores);
                 }
 
-                ExceptionDispatchInfo.Capture(first).Throw();
+                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             }
         }
         finally
