@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vigil.Detectors;
 
@@ -29,6 +31,16 @@ public sealed class IsolationForestModel : IDetectorModel
     private readonly int[] _root;
     private readonly int[] _steps;
     private readonly double _denominator;
+
+    // Perfect (complete) layout used when every tree is at most MaxPerfectDepth deep: tree t occupies
+    // 2^D - 1 split nodes in heap order (children of i are 2i+1, 2i+2) and 2^D leaf values, where D is
+    // its deepest leaf. Shallower leaves are padded with pass-through splits (threshold +inf, always left),
+    // so every row takes exactly D branch-free steps per tree.
+    private const int MaxPerfectDepth = 12;
+    private readonly PerfectNode[]? _perfectNodes;
+    private readonly double[]? _perfectLeaves;
+    private readonly int[]? _perfectNodeStart;
+    private readonly int[]? _perfectLeafStart;
     private readonly int? _maxDegreeOfParallelism;
 
     internal IsolationForestModel(int featureCount, int maxSamples, IsolationTree[] trees, double threshold, int? maxDegreeOfParallelism)
@@ -76,6 +88,68 @@ public sealed class IsolationForestModel : IDetectorModel
             _steps[t] = steps;
             offset += tree.NodeCount;
         }
+
+        var maxSteps = 0;
+        foreach (var steps in _steps)
+        {
+            maxSteps = Math.Max(maxSteps, steps);
+        }
+
+        if (maxSteps <= MaxPerfectDepth)
+        {
+            BuildPerfectLayout(out _perfectNodes, out _perfectLeaves, out _perfectNodeStart, out _perfectLeafStart);
+        }
+    }
+
+    private void BuildPerfectLayout(out PerfectNode[] nodes, out double[] leaves, out int[] nodeStart, out int[] leafStart)
+    {
+        nodeStart = new int[_trees.Length];
+        leafStart = new int[_trees.Length];
+        int totalNodes = 0, totalLeaves = 0;
+        for (var t = 0; t < _trees.Length; t++)
+        {
+            nodeStart[t] = totalNodes;
+            leafStart[t] = totalLeaves;
+            totalNodes += (1 << _steps[t]) - 1;
+            totalLeaves += 1 << _steps[t];
+        }
+
+        nodes = new PerfectNode[totalNodes];
+        leaves = new double[totalLeaves];
+        for (var t = 0; t < _trees.Length; t++)
+        {
+            var tree = _trees[t];
+            var depth = _steps[t];
+            var n = nodes.AsSpan(nodeStart[t], (1 << depth) - 1);
+            var l = leaves.AsSpan(leafStart[t], 1 << depth);
+            Place(tree, _root[t], 0, 0, 0, depth, n, l);
+        }
+    }
+
+    private void Place(IsolationTree tree, int globalOffset, int node, int heap, int level, int depth, Span<PerfectNode> nodes, Span<double> leaves)
+    {
+        if (tree.Feature[node] >= 0)
+        {
+            nodes[heap] = new PerfectNode(tree.Feature[node], tree.Threshold[node]);
+            Place(tree, globalOffset, tree.Left[node], (2 * heap) + 1, level + 1, depth, nodes, leaves);
+            Place(tree, globalOffset, tree.Right[node], (2 * heap) + 2, level + 1, depth, nodes, leaves);
+            return;
+        }
+
+        Pad(heap, level, depth, _leafValue[globalOffset + node], nodes, leaves);
+    }
+
+    private static void Pad(int heap, int level, int depth, double value, Span<PerfectNode> nodes, Span<double> leaves)
+    {
+        if (level == depth)
+        {
+            leaves[heap - ((1 << depth) - 1)] = value;
+            return;
+        }
+
+        nodes[heap] = new PerfectNode(0, float.PositiveInfinity);
+        Pad((2 * heap) + 1, level + 1, depth, value, nodes, leaves);
+        Pad((2 * heap) + 2, level + 1, depth, value, nodes, leaves);
     }
 
     /// <inheritdoc />
@@ -165,9 +239,19 @@ public sealed class IsolationForestModel : IDetectorModel
             var acc = accumulator[..count];
             acc.Clear();
             var block = data.Slice(start * d, count * d);
-            for (var t = 0; t < _root.Length; t++)
+            if (_perfectNodes is not null)
             {
-                AddTree(_root[t], _steps[t], block, d, acc);
+                for (var t = 0; t < _root.Length; t++)
+                {
+                    AddPerfectTree(t, block, d, acc);
+                }
+            }
+            else
+            {
+                for (var t = 0; t < _root.Length; t++)
+                {
+                    AddTree(_root[t], _steps[t], block, d, acc);
+                }
             }
 
             var output = scores.Slice(start, count);
@@ -176,6 +260,75 @@ public sealed class IsolationForestModel : IDetectorModel
                 output[r] = _denominator != 0 ? Math.Pow(2.0, -(acc[r] / _denominator)) : 0.5;
             }
         }
+    }
+
+    /// <summary>
+    /// Adds tree <paramref name="t"/>'s path lengths for the rows of <paramref name="block"/>. Eight rows
+    /// walk the tree together so their independent loads overlap. Indices need no bounds checks: the
+    /// heap index stays below 2^D - 1 for D steps, and features were checked against the column count.
+    /// </summary>
+    private void AddPerfectTree(int t, ReadOnlySpan<float> block, int d, Span<double> acc)
+    {
+        var depth = _steps[t];
+        ref var nodes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_perfectNodes!), _perfectNodeStart![t]);
+        ref var leaves = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_perfectLeaves!), _perfectLeafStart![t]);
+        ref var x = ref MemoryMarshal.GetReference(block);
+        var leafBase = (1 << depth) - 1;
+        var rows = acc.Length;
+        var r = 0;
+        for (; r + 8 <= rows; r += 8)
+        {
+            ref var x0 = ref Unsafe.Add(ref x, r * d);
+            ref var x1 = ref Unsafe.Add(ref x0, d);
+            ref var x2 = ref Unsafe.Add(ref x1, d);
+            ref var x3 = ref Unsafe.Add(ref x2, d);
+            ref var x4 = ref Unsafe.Add(ref x3, d);
+            ref var x5 = ref Unsafe.Add(ref x4, d);
+            ref var x6 = ref Unsafe.Add(ref x5, d);
+            ref var x7 = ref Unsafe.Add(ref x6, d);
+            int i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+            for (var s = 0; s < depth; s++)
+            {
+                i0 = Step(ref nodes, ref x0, i0);
+                i1 = Step(ref nodes, ref x1, i1);
+                i2 = Step(ref nodes, ref x2, i2);
+                i3 = Step(ref nodes, ref x3, i3);
+                i4 = Step(ref nodes, ref x4, i4);
+                i5 = Step(ref nodes, ref x5, i5);
+                i6 = Step(ref nodes, ref x6, i6);
+                i7 = Step(ref nodes, ref x7, i7);
+            }
+
+            ref var a = ref acc[r];
+            a += Unsafe.Add(ref leaves, i0 - leafBase);
+            Unsafe.Add(ref a, 1) += Unsafe.Add(ref leaves, i1 - leafBase);
+            Unsafe.Add(ref a, 2) += Unsafe.Add(ref leaves, i2 - leafBase);
+            Unsafe.Add(ref a, 3) += Unsafe.Add(ref leaves, i3 - leafBase);
+            Unsafe.Add(ref a, 4) += Unsafe.Add(ref leaves, i4 - leafBase);
+            Unsafe.Add(ref a, 5) += Unsafe.Add(ref leaves, i5 - leafBase);
+            Unsafe.Add(ref a, 6) += Unsafe.Add(ref leaves, i6 - leafBase);
+            Unsafe.Add(ref a, 7) += Unsafe.Add(ref leaves, i7 - leafBase);
+        }
+
+        for (; r < rows; r++)
+        {
+            ref var row = ref Unsafe.Add(ref x, r * d);
+            var i = 0;
+            for (var s = 0; s < depth; s++)
+            {
+                i = Step(ref nodes, ref row, i);
+            }
+
+            acc[r] += Unsafe.Add(ref leaves, i - leafBase);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ref PerfectNode nodes, ref float row, int i)
+    {
+        var node = Unsafe.Add(ref nodes, i);
+        var right = Unsafe.Add(ref row, node.Feature) > node.Threshold;
+        return (2 * i) + 1 + Unsafe.As<bool, byte>(ref right);
     }
 
     private void AddTree(int root, int steps, ReadOnlySpan<float> block, int d, Span<double> acc)
@@ -412,4 +565,6 @@ public sealed class IsolationForestModel : IDetectorModel
     }
 
     private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
+
+    private readonly record struct PerfectNode(int Feature, float Threshold);
 }

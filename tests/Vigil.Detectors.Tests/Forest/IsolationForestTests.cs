@@ -353,4 +353,33 @@ public sealed class IsolationForestTests
 
         same.ShouldBeFalse();
     }
+
+    [Theory]
+    [InlineData(256, 2000)]   // depth 8: complete-tree layout
+    [InlineData(5000, 6000)]  // depth 13: linked-node layout
+    public void Fast_scoring_equals_a_plain_walk_of_every_tree(int maxSamples, int rows)
+    {
+        var x = TestData.Gaussian(13, rows, 3);
+        var model = Fit(x, new() { Seed = 8, Estimators = 12, MaxSamples = MaxSamples.Count(maxSamples) });
+        var scores = model.Score(x);
+        var denominator = model.TreeCount * PathLength.Average(model.MaxSamples);
+        for (var r = 0; r < rows; r += 7)
+        {
+            var row = x.Row(r);
+            var sum = 0.0;
+            foreach (var tree in model.Trees)
+            {
+                int node = 0, depth = 0;
+                while (tree.Feature[node] >= 0)
+                {
+                    node = row[tree.Feature[node]] <= tree.Threshold[node] ? tree.Left[node] : tree.Right[node];
+                    depth++;
+                }
+
+                sum += depth + PathLength.Average(tree.Samples[node]);
+            }
+
+            scores[r].ShouldBe(Math.Pow(2.0, -(sum / denominator)));
+        }
+    }
 }
