@@ -31,7 +31,12 @@ internal sealed class TreeBuilder
         _treeFeatures = treeFeatures;
         _depthLimit = depthLimit;
         _rng = rng;
-        _order = [.. treeFeatures.Select((_, k) => k)];
+        _order = new int[treeFeatures.Length];
+        for (var k = 0; k < _order.Length; k++)
+        {
+            _order[k] = k;
+        }
+
         _index = new int[_rows];
         _columns = new float[treeFeatures.Length * _rows];
         var data = x.Data;
