@@ -276,8 +276,26 @@ public sealed class ModelBundle
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var source = BundleSource.Open(path);
-        var manifestBytes = source.Read(ManifestFile, MaxManifestBytes)
-            ?? throw new BundleException(path, ManifestFile, $"{ManifestFile} is missing; this is not a model bundle");
+        byte[]? manifestBytes;
+        try
+        {
+            manifestBytes = source.Read(ManifestFile, MaxManifestBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} cannot be read: {e.Message}", e);
+        }
+
+        if (manifestBytes is null)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is missing; this is not a model bundle");
+        }
+
+        if (manifestBytes.LongLength > MaxManifestBytes)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is larger than {MaxManifestBytes} bytes");
+        }
+
         var manifest = ReadManifest(path, manifestBytes);
 
         string[] required = manifest.DetectorKind switch
@@ -345,14 +363,14 @@ public sealed class ModelBundle
     private void ScoreInto(Frame frame, double[] scores)
     {
         var n = frame.RowCount;
-        if (n == 0)
-        {
-            return;
-        }
-
-        var bound = Transform.Bind(frame);
+        var bound = Transform.Bind(frame); // checks the schema even for an empty frame
         try
         {
+            if (n == 0)
+            {
+                return;
+            }
+
             var chunks = (n + ChunkRows - 1) / ChunkRows;
             if (chunks == 1)
             {

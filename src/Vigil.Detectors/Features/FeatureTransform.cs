@@ -132,6 +132,23 @@ public sealed class FeatureTransform
     {
         var columns = ArrayPool<Column>.Shared.Rent(_inputs.Length);
         var maps = ArrayPool<int[]?>.Shared.Rent(_inputs.Length);
+        maps.AsSpan(0, _inputs.Length).Clear();
+        var bound = new BoundFrame(columns, maps, _inputs.Length);
+        try
+        {
+            BindColumns(data, columns, maps);
+        }
+        catch
+        {
+            bound.Dispose();
+            throw;
+        }
+
+        return bound;
+    }
+
+    private void BindColumns(Frame data, Column[] columns, int[]?[] maps)
+    {
         for (var i = 0; i < _inputs.Length; i++)
         {
             var input = _inputs[i];
@@ -146,7 +163,6 @@ public sealed class FeatureTransform
             }
 
             columns[i] = column;
-            maps[i] = null;
             if (column is CategoricalColumn cat)
             {
                 var dictionary = cat.Dictionary;
@@ -159,8 +175,6 @@ public sealed class FeatureTransform
                 maps[i] = map;
             }
         }
-
-        return new BoundFrame(columns, maps, _inputs.Length);
     }
 
     /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) into <paramref name="destination"/>.</summary>

@@ -302,6 +302,14 @@ public sealed class ModelBundleTests : IDisposable
     }
 
     [Fact]
+    public void Scoring_an_empty_frame_still_checks_the_schema()
+    {
+        var bundle = Train();
+        bundle.Score(TestData.Transactions(5, 0)).ShouldBeEmpty();
+        Should.Throw<SchemaMismatchException>(() => bundle.Score(TestData.Transactions(5, 0).Drop("country"))).Column.ShouldBe("country");
+    }
+
+    [Fact]
     public void Scoring_reports_the_first_bad_row_across_parallel_chunks()
     {
         var frame = TestData.Transactions(6, 9000);
