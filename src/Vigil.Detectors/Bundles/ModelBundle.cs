@@ -1,0 +1,603 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Vigil.Data;
+
+namespace Vigil.Detectors;
+
+/// <summary>
+/// A trained model as data: the feature transform, the detector and a manifest. Saved as a directory or
+/// a <c>.zip</c> holding <c>bundle.json</c> (manifest with the SHA-256 and size of every other file),
+/// <c>transform.json</c> and the detector's weights (<c>forest.bin</c> for <c>iforest</c>). Loading checks
+/// the format version first, maps the detector kind to a known reader (never a type named by the file),
+/// and verifies every hash before parsing. Save then load gives bit-identical scores.
+/// </summary>
+public sealed class ModelBundle
+{
+    /// <summary>The manifest file name.</summary>
+    public const string ManifestFile = "bundle.json";
+
+    /// <summary>The fitted transform file name.</summary>
+    public const string TransformFile = "transform.json";
+
+    /// <summary>The isolation-forest weights file name.</summary>
+    public const string ForestFile = "forest.bin";
+
+    /// <summary>Columns never used as features, whatever the spec says.</summary>
+    public static readonly IReadOnlyList<string> AlwaysExcluded = ["fraud_pattern"];
+
+    private const int ChunkRows = 4096;
+    private const long MaxManifestBytes = 64L << 20;
+
+    private readonly Dictionary<string, byte[]> _files;
+
+    private ModelBundle(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, Dictionary<string, byte[]> files)
+    {
+        Manifest = manifest;
+        Transform = transform;
+        Detector = detector;
+        _files = files;
+    }
+
+    /// <summary>The manifest (contents of <c>bundle.json</c>).</summary>
+    public BundleManifest Manifest { get; }
+
+    /// <summary>The fitted feature transform.</summary>
+    public FeatureTransform Transform { get; }
+
+    /// <summary>The detector.</summary>
+    public IDetectorModel Detector { get; }
+
+    /// <summary>Scores strictly above this are anomalies.</summary>
+    public double Threshold => Manifest.Threshold;
+
+    /// <summary>True when <paramref name="score"/> is above <see cref="Threshold"/>.</summary>
+    public bool IsAnomaly(double score) => score > Manifest.Threshold;
+
+    /// <summary>
+    /// Fits the transform and the detector on <paramref name="data"/>. The label, the id column and
+    /// <c>fraud_pattern</c> are never features.
+    /// </summary>
+    /// <param name="data">Training rows.</param>
+    /// <param name="spec">What to train.</param>
+    /// <param name="time">Clock for <see cref="BundleManifest.CreatedUtc"/>; the system clock when null.</param>
+    public static ModelBundle Train(Frame data, TrainSpec spec, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(spec);
+        if (!string.Equals(spec.Model, IsolationForestModel.DetectorKind, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Unknown model '{spec.Model}'; known models: {IsolationForestModel.DetectorKind}.", nameof(spec));
+        }
+
+        ArgumentNullException.ThrowIfNull(spec.Forest);
+        spec.Forest.Validate();
+        foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
+        {
+            if (column is not null && !data.Contains(column))
+            {
+                throw new ArgumentException($"TrainSpec.{role} column '{column}' is not in the data.", nameof(spec));
+            }
+        }
+
+        var exclude = new HashSet<string>(AlwaysExcluded, StringComparer.Ordinal);
+        exclude.UnionWith(spec.Exclude ?? new HashSet<string>());
+        exclude.UnionWith(spec.Transform?.Exclude ?? new HashSet<string>());
+        if (spec.Label is not null)
+        {
+            exclude.Add(spec.Label);
+        }
+
+        if (spec.IdColumn is not null)
+        {
+            exclude.Add(spec.IdColumn);
+        }
+
+        var transformOptions = (spec.Transform ?? new FeatureTransformOptions()) with
+        {
+            Features = spec.Features ?? spec.Transform?.Features,
+            Exclude = exclude,
+        };
+        var transform = FeatureTransform.Fit(data, transformOptions);
+        var x = transform.Transform(data);
+        var forest = new IsolationForest(spec.Forest).Fit(x);
+
+        var f = spec.Forest;
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = IsolationForestModel.DetectorKind,
+            ["estimators"] = Invariant(f.Estimators),
+            ["maxSamples"] = f.MaxSamples.ToString(),
+            ["maxSamplesResolved"] = Invariant(forest.MaxSamples),
+            ["maxFeatures"] = Invariant(f.MaxFeatures),
+            ["bootstrap"] = f.Bootstrap ? "true" : "false",
+            ["contamination"] = f.Contamination is { } c ? Invariant(c) : "auto",
+            ["seed"] = Invariant(f.Seed),
+            ["trainRows"] = Invariant(data.RowCount),
+            ["featureCount"] = Invariant(x.Columns),
+        };
+        if (spec.Label is not null)
+        {
+            parameters["label"] = spec.Label;
+        }
+
+        if (spec.IdColumn is not null)
+        {
+            parameters["idColumn"] = spec.IdColumn;
+        }
+
+        var manifest = new BundleManifest
+        {
+            DetectorKind = IsolationForestModel.DetectorKind,
+            CreatedUtc = (time ?? TimeProvider.System).GetUtcNow(),
+            TrainingRunId = spec.TrainingRunId,
+            Parameters = parameters,
+        };
+        return Assemble(manifest, transform, forest);
+    }
+
+    /// <summary>Scores every row of <paramref name="frame"/> (higher = more anomalous).</summary>
+    /// <exception cref="SchemaMismatchException">A feature column is missing or has another kind.</exception>
+    /// <exception cref="FeatureDataException">A value cannot be transformed.</exception>
+    public double[] Score(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var scores = new double[frame.RowCount];
+        ScoreInto(frame, scores);
+        return scores;
+    }
+
+    /// <summary>Scores every row of <paramref name="frame"/> into <paramref name="scores"/> (length at least the row count).</summary>
+    public void Score(Frame frame, Span<double> scores)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (scores.Length < frame.RowCount)
+        {
+            throw new ArgumentException($"The score buffer holds {scores.Length} values but the frame has {frame.RowCount} rows.", nameof(scores));
+        }
+
+        var n = frame.RowCount;
+        var buffer = ArrayPool<double>.Shared.Rent(Math.Max(1, n));
+        try
+        {
+            ScoreInto(frame, buffer);
+            buffer.AsSpan(0, n).CopyTo(scores);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>A copy whose manifest metrics are these merged over the existing ones.</summary>
+    public ModelBundle WithMetrics(IReadOnlyDictionary<string, double> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var merged = new Dictionary<string, double>(Manifest.Metrics, StringComparer.Ordinal);
+        foreach (var (key, value) in metrics)
+        {
+            merged[key] = value;
+        }
+
+        return new ModelBundle(Manifest with { Metrics = merged }, Transform, Detector, _files);
+    }
+
+    /// <summary>A copy with another decision threshold (e.g. chosen on validation data); the weights file is rewritten.</summary>
+    public ModelBundle WithThreshold(double threshold)
+    {
+        if (!double.IsFinite(threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be finite.");
+        }
+
+        var forest = (IsolationForestModel)Detector;
+        return Assemble(Manifest, Transform, forest.WithThreshold(threshold));
+    }
+
+    /// <summary>
+    /// Writes the bundle to <paramref name="path"/>: a zip archive when the path ends with <c>.zip</c>,
+    /// otherwise a directory. The bundle is written beside the target and renamed into place.
+    /// </summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(Manifest, BundleJsonContext.Default.BundleManifest);
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        var parent = Path.GetDirectoryName(full) ?? ".";
+        var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(parent);
+            if (full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                using (var zip = ZipFile.Open(temp, ZipArchiveMode.Create))
+                {
+                    WriteEntry(zip, ManifestFile, manifestBytes);
+                    foreach (var (name, bytes) in _files)
+                    {
+                        WriteEntry(zip, name, bytes);
+                    }
+                }
+
+                File.Move(temp, full, overwrite: true);
+                return;
+            }
+
+            if (File.Exists(full))
+            {
+                throw new BundleException(path, null, "a file exists at this path; a bundle directory (or a path ending in .zip) is needed");
+            }
+
+            Directory.CreateDirectory(temp);
+            File.WriteAllBytes(Path.Combine(temp, ManifestFile), manifestBytes);
+            foreach (var (name, bytes) in _files)
+            {
+                File.WriteAllBytes(Path.Combine(temp, name), bytes);
+            }
+
+            if (Directory.Exists(full))
+            {
+                var old = Path.Combine(parent, $".{Path.GetFileName(full)}.old-{Guid.NewGuid():N}");
+                Directory.Move(full, old);
+                Directory.Move(temp, full);
+                Directory.Delete(old, recursive: true);
+            }
+            else
+            {
+                Directory.Move(temp, full);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BundleException(path, null, $"cannot write the bundle: {e.Message}", e);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+            else if (Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads a bundle directory or zip. Checks, in order: the format version, the detector kind, that
+    /// every listed file exists with the listed size and SHA-256, then parses the files.
+    /// </summary>
+    /// <exception cref="BundleException">Anything is missing, unknown, modified, truncated or malformed.</exception>
+    public static ModelBundle Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var source = BundleSource.Open(path);
+        byte[]? manifestBytes;
+        try
+        {
+            manifestBytes = source.Read(ManifestFile, MaxManifestBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} cannot be read: {e.Message}", e);
+        }
+
+        if (manifestBytes is null)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is missing; this is not a model bundle");
+        }
+
+        if (manifestBytes.LongLength > MaxManifestBytes)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is larger than {MaxManifestBytes} bytes");
+        }
+
+        var manifest = ReadManifest(path, manifestBytes);
+
+        string[] required = manifest.DetectorKind switch
+        {
+            IsolationForestModel.DetectorKind => [TransformFile, ForestFile],
+            _ => throw new BundleException(path, ManifestFile,
+                $"{ManifestFile} names the unknown detector kind '{manifest.DetectorKind}'; this Vigil reads: {IsolationForestModel.DetectorKind}"),
+        };
+        foreach (var name in required)
+        {
+            if (!manifest.Files.ContainsKey(name))
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} does not list {name}, which a '{manifest.DetectorKind}' bundle needs");
+            }
+        }
+
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, expected) in manifest.Files)
+        {
+            files[name] = ReadVerified(source, path, name, expected);
+        }
+
+        var transform = ReadTransform(path, files[TransformFile]);
+        IDetectorModel detector = manifest.DetectorKind switch
+        {
+            IsolationForestModel.DetectorKind => ReadForest(path, files[ForestFile]),
+            _ => throw new BundleException(path, ManifestFile, $"unknown detector kind '{manifest.DetectorKind}'"),
+        };
+        CheckConsistency(path, manifest, transform, detector);
+        return new ModelBundle(manifest, transform, detector, files);
+    }
+
+    private static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IsolationForestModel forest)
+    {
+        var transformBytes = JsonSerializer.SerializeToUtf8Bytes(transform.ToDocument(), BundleJsonContext.Default.TransformDocument);
+        var forestBytes = forest.ToBytes();
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal)
+        {
+            [TransformFile] = transformBytes,
+            [ForestFile] = forestBytes,
+        };
+        var hashes = new Dictionary<string, BundleFile>(StringComparer.Ordinal);
+        foreach (var (name, bytes) in files)
+        {
+            hashes[name] = new BundleFile(Sha256Hex(bytes), bytes.LongLength);
+        }
+
+        var full = manifest with
+        {
+            FormatVersion = BundleManifest.CurrentFormatVersion,
+            FeatureSchema = [.. transform.InputSchema],
+            Transform = new TransformSummary
+            {
+                Scaling = transform.Scaling,
+                MissingPolicy = transform.MissingPolicy,
+                MaxCategories = transform.MaxCategories,
+                OutputColumns = [.. transform.OutputColumns],
+            },
+            Threshold = forest.Threshold,
+            Files = hashes,
+        };
+        return new ModelBundle(full, transform, forest, files);
+    }
+
+    private void ScoreInto(Frame frame, double[] scores)
+    {
+        var n = frame.RowCount;
+        var bound = Transform.Bind(frame); // checks the schema even for an empty frame
+        try
+        {
+            if (n == 0)
+            {
+                return;
+            }
+
+            var chunks = (n + ChunkRows - 1) / ChunkRows;
+            if (chunks == 1)
+            {
+                ScoreChunk(bound, 0, n, scores);
+                return;
+            }
+
+            try
+            {
+                Parallel.For(0, chunks, c =>
+                {
+                    var start = c * ChunkRows;
+                    ScoreChunk(bound, start, Math.Min(ChunkRows, n - start), scores);
+                });
+            }
+            catch (AggregateException e)
+            {
+                // Chunks run in any order and stop at the first failure: redo them in order so the
+                // caller always hears about the earliest bad row, as from a sequential pass.
+                for (var c = 0; c < chunks; c++)
+                {
+                    var start = c * ChunkRows;
+                    ScoreChunk(bound, start, Math.Min(ChunkRows, n - start), scores);
+                }
+
+                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            }
+        }
+        finally
+        {
+            bound.Dispose();
+        }
+    }
+
+    private void ScoreChunk(FeatureTransform.BoundFrame bound, int start, int count, double[] scores)
+    {
+        var width = Transform.OutputCount;
+        var buffer = ArrayPool<float>.Shared.Rent(count * width);
+        try
+        {
+            Transform.TransformRows(bound, start, count, buffer);
+            var output = scores.AsSpan(start, count);
+            if (Detector is IsolationForestModel forest)
+            {
+                forest.ScoreRows(buffer.AsSpan(0, count * width), count, output);
+            }
+            else
+            {
+                Detector.Score(new FeatureMatrix(buffer, count, Transform.OutputColumns), output);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    private static BundleManifest ReadManifest(string path, byte[] bytes)
+    {
+        // The version is checked before anything else is interpreted.
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("formatVersion", out var version)
+                || version.ValueKind != JsonValueKind.Number)
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} has no numeric formatVersion; this is not a Vigil model bundle");
+            }
+
+            if (!version.TryGetInt32(out var v) || v != BundleManifest.CurrentFormatVersion)
+            {
+                throw new BundleException(path, ManifestFile,
+                    $"{ManifestFile} has format version {version.GetRawText()}; this Vigil reads only version {BundleManifest.CurrentFormatVersion}");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is not valid JSON ({e.Message})", e);
+        }
+
+        BundleManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.BundleManifest);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+        }
+
+        if (manifest is null || string.IsNullOrEmpty(manifest.DetectorKind) || manifest.Files is null
+            || manifest.FeatureSchema is null || manifest.Transform is null || manifest.Metrics is null || manifest.Parameters is null)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} lacks detectorKind, files, featureSchema, transform, metrics or parameters");
+        }
+
+        return manifest;
+    }
+
+    private static byte[] ReadVerified(BundleSource source, string path, string name, BundleFile expected)
+    {
+        if (!IsSafeFileName(name) || string.Equals(name, ManifestFile, StringComparison.Ordinal))
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} lists the invalid file name '{name}'");
+        }
+
+        if (expected is null || expected.Size < 0 || expected.Sha256 is null)
+        {
+            throw new BundleException(path, name, $"{ManifestFile} has no size or SHA-256 for {name}");
+        }
+
+        byte[]? bytes;
+        try
+        {
+            bytes = source.Read(name, expected.Size);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, name, $"{name} cannot be read: {e.Message}", e);
+        }
+
+        if (bytes is null)
+        {
+            throw new BundleException(path, name, $"{name} is missing (listed in {ManifestFile})");
+        }
+
+        if (bytes.LongLength != expected.Size)
+        {
+            throw new BundleException(path, name,
+                string.Create(CultureInfo.InvariantCulture, $"{name} has {bytes.LongLength}{(bytes.LongLength > expected.Size ? "+" : string.Empty)} bytes but {ManifestFile} says {expected.Size}; the bundle was truncated, modified or corrupted"));
+        }
+
+        var actual = Sha256Hex(bytes);
+        if (!string.Equals(actual, expected.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BundleException(path, name,
+                $"{name} SHA-256 mismatch ({ManifestFile} says {expected.Sha256}, file is {actual}); the bundle was modified or corrupted");
+        }
+
+        return bytes;
+    }
+
+    private static FeatureTransform ReadTransform(string path, byte[] bytes)
+    {
+        try
+        {
+            var doc = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.TransformDocument)
+                ?? throw new InvalidDataException("is empty");
+            return FeatureTransform.FromDocument(doc);
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(path, TransformFile, $"{TransformFile} is not valid JSON ({e.Message})", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(path, TransformFile, $"{TransformFile} {e.Message}", e);
+        }
+    }
+
+    private static IsolationForestModel ReadForest(string path, byte[] bytes)
+    {
+        try
+        {
+            return IsolationForestModel.Read(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(path, ForestFile, $"{ForestFile} {e.Message}", e);
+        }
+    }
+
+    private static void CheckConsistency(string path, BundleManifest manifest, FeatureTransform transform, IDetectorModel detector)
+    {
+        if (detector.FeatureCount != transform.OutputCount)
+        {
+            throw new BundleException(path, ForestFile,
+                $"{ForestFile} expects {detector.FeatureCount} features but {TransformFile} produces {transform.OutputCount}");
+        }
+
+        var schema = transform.InputSchema;
+        var listed = manifest.FeatureSchema;
+        var same = listed.Count == schema.Count;
+        for (var i = 0; same && i < schema.Count; i++)
+        {
+            same = listed[i] is not null && listed[i].Equals(schema[i]);
+        }
+
+        if (!same)
+        {
+            throw new BundleException(path, ManifestFile, $"the featureSchema in {ManifestFile} does not match the inputs of {TransformFile}");
+        }
+
+        if (BitConverter.DoubleToInt64Bits(manifest.Threshold) != BitConverter.DoubleToInt64Bits(detector.Threshold))
+        {
+            throw new BundleException(path, ManifestFile,
+                string.Create(CultureInfo.InvariantCulture, $"the threshold in {ManifestFile} ({manifest.Threshold:R}) differs from the one in the detector weights ({detector.Threshold:R}); use ModelBundle.WithThreshold to change it"));
+        }
+    }
+
+    private static bool IsSafeFileName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 128 || name is "." or "..")
+        {
+            return false;
+        }
+
+        foreach (var ch in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void WriteEntry(ZipArchive zip, string name, byte[] bytes)
+    {
+        var entry = zip.CreateEntry(name, CompressionLevel.Optimal);
+        using var stream = entry.Open();
+        stream.Write(bytes);
+    }
+
+    private static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
+}

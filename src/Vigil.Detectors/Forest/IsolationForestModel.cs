@@ -1,0 +1,570 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Vigil.Detectors;
+
+/// <summary>
+/// A fitted isolation forest. <see cref="Score(FeatureMatrix, Span{double})"/> returns the anomaly score of
+/// the original paper, <c>s(x) = 2^(-E[h(x)] / c(maxSamples))</c> in (0, 1], higher = more anomalous.
+/// scikit-learn's <c>score_samples(x)</c> is <c>-s(x)</c> and its <c>decision_function(x)</c> is
+/// <c>-s(x) - offset_</c>; this model's <see cref="Threshold"/> is <c>-offset_</c> (0.5 for
+/// <c>contamination='auto'</c>), and a row is an anomaly when <c>s(x) &gt; Threshold</c>, exactly when
+/// scikit-learn's <c>predict</c> returns -1. With a single training row per tree (c = 0) every score is 0.5,
+/// as in scikit-learn.
+/// </summary>
+public sealed class IsolationForestModel : IDetectorModel
+{
+    /// <summary>The detector kind stored in bundles.</summary>
+    public const string DetectorKind = "iforest";
+
+    private const int BlockRows = 128;
+    private const int ParallelChunkRows = 4096;
+    private static readonly byte[] Magic = "VGLIFST1"u8.ToArray();
+    private const int BinaryVersion = 1;
+
+    private readonly IsolationTree[] _trees;
+    private readonly Node[] _nodes;
+    private readonly double[] _leafValue;
+    private readonly int[] _root;
+    private readonly int[] _steps;
+    private readonly double _denominator;
+
+    // Perfect (complete) layout used when every tree is at most MaxPerfectDepth deep: tree t occupies
+    // 2^D - 1 split nodes in heap order (children of i are 2i+1, 2i+2) and 2^D leaf values, where D is
+    // its deepest leaf. Shallower leaves are padded with pass-through splits (threshold +inf, always left),
+    // so every row takes exactly D branch-free steps per tree.
+    private const int MaxPerfectDepth = 12;
+    private readonly PerfectNode[]? _perfectNodes;
+    private readonly double[]? _perfectLeaves;
+    private readonly int[]? _perfectNodeStart;
+    private readonly int[]? _perfectLeafStart;
+    private readonly int? _maxDegreeOfParallelism;
+
+    internal IsolationForestModel(int featureCount, int maxSamples, IsolationTree[] trees, double threshold, int? maxDegreeOfParallelism)
+    {
+        FeatureCount = featureCount;
+        MaxSamples = maxSamples;
+        Threshold = threshold;
+        _trees = trees;
+        _maxDegreeOfParallelism = maxDegreeOfParallelism;
+        _denominator = trees.Length * PathLength.Average(maxSamples);
+        var total = 0;
+        foreach (var tree in trees)
+        {
+            total += tree.NodeCount;
+        }
+
+        _nodes = new Node[total];
+        _leafValue = new double[total];
+        _root = new int[trees.Length];
+        _steps = new int[trees.Length];
+        var offset = 0;
+        for (var t = 0; t < trees.Length; t++)
+        {
+            var tree = trees[t];
+            var depths = tree.ComputeDepths(featureCount)
+                ?? throw new InvalidDataException($"tree {t} is not a valid pre-order binary tree over {featureCount} features");
+            _root[t] = offset;
+            var steps = 0;
+            for (var i = 0; i < tree.NodeCount; i++)
+            {
+                var g = offset + i;
+                if (tree.Feature[i] < 0)
+                {
+                    // Leaves loop onto themselves so every row can take the same number of steps.
+                    _nodes[g] = new Node(0, float.PositiveInfinity, g, g);
+                    _leafValue[g] = depths[i] + PathLength.Average(tree.Samples[i]);
+                    steps = Math.Max(steps, depths[i]);
+                }
+                else
+                {
+                    _nodes[g] = new Node(tree.Feature[i], tree.Threshold[i], offset + tree.Left[i], offset + tree.Right[i]);
+                }
+            }
+
+            _steps[t] = steps;
+            offset += tree.NodeCount;
+        }
+
+        var maxSteps = 0;
+        foreach (var steps in _steps)
+        {
+            maxSteps = Math.Max(maxSteps, steps);
+        }
+
+        if (maxSteps <= MaxPerfectDepth)
+        {
+            BuildPerfectLayout(out _perfectNodes, out _perfectLeaves, out _perfectNodeStart, out _perfectLeafStart);
+        }
+    }
+
+    private void BuildPerfectLayout(out PerfectNode[] nodes, out double[] leaves, out int[] nodeStart, out int[] leafStart)
+    {
+        nodeStart = new int[_trees.Length];
+        leafStart = new int[_trees.Length];
+        int totalNodes = 0, totalLeaves = 0;
+        for (var t = 0; t < _trees.Length; t++)
+        {
+            nodeStart[t] = totalNodes;
+            leafStart[t] = totalLeaves;
+            totalNodes += (1 << _steps[t]) - 1;
+            totalLeaves += 1 << _steps[t];
+        }
+
+        nodes = new PerfectNode[totalNodes];
+        leaves = new double[totalLeaves];
+        for (var t = 0; t < _trees.Length; t++)
+        {
+            var tree = _trees[t];
+            var depth = _steps[t];
+            var n = nodes.AsSpan(nodeStart[t], (1 << depth) - 1);
+            var l = leaves.AsSpan(leafStart[t], 1 << depth);
+            Place(tree, _root[t], 0, 0, 0, depth, n, l);
+        }
+    }
+
+    private void Place(IsolationTree tree, int globalOffset, int node, int heap, int level, int depth, Span<PerfectNode> nodes, Span<double> leaves)
+    {
+        if (tree.Feature[node] >= 0)
+        {
+            nodes[heap] = new PerfectNode(tree.Feature[node], tree.Threshold[node]);
+            Place(tree, globalOffset, tree.Left[node], (2 * heap) + 1, level + 1, depth, nodes, leaves);
+            Place(tree, globalOffset, tree.Right[node], (2 * heap) + 2, level + 1, depth, nodes, leaves);
+            return;
+        }
+
+        Pad(heap, level, depth, _leafValue[globalOffset + node], nodes, leaves);
+    }
+
+    private static void Pad(int heap, int level, int depth, double value, Span<PerfectNode> nodes, Span<double> leaves)
+    {
+        if (level == depth)
+        {
+            leaves[heap - ((1 << depth) - 1)] = value;
+            return;
+        }
+
+        nodes[heap] = new PerfectNode(0, float.PositiveInfinity);
+        Pad((2 * heap) + 1, level + 1, depth, value, nodes, leaves);
+        Pad((2 * heap) + 2, level + 1, depth, value, nodes, leaves);
+    }
+
+    /// <inheritdoc />
+    public string Kind => DetectorKind;
+
+    /// <inheritdoc />
+    public int FeatureCount { get; }
+
+    /// <summary>
+    /// Scores above this are anomalies: 0.5 for <c>contamination = auto</c>, otherwise the
+    /// <c>(1 - contamination)</c> quantile of the training scores.
+    /// </summary>
+    public double Threshold { get; }
+
+    /// <summary>The number of rows each tree was grown on (resolved <c>max_samples</c>).</summary>
+    public int MaxSamples { get; }
+
+    /// <summary>The number of trees.</summary>
+    public int TreeCount => _trees.Length;
+
+    /// <summary>The number of nodes over all trees.</summary>
+    public int NodeCount => _nodes.Length;
+
+    /// <summary>The depth limit used while growing: <c>ceil(log2(max(MaxSamples, 2)))</c>.</summary>
+    public int DepthLimit => PathLength.DepthLimit(MaxSamples);
+
+    internal IReadOnlyList<IsolationTree> Trees => _trees;
+
+    /// <summary>The deepest leaf of tree <paramref name="tree"/>.</summary>
+    internal int TreeDepth(int tree) => _steps[tree];
+
+    /// <summary>A copy with another threshold.</summary>
+    internal IsolationForestModel WithThreshold(double threshold) =>
+        new(FeatureCount, MaxSamples, _trees, threshold, _maxDegreeOfParallelism);
+
+    /// <summary>Scores every row of <paramref name="x"/>; see the class remarks for the scale.</summary>
+    public double[] Score(FeatureMatrix x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var scores = new double[x.Rows];
+        Score(x, scores);
+        return scores;
+    }
+
+    /// <inheritdoc />
+    public void Score(FeatureMatrix x, Span<double> scores)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckShape(x.Columns, x.Rows, scores.Length);
+        EnsureFinite(x, "scoring");
+        var rows = x.Rows;
+        if (rows <= ParallelChunkRows || _maxDegreeOfParallelism == 1)
+        {
+            ScoreRows(x.Values, rows, scores);
+            return;
+        }
+
+        var buffer = ArrayPool<double>.Shared.Rent(rows);
+        try
+        {
+            var data = x.Data;
+            var d = FeatureCount;
+            var chunks = (rows + ParallelChunkRows - 1) / ParallelChunkRows;
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _maxDegreeOfParallelism ?? -1 };
+            Parallel.For(0, chunks, parallel, c =>
+            {
+                var start = c * ParallelChunkRows;
+                var count = Math.Min(ParallelChunkRows, rows - start);
+                ScoreRows(data.AsSpan(start * d, count * d), count, buffer.AsSpan(start, count));
+            });
+            buffer.AsSpan(0, rows).CopyTo(scores);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Scores <paramref name="rows"/> row-major rows on the calling thread; no allocation.</summary>
+    internal void ScoreRows(ReadOnlySpan<float> data, int rows, Span<double> scores)
+    {
+        Span<double> accumulator = stackalloc double[BlockRows];
+        var d = FeatureCount;
+        for (var start = 0; start < rows; start += BlockRows)
+        {
+            var count = Math.Min(BlockRows, rows - start);
+            var acc = accumulator[..count];
+            acc.Clear();
+            var block = data.Slice(start * d, count * d);
+            if (_perfectNodes is not null)
+            {
+                for (var t = 0; t < _root.Length; t++)
+                {
+                    AddPerfectTree(t, block, d, acc);
+                }
+            }
+            else
+            {
+                for (var t = 0; t < _root.Length; t++)
+                {
+                    AddTree(_root[t], _steps[t], block, d, acc);
+                }
+            }
+
+            var output = scores.Slice(start, count);
+            for (var r = 0; r < count; r++)
+            {
+                output[r] = _denominator != 0 ? Math.Pow(2.0, -(acc[r] / _denominator)) : 0.5;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds tree <paramref name="t"/>'s path lengths for the rows of <paramref name="block"/>. Eight rows
+    /// walk the tree together so their independent loads overlap. Indices need no bounds checks: the
+    /// heap index stays below 2^D - 1 for D steps, and features were checked against the column count.
+    /// </summary>
+    private void AddPerfectTree(int t, ReadOnlySpan<float> block, int d, Span<double> acc)
+    {
+        var depth = _steps[t];
+        ref var nodes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_perfectNodes!), _perfectNodeStart![t]);
+        ref var leaves = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_perfectLeaves!), _perfectLeafStart![t]);
+        ref var x = ref MemoryMarshal.GetReference(block);
+        var leafBase = (1 << depth) - 1;
+        var rows = acc.Length;
+        var r = 0;
+        for (; r + 8 <= rows; r += 8)
+        {
+            ref var x0 = ref Unsafe.Add(ref x, r * d);
+            ref var x1 = ref Unsafe.Add(ref x0, d);
+            ref var x2 = ref Unsafe.Add(ref x1, d);
+            ref var x3 = ref Unsafe.Add(ref x2, d);
+            ref var x4 = ref Unsafe.Add(ref x3, d);
+            ref var x5 = ref Unsafe.Add(ref x4, d);
+            ref var x6 = ref Unsafe.Add(ref x5, d);
+            ref var x7 = ref Unsafe.Add(ref x6, d);
+            int i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+            for (var s = 0; s < depth; s++)
+            {
+                i0 = Step(ref nodes, ref x0, i0);
+                i1 = Step(ref nodes, ref x1, i1);
+                i2 = Step(ref nodes, ref x2, i2);
+                i3 = Step(ref nodes, ref x3, i3);
+                i4 = Step(ref nodes, ref x4, i4);
+                i5 = Step(ref nodes, ref x5, i5);
+                i6 = Step(ref nodes, ref x6, i6);
+                i7 = Step(ref nodes, ref x7, i7);
+            }
+
+            ref var a = ref acc[r];
+            a += Unsafe.Add(ref leaves, i0 - leafBase);
+            Unsafe.Add(ref a, 1) += Unsafe.Add(ref leaves, i1 - leafBase);
+            Unsafe.Add(ref a, 2) += Unsafe.Add(ref leaves, i2 - leafBase);
+            Unsafe.Add(ref a, 3) += Unsafe.Add(ref leaves, i3 - leafBase);
+            Unsafe.Add(ref a, 4) += Unsafe.Add(ref leaves, i4 - leafBase);
+            Unsafe.Add(ref a, 5) += Unsafe.Add(ref leaves, i5 - leafBase);
+            Unsafe.Add(ref a, 6) += Unsafe.Add(ref leaves, i6 - leafBase);
+            Unsafe.Add(ref a, 7) += Unsafe.Add(ref leaves, i7 - leafBase);
+        }
+
+        for (; r < rows; r++)
+        {
+            ref var row = ref Unsafe.Add(ref x, r * d);
+            var i = 0;
+            for (var s = 0; s < depth; s++)
+            {
+                i = Step(ref nodes, ref row, i);
+            }
+
+            acc[r] += Unsafe.Add(ref leaves, i - leafBase);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ref PerfectNode nodes, ref float row, int i)
+    {
+        var node = Unsafe.Add(ref nodes, i);
+        var right = Unsafe.Add(ref row, node.Feature) > node.Threshold;
+        return (2 * i) + 1 + Unsafe.As<bool, byte>(ref right);
+    }
+
+    private void AddTree(int root, int steps, ReadOnlySpan<float> block, int d, Span<double> acc)
+    {
+        var nodes = _nodes;
+        var leaf = _leafValue;
+        var rows = acc.Length;
+        var r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            var x0 = block.Slice(r * d, d);
+            var x1 = block.Slice((r + 1) * d, d);
+            var x2 = block.Slice((r + 2) * d, d);
+            var x3 = block.Slice((r + 3) * d, d);
+            int n0 = root, n1 = root, n2 = root, n3 = root;
+            for (var s = 0; s < steps; s++)
+            {
+                var a = nodes[n0];
+                var b = nodes[n1];
+                var c = nodes[n2];
+                var e = nodes[n3];
+                n0 = x0[a.Feature] <= a.Threshold ? a.Left : a.Right;
+                n1 = x1[b.Feature] <= b.Threshold ? b.Left : b.Right;
+                n2 = x2[c.Feature] <= c.Threshold ? c.Left : c.Right;
+                n3 = x3[e.Feature] <= e.Threshold ? e.Left : e.Right;
+            }
+
+            acc[r] += leaf[n0];
+            acc[r + 1] += leaf[n1];
+            acc[r + 2] += leaf[n2];
+            acc[r + 3] += leaf[n3];
+        }
+
+        for (; r < rows; r++)
+        {
+            var x = block.Slice(r * d, d);
+            var n = root;
+            for (var s = 0; s < steps; s++)
+            {
+                var a = nodes[n];
+                n = x[a.Feature] <= a.Threshold ? a.Left : a.Right;
+            }
+
+            acc[r] += leaf[n];
+        }
+    }
+
+    private void CheckShape(int columns, int rows, int scoresLength)
+    {
+        if (columns != FeatureCount)
+        {
+            throw new ArgumentException($"The model expects {FeatureCount} feature columns but the matrix has {columns}.", "x");
+        }
+
+        if (scoresLength < rows)
+        {
+            throw new ArgumentException($"The score buffer holds {scoresLength} values but the matrix has {rows} rows.", "scores");
+        }
+    }
+
+    /// <summary>Throws naming the first row and column holding NaN or infinity.</summary>
+    internal static void EnsureFinite(FeatureMatrix x, string purpose)
+    {
+        var values = x.Values;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                var row = i / x.Columns;
+                var column = i % x.Columns;
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"The {purpose} matrix holds {values[i]} at row {row}, column '{x.ColumnNames[column]}'; isolation forests need finite values (impute missing values first)."),
+                    nameof(x));
+            }
+        }
+    }
+
+    /// <summary>Writes the little-endian binary form (see <see cref="Read"/>).</summary>
+    internal byte[] ToBytes()
+    {
+        var size = 8 + (4 * 5) + 8;
+        foreach (var tree in _trees)
+        {
+            size += 4 + (tree.NodeCount * 20);
+        }
+
+        var bytes = new byte[size];
+        var span = bytes.AsSpan();
+        Magic.CopyTo(span);
+        var p = 8;
+        WriteInt(span, ref p, BinaryVersion);
+        WriteInt(span, ref p, FeatureCount);
+        WriteInt(span, ref p, MaxSamples);
+        WriteInt(span, ref p, _trees.Length);
+        WriteInt(span, ref p, _nodes.Length);
+        BinaryPrimitives.WriteDoubleLittleEndian(span[p..], Threshold);
+        p += 8;
+        foreach (var tree in _trees)
+        {
+            WriteInt(span, ref p, tree.NodeCount);
+            for (var i = 0; i < tree.NodeCount; i++)
+            {
+                WriteInt(span, ref p, tree.Feature[i]);
+                BinaryPrimitives.WriteSingleLittleEndian(span[p..], tree.Threshold[i]);
+                p += 4;
+                WriteInt(span, ref p, tree.Left[i]);
+                WriteInt(span, ref p, tree.Right[i]);
+                WriteInt(span, ref p, tree.Samples[i]);
+            }
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Reads the binary form: magic <c>VGLIFST1</c>, then int32 version, feature count, max samples,
+    /// tree count, total node count, float64 threshold; then per tree an int32 node count and per node
+    /// int32 feature (-1 = leaf), float32 threshold, int32 left, int32 right, int32 training rows.
+    /// Throws <see cref="InvalidDataException"/> describing the first problem.
+    /// </summary>
+    internal static IsolationForestModel Read(ReadOnlySpan<byte> bytes)
+    {
+        var p = 0;
+        if (bytes.Length < 8 || !bytes[..8].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("does not start with the isolation-forest magic header 'VGLIFST1'");
+        }
+
+        p = 8;
+        var version = ReadInt(bytes, ref p, "header");
+        if (version != BinaryVersion)
+        {
+            throw new InvalidDataException($"has binary version {version}; this build reads version {BinaryVersion}");
+        }
+
+        var featureCount = ReadInt(bytes, ref p, "header");
+        var maxSamples = ReadInt(bytes, ref p, "header");
+        var treeCount = ReadInt(bytes, ref p, "header");
+        var totalNodes = ReadInt(bytes, ref p, "header");
+        var threshold = ReadDouble(bytes, ref p, "header");
+        if (featureCount < 1 || maxSamples < 1 || treeCount < 1 || totalNodes < treeCount)
+        {
+            throw new InvalidDataException($"has an invalid header (features {featureCount}, max samples {maxSamples}, trees {treeCount}, nodes {totalNodes})");
+        }
+
+        var needed = (long)p + (treeCount * 4L) + (totalNodes * 20L);
+        if (bytes.Length < needed)
+        {
+            throw new InvalidDataException($"is truncated: the header announces {treeCount} trees and {totalNodes} nodes ({needed} bytes) but the file has {bytes.Length} bytes");
+        }
+
+        var trees = new IsolationTree[treeCount];
+        var seen = 0L;
+        for (var t = 0; t < treeCount; t++)
+        {
+            var context = string.Create(CultureInfo.InvariantCulture, $"tree {t}");
+            var n = ReadInt(bytes, ref p, context);
+            seen += n;
+            if (n < 1 || seen > totalNodes)
+            {
+                throw new InvalidDataException($"{context} has an invalid node count {n}");
+            }
+
+            var feature = new int[n];
+            var thresholds = new float[n];
+            var left = new int[n];
+            var right = new int[n];
+            var samples = new int[n];
+            for (var i = 0; i < n; i++)
+            {
+                feature[i] = ReadInt(bytes, ref p, context);
+                thresholds[i] = ReadFloat(bytes, ref p, context);
+                left[i] = ReadInt(bytes, ref p, context);
+                right[i] = ReadInt(bytes, ref p, context);
+                samples[i] = ReadInt(bytes, ref p, context);
+                if (samples[i] < 1)
+                {
+                    throw new InvalidDataException($"{context} node {i} has {samples[i]} training rows");
+                }
+            }
+
+            trees[t] = new IsolationTree(feature, thresholds, left, right, samples);
+        }
+
+        if (seen != totalNodes)
+        {
+            throw new InvalidDataException($"holds {seen} nodes but its header announces {totalNodes}");
+        }
+
+        if (p != bytes.Length)
+        {
+            throw new InvalidDataException($"has {bytes.Length - p} unexpected trailing bytes after the last tree");
+        }
+
+        return new IsolationForestModel(featureCount, maxSamples, trees, threshold, maxDegreeOfParallelism: null);
+    }
+
+    private static void WriteInt(Span<byte> span, ref int p, int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(span[p..], value);
+        p += 4;
+    }
+
+    private static int ReadInt(ReadOnlySpan<byte> bytes, ref int p, string context)
+    {
+        Need(bytes, p, 4, context);
+        var v = BinaryPrimitives.ReadInt32LittleEndian(bytes[p..]);
+        p += 4;
+        return v;
+    }
+
+    private static float ReadFloat(ReadOnlySpan<byte> bytes, ref int p, string context)
+    {
+        Need(bytes, p, 4, context);
+        var v = BinaryPrimitives.ReadSingleLittleEndian(bytes[p..]);
+        p += 4;
+        return v;
+    }
+
+    private static double ReadDouble(ReadOnlySpan<byte> bytes, ref int p, string context)
+    {
+        Need(bytes, p, 8, context);
+        var v = BinaryPrimitives.ReadDoubleLittleEndian(bytes[p..]);
+        p += 8;
+        return v;
+    }
+
+    private static void Need(ReadOnlySpan<byte> bytes, int p, int count, string context)
+    {
+        if (bytes.Length - p < count)
+        {
+            throw new InvalidDataException($"is truncated in the {context}: {count} more bytes needed at offset {p} but the file ends at {bytes.Length}");
+        }
+    }
+
+    private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
+
+    private readonly record struct PerfectNode(int Feature, float Threshold);
+}
