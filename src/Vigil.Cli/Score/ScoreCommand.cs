@@ -104,10 +104,9 @@ internal static class ScoreCommand
                     var scores = new double[chunk.RowCount];
                     bundle.Score(chunk, scores);
                     var flags = new double[scores.Length];
-                    var threshold = bundle.Threshold;
                     for (var i = 0; i < scores.Length; i++)
                     {
-                        if (scores[i] >= threshold)
+                        if (bundle.IsAnomaly(scores[i]))
                         {
                             flags[i] = 1;
                             Flagged++;
