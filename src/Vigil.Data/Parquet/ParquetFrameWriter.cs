@@ -49,7 +49,7 @@ public sealed class ParquetFrameWriter : IDisposable
         try
         {
             var parquetSchema = new ParquetSchema(_fields);
-            _writer = Sync.Run(() => ParquetWriter.CreateAsync(parquetSchema, _stream));
+            _writer = Sync.Run(() => ParquetWriter.CreateAsync(parquetSchema, _stream, WriteOptions));
             _writer.CustomMetadata = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 [ParquetFrameReader.KindsMetadataKey] = ParquetFrameReader.FormatKinds(schema),
@@ -278,6 +278,10 @@ public sealed class ParquetFrameWriter : IDisposable
             ArrayPool<DateTime?>.Shared.Return(buffer);
         }
     }
+
+    // Judge dictionary encoding on a sample: a full uniqueness scan of every high-cardinality
+    // string column (ids) costs more than encoding it.
+    private static ParquetOptions WriteOptions => new() { DictionaryEncodingSampleSize = 4096 };
 
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
     private static readonly long MinMicros = -UnixEpochTicks / TimeSpan.TicksPerMicrosecond;
