@@ -60,6 +60,8 @@ internal sealed class TransactionSimulation
     private readonly long _endMicros;
     private readonly int _days;
     private readonly int _slices;
+    private readonly int _slicesPerHour;
+    private readonly long _sliceMicros;
     private readonly double[] _sliceCumWeight;
     private readonly long _legitTotal;
     private readonly long _fraudTotal;
@@ -68,9 +70,7 @@ internal sealed class TransactionSimulation
 
     // Customers.
     private readonly string[] _customerIds;
-    private readonly double[] _customerSpend;
-    private readonly long[] _customerOpen;
-    private readonly double[] _customerMonthlySpend;
+    private readonly CustomerProfile[] _customers;
     private readonly AliasTable _customerPicker;
 
     // Merchants.
@@ -86,6 +86,7 @@ internal sealed class TransactionSimulation
     private readonly CustomerHistories _histories;
     private readonly PriorityQueue<FraudEvent, (long Time, long Seq)> _pending = new();
     private readonly double[] _categoryCum = new double[Categories.Length];
+    private readonly List<FraudEvent> _episode = [];
 
     private int _slice = -1;
     private long _sliceStart;
@@ -101,14 +102,24 @@ internal sealed class TransactionSimulation
     private long _lastTime = long.MinValue;
     private long _rowsEmitted;
 
-    public TransactionSimulation(TransactionGeneratorOptions options)
+    public TransactionSimulation(TransactionGeneratorOptions options, int maxRowsPerSlice = 500_000)
     {
         options.Validate();
         _rng = new VigilRandom(options.Seed);
         _startMicros = TimestampColumn.ToMicros(options.Start);
         _days = options.Days;
-        _slices = options.Days * 24;
-        _endMicros = _startMicros + (_slices * MicrosPerHour);
+        // One-hour slices, or finer ones (a power of two per hour, which divides an hour exactly) when
+        // an hour would hold more than ~500k rows, so per-slice buffers stay small at any row count.
+        var peakRowsPerHour = 3.0 * options.Rows / (options.Days * 24.0);
+        _slicesPerHour = 1;
+        while (_slicesPerHour < 512 && peakRowsPerHour / _slicesPerHour > maxRowsPerSlice)
+        {
+            _slicesPerHour *= 2;
+        }
+
+        _sliceMicros = MicrosPerHour / _slicesPerHour;
+        _slices = options.Days * 24 * _slicesPerHour;
+        _endMicros = _startMicros + (options.Days * MicrosPerDay);
         _fraudTotal = options.FraudRows;
         _legitTotal = options.Rows - _fraudTotal;
         _idWidth = Math.Max(9, options.Rows.ToString(CultureInfo.InvariantCulture).Length);
@@ -117,9 +128,7 @@ internal sealed class TransactionSimulation
 
         var customers = options.ResolvedCustomers;
         _customerIds = Ids('c', customers, 6);
-        _customerSpend = new double[customers];
-        _customerOpen = new long[customers];
-        _customerMonthlySpend = new double[customers];
+        _customers = new CustomerProfile[customers];
         _customerPicker = BuildCustomers(_rng.Fork(1), options.Rows);
         _histories = new CustomerHistories(customers);
 
@@ -135,6 +144,8 @@ internal sealed class TransactionSimulation
     }
 
     public IReadOnlyList<string> MerchantIds => _merchantIds;
+
+    public int SlicesPerHour => _slicesPerHour;
 
     public long MerchantOpenMicros(int merchant) => _merchantOpen[merchant];
 
@@ -208,8 +219,8 @@ internal sealed class TransactionSimulation
         b.Category[row] = _merchantCategory[ev.Merchant];
         b.Amount[row] = ev.Cents / 100.0;
         b.Hour[row] = (time / MicrosPerHour) % 24;
-        b.MonthlySpend[row] = _customerMonthlySpend[c];
-        b.Tenure[row] = (time - _customerOpen[c]) / MicrosPerDay;
+        b.MonthlySpend[row] = _customers[c].MonthlySpend;
+        b.Tenure[row] = (time - _customers[c].Open) / MicrosPerDay;
         b.SameMerchant24h[row] = snapshot.SameMerchant1d;
         b.Count1d[row] = snapshot.Count1d;
         b.Count7d[row] = snapshot.Count7d;
@@ -243,7 +254,7 @@ internal sealed class TransactionSimulation
         }
 
         var merchant = PickMerchant(category);
-        var amount = MedianAmount[category] * Math.Exp(AmountSigma[category] * _rng.NextGaussian()) * _customerSpend[customer] * _inflation;
+        var amount = MedianAmount[category] * Math.Exp(AmountSigma[category] * _rng.NextGaussian()) * _customers[customer].Spend * _inflation;
         return new FraudEvent(time, customer, merchant, Cents(amount), PatternNone);
     }
 
@@ -252,7 +263,7 @@ internal sealed class TransactionSimulation
         while (true)
         {
             var c = _customerPicker.Sample(_rng);
-            if (_customerOpen[c] <= time)
+            if (_customers[c].Open <= time)
             {
                 return c;
             }
@@ -275,11 +286,11 @@ internal sealed class TransactionSimulation
     private void BeginSlice(int slice)
     {
         _slice = slice;
-        _sliceStart = _startMicros + (slice * MicrosPerHour);
-        _sliceEnd = _sliceStart + MicrosPerHour;
-        var elapsedDays = (slice + 0.5) / 24.0;
+        _sliceStart = _startMicros + (slice * _sliceMicros);
+        _sliceEnd = _sliceStart + _sliceMicros;
+        var elapsedDays = (_sliceStart - _startMicros + (_sliceMicros / 2)) / (double)MicrosPerDay;
         _inflation = Math.Pow(1.0 + InflationPer30Days, elapsedDays / 30.0);
-        var x = PeriodFraction(slice / 24);
+        var x = PeriodFraction((int)((_sliceStart - _startMicros) / MicrosPerDay));
         var cum = 0.0;
         for (var k = 0; k < Categories.Length; k++)
         {
@@ -334,7 +345,7 @@ internal sealed class TransactionSimulation
 
         for (var i = 0; i < count; i++)
         {
-            _legitTimes[i] = _sliceStart + (long)(_gaps[i] / total * MicrosPerHour);
+            _legitTimes[i] = _sliceStart + (long)(_gaps[i] / total * _sliceMicros);
         }
 
         _legitCount = count;
@@ -346,14 +357,17 @@ internal sealed class TransactionSimulation
         var r = _rng.NextDouble();
         var pattern = r < 0.2 ? PatternCardTesting : r < 0.6 ? PatternAccountTakeover : PatternColludingMerchant;
         var clockHour = (int)((_sliceStart / MicrosPerHour) % 24);
-        var nightStart = _sliceStart + ((((1 - clockHour) + 24) % 24) * MicrosPerHour) + (long)(_rng.NextDouble() * 1.5 * MicrosPerHour);
+        var hourStart = _sliceStart - (_sliceStart % MicrosPerHour);
+        var nightStart = Math.Max(
+            _sliceStart,
+            hourStart + ((((1 - clockHour) + 24) % 24) * MicrosPerHour) + (long)(_rng.NextDouble() * 1.5 * MicrosPerHour));
         if (pattern == PatternAccountTakeover && nightStart + (3 * MicrosPerHour) >= _endMicros)
         {
             pattern = PatternCardTesting;
         }
 
         var customer = PickOpenCustomerUniform(_sliceStart);
-        var spend = _customerSpend[customer];
+        var spend = _customers[customer].Spend;
         int count;
         switch (pattern)
         {
@@ -363,7 +377,7 @@ internal sealed class TransactionSimulation
                 var category = _rng.NextBool(0.6) ? OnlineRetail : Gaming;
                 var first = PickMerchant(category);
                 var second = _rng.NextBool(0.4) ? PickMerchant(category) : first;
-                var time = _sliceStart + (long)(_rng.NextDouble() * MicrosPerHour);
+                var time = _sliceStart + (long)(_rng.NextDouble() * _sliceMicros);
                 for (var i = 0; i < count; i++)
                 {
                     time += (long)(_rng.NextDouble(8, 90) * 1_000_000);
@@ -393,7 +407,7 @@ internal sealed class TransactionSimulation
             {
                 count = (int)Math.Min(_rng.Next(1, 4), budget);
                 var merchant = _colluders[_rng.Next(_colluders.Length)];
-                var time = _sliceStart + (long)(_rng.NextDouble() * MicrosPerHour);
+                var time = _sliceStart + (long)(_rng.NextDouble() * _sliceMicros);
                 for (var i = 0; i < count; i++)
                 {
                     var dollars = Math.Round(420.0 * Math.Exp(0.35 * _rng.NextGaussian()) * _inflation);
@@ -405,13 +419,31 @@ internal sealed class TransactionSimulation
             }
         }
 
+        FlushEpisode();
         return count;
     }
 
-    private void Schedule(long time, int customer, int merchant, int cents, int pattern)
+    private void Schedule(long time, int customer, int merchant, int cents, int pattern) =>
+        _episode.Add(new FraudEvent(time, customer, merchant, cents, pattern));
+
+    /// <summary>
+    /// Queues the events of the episode just built. An episode that would run past the end of the
+    /// period is compressed towards its first event (order and relative spacing kept) to end inside it.
+    /// </summary>
+    private void FlushEpisode()
     {
-        var t = Math.Min(time, _endMicros - 1);
-        _pending.Enqueue(new FraudEvent(t, customer, merchant, cents, pattern), (t, _pendingSeq++));
+        var first = _episode[0].Time;
+        var last = _episode[^1].Time;
+        var limit = _endMicros - 1 - _episode.Count;
+        var anchor = Math.Min(first, limit);
+        var scale = last > limit && last > first ? (double)(limit - anchor) / (last - first) : 1.0;
+        foreach (var ev in _episode)
+        {
+            var t = last <= limit ? ev.Time : anchor + (long)((ev.Time - first) * scale);
+            _pending.Enqueue(ev with { Time = t }, (t, _pendingSeq++));
+        }
+
+        _episode.Clear();
     }
 
     private int PickOpenCustomerUniform(long time)
@@ -419,7 +451,7 @@ internal sealed class TransactionSimulation
         while (true)
         {
             var c = _rng.Next(_customerIds.Length);
-            if (_customerOpen[c] <= time)
+            if (_customers[c].Open <= time)
             {
                 return c;
             }
@@ -442,9 +474,9 @@ internal sealed class TransactionSimulation
         var cum = new double[_slices + 1];
         for (var s = 0; s < _slices; s++)
         {
-            var day = s / 24;
+            var day = s / (24 * _slicesPerHour);
             var x = PeriodFraction(day);
-            var hour = (startHour + s) % 24;
+            var hour = (startHour + (s / _slicesPerHour)) % 24;
             var hourShare = ((1 - x) * EarlyHours[hour] / earlyTotal) + (x * LateHours[hour] / lateTotal);
             var weekday = (startDay + day) % 7;
             var volume = (1.0 + (0.15 * x)) * (weekday is 0 or 6 ? 1.08 : 1.0);
@@ -464,8 +496,8 @@ internal sealed class TransactionSimulation
         {
             activity[c] = Math.Exp(0.8 * random.NextGaussian());
             totalActivity += activity[c];
-            _customerSpend[c] = Math.Exp(0.45 * random.NextGaussian());
-            _customerOpen[c] = c > 0 && random.NextBool(0.15)
+            _customers[c].Spend = Math.Exp(0.45 * random.NextGaussian());
+            _customers[c].Open = c > 0 && random.NextBool(0.15)
                 ? _startMicros + (long)(random.NextDouble() * 0.85 * span)
                 : _startMicros - (long)(random.NextDouble(30, 3650) * MicrosPerDay);
         }
@@ -474,8 +506,8 @@ internal sealed class TransactionSimulation
         for (var c = 0; c < n; c++)
         {
             var monthlyCount = monthlyRows * activity[c] / totalActivity;
-            var spend = monthlyCount * 75.0 * _customerSpend[c] * Math.Exp(0.15 * random.NextGaussian());
-            _customerMonthlySpend[c] = Math.Round(spend, 2);
+            var spend = monthlyCount * 75.0 * _customers[c].Spend * Math.Exp(0.15 * random.NextGaussian());
+            _customers[c].MonthlySpend = Math.Round(spend, 2);
         }
 
         return new AliasTable(activity);
@@ -541,6 +573,14 @@ internal sealed class TransactionSimulation
         }
 
         return ids;
+    }
+
+    // Packed so one cache line serves every per-customer lookup of a row.
+    private struct CustomerProfile
+    {
+        public double Spend;
+        public double MonthlySpend;
+        public long Open;
     }
 
     internal readonly record struct FraudEvent(long Time, int Customer, int Merchant, int Cents, int Pattern);

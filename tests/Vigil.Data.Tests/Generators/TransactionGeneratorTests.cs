@@ -445,6 +445,36 @@ public sealed class TransactionGeneratorTests(GeneratedTransactions data) : ICla
         }
     }
 
+    [Fact]
+    public void Busy_hours_are_cut_into_finer_slices_without_changing_the_guarantees()
+    {
+        var options = new TransactionGeneratorOptions { Rows = 40_000, Days = 2, FraudRate = 0.05, Seed = 4 };
+        var simulation = new TransactionSimulation(options, maxRowsPerSlice: 300);
+        simulation.SlicesPerHour.ShouldBe(16);
+        var chunks = new List<Frame>();
+        while (simulation.TryNextChunk(new TransactionChunkBuffers(10_000), out var chunk))
+        {
+            chunks.Add(chunk);
+        }
+
+        var frame = Frame.Concat(chunks);
+        frame.RowCount.ShouldBe(40_000);
+        ((Float64Column)frame[TransactionColumns.Label]).Values.ToArray().Sum().ShouldBe(2_000);
+        var times = ((TimestampColumn)frame[TransactionColumns.Timestamp]).UnixMicros;
+        var hours = ((Float64Column)frame[TransactionColumns.HourOfDay]).Values;
+        var patterns = (CategoricalColumn)frame[TransactionColumns.FraudPattern];
+        for (var i = 1; i < times.Length; i++)
+        {
+            times[i].ShouldBeGreaterThan(times[i - 1]);
+            if (patterns[i] == "account_takeover")
+            {
+                hours[i].ShouldBeInRange(1, 4);
+            }
+        }
+
+        times[^1].ShouldBeLessThan(TimestampColumn.ToMicros(options.Start) + (2 * Day));
+    }
+
     [Theory]
     [InlineData("Rows")]
     [InlineData("FraudRate")]
