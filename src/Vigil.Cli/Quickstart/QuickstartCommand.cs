@@ -15,7 +15,7 @@ internal static class QuickstartCommand
     internal static readonly string[] Features =
     [
         "amount", "hour_of_day", "avg_monthly_spend", "customer_tenure_days", "num_prev_tx_24h",
-        "tx_count_1d", "tx_count_7d", "tx_count_30d", "amount_sum_1d", "amount_sum_7d", "amount_sum_30d", "merchant_category",
+        "tx_count_7d", "tx_count_30d", "tx_count_same_merchant_1d", "amount_sum_1d", "amount_sum_7d", "amount_sum_30d", "merchant_category",
     ];
 
     public static Command Build()

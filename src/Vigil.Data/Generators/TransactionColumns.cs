@@ -34,8 +34,12 @@ public static class TransactionColumns
     /// <summary>Float64: whole days since the account was opened.</summary>
     public const string CustomerTenureDays = "customer_tenure_days";
 
-    /// <summary>Float64: the customer's earlier transactions at the same merchant within the previous 24 hours.</summary>
+    /// <summary>Float64: the customer's earlier transactions within the previous 24 hours, at any merchant (equal to
+    /// <see cref="TxCount1d"/>; kept under the name scoring requests and the FastAPI peer use).</summary>
     public const string NumPrevTx24h = "num_prev_tx_24h";
+
+    /// <summary>Float64: the customer's earlier transactions at the same merchant within the previous 24 hours.</summary>
+    public const string TxCountSameMerchant1d = "tx_count_same_merchant_1d";
 
     /// <summary>Float64: the customer's earlier transactions within the previous 24 hours (any merchant).</summary>
     public const string TxCount1d = "tx_count_1d";

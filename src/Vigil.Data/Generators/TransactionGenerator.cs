@@ -48,6 +48,7 @@ public static class TransactionGenerator
         new(TransactionColumns.TxCount1d, ColumnKind.Float64),
         new(TransactionColumns.TxCount7d, ColumnKind.Float64),
         new(TransactionColumns.TxCount30d, ColumnKind.Float64),
+        new(TransactionColumns.TxCountSameMerchant1d, ColumnKind.Float64),
         new(TransactionColumns.AmountSum1d, ColumnKind.Float64),
         new(TransactionColumns.AmountSum7d, ColumnKind.Float64),
         new(TransactionColumns.AmountSum30d, ColumnKind.Float64),
@@ -78,7 +79,7 @@ public static class TransactionGenerator
     }
 
     /// <summary>
-    /// Generates the transactions straight into a file chosen by extension (currently <c>.parquet</c>),
+    /// Generates the transactions straight into a file chosen by extension (<c>.parquet</c>, <c>.csv</c> or <c>.csv.gz</c>),
     /// overlapping generation and writing on two threads. Reports the rows written after each chunk and
     /// returns the total.
     /// </summary>
@@ -87,13 +88,7 @@ public static class TransactionGenerator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         options.Validate();
-        if (!path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
-        {
-            // TODO(lead): route .csv and .csv.gz to CsvFrameWriter(path) from src/Vigil.Data/Csv once it is merged.
-            throw new NotSupportedException($"{path}: generated transactions can be written to .parquet files only (CSV output is not wired in yet).");
-        }
-
-        using var writer = new ParquetFrameWriter(path, Schema, DefaultChunkRows);
+        using var writer = FrameFile.OpenWriter(path, Schema);
         var chunkRows = (int)Math.Min(DefaultChunkRows, options.Rows);
 
         // Two threads: one simulates into a buffer set while the other encodes the previous one.

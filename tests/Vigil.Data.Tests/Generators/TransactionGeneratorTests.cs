@@ -367,8 +367,9 @@ public sealed class TransactionGeneratorTests(GeneratedTransactions data) : ICla
         var merchants = ((CategoricalColumn)frame[TransactionColumns.MerchantId]).Codes;
         var amounts = ((Float64Column)frame[TransactionColumns.Amount]).Values;
         double[] Col(string name) => ((Float64Column)frame[name]).Values.ToArray();
-        var same24 = Col(TransactionColumns.NumPrevTx24h);
+        var same24 = Col(TransactionColumns.TxCountSameMerchant1d);
         var c1 = Col(TransactionColumns.TxCount1d);
+        Col(TransactionColumns.NumPrevTx24h).ShouldBe(c1);
         var c7 = Col(TransactionColumns.TxCount7d);
         var c30 = Col(TransactionColumns.TxCount30d);
         var s1 = Col(TransactionColumns.AmountSum1d);
