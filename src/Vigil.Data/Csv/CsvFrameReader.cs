@@ -19,6 +19,10 @@ internal sealed class CsvFrameReader : IDisposable
     private readonly string? _source;
     private readonly CsvColumnParser[] _parsers;
     private readonly ParallelOptions? _parallel;
+    private readonly bool _prefetch;
+    private CsvBatch _batch;
+    private Task<CsvBatch>? _next;
+    private bool _exhausted;
     private readonly int _inferenceRows;
     private readonly long? _streamLength;
     private int _pendingFrom;
@@ -37,9 +41,9 @@ internal sealed class CsvFrameReader : IDisposable
         {
             var header = _tokenizer.ReadHeader();
             var selected = SelectColumns(header, options);
-            var sampleRows = _tokenizer.ReadBatch(options.InferenceRows, growToFit: true);
-            _pendingTo = sampleRows;
-            var batch = _tokenizer.Batch;
+            var batch = _batch = _tokenizer.ReadBatch(options.InferenceRows, growToFit: true);
+            var sampleRows = _pendingTo = batch.RowCount;
+            _exhausted = sampleRows == 0;
             _parsers = new CsvColumnParser[selected.Length];
             var schema = new ColumnSchema[selected.Length];
             for (var i = 0; i < selected.Length; i++)
@@ -70,6 +74,7 @@ internal sealed class CsvFrameReader : IDisposable
             Schema = new FrameSchema(schema);
             var threads = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
             _parallel = threads > 1 && _parsers.Length > 1 ? new ParallelOptions { MaxDegreeOfParallelism = threads } : null;
+            _prefetch = threads > 1;
         }
         catch
         {
@@ -179,19 +184,29 @@ internal sealed class CsvFrameReader : IDisposable
     private int ReadRows(int maxRows)
     {
         var rows = 0;
-        var batch = _tokenizer.Batch;
+        StartPrefetch();
         while (rows < maxRows)
         {
             if (_pendingFrom == _pendingTo)
             {
-                var n = _tokenizer.ReadBatch(int.MaxValue, growToFit: false);
-                _pendingFrom = 0;
-                _pendingTo = n;
-                if (n == 0)
+                if (_exhausted)
                 {
                     break;
                 }
+
+                _batch = NextBatch();
+                _pendingFrom = 0;
+                _pendingTo = _batch.RowCount;
+                if (_pendingTo == 0)
+                {
+                    _exhausted = true;
+                    break;
+                }
+
+                StartPrefetch();
             }
+
+            var batch = _batch;
 
             var take = Math.Min(_pendingTo - _pendingFrom, maxRows - rows);
             if ((long)rows + take > Array.MaxLength)
@@ -211,6 +226,27 @@ internal sealed class CsvFrameReader : IDisposable
         }
 
         return rows;
+    }
+
+    /// <summary>Tokenizes the next block on another thread while the current one converts (the tokenizer alternates two buffers).</summary>
+    private void StartPrefetch()
+    {
+        if (_prefetch && _next is null && !_exhausted)
+        {
+            _next = Task.Run(() => _tokenizer.ReadBatch(int.MaxValue, growToFit: false));
+        }
+    }
+
+    private CsvBatch NextBatch()
+    {
+        if (_next is null)
+        {
+            return _tokenizer.ReadBatch(int.MaxValue, growToFit: false);
+        }
+
+        var next = _next;
+        _next = null;
+        return next.GetAwaiter().GetResult();
     }
 
     private void Convert(CsvBatch batch, int from, int to)
@@ -332,7 +368,25 @@ internal sealed class CsvFrameReader : IDisposable
         return selected;
     }
 
-    public void Dispose() => _tokenizer.Dispose();
+    public void Dispose()
+    {
+        if (_next is not null)
+        {
+            // The block read ahead is not needed; wait so the tokenizer is idle before it is closed.
+            try
+            {
+                _next.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Its error (if any) concerns rows nobody asked for any more.
+            }
+
+            _next = null;
+        }
+
+        _tokenizer.Dispose();
+    }
 }
 
 /// <summary>A read-only stream that first returns a few already-read bytes, then the rest of another stream.</summary>

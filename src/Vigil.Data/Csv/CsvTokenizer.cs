@@ -65,8 +65,10 @@ internal sealed class CsvTokenizer : IDisposable
     private readonly Stream _stream;
     private readonly string? _source;
     private readonly byte _delimiter;
-    private readonly CsvBatch _batch = new();
+    private CsvBatch _batch = new();
+    private CsvBatch _spareBatch = new();
     private byte[] _buffer;
+    private byte[] _spareBuffer = [];
     private int _pos;
     private int _end;
     private bool _eof;
@@ -81,9 +83,6 @@ internal sealed class CsvTokenizer : IDisposable
         _delimiter = delimiter;
         _buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
     }
-
-    /// <summary>The block filled by the last <see cref="ReadBatch"/>.</summary>
-    public CsvBatch Batch => _batch;
 
     /// <summary>Bytes of data rows tokenized so far (for estimating the row count).</summary>
     public long DataBytes { get; private set; }
@@ -152,19 +151,16 @@ internal sealed class CsvTokenizer : IDisposable
     }
 
     /// <summary>
-    /// Tokenizes up to <paramref name="maxRows"/> complete rows into <see cref="Batch"/>; 0 at the end.
+    /// Tokenizes up to <paramref name="maxRows"/> complete rows into a block (RowCount 0 at the end).
+    /// Blocks alternate between two buffers, so the block returned by the previous call stays valid
+    /// while this one fills (the caller may convert it on another thread meanwhile).
     /// With <paramref name="growToFit"/> the buffer grows (up to 64 MiB, or one row) to hold them all.
     /// </summary>
-    public int ReadBatch(int maxRows, bool growToFit)
+    public CsvBatch ReadBatch(int maxRows, bool growToFit)
     {
-        if (_pos > 0 && _pos == _end)
-        {
-            _pos = _end = 0;
-        }
-
+        SwitchBuffers();
         if (!_eof)
         {
-            Compact();
             Fill();
         }
 
@@ -225,7 +221,32 @@ internal sealed class CsvTokenizer : IDisposable
 
         _batch.RowCount = rows;
         _batch.Buffer = _buffer;
-        return rows;
+        return _batch;
+    }
+
+    /// <summary>Moves the unread rest of the current buffer to the start of the spare one and makes that current.</summary>
+    private void SwitchBuffers()
+    {
+        var leftover = _end - _pos;
+        var spare = _spareBuffer;
+        if (spare.Length < Math.Max(leftover, _buffer.Length))
+        {
+            if (spare.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(spare);
+            }
+
+            spare = ArrayPool<byte>.Shared.Rent(Math.Max(leftover, _buffer.Length));
+        }
+
+        Buffer.BlockCopy(_buffer, _pos, spare, 0, leftover);
+        _spareBuffer = _buffer;
+        _buffer = spare;
+        (_spareBatch, _batch) = (_batch, _spareBatch);
+        _batch.ColumnCount = _columnCount;
+        _batch.Buffer = _buffer;
+        _pos = 0;
+        _end = leftover;
     }
 
     private void EnsureRowCapacity(int rows)
@@ -582,6 +603,12 @@ internal sealed class CsvTokenizer : IDisposable
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
+        }
+
+        if (_spareBuffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_spareBuffer);
+            _spareBuffer = [];
         }
 
         _stream.Dispose();
