@@ -249,29 +249,23 @@ internal sealed class CategoricalParser(string name, int fileIndex, bool inferre
         var codes = _codes;
         var count = Count;
         var i = (from * stride) + FileIndex;
-        for (var r = from; r < to; r++, i += stride)
+        var r = from;
+        try
         {
-            var s = starts[i];
-            var length = ends[i] - s;
-            int code;
-            if (length == 0 && quoted[i] == 0)
+            for (; r < to; r++, i += stride)
             {
-                code = CategoricalColumn.Missing;
+                var s = starts[i];
+                var length = ends[i] - s;
+                var code = length == 0 && quoted[i] == 0
+                    ? CategoricalColumn.Missing
+                    : _dictionary.GetOrAdd(new ReadOnlySpan<byte>(buffer, s, length));
+                codes[count++] = code;
             }
-            else
-            {
-                try
-                {
-                    code = _dictionary.GetOrAdd(new ReadOnlySpan<byte>(buffer, s, length));
-                }
-                catch (DecoderFallbackException)
-                {
-                    Count = count;
-                    return Fail(r, "the value is not valid UTF-8");
-                }
-            }
-
-            codes[count++] = code;
+        }
+        catch (DecoderFallbackException)
+        {
+            Count = count;
+            return Fail(r, "the value is not valid UTF-8");
         }
 
         Count = count;
@@ -304,28 +298,22 @@ internal sealed class StringParser(string name, int fileIndex, bool inferred) : 
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var count = Count;
-        for (var r = from; r < to; r++)
+        var r = from;
+        try
         {
-            var field = batch.Field(r, FileIndex);
-            string? v;
-            if (field.IsEmpty)
+            for (; r < to; r++)
             {
-                v = batch.IsMissing(r, FileIndex) ? null : string.Empty;
+                var field = batch.Field(r, FileIndex);
+                var value = field.IsEmpty
+                    ? (batch.IsMissing(r, FileIndex) ? null : string.Empty)
+                    : StrictUtf8.GetString(field);
+                _values[count++] = value;
             }
-            else
-            {
-                try
-                {
-                    v = StrictUtf8.GetString(field);
-                }
-                catch (DecoderFallbackException)
-                {
-                    Count = count;
-                    return Fail(r, "the value is not valid UTF-8");
-                }
-            }
-
-            _values[count++] = v;
+        }
+        catch (DecoderFallbackException)
+        {
+            Count = count;
+            return Fail(r, "the value is not valid UTF-8");
         }
 
         Count = count;

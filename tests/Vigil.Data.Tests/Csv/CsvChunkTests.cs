@@ -108,4 +108,36 @@ public sealed class CsvChunkTests : IDisposable
 
         chunks.Single().RowCount.ShouldBe(1);
     }
+
+    [Fact]
+    public void Streams_can_be_read_in_chunks_and_inferred()
+    {
+        var bytes = "k,v\na,1\nb,2\na,3\n"u8.ToArray();
+
+        var schema = CsvFile.InferSchema(new MemoryStream(bytes), "mem.csv");
+        var chunks = CsvFile.ReadChunks(new MemoryStream(bytes), "mem.csv", 2).ToList();
+
+        schema.ToString().ShouldBe("k:categorical,v:float64");
+        chunks.Select(c => c.RowCount).ShouldBe([2, 1]);
+        ((CategoricalColumn)chunks[1]["k"]).Codes[0].ShouldBe(0);
+        ((CategoricalColumn)chunks[1]["k"]).Dictionary.ShouldBe(["a", "b"]);
+    }
+
+    [Fact]
+    public void Stopping_early_closes_the_file()
+    {
+        var sb = new StringBuilder("a\n");
+        for (var i = 0; i < 200_000; i++)
+        {
+            sb.Append(i).Append('\n');
+        }
+
+        var path = _dir.Write("stop.csv", sb.ToString());
+
+        CsvFile.ReadChunks(path, 1000).First().RowCount.ShouldBe(1000);
+
+        // An exclusive open fails while any reader still holds the file.
+        using var exclusive = File.Open(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        exclusive.Length.ShouldBeGreaterThan(0);
+    }
 }
