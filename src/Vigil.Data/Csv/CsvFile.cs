@@ -14,8 +14,8 @@ namespace Vigil.Data;
 /// missing value). A lone CR that is not part of CRLF is data.</para>
 /// <para><b>Column kinds</b> come from <see cref="CsvReadOptions.Schema"/>, then
 /// <see cref="CsvReadOptions.CategoricalColumns"/>, then inference over the first
-/// <see cref="CsvReadOptions.InferenceRows"/> rows. Inference rules, in order: a column with no
-/// non-missing value is float64; if every sampled value parses as an invariant number (NaN, Infinity,
+/// <see cref="CsvReadOptions.InferenceRows"/> rows. Inference rules, in order: empty fields (quoted or not) are
+/// ignored, and a column with no other value is float64; if every sampled value parses as an invariant number (NaN, Infinity,
 /// -Infinity and inf accepted) it is float64; else if every value is an ISO-8601 date or date-time
 /// (<c>2024-01-31</c>, <c>2024-01-31T12:00:00Z</c>, <c>2024-01-31 12:00:00.123</c>,
 /// <c>2024-01-31T12:00+02:00</c>; no offset means UTC; fractions beyond microseconds are floored) it is

@@ -58,9 +58,11 @@ internal sealed class CsvFrameReader : IDisposable
                     var inference = new ColumnKindInference();
                     for (var r = 0; r < sampleRows; r++)
                     {
-                        if (!batch.IsMissing(r, index))
+                        // Empty fields, quoted ("") or not, say nothing about the kind.
+                        var field = batch.Field(r, index);
+                        if (!field.IsEmpty)
                         {
-                            inference.Add(batch.Field(r, index));
+                            inference.Add(field);
                         }
                     }
 

@@ -5,7 +5,7 @@ namespace Vigil.Data.Schema;
 /// <summary>
 /// Decides a column's kind from a sample of its text values (UTF-8), with these rules, in order:
 /// <list type="number">
-/// <item>Missing values (empty fields) are ignored; a column with no other value is <see cref="ColumnKind.Float64"/>.</item>
+/// <item>Empty fields (missing values, and quoted empty strings) are ignored; a column with no other value is <see cref="ColumnKind.Float64"/>.</item>
 /// <item>Every value parses as an invariant-culture number (NaN, Infinity, -Infinity and inf included)
 /// → <see cref="ColumnKind.Float64"/>.</item>
 /// <item>Every value parses as an ISO-8601 date or date-time (2024-01-31, 2024-01-31T12:00:00Z,

@@ -46,6 +46,19 @@ public sealed class CsvInferenceTests : IDisposable
     }
 
     [Fact]
+    public void Fully_quoted_numbers_with_quoted_empty_fields_are_float64_with_missing_values()
+    {
+        var path = _dir.Write("quoteall.csv", "\"a\",\"b\"\n\"1.5\",\"x\"\n\"\",\"y\"\n");
+
+        var frame = CsvFile.Read(path);
+
+        frame.Schema.ToString().ShouldBe("a:float64,b:categorical");
+        var a = ((Float64Column)frame["a"]).Values.ToArray();
+        a[0].ShouldBe(1.5);
+        double.IsNaN(a[1]).ShouldBeTrue();
+    }
+
+    [Fact]
     public void Only_the_sampled_rows_decide_the_kind()
     {
         var path = _dir.Write("sample.csv", "a\n1\n2\nx\n");
