@@ -167,7 +167,7 @@ internal sealed class CsvFrameReader : IDisposable
             p.EnsureCapacity(estimate, Array.MaxLength);
         }
 
-        ReadRows(Array.MaxLength);
+        ReadRows(int.MaxValue);
         _yielded = true;
         return Build();
     }
@@ -209,7 +209,6 @@ internal sealed class CsvFrameReader : IDisposable
             }
 
             var batch = _batch;
-
             var take = Math.Min(_pendingTo - _pendingFrom, maxRows - rows);
             if ((long)rows + take > Array.MaxLength)
             {
