@@ -49,8 +49,9 @@ internal abstract class CsvColumnParser
     /// <summary>The column of the rows appended so far; the next rows go to new storage.</summary>
     public abstract Column Build();
 
+    /// <summary>The next storage size: at least <paramref name="needed"/>; otherwise double (starting at 64K rows), capped at <paramref name="limit"/>.</summary>
     protected static int Grow(int current, int needed, int limit) =>
-        (int)Math.Max(needed, Math.Min(Math.Min(limit, Array.MaxLength), Math.Max(1024L, (long)current * 2)));
+        (int)Math.Max(needed, Math.Min(Math.Min(limit, Array.MaxLength), Math.Max(65_536L, (long)current * 2)));
 
     protected bool Fail(int row, string? detail = null)
     {
