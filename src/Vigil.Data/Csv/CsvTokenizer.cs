@@ -87,9 +87,6 @@ internal sealed class CsvTokenizer : IDisposable
     /// <summary>Bytes of data rows tokenized so far (for estimating the row count).</summary>
     public long DataBytes { get; private set; }
 
-    /// <summary>The header names, after <see cref="ReadHeader"/>.</summary>
-    public IReadOnlyList<string> Header => _header;
-
     /// <summary>Reads line 1 as the header; errors for an empty input, empty names or duplicates.</summary>
     public string[] ReadHeader()
     {

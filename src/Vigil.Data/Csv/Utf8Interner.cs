@@ -29,9 +29,6 @@ internal sealed class Utf8Interner
     /// <summary>The number of distinct values.</summary>
     public int Count => _count;
 
-    /// <summary>The distinct values in code order.</summary>
-    public IReadOnlyList<string> Values => _values;
-
     /// <summary>A copy of the dictionary as it is now.</summary>
     public string[] Snapshot() => [.. _values];
 
