@@ -1,6 +1,8 @@
 using System.Data;
 using System.Data.Common;
+using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Vigil.Tracking;
 
@@ -186,28 +188,46 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override Task InsertMetricsAsync(DbConnection connection, DbTransaction transaction, string runId, IReadOnlyList<MetricPoint> points, CancellationToken cancellationToken)
     {
-        using var command = (SqliteCommand)connection.CreateCommand();
-        command.Transaction = (SqliteTransaction)transaction;
-        command.CommandText = "INSERT INTO run_metrics (run_id, key, value, step, ts_us) VALUES ($run, $key, $value, $step, $ts)";
-        var run = command.Parameters.Add("$run", SqliteType.Text);
-        var key = command.Parameters.Add("$key", SqliteType.Text);
-        var value = command.Parameters.Add("$value", SqliteType.Real);
-        var step = command.Parameters.Add("$step", SqliteType.Integer);
-        var ts = command.Parameters.Add("$ts", SqliteType.Integer);
-        run.Value = runId;
-        command.Prepare();
-        for (var i = 0; i < points.Count; i++)
+        // Straight to SQLite's C API on the connection's handle (inside the open transaction): one prepared
+        // statement, values bound without boxing, each key encoded once per batch.
+        var db = ((SqliteConnection)connection).Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, "INSERT INTO run_metrics (run_id, key, value, step, ts_us) VALUES (?1, ?2, ?3, ?4, ?5)", out var statement);
+        SqliteException.ThrowExceptionForRC(rc, db);
+        using (statement)
         {
-            if ((i & 4095) == 0)
+            var run = Encoding.UTF8.GetBytes(runId);
+            var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            for (var i = 0; i < points.Count; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if ((i & 4095) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var p = points[i];
+                if (!keys.TryGetValue(p.Key, out var key))
+                {
+                    key = Encoding.UTF8.GetBytes(p.Key);
+                    keys.Add(p.Key, key);
+                }
+                raw.sqlite3_bind_text(statement, 1, run);
+                raw.sqlite3_bind_text(statement, 2, key);
+                if (double.IsNaN(p.Value))
+                {
+                    raw.sqlite3_bind_null(statement, 3); // SQLite cannot store NaN: NULL reads back as NaN
+                }
+                else
+                {
+                    raw.sqlite3_bind_double(statement, 3, p.Value);
+                }
+                raw.sqlite3_bind_int64(statement, 4, p.Step);
+                raw.sqlite3_bind_int64(statement, 5, Micros.From(p.TimestampUtc));
+                rc = raw.sqlite3_step(statement);
+                if (rc != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+                raw.sqlite3_reset(statement);
             }
-            var p = points[i];
-            key.Value = p.Key;
-            value.Value = double.IsNaN(p.Value) ? DBNull.Value : p.Value; // SQLite cannot store NaN: NULL reads back as NaN
-            step.Value = p.Step;
-            ts.Value = Micros.From(p.TimestampUtc);
-            command.ExecuteNonQuery();
         }
         return Task.CompletedTask;
     }
