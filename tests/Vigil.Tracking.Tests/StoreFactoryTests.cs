@@ -57,6 +57,27 @@ public sealed class StoreFactoryTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unreachable_postgres_server_is_reported_with_its_address()
+    {
+        var error = await Should.ThrowAsync<TrackingException>(() =>
+            StoreFactory.OpenAsync("Host=127.0.0.1;Port=1;Username=u;Password=secret;Database=vigil;Timeout=2", _dir.Path, Ct));
+
+        error.Message.ShouldStartWith("cannot open the postgres store 127.0.0.1:1/vigil: ");
+        error.Message.ShouldNotContain("secret");
+    }
+
+    [Fact]
+    public async Task A_sqlite_file_that_cannot_be_created_is_reported_with_its_path()
+    {
+        var blocker = _dir.File("not-a-folder");
+        await File.WriteAllTextAsync(blocker, "x", Ct);
+
+        var error = await Should.ThrowAsync<TrackingException>(() => StoreFactory.OpenAsync("sqlite:" + blocker + "/vigil.db", _dir.Path, Ct));
+
+        error.Message.ShouldStartWith($"cannot open the SQLite store sqlite:{blocker}/vigil.db: ");
+    }
+
+    [Fact]
     public void The_home_is_the_argument_when_given() =>
         StoreFactory.ResolveHome(_dir.Path).ShouldBe(_dir.Path);
 

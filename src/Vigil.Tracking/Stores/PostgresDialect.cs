@@ -17,7 +17,7 @@ internal sealed class PostgresDialect : SqlDialect
         {
             builder.ApplicationName = "vigil";
         }
-        Location = $"postgres {builder.Host}:{builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{builder.Database ?? builder.Username}"
+        Location = $"{builder.Host}:{builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{builder.Database ?? builder.Username}"
             + (string.IsNullOrEmpty(builder.SearchPath) ? "" : $" (schema {builder.SearchPath})");
         _dataSource = NpgsqlDataSource.Create(builder);
     }
@@ -29,6 +29,8 @@ internal sealed class PostgresDialect : SqlDialect
     public override string ForUpdate => " FOR UPDATE";
 
     public override string Contains(string column, string parameter) => $"strpos({column}, {parameter}) > 0";
+
+    public override string InList(string column, string parameter) => $"{column} = ANY({parameter})"; // Dapper passes an array
 
     public override IReadOnlyList<string> Migrations { get; } =
     [

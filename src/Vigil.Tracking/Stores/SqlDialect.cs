@@ -20,6 +20,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>An expression true when column <paramref name="column"/> contains the text parameter <paramref name="parameter"/>.</summary>
     public abstract string Contains(string column, string parameter);
 
+    /// <summary>An expression true when <paramref name="column"/> is in the string array parameter <paramref name="parameter"/>.</summary>
+    public abstract string InList(string column, string parameter);
+
     /// <summary>Opens a pooled connection configured for the store.</summary>
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

@@ -148,8 +148,7 @@ internal sealed class SqlTrackingStore : ITrackingStore
 
     private long NowUs() => Micros.From(_time.GetUtcNow());
 
-    private string InList(string column, string parameter) =>
-        _db.Backend == "postgres" ? $"{column} = ANY({parameter})" : $"{column} IN {parameter}";
+    private string InList(string column, string parameter) => _db.InList(column, parameter);
 
     /// <summary>Runs raw SQL against the store (tests: simulate a newer schema, corrupt rows).</summary>
     internal Task ExecuteRawAsync(string sql, CancellationToken ct = default) =>
@@ -329,6 +328,11 @@ internal sealed class SqlTrackingStore : ITrackingStore
         var datasets = await c.QueryAsync<DatasetRow>(Cmd(
             $"SELECT run_id AS RunId, name AS Name, sha256 AS Sha256, schema_text AS SchemaText, row_count AS RowCount, source AS Source FROM run_datasets WHERE {InList("run_id", "@ids")} ORDER BY name", args, tx, ct)).ConfigureAwait(false);
 
+        var paramsByRun = parameters.ToLookup(p => p.RunId, StringComparer.Ordinal);
+        var tagsByRun = tags.ToLookup(p => p.RunId, StringComparer.Ordinal);
+        var metricsByRun = metrics.ToLookup(m => m.RunId, StringComparer.Ordinal);
+        var artifactsByRun = artifacts.ToLookup(a => a.RunId, StringComparer.Ordinal);
+        var datasetsByRun = datasets.ToLookup(d => d.RunId, StringComparer.Ordinal);
         var result = new List<Run>(rows.Count);
         foreach (var r in rows)
         {
@@ -344,11 +348,11 @@ internal sealed class SqlTrackingStore : ITrackingStore
                 CodeVersion = r.CodeVersion,
                 Host = r.Host,
                 ProcessId = r.Pid is { } pid ? checked((int)pid) : null,
-                Params = parameters.Where(p => p.RunId == r.Id).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-                Tags = tags.Where(p => p.RunId == r.Id).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-                LatestMetrics = metrics.Where(m => m.RunId == r.Id).ToDictionary(m => m.Key, m => m.ToPoint(), StringComparer.Ordinal),
-                Artifacts = [.. artifacts.Where(a => a.RunId == r.Id).Select(a => a.ToArtifact())],
-                Datasets = [.. datasets.Where(d => d.RunId == r.Id).Select(d => d.ToDataset())],
+                Params = paramsByRun[r.Id].ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+                Tags = tagsByRun[r.Id].ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+                LatestMetrics = metricsByRun[r.Id].ToDictionary(m => m.Key, m => m.ToPoint(), StringComparer.Ordinal),
+                Artifacts = [.. artifactsByRun[r.Id].Select(a => a.ToArtifact())],
+                Datasets = [.. datasetsByRun[r.Id].Select(d => d.ToDataset())],
             });
         }
         return result;

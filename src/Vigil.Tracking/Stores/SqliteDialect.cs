@@ -41,6 +41,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string Contains(string column, string parameter) => $"instr({column}, {parameter}) > 0";
 
+    public override string InList(string column, string parameter) => $"{column} IN {parameter}"; // Dapper expands the list
+
     public override IReadOnlyList<string> Migrations { get; } =
     [
         // 1: tracking
@@ -232,5 +234,11 @@ internal sealed class SqliteDialect : SqlDialect
         return Task.CompletedTask;
     }
 
-    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public override ValueTask DisposeAsync()
+    {
+        // close this file's pooled connections (the last close checkpoints the WAL and removes -wal/-shm)
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -33,15 +33,31 @@ public static class StoreFactory
         return await OpenSqlAsync(storeSpec, vigilHome, timeProvider, null, cancellationToken).ConfigureAwait(false);
     }
 
-    internal static Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken)
+    internal static async Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken)
     {
         var home = ResolveHome(vigilHome);
         var spec = ResolveStoreSpec(storeSpec);
         var artifacts = new ArtifactStore(Path.Combine(home, "artifacts"));
-        SqlDialect dialect = IsPostgres(spec)
-            ? new PostgresDialect(ToNpgsqlConnectionString(spec!))
-            : new SqliteDialect(SqlitePath(spec, home));
-        return SqlTrackingStore.OpenAsync(dialect, artifacts, timeProvider, schemaVersion, cancellationToken);
+        SqlDialect dialect;
+        try
+        {
+            dialect = IsPostgres(spec)
+                ? new PostgresDialect(ToNpgsqlConnectionString(spec!))
+                : new SqliteDialect(SqlitePath(spec, home));
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            var where = IsPostgres(spec) ? "the PostgreSQL store" : $"the SQLite store {spec ?? Path.Combine(home, "vigil.db")}";
+            throw new TrackingException($"cannot open {where}: {e.Message}", e);
+        }
+        try
+        {
+            return await SqlTrackingStore.OpenAsync(dialect, artifacts, timeProvider, schemaVersion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new TrackingException($"cannot open the {dialect.Backend} store {dialect.Location}: {e.Message}", e);
+        }
     }
 
     /// <summary>The Vigil home: the argument, else VIGIL_HOME, else ~/.vigil (full path).</summary>
