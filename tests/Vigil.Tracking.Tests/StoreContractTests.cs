@@ -7,8 +7,10 @@ namespace Vigil.Tracking.Tests;
 public abstract class StoreContractTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private const string Sha1 = "1111111111111111111111111111111111111111111111111111111111111111";
-    private const string Sha2 = "2222222222222222222222222222222222222222222222222222222222222222";
+    private static readonly byte[] Bundle1 = "bundle one"u8.ToArray();
+    private static readonly byte[] Bundle2 = "bundle two"u8.ToArray();
+    private static readonly string Sha1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Bundle1));
+    private static readonly string Sha2 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Bundle2));
 
     private readonly TempDir _home = new();
 
@@ -21,8 +23,14 @@ public abstract class StoreContractTests : IDisposable
     /// <summary>The store spec of this test's empty store (skips or fails when the backend is unavailable).</summary>
     protected abstract Task<string> StoreSpecAsync();
 
-    protected async Task<ITrackingStore> OpenAsync() =>
-        await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Time, Ct);
+    /// <summary>Opens this test's store; its artifact store holds the bundles <see cref="Sha1"/> and <see cref="Sha2"/>.</summary>
+    protected async Task<ITrackingStore> OpenAsync()
+    {
+        var store = await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Time, Ct);
+        await store.Artifacts.PutAsync(new MemoryStream(Bundle1), Ct);
+        await store.Artifacts.PutAsync(new MemoryStream(Bundle2), Ct);
+        return store;
+    }
 
     internal async Task<SqlTrackingStore> OpenAtSchemaVersionAsync(int? version) =>
         await StoreFactory.OpenSqlAsync(await StoreSpecAsync(), Home, Time, version, Ct);
@@ -36,9 +44,9 @@ public abstract class StoreContractTests : IDisposable
     private static MetricPoint Point(string key, double value, long step, int second = 0) =>
         new(key, value, step, T0.AddSeconds(second));
 
-    private static NewModelVersion Bundle(string sha = Sha1, string? runId = null) => new()
+    private static NewModelVersion Bundle(string? sha = null, string? runId = null) => new()
     {
-        BundleSha256 = sha,
+        BundleSha256 = sha ?? Sha1,
         FeatureSchema = "amount:float64,country:categorical",
         SourceRunId = runId,
         Metrics = new Dictionary<string, double> { ["auc_pr"] = 0.61, ["auc_roc"] = 0.97 },
@@ -384,6 +392,19 @@ public abstract class StoreContractTests : IDisposable
             .Message.ShouldBe("model 'fraud' has no version 9 (versions 1 to 2 exist)");
         (await Should.ThrowAsync<TrackingException>(() => store.CreateModelVersionAsync("fraud", Bundle(runId: "cafebabe"), Ct)))
             .Message.ShouldContain("run 'cafebabe' not found");
+        (await store.GetRegisteredModelAsync("fraud", Ct)).LatestVersion.ShouldBe(2); // failed attempts use no number
+    }
+
+    [Fact]
+    public async Task A_version_cannot_be_registered_without_its_bundle_in_the_artifact_store()
+    {
+        await using var store = await OpenAsync();
+        var absent = new string('a', 64);
+
+        var error = await Should.ThrowAsync<TrackingException>(() => store.CreateModelVersionAsync("fraud", Bundle(absent), Ct));
+
+        error.Message.ShouldStartWith($"bundle of a new version of model 'fraud': artifact sha256:{absent} is missing");
+        await Should.ThrowAsync<TrackingException>(() => store.GetRegisteredModelAsync("fraud", Ct));
     }
 
     [Fact]

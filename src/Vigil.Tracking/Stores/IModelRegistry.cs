@@ -18,7 +18,8 @@ public interface IModelRegistry
 
     /// <summary>
     /// Creates the next version of <paramref name="name"/> (registering the model when needed). The number is
-    /// max+1, assigned atomically even under concurrent callers. The source run must exist when given.
+    /// max+1, assigned atomically even under concurrent callers. The source run must exist when given, and the
+    /// bundle must be in the store's <see cref="ArtifactStore"/> with a matching SHA-256 (put it there first).
     /// </summary>
     Task<ModelVersion> CreateModelVersionAsync(string name, NewModelVersion version, CancellationToken cancellationToken = default);
 

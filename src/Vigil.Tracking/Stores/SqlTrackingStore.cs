@@ -748,6 +748,8 @@ internal sealed class SqlTrackingStore : ITrackingStore
         }
         var metricsJson = JsonSerializer.Serialize(metrics, TrackingJson.Default.DictionaryStringDouble);
         var sha = version.BundleSha256.ToLowerInvariant();
+        // a version never points at a bundle that is missing or damaged at registration time
+        await Artifacts.VerifyAsync(sha, $"bundle of a new version of model '{name}'", cancellationToken).ConfigureAwait(false);
         var now = NowUs();
         var number = await WriteAsync(async (c, tx) =>
         {
