@@ -70,7 +70,8 @@ public abstract class StoreContractTests : IDisposable
     {
         await using (var first = await OpenAsync())
         {
-            first.SchemaVersion.ShouldBe(3);
+            first.SchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
+            ((SqlTrackingStore)first).SupportedSchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         }
         await using var again = await OpenAsync();
         again.SchemaVersion.ShouldBe(3);

@@ -26,6 +26,7 @@ internal sealed class SqlTrackingStore : ITrackingStore
 
     private SqlTrackingStore(SqlDialect dialect, ArtifactStore artifacts, TimeProvider time, int schemaVersion)
     {
+        Debug.Assert(dialect.Migrations.Count == StoreFactory.SupportedSchemaVersion, "every dialect has the same migrations");
         _db = dialect;
         _time = time;
         Artifacts = artifacts;
