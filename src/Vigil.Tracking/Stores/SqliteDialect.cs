@@ -1,0 +1,244 @@
+using System.Data;
+using System.Data.Common;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Vigil.Tracking;
+
+/// <summary>SQLite file store: WAL journal, busy timeout, NORMAL sync, foreign keys; writers take BEGIN IMMEDIATE.</summary>
+internal sealed class SqliteDialect : SqlDialect
+{
+    private const int BusyTimeoutMs = 10_000;
+    private readonly string _connectionString;
+
+    public SqliteDialect(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        var dir = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    public override string Backend => "sqlite";
+
+    public override string Location => Path;
+
+    public override string ForUpdate => "";
+
+    public override string Contains(string column, string parameter) => $"instr({column}, {parameter}) > 0";
+
+    public override string InList(string column, string parameter) => $"{column} IN {parameter}"; // Dapper expands the list
+
+    public override IReadOnlyList<string> Migrations { get; } =
+    [
+        // 1: tracking
+        """
+        CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_us INTEGER NOT NULL);
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments (id),
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            start_us INTEGER NOT NULL,
+            end_us INTEGER,
+            code_version TEXT,
+            host TEXT,
+            pid INTEGER,
+            pid_start_us INTEGER);
+        CREATE INDEX ix_runs_experiment_start ON runs (experiment_id, start_us);
+        CREATE INDEX ix_runs_status ON runs (status);
+        CREATE TABLE run_params (
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_id, key));
+        CREATE TABLE run_tags (
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_id, key));
+        CREATE TABLE run_metrics (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            key TEXT NOT NULL,
+            value REAL,
+            step INTEGER NOT NULL,
+            ts_us INTEGER NOT NULL);
+        CREATE INDEX ix_run_metrics_series ON run_metrics (run_id, key, step);
+        CREATE TABLE run_latest_metrics (
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            key TEXT NOT NULL,
+            value REAL,
+            step INTEGER NOT NULL,
+            ts_us INTEGER NOT NULL,
+            PRIMARY KEY (run_id, key));
+        CREATE TABLE run_artifacts (
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            created_us INTEGER NOT NULL,
+            PRIMARY KEY (run_id, name));
+        CREATE TABLE run_datasets (
+            run_id TEXT NOT NULL REFERENCES runs (id),
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            schema_text TEXT NOT NULL,
+            row_count INTEGER NOT NULL,
+            source TEXT,
+            PRIMARY KEY (run_id, name));
+        """,
+        // 2: registry
+        """
+        CREATE TABLE registered_models (
+            name TEXT PRIMARY KEY,
+            description TEXT,
+            created_us INTEGER NOT NULL,
+            last_version INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE model_versions (
+            model_name TEXT NOT NULL REFERENCES registered_models (name),
+            version INTEGER NOT NULL,
+            source_run_id TEXT REFERENCES runs (id),
+            bundle_sha256 TEXT NOT NULL,
+            feature_schema TEXT NOT NULL,
+            metrics_json TEXT NOT NULL,
+            description TEXT,
+            stage TEXT NOT NULL DEFAULT 'None',
+            created_us INTEGER NOT NULL,
+            PRIMARY KEY (model_name, version));
+        CREATE INDEX ix_model_versions_stage ON model_versions (model_name, stage, version);
+        CREATE TABLE model_aliases (
+            model_name TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL,
+            PRIMARY KEY (model_name, alias),
+            FOREIGN KEY (model_name, version) REFERENCES model_versions (model_name, version));
+        """,
+        // 3: audit history of alias and stage changes
+        """
+        CREATE TABLE registry_history (
+            id INTEGER PRIMARY KEY,
+            model_name TEXT NOT NULL REFERENCES registered_models (name),
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            from_version INTEGER,
+            to_version INTEGER,
+            from_stage TEXT,
+            actor TEXT NOT NULL,
+            reason TEXT,
+            ts_us INTEGER NOT NULL);
+        CREATE INDEX ix_registry_history_target ON registry_history (model_name, target, id);
+        """,
+    ];
+
+    public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA synchronous = NORMAL;";
+            pragma.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
+
+    public override ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: true));
+
+    public override Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL;";
+        var mode = command.ExecuteScalar() as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new TrackingException($"SQLite store {Path}: cannot switch to WAL journal mode (got '{mode}'); is the file on a network drive?");
+        }
+        return Task.CompletedTask;
+    }
+
+    public override bool IsTransient(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 5 or 6 }; // SQLITE_BUSY, SQLITE_LOCKED
+
+    public override Task InsertMetricsAsync(DbConnection connection, DbTransaction transaction, string runId, IReadOnlyList<MetricPoint> points, CancellationToken cancellationToken)
+    {
+        // Straight to SQLite's C API on the connection's handle (inside the open transaction): one prepared
+        // statement, values bound without boxing, each key encoded once per batch.
+        var db = ((SqliteConnection)connection).Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, "INSERT INTO run_metrics (run_id, key, value, step, ts_us) VALUES (?1, ?2, ?3, ?4, ?5)", out var statement);
+        SqliteException.ThrowExceptionForRC(rc, db);
+        using (statement)
+        {
+            var run = Encoding.UTF8.GetBytes(runId);
+            var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            for (var i = 0; i < points.Count; i++)
+            {
+                if ((i & 4095) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var p = points[i];
+                if (!keys.TryGetValue(p.Key, out var key))
+                {
+                    key = Encoding.UTF8.GetBytes(p.Key);
+                    keys.Add(p.Key, key);
+                }
+                raw.sqlite3_bind_text(statement, 1, run);
+                raw.sqlite3_bind_text(statement, 2, key);
+                if (double.IsNaN(p.Value))
+                {
+                    raw.sqlite3_bind_null(statement, 3); // SQLite cannot store NaN: NULL reads back as NaN
+                }
+                else
+                {
+                    raw.sqlite3_bind_double(statement, 3, p.Value);
+                }
+                raw.sqlite3_bind_int64(statement, 4, p.Step);
+                raw.sqlite3_bind_int64(statement, 5, Micros.From(p.TimestampUtc));
+                rc = raw.sqlite3_step(statement);
+                if (rc != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+                raw.sqlite3_reset(statement);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        // close this file's pooled connections (the last close checkpoints the WAL and removes -wal/-shm)
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return ValueTask.CompletedTask;
+    }
+}
