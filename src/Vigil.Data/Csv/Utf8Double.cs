@@ -1,0 +1,335 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Vigil.Data.Csv;
+
+/// <summary>
+/// Parses invariant-culture decimal numbers straight from UTF-8 with correct (round-to-nearest-even)
+/// results: Clinger's exact fast path, then the Eisel-Lemire algorithm (as in fast_float / .NET's own
+/// parser), and <see cref="double.TryParse(ReadOnlySpan{byte}, NumberStyles, IFormatProvider?, out double)"/>
+/// for everything else (more than 19 digits, the rare undecidable case, NaN, Infinity, whitespace).
+/// </summary>
+internal static class Utf8Double
+{
+    private const int SmallestPowerOfTen = -342;
+    private const int LargestPowerOfTen = 308;
+
+    private static readonly double[] ExactPowersOfTen =
+    [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
+    /// <summary>128-bit truncated powers of five for q in [-342, 308]: high word at 2*(q+342), low word after it.</summary>
+    private static readonly ulong[] PowersOfFive = BuildPowersOfFive();
+
+    /// <summary>Parses <paramref name="s"/>; accepts also NaN, Infinity, -Infinity and inf/-inf (any case).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> s, out double value)
+    {
+        var n = s.Length;
+        var i = 0;
+        var negative = false;
+        if (n == 0)
+        {
+            value = 0;
+            return false;
+        }
+
+        var c = s[0];
+        if (c == (byte)'-')
+        {
+            negative = true;
+            i = 1;
+        }
+        else if (c == (byte)'+')
+        {
+            i = 1;
+        }
+
+        ulong w = 0;
+        var intStart = i;
+        while (i + 8 <= n && TryEightDigits(s, i, out var eight))
+        {
+            w = unchecked((w * 100_000_000) + eight);
+            i += 8;
+        }
+
+        while (i < n)
+        {
+            var d = (uint)(s[i] - '0');
+            if (d > 9)
+            {
+                break;
+            }
+
+            w = unchecked((w * 10) + d);
+            i++;
+        }
+
+        var digits = i - intStart;
+        var exponent = 0;
+        if (i < n && s[i] == (byte)'.')
+        {
+            i++;
+            var fracStart = i;
+            while (i + 8 <= n && TryEightDigits(s, i, out var eight))
+            {
+                w = unchecked((w * 100_000_000) + eight);
+                i += 8;
+            }
+
+            while (i < n)
+            {
+                var d = (uint)(s[i] - '0');
+                if (d > 9)
+                {
+                    break;
+                }
+
+                w = unchecked((w * 10) + d);
+                i++;
+            }
+
+            exponent = fracStart - i;
+            digits += i - fracStart;
+        }
+
+        if (digits == 0 || digits > 19)
+        {
+            return Slow(s, out value);
+        }
+
+        if (i < n)
+        {
+            if ((s[i] | 0x20) != (byte)'e')
+            {
+                return Slow(s, out value);
+            }
+
+            i++;
+            var expNegative = false;
+            if (i < n && (s[i] == (byte)'-' || s[i] == (byte)'+'))
+            {
+                expNegative = s[i] == (byte)'-';
+                i++;
+            }
+
+            var expStart = i;
+            var e = 0;
+            while (i < n)
+            {
+                var d = (uint)(s[i] - '0');
+                if (d > 9)
+                {
+                    break;
+                }
+
+                if (e < 100_000)
+                {
+                    e = (e * 10) + (int)d;
+                }
+
+                i++;
+            }
+
+            if (i == expStart || i != n)
+            {
+                return Slow(s, out value);
+            }
+
+            exponent += expNegative ? -e : e;
+        }
+
+        if (w == 0)
+        {
+            value = negative ? -0.0 : 0.0;
+            return true;
+        }
+
+        if (exponent is >= -22 and <= 22 && w <= (1UL << 53))
+        {
+            double v = w;
+            v = exponent < 0 ? v / ExactPowersOfTen[-exponent] : v * ExactPowersOfTen[exponent];
+            value = negative ? -v : v;
+            return true;
+        }
+
+        if (TryEiselLemire(w, exponent, negative, out value))
+        {
+            return true;
+        }
+
+        return Slow(s, out value);
+    }
+
+    /// <summary>Reads 8 ASCII digits at once (SWAR), as in fast_float; false when any of the 8 bytes is not a digit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryEightDigits(ReadOnlySpan<byte> s, int at, out ulong value)
+    {
+        var v = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
+        if ((((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) != 0x3333333333333333))
+        {
+            value = 0;
+            return false;
+        }
+
+        const ulong Mask = 0x000000FF000000FF;
+        const ulong Mul1 = 0x000F424000000064;
+        const ulong Mul2 = 0x0000271000000001;
+        v -= 0x3030303030303030;
+        v = (v * 10) + (v >> 8);
+        value = unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Slow(ReadOnlySpan<byte> s, out double value)
+    {
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
+        {
+            return true;
+        }
+
+        var t = s.Trim(" \t"u8);
+        var negative = false;
+        if (t.Length > 0 && (t[0] == (byte)'-' || t[0] == (byte)'+'))
+        {
+            negative = t[0] == (byte)'-';
+            t = t[1..];
+        }
+
+        if (t.Length == 3 && (t[0] | 0x20) == 'i' && (t[1] | 0x20) == 'n' && (t[2] | 0x20) == 'f')
+        {
+            value = negative ? double.NegativeInfinity : double.PositiveInfinity;
+            return true;
+        }
+
+        value = 0;
+        return false;
+    }
+
+    /// <summary>Eisel-Lemire: w * 10^q correctly rounded, or false when the 128-bit product cannot decide.</summary>
+    private static bool TryEiselLemire(ulong w, int q, bool negative, out double value)
+    {
+        var sign = negative ? 1UL << 63 : 0UL;
+        if (q < SmallestPowerOfTen)
+        {
+            value = BitConverter.UInt64BitsToDouble(sign);
+            return true;
+        }
+
+        if (q > LargestPowerOfTen)
+        {
+            value = BitConverter.UInt64BitsToDouble(sign | (0x7FFUL << 52));
+            return true;
+        }
+
+        var lz = BitOperations.LeadingZeroCount(w);
+        w <<= lz;
+        var index = 2 * (q - SmallestPowerOfTen);
+        var hi = Math.BigMul(w, PowersOfFive[index], out var lo);
+        const ulong PrecisionMask = ulong.MaxValue >> 55;
+        if ((hi & PrecisionMask) == PrecisionMask)
+        {
+            var hi2 = Math.BigMul(w, PowersOfFive[index + 1], out _);
+            lo = unchecked(lo + hi2);
+            if (hi2 > lo)
+            {
+                hi++;
+            }
+        }
+
+        if (lo == ulong.MaxValue && (q < -27 || q > 55))
+        {
+            value = 0;
+            return false;
+        }
+
+        var upperBit = (int)(hi >> 63);
+        var shift = upperBit + 64 - 52 - 3;
+        var mantissa = hi >> shift;
+        var power2 = ((((152170 + 65536) * q) >> 16) + 63) + upperBit - lz + 1023;
+        if (power2 <= 0)
+        {
+            if (-power2 + 1 >= 64)
+            {
+                value = BitConverter.UInt64BitsToDouble(sign);
+                return true;
+            }
+
+            mantissa >>= -power2 + 1;
+            mantissa += mantissa & 1;
+            mantissa >>= 1;
+            power2 = mantissa < (1UL << 52) ? 0 : 1;
+            value = BitConverter.UInt64BitsToDouble(sign | mantissa | ((ulong)power2 << 52));
+            return true;
+        }
+
+        if (lo <= 1 && q is >= -4 and <= 23 && (mantissa & 3) == 1 && (mantissa << shift) == hi)
+        {
+            mantissa &= ~1UL;
+        }
+
+        mantissa += mantissa & 1;
+        mantissa >>= 1;
+        if (mantissa >= (2UL << 52))
+        {
+            mantissa = 1UL << 52;
+            power2++;
+        }
+
+        mantissa &= ~(1UL << 52);
+        if (power2 >= 0x7FF)
+        {
+            power2 = 0x7FF;
+            mantissa = 0;
+        }
+
+        value = BitConverter.UInt64BitsToDouble(sign | mantissa | ((ulong)power2 << 52));
+        return true;
+    }
+
+    private static ulong[] BuildPowersOfFive()
+    {
+        var table = new ulong[2 * (LargestPowerOfTen - SmallestPowerOfTen + 1)];
+        var two128 = BigInteger.One << 128;
+        var two127 = BigInteger.One << 127;
+        var mask64 = (BigInteger.One << 64) - 1;
+        for (var q = SmallestPowerOfTen; q <= LargestPowerOfTen; q++)
+        {
+            BigInteger c;
+            if (q < 0)
+            {
+                var power5 = BigInteger.Pow(5, -q);
+                var z = (int)power5.GetBitLength();
+                var b = q >= -27 ? z + 127 : (2 * z) + 128;
+                c = (BigInteger.One << b) / power5 + 1;
+                while (c >= two128)
+                {
+                    c >>= 1;
+                }
+            }
+            else
+            {
+                c = BigInteger.Pow(5, q);
+                while (c < two127)
+                {
+                    c <<= 1;
+                }
+
+                while (c >= two128)
+                {
+                    c >>= 1;
+                }
+            }
+
+            var index = 2 * (q - SmallestPowerOfTen);
+            table[index] = (ulong)(c >> 64);
+            table[index + 1] = (ulong)(c & mask64);
+        }
+
+        return table;
+    }
+}

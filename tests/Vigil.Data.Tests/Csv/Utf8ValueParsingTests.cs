@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+using Vigil.Data.Csv;
+
+namespace Vigil.Data.Tests.Csv;
+
+public sealed class Utf8ValueParsingTests
+{
+    [Fact]
+    public void Fast_double_parsing_matches_the_runtime_bit_for_bit()
+    {
+        var rng = new SplitMix64(2024);
+        var mismatches = new List<string>();
+        for (var i = 0; i < 100_000; i++)
+        {
+            var bits = BitConverter.Int64BitsToDouble((long)rng.Next());
+            foreach (var text in new[]
+            {
+                double.IsFinite(bits) ? bits.ToString("R", CultureInfo.InvariantCulture) : "0",
+                ((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(60) - 30)).ToString("R", CultureInfo.InvariantCulture),
+                RandomDigits(rng),
+            })
+            {
+                Check(text, mismatches);
+            }
+        }
+
+        foreach (var text in new[]
+        {
+            "0", "-0", "+5", "1.", ".5", "1e308", "1.7976931348623157e308", "1.7976931348623159e308", "2e308", "4.9e-324",
+            "2.4703282292062327e-324", "2.4703282292062328e-324", "2.2250738585072011e-308", "9007199254740993",
+            "9007199254740995", "0.000123456789012345678", "123456789012345678901234", "1e23", " 1.5", "1.5 ",
+            "abc", "", "-", ".", "1e", "1e+", "12345678.87654321", "1234567a", "NaN", "Infinity", "-Infinity",
+        })
+        {
+            Check(text, mismatches);
+        }
+
+        mismatches.ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("inf", double.PositiveInfinity)]
+    [InlineData("-INF", double.NegativeInfinity)]
+    [InlineData("+Inf", double.PositiveInfinity)]
+    public void Inf_spellings_are_accepted(string text, double expected)
+    {
+        Utf8Double.TryParse(Encoding.UTF8.GetBytes(text), out var v).ShouldBeTrue();
+        v.ShouldBe(expected);
+    }
+
+    [Fact]
+    public void Timestamps_format_and_parse_back_to_the_same_microsecond()
+    {
+        var rng = new SplitMix64(5);
+        Span<byte> buffer = stackalloc byte[64];
+        for (var i = 0; i < 20_000; i++)
+        {
+            var micros = (long)(rng.Next() % 6_000_000_000_000_000UL) - 1_000_000_000_000_000L;
+
+            Utf8Timestamp.TryFormat(micros, buffer, out var n).ShouldBeTrue();
+            Utf8Timestamp.TryParse(buffer[..n], out var back).ShouldBeTrue();
+
+            back.ShouldBe(micros);
+        }
+    }
+
+    private static void Check(string text, List<string> mismatches)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var ok1 = double.TryParse(bytes, NumberStyles.Float, CultureInfo.InvariantCulture, out var expected);
+        var ok2 = Utf8Double.TryParse(bytes, out var actual);
+        if (ok1 != ok2 || (ok1 && BitConverter.DoubleToInt64Bits(expected) != BitConverter.DoubleToInt64Bits(actual)))
+        {
+            mismatches.Add($"{text}: runtime {expected:R} ({ok1}), fast {actual:R} ({ok2})");
+        }
+    }
+
+    private static string RandomDigits(SplitMix64 rng)
+    {
+        var sb = new StringBuilder();
+        if (rng.Next(2) == 0)
+        {
+            sb.Append('-');
+        }
+
+        var digits = 1 + rng.Next(21);
+        for (var k = 0; k < digits; k++)
+        {
+            sb.Append((char)('0' + rng.Next(10)));
+        }
+
+        if (rng.Next(2) == 0)
+        {
+            sb.Insert(rng.Next(sb.Length + 1), '.');
+        }
+
+        if (rng.Next(3) == 0)
+        {
+            sb.Append('e').Append(rng.Next(680) - 350);
+        }
+
+        return sb.ToString();
+    }
+}
