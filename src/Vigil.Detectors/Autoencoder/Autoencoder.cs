@@ -61,14 +61,119 @@ public sealed class Autoencoder
         var network = new DenseNetwork(sizes, _options.HiddenActivation, _options.OutputActivation);
         var rng = new Xoshiro256StarStar(_options.Seed);
         var parameters = Initialise(network, rng);
+        var (mean, inverseStd) = Moments(x, _options.Standardize);
+        var ones = new double[d];
+        ones.AsSpan().Fill(1.0);
+        var identityMean = new float[d];
+        var identityScale = new float[d];
+        identityScale.AsSpan().Fill(1f);
 
-        // Shell model: gives the loss weights and the validation scoring with the current parameters.
-        var shell = new AutoencoderModel(network, parameters, groupNames, groupWeights, groupOf, 0, _options.MaxDegreeOfParallelism, null);
+        // Training runs on the standardised rows; the shell model (identity standardisation) gives the loss
+        // weights and scores validation rows with the current parameters.
+        var standardized = x;
+        var model = new AutoencoderModel(network, parameters, groupNames, groupWeights, groupOf, mean, inverseStd, ones, 0, _options.MaxDegreeOfParallelism, null);
+        if (_options.Standardize)
+        {
+            var z = new float[x.Rows * d];
+            model.Standardize(x.Values, x.Rows, z);
+            standardized = new FeatureMatrix(z, x.Rows, x.ColumnNames);
+        }
+
+        var shell = new AutoencoderModel(network, parameters, groupNames, groupWeights, groupOf, identityMean, identityScale, ones, 0, _options.MaxDegreeOfParallelism, null);
         var session = new TrainingSession(network, shell, _options);
-        var summary = session.Run(x, parameters, rng);
+        var summary = session.Run(standardized, parameters, rng);
 
-        var model = new AutoencoderModel(network, parameters, groupNames, groupWeights, groupOf, 0, _options.MaxDegreeOfParallelism, summary);
+        model = new AutoencoderModel(network, parameters, groupNames, groupWeights, groupOf, mean, inverseStd, ones, 0, _options.MaxDegreeOfParallelism, summary);
+        if (_options.NormalizeErrors)
+        {
+            model = model.WithErrorScale(ErrorScale(model, x), summary);
+        }
+
         return model.WithThreshold(Quantile(model.Score(x), 1 - _options.Contamination));
+    }
+
+    /// <summary>
+    /// 1 / each feature's mean squared (standardised) reconstruction error over <paramref name="x"/>, with the
+    /// error floored at 1e-3 of the mean over features so that perfectly reconstructed features cannot dominate.
+    /// </summary>
+    private static double[] ErrorScale(AutoencoderModel model, FeatureMatrix x)
+    {
+        var d = x.Columns;
+        var reconstruction = model.Reconstruct(x);
+        var mse = new double[d];
+        for (var r = 0; r < x.Rows; r++)
+        {
+            var row = x.Row(r);
+            for (var f = 0; f < d; f++)
+            {
+                var e = (reconstruction[(r * d) + f] - (double)row[f]) * model.InverseScale[f];
+                mse[f] += e * e;
+            }
+        }
+
+        var mean = 0.0;
+        for (var f = 0; f < d; f++)
+        {
+            mse[f] /= x.Rows;
+            mean += mse[f] / d;
+        }
+
+        var floor = Math.Max(mean * 1e-3, 1e-12);
+        var scale = new double[d];
+        for (var f = 0; f < d; f++)
+        {
+            scale[f] = 1.0 / Math.Max(mse[f], floor);
+        }
+
+        return scale;
+    }
+
+    /// <summary>Per-feature training mean and 1 / standard deviation (1 for a constant feature); identity when not standardising.</summary>
+    private static (float[] Mean, float[] InverseStd) Moments(FeatureMatrix x, bool standardize)
+    {
+        var d = x.Columns;
+        var mean = new float[d];
+        var inverse = new float[d];
+        inverse.AsSpan().Fill(1f);
+        if (!standardize)
+        {
+            return (mean, inverse);
+        }
+
+        var sum = new double[d];
+        var squares = new double[d];
+        for (var r = 0; r < x.Rows; r++)
+        {
+            var row = x.Row(r);
+            for (var f = 0; f < d; f++)
+            {
+                sum[f] += row[f];
+            }
+        }
+
+        for (var f = 0; f < d; f++)
+        {
+            sum[f] /= x.Rows;
+        }
+
+        for (var r = 0; r < x.Rows; r++)
+        {
+            var row = x.Row(r);
+            for (var f = 0; f < d; f++)
+            {
+                var e = row[f] - sum[f];
+                squares[f] += e * e;
+            }
+        }
+
+        for (var f = 0; f < d; f++)
+        {
+            var std = Math.Sqrt(squares[f] / x.Rows);
+            mean[f] = (float)sum[f];
+            inverse[f] = std > 1e-6 ? (float)(1.0 / std) : 1f;
+        }
+
+        return (mean, inverse);
     }
 
     /// <summary>numpy's default (linear) percentile of <paramref name="values"/> at <paramref name="q"/> in [0, 1].</summary>
@@ -400,6 +505,8 @@ public sealed class Autoencoder
             private readonly float[] _deltaA;
             private readonly float[] _deltaB;
             private readonly float[] _transposedInput;
+            private readonly double[] _rowLoss;
+            private readonly double[] _sortedLoss;
 
             public Shard(DenseNetwork net, int rows)
             {
@@ -412,6 +519,8 @@ public sealed class Autoencoder
                 _deltaA = new float[rows * net.Widest];
                 _deltaB = new float[rows * net.Widest];
                 _transposedInput = new float[rows * net.Widest];
+                _rowLoss = new double[rows];
+                _sortedLoss = new double[rows];
                 Gradient = new float[net.ParameterCount];
             }
 
@@ -442,14 +551,38 @@ public sealed class Autoencoder
                 var weight = session._lossWeight;
                 var scale = session._batchScale;
                 var loss = 0.0;
+                var rowLoss = _rowLoss.AsSpan(0, rows);
                 for (var r = 0; r < rows; r++)
                 {
+                    var l = 0.0;
                     for (var f = 0; f < d; f++)
                     {
                         var i = (r * d) + f;
                         var e = reconstruction[i] - input[i];
-                        loss += 0.5 * weight[f] * e * (double)e;
+                        l += 0.5 * weight[f] * e * (double)e;
                         delta[i] = weight[f] * e * scale;
+                    }
+
+                    rowLoss[r] = l;
+                    loss += l;
+                }
+
+                // Trimmed loss: the shard's worst-reconstructed rows (likely anomalies) give no gradient.
+                var trim = (int)Math.Floor(session._o.TrimFraction * rows);
+                if (trim > 0)
+                {
+                    var sorted = _sortedLoss.AsSpan(0, rows);
+                    rowLoss.CopyTo(sorted);
+                    sorted.Sort();
+                    var cut = sorted[rows - trim - 1];
+                    var dropped = 0;
+                    for (var r = 0; r < rows && dropped < trim; r++)
+                    {
+                        if (rowLoss[r] > cut)
+                        {
+                            delta.Slice(r * d, d).Clear();
+                            dropped++;
+                        }
                     }
                 }
 

@@ -33,10 +33,16 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     private readonly double[] _groupScale;    // w_g / W per group
     private readonly int[] _groupSize;
     private readonly int? _maxDegreeOfParallelism;
+    private readonly float[] _mean;
+    private readonly float[] _inverseStd;
+    private readonly double[] _errorScale;
 
     internal AutoencoderModel(DenseNetwork network, float[] parameters, string[] groupNames, double[] groupWeights, int[] groupOf,
-        double threshold, int? maxDegreeOfParallelism, AutoencoderTrainingSummary? training)
+        float[] mean, float[] inverseStd, double[] errorScale, double threshold, int? maxDegreeOfParallelism, AutoencoderTrainingSummary? training)
     {
+        _errorScale = errorScale;
+        _mean = mean;
+        _inverseStd = inverseStd;
         _network = network;
         _parameters = parameters;
         _groupNames = groupNames;
@@ -46,6 +52,10 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
         Threshold = threshold;
         Training = training;
         (_featureWeight, _groupScale, _groupSize) = FeatureWeights(groupOf, groupWeights);
+        for (var f = 0; f < _featureWeight.Length; f++)
+        {
+            _featureWeight[f] *= errorScale[f];
+        }
     }
 
     /// <inheritdoc />
@@ -84,7 +94,39 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     internal float[] Parameters => _parameters;
 
     internal AutoencoderModel WithThreshold(double threshold) =>
-        new(_network, _parameters, _groupNames, _groupWeights, _groupOf, threshold, _maxDegreeOfParallelism, Training);
+        new(_network, _parameters, _groupNames, _groupWeights, _groupOf, _mean, _inverseStd, _errorScale, threshold, _maxDegreeOfParallelism, Training);
+
+    /// <summary>
+    /// The per-feature centre subtracted before the network (the training mean when standardising, else 0);
+    /// reconstruction errors are measured on <c>(x - Center) · InverseScale</c>.
+    /// </summary>
+    public IReadOnlyList<float> Center => _mean;
+
+    /// <summary>
+    /// The per-feature factor on squared errors: 1 / the feature's mean squared training error when errors are
+    /// normalised (<see cref="AutoencoderOptions.NormalizeErrors"/>), else 1.
+    /// </summary>
+    public IReadOnlyList<double> ErrorScale => _errorScale;
+
+    /// <summary>A copy whose squared errors are multiplied by <paramref name="errorScale"/> per feature.</summary>
+    internal AutoencoderModel WithErrorScale(double[] errorScale, AutoencoderTrainingSummary? training) =>
+        new(_network, _parameters, _groupNames, _groupWeights, _groupOf, _mean, _inverseStd, errorScale, Threshold, _maxDegreeOfParallelism, training);
+
+    /// <summary>The per-feature factor applied after centring (1 / training standard deviation when standardising, else 1).</summary>
+    public IReadOnlyList<float> InverseScale => _inverseStd;
+
+    /// <summary>Writes the standardised form of <paramref name="rows"/> rows of <paramref name="input"/> into <paramref name="output"/>.</summary>
+    internal void Standardize(ReadOnlySpan<float> input, int rows, Span<float> output)
+    {
+        var d = FeatureCount;
+        for (var r = 0; r < rows; r++)
+        {
+            var x = input.Slice(r * d, d);
+            var z = output.Slice(r * d, d);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(x, _mean, z);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(z, _inverseStd, z);
+        }
+    }
 
     /// <summary>Scores every row of <paramref name="x"/>.</summary>
     public double[] Score(FeatureMatrix x)
@@ -132,27 +174,38 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     {
         ArgumentNullException.ThrowIfNull(x);
         CheckShape(x, x.Rows);
-        var output = new float[x.Rows * FeatureCount];
+        var d = FeatureCount;
+        var output = new float[x.Rows * d];
         var scratch = ArrayPool<float>.Shared.Rent(2 * BlockRows * _network.Widest);
+        var z = ArrayPool<float>.Shared.Rent(BlockRows * d);
         try
         {
             for (var start = 0; start < x.Rows; start += BlockRows)
             {
                 var count = Math.Min(BlockRows, x.Rows - start);
-                Forward(_parameters, x.Values.Slice(start * FeatureCount, count * FeatureCount), count, scratch, output.AsSpan(start * FeatureCount, count * FeatureCount));
+                Standardize(x.Values.Slice(start * d, count * d), count, z);
+                var o = output.AsSpan(start * d, count * d);
+                Forward(_parameters, z.AsSpan(0, count * d), count, scratch.AsSpan(0, 2 * BlockRows * _network.Widest), o);
+                for (var r = 0; r < count; r++)
+                {
+                    var row = o.Slice(r * d, d);
+                    System.Numerics.Tensors.TensorPrimitives.Divide(row, _inverseStd, row);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, _mean, row);
+                }
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(scratch);
+            ArrayPool<float>.Shared.Return(z);
         }
 
         return output;
     }
 
     /// <summary>
-    /// The per-feature contributions to the score of <paramref name="row"/>: <c>c_f (x̂_f - x_f)²</c> where
-    /// <c>c_f = weight(group) / (|group| · total weight)</c>; they sum to the row's score.
+    /// The per-feature contributions to the score of <paramref name="row"/>: <c>c_f (x̂_f - x_f)²</c> on standardised
+    /// values, where <c>c_f = weight(group) / (|group| · total weight) · ErrorScale_f</c>; they sum to the row's score.
     /// </summary>
     public void Contributions(ReadOnlySpan<float> row, Span<double> contributions)
     {
@@ -162,14 +215,16 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
             throw new ArgumentException($"Expected a row of {d} features and room for {d} contributions (got {row.Length} and {contributions.Length}).", nameof(row));
         }
 
-        var scratch = ArrayPool<float>.Shared.Rent((2 * _network.Widest) + d);
+        var scratch = ArrayPool<float>.Shared.Rent((2 * _network.Widest) + (2 * d));
         try
         {
             var output = scratch.AsSpan(2 * _network.Widest, d);
-            _network.Forward(_parameters, row, 1, scratch.AsSpan(0, _network.Widest), scratch.AsSpan(_network.Widest, _network.Widest), output);
+            var z = scratch.AsSpan((2 * _network.Widest) + d, d);
+            Standardize(row, 1, z);
+            _network.Forward(_parameters, z, 1, scratch.AsSpan(0, _network.Widest), scratch.AsSpan(_network.Widest, _network.Widest), output);
             for (var f = 0; f < d; f++)
             {
-                var e = (double)output[f] - row[f];
+                var e = (double)output[f] - z[f];
                 contributions[f] = _featureWeight[f] * e * e;
             }
         }
@@ -203,18 +258,21 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     /// <summary>Scores <paramref name="rows"/> row-major rows on the calling thread.</summary>
     public void ScoreRows(ReadOnlySpan<float> data, int rows, Span<double> scores) => ScoreRows(_parameters, data, rows, scores);
 
+    /// <summary>Scores with other <paramref name="parameters"/> (training's validation); rows are standardised first.</summary>
     internal void ScoreRows(ReadOnlySpan<float> parameters, ReadOnlySpan<float> data, int rows, Span<double> scores)
     {
         var d = FeatureCount;
         var block = Math.Min(BlockRows, Math.Max(1, rows));
-        var scratch = ArrayPool<float>.Shared.Rent((2 * block * _network.Widest) + (block * d));
+        var scratch = ArrayPool<float>.Shared.Rent((2 * block * _network.Widest) + (2 * block * d));
         try
         {
             var output = scratch.AsSpan(2 * block * _network.Widest, block * d);
+            var z = scratch.AsSpan((2 * block * _network.Widest) + (block * d), block * d);
             for (var start = 0; start < rows; start += block)
             {
                 var count = Math.Min(block, rows - start);
-                var input = data.Slice(start * d, count * d);
+                var input = z[..(count * d)];
+                Standardize(data.Slice(start * d, count * d), count, input);
                 Forward(parameters, input, count, scratch.AsSpan(0, 2 * block * _network.Widest), output[..(count * d)]);
                 for (var r = 0; r < count; r++)
                 {
@@ -331,6 +389,21 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
                 w.Write(g);
             }
 
+            foreach (var v in _mean)
+            {
+                w.Write(v);
+            }
+
+            foreach (var v in _inverseStd)
+            {
+                w.Write(v);
+            }
+
+            foreach (var v in _errorScale)
+            {
+                w.Write(v);
+            }
+
             w.Write(_parameters.Length);
             var bytes = new byte[_parameters.Length * 4];
             for (var i = 0; i < _parameters.Length; i++)
@@ -347,7 +420,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     /// <summary>
     /// Reads the binary form: magic <c>VGLAENC1</c>; int32 version, int32 layer-size count then the sizes,
     /// int32 hidden and output activations, float64 threshold; int32 group count and per group an int32 UTF-8
-    /// length, the name and a float64 weight; int32 group index per input feature; int32 parameter count and the
+    /// length, the name and a float64 weight; int32 group index per input feature; float32 centre and float32 inverse scale per input feature; float64 error scale per input feature; int32 parameter count and the
     /// float32 parameters (per layer row-major weights in×out then biases). All little-endian. Throws
     /// <see cref="InvalidDataException"/> describing the first problem.
     /// </summary>
@@ -429,6 +502,32 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
             }
         }
 
+        var mean = new float[sizes[0]];
+        var inverseStd = new float[sizes[0]];
+        foreach (var (target, what) in new[] { (mean, "centre"), (inverseStd, "inverse scale") })
+        {
+            for (var f = 0; f < target.Length; f++)
+            {
+                Need(bytes, p, 4, what);
+                target[f] = BinaryPrimitives.ReadSingleLittleEndian(bytes[p..]);
+                p += 4;
+                if (!float.IsFinite(target[f]))
+                {
+                    throw new InvalidDataException($"has a non-finite {what} for feature {f}");
+                }
+            }
+        }
+
+        var errorScale = new double[sizes[0]];
+        for (var f = 0; f < errorScale.Length; f++)
+        {
+            errorScale[f] = ReadDouble(bytes, ref p, "error scale");
+            if (!(errorScale[f] > 0 && double.IsFinite(errorScale[f])))
+            {
+                throw new InvalidDataException($"has the invalid error scale {errorScale[f].ToString("R", CultureInfo.InvariantCulture)} for feature {f}");
+            }
+        }
+
         DenseNetwork network;
         try
         {
@@ -462,7 +561,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
 
         try
         {
-            return new AutoencoderModel(network, parameters, names, weights, groupOf, threshold, maxDegreeOfParallelism: null, training: null);
+            return new AutoencoderModel(network, parameters, names, weights, groupOf, mean, inverseStd, errorScale, threshold, maxDegreeOfParallelism: null, training: null);
         }
         catch (ArgumentException e)
         {

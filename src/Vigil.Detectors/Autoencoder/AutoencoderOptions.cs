@@ -13,11 +13,30 @@ public sealed record AutoencoderOptions
     /// <summary>Hidden layer widths, encoder then decoder (e.g. <c>[64, 32, 8, 32, 64]</c>). Null = <see cref="DefaultHiddenLayers"/> for the input width.</summary>
     public IReadOnlyList<int>? HiddenLayers { get; init; }
 
-    /// <summary>Activation of the hidden layers; default <see cref="Activation.Relu"/>.</summary>
-    public Activation HiddenActivation { get; init; } = Activation.Relu;
+    /// <summary>Activation of the hidden layers; default <see cref="Activation.Tanh"/> (it saturates, so extreme inputs are not extrapolated).</summary>
+    public Activation HiddenActivation { get; init; } = Activation.Tanh;
 
-    /// <summary>Activation of the output layer; default <see cref="Activation.Sigmoid"/> (inputs are min-max scaled to [0, 1]).</summary>
-    public Activation OutputActivation { get; init; } = Activation.Sigmoid;
+    /// <summary>Activation of the output layer; default <see cref="Activation.Linear"/> (use <see cref="Activation.Sigmoid"/> for unstandardised [0, 1] inputs).</summary>
+    public Activation OutputActivation { get; init; } = Activation.Linear;
+
+    /// <summary>
+    /// Standardise each feature with its training mean and standard deviation before the network (as PyOD's
+    /// autoencoder does); reconstruction errors are then measured in standard deviations. Default true.
+    /// </summary>
+    public bool Standardize { get; init; } = true;
+
+    /// <summary>
+    /// Divide each feature's squared error by its mean squared error on the training rows (after training), so the
+    /// score measures how unusual each error is for that feature; relationships the network normally reconstructs
+    /// well then count most. Default false (it scored lower on ADBench).
+    /// </summary>
+    public bool NormalizeErrors { get; init; }
+
+    /// <summary>
+    /// Share of each gradient shard's rows with the largest reconstruction error that give no gradient (a trimmed
+    /// loss, so that anomalies in unlabelled training data are not learned), in [0, 0.5). Default 0.45 (chosen on ADBench; 0.3 to 0.49 score alike).
+    /// </summary>
+    public double TrimFraction { get; init; } = 0.45;
 
     /// <summary>The maximum number of passes over the training rows; default 100.</summary>
     public int Epochs { get; init; } = 100;
@@ -130,6 +149,11 @@ public sealed record AutoencoderOptions
         if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5))
         {
             throw Bad(nameof(ValidationFraction), $"must be in [0, 0.5] (was {F(ValidationFraction)})");
+        }
+
+        if (!(TrimFraction >= 0 && TrimFraction < 0.5))
+        {
+            throw Bad(nameof(TrimFraction), $"must be in [0, 0.5) (was {F(TrimFraction)})");
         }
 
         if (Patience < 1)
