@@ -30,6 +30,7 @@ internal static class TrainCommand
         var learningRate = new Option<double?>("--learning-rate") { Description = "autoencoder (default 0.001) and lightgbm (default 0.1) step size." };
         var validation = new Option<double>("--validation-fraction") { Description = "autoencoder: share of rows held out for early stopping (0 = none).", DefaultValueFactory = _ => 0.1 };
         var patience = new Option<int>("--patience") { Description = "autoencoder: epochs without improvement before stopping.", DefaultValueFactory = _ => 10 };
+        var trim = new Option<double>("--trim-fraction") { Description = "autoencoder: share of each 32-row shard's worst-reconstructed rows left out of the gradient (trimmed loss).", DefaultValueFactory = _ => 0.45 };
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
         var leaves = new Option<int>("--leaves") { Description = "lightgbm: leaves per tree.", DefaultValueFactory = _ => 31 };
         var unbalanced = new Option<bool>("--unbalanced") { Description = "lightgbm: is_unbalance (reweight the classes)." };
@@ -43,7 +44,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
             data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
-            hidden, activation, epochs, batchSize, learningRate, validation, patience, threads, leaves, unbalanced, scalePos,
+            hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
         };
         cmd.SetAction(parse =>
         {
@@ -70,6 +71,7 @@ internal static class TrainCommand
                 LearningRate = lr ?? 0.001,
                 ValidationFraction = parse.GetValue(validation),
                 Patience = (int)OptionParsing.Positive("--patience", parse.GetValue(patience)),
+                TrimFraction = parse.GetValue(trim),
                 Seed = parse.GetValue(seed),
                 MaxDegreeOfParallelism = parse.GetValue(threads),
             };
@@ -146,6 +148,7 @@ internal static class TrainCommand
                 var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
                 Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                     $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
+                Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
             }
 
             if (metrics is not null)
