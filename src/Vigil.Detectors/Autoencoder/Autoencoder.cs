@@ -428,6 +428,7 @@ public sealed class Autoencoder
             return loss / rows;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Adam(float[] parameters, long t)
         {
             var b1 = (float)_o.Beta1;
@@ -528,6 +529,7 @@ public sealed class Autoencoder
 
             public double Loss { get; private set; }
 
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             public void Compute(TrainingSession session, float[] parameters, float[] batch, int start, int rows)
             {
                 var net = session._net;

@@ -7,7 +7,9 @@ namespace Vigil.Detectors;
 /// <summary>
 /// Row-major float32 kernels of the autoencoder. Every output element is accumulated over <c>k</c> in
 /// ascending order with fused multiply-adds, whether a lane of a vector or the scalar tail computes it, so
-/// results do not depend on the SIMD width of the machine or on how rows are blocked.
+/// matrix products do not depend on the SIMD width of the machine or on how rows are blocked. Activations use
+/// TensorPrimitives' vectorised tanh/sigmoid: on one machine a value is the same whatever the thread count (shard
+/// shapes are fixed), but the last bits may differ between machines with different vector widths.
 /// </summary>
 internal static class DenseKernels
 {
@@ -15,6 +17,7 @@ internal static class DenseKernels
     /// <c>C[m×n] = init + A[m×k] · B[k×n]</c>, where init is <paramref name="bias"/> broadcast over rows
     /// (when not empty) or zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gemm(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n, ReadOnlySpan<float> bias)
     {
         if (a.Length < m * k || b.Length < k * n || c.Length < m * n || (!bias.IsEmpty && bias.Length < n))
@@ -154,6 +157,7 @@ internal static class DenseKernels
     }
 
     /// <summary>Writes the transpose of the row-major <c>rows×cols</c> matrix <paramref name="source"/> into <paramref name="destination"/> (<c>cols×rows</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int cols)
     {
         for (var r = 0; r < rows; r++)
@@ -166,8 +170,28 @@ internal static class DenseKernels
         }
     }
 
-    /// <summary>Applies <paramref name="activation"/> in place.</summary>
+    /// <summary>
+    /// Applies <paramref name="activation"/> in place. Spans shorter than 16 values are padded so that every value
+    /// goes through TensorPrimitives' full-vector path: a value's result then does not depend on the span's length
+    /// (one row explained alone equals the same row scored in a block).
+    /// </summary>
     public static void Activate(Span<float> values, Activation activation)
+    {
+        const int MinLength = 16;
+        if (values.Length < MinLength && activation is Activation.Tanh or Activation.Sigmoid)
+        {
+            Span<float> padded = stackalloc float[MinLength];
+            padded.Clear();
+            values.CopyTo(padded);
+            ActivateCore(padded, activation);
+            padded[..values.Length].CopyTo(values);
+            return;
+        }
+
+        ActivateCore(values, activation);
+    }
+
+    private static void ActivateCore(Span<float> values, Activation activation)
     {
         switch (activation)
         {
@@ -179,18 +203,10 @@ internal static class DenseKernels
 
                 break;
             case Activation.Tanh:
-                for (var i = 0; i < values.Length; i++)
-                {
-                    values[i] = MathF.Tanh(values[i]);
-                }
-
+                System.Numerics.Tensors.TensorPrimitives.Tanh(values, values);
                 break;
             case Activation.Sigmoid:
-                for (var i = 0; i < values.Length; i++)
-                {
-                    values[i] = 1f / (1f + MathF.Exp(-values[i]));
-                }
-
+                System.Numerics.Tensors.TensorPrimitives.Sigmoid(values, values);
                 break;
             case Activation.Linear:
                 break;
@@ -200,6 +216,7 @@ internal static class DenseKernels
     }
 
     /// <summary>Multiplies <paramref name="gradient"/> in place by the activation's derivative, given its output <paramref name="output"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyByDerivative(Span<float> gradient, ReadOnlySpan<float> output, Activation activation)
     {
         switch (activation)
@@ -233,6 +250,7 @@ internal static class DenseKernels
     }
 
     /// <summary>Adds the rows of the row-major <c>rows×cols</c> matrix into <paramref name="sums"/>, row by row in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddColumnSums(ReadOnlySpan<float> matrix, int rows, int cols, Span<float> sums)
     {
         for (var r = 0; r < rows; r++)
