@@ -6,7 +6,7 @@ using Vigil.Evaluation;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil bench adbench FOLDER [--seeds 3] [--json]</c>.</summary>
+/// <summary><c>vigil bench adbench FOLDER [--models iforest,autoencoder,lightgbm] [--seeds 3] [--json]</c>.</summary>
 internal static class BenchCommand
 {
     public static Command Build()
@@ -15,14 +15,24 @@ internal static class BenchCommand
         var folder = new Argument<string>("FOLDER") { Description = "Folder of .csv/.csv.gz files whose last column is 'label'." };
         var seeds = new Option<int>("--seeds") { Description = "Seeds 0..N-1 per dataset.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print only a JSON array of results." };
-        var adbench = new Command("adbench", "The ADBench protocol: 70/30 stratified split, subsample to 10,000 rows, min-max scaling, isolation forest.")
+        var models = new Option<string>("--models") { Description = "Comma-separated detectors: iforest, autoencoder, lightgbm (supervised: trained with the training part's labels).", DefaultValueFactory = _ => "iforest" };
+        var adbench = new Command("adbench", "The ADBench protocol: 70/30 stratified split, subsample to 10,000 rows, min-max scaling; isolation forest by default.")
         {
-            folder, seeds, json,
+            folder, seeds, json, models,
         };
         adbench.SetAction(parse =>
         {
             var dir = parse.GetRequiredValue(folder);
             var n = (int)OptionParsing.Positive("--seeds", parse.GetValue(seeds));
+            var kinds = OptionParsing.List(parse.GetValue(models)) ?? ["iforest"];
+            foreach (var kind in kinds)
+            {
+                if (!Vigil.Detectors.ModelBundle.KnownKinds.Contains(kind, StringComparer.Ordinal))
+                {
+                    throw new CliUsageException($"--models: unknown model '{kind}'; known models: {string.Join(", ", Vigil.Detectors.ModelBundle.KnownKinds)}");
+                }
+            }
+
             var files = AdBenchProtocol.FindDatasets(dir);
             if (files.Count == 0)
             {
@@ -37,7 +47,11 @@ internal static class BenchCommand
                     Terminal.Note($"{AdBenchProtocol.DatasetName(f)} ...");
                 }
 
-                results.Add(AdBenchProtocol.RunIsolationForest(f, n));
+                var frame = Vigil.Data.FrameFile.Read(f);
+                foreach (var kind in kinds)
+                {
+                    results.Add(AdBenchProtocol.Run(frame, AdBenchProtocol.DatasetName(f), kind, n));
+                }
             }
 
             if (parse.GetValue(json))

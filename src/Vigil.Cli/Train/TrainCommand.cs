@@ -8,21 +8,33 @@ using Vigil.Evaluation;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil train --data F [--label COL] --model iforest [--seed S] --out BUNDLE</c>.</summary>
+/// <summary><c>vigil train --data F [--label COL] --model iforest|autoencoder|lightgbm [--seed S] --out BUNDLE</c>.</summary>
 internal static class TrainCommand
 {
     public static Command Build()
     {
         var data = new Option<string>("--data", "-d") { Description = "Training data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string?>("--label") { Description = "Label column (1 = fraud/anomaly); never used as a feature. With it, training metrics are stored in the bundle." };
-        var model = new Option<string>("--model", "-m") { Description = "Detector kind.", DefaultValueFactory = _ => "iforest" };
-        model.AcceptOnlyFromAmong("iforest");
+        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, or lightgbm (supervised: needs --label).", DefaultValueFactory = _ => "iforest" };
+        model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm");
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file.", Required = true };
         var id = new Option<string?>("--id") { Description = "Identifier column to exclude from the features." };
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
-        var estimators = new Option<int>("--estimators") { Description = "Number of trees.", DefaultValueFactory = _ => 100 };
+        var estimators = new Option<int>("--estimators") { Description = "Number of trees (iforest, lightgbm).", DefaultValueFactory = _ => 100 };
+        var hidden = new Option<string?>("--hidden") { Description = "autoencoder: comma-separated hidden layer widths (default 64,32,b,32,64 with b = clamp(features/2, 2, 8))." };
+        var activation = new Option<string>("--activation") { Description = "autoencoder: hidden activation relu|tanh|sigmoid|linear.", DefaultValueFactory = _ => "tanh" };
+        var epochs = new Option<int>("--epochs") { Description = "autoencoder: maximum epochs.", DefaultValueFactory = _ => 100 };
+        var batchSize = new Option<int>("--batch-size") { Description = "autoencoder: rows per mini-batch.", DefaultValueFactory = _ => 64 };
+        var learningRate = new Option<double?>("--learning-rate") { Description = "autoencoder (default 0.001) and lightgbm (default 0.1) step size." };
+        var validation = new Option<double>("--validation-fraction") { Description = "autoencoder: share of rows held out for early stopping (0 = none).", DefaultValueFactory = _ => 0.1 };
+        var patience = new Option<int>("--patience") { Description = "autoencoder: epochs without improvement before stopping.", DefaultValueFactory = _ => 10 };
+        var trim = new Option<double>("--trim-fraction") { Description = "autoencoder: share of each 32-row shard's worst-reconstructed rows left out of the gradient (trimmed loss).", DefaultValueFactory = _ => 0.45 };
+        var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
+        var leaves = new Option<int>("--leaves") { Description = "lightgbm: leaves per tree.", DefaultValueFactory = _ => 31 };
+        var unbalanced = new Option<bool>("--unbalanced") { Description = "lightgbm: is_unbalance (reweight the classes)." };
+        var scalePos = new Option<double>("--scale-pos-weight") { Description = "lightgbm: weight of positive rows.", DefaultValueFactory = _ => 1.0 };
         var maxSamples = new Option<string>("--max-samples") { Description = "Rows per tree: 'auto' (min(256, n)), a count, or a fraction in (0, 1].", DefaultValueFactory = _ => "auto" };
         var maxFeatures = new Option<double>("--max-features") { Description = "Fraction of features per tree, in (0, 1].", DefaultValueFactory = _ => 1.0 };
         var bootstrap = new Option<bool>("--bootstrap") { Description = "Sample rows with replacement." };
@@ -32,6 +44,7 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
             data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
+            hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
         };
         cmd.SetAction(parse =>
         {
@@ -47,16 +60,56 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
             };
             forest.Validate();
+            var kind = parse.GetRequiredValue(model);
+            var lr = parse.GetValue(learningRate);
+            var autoencoder = new AutoencoderOptions
+            {
+                HiddenLayers = ParseLayers(parse.GetValue(hidden)),
+                HiddenActivation = ParseActivation(parse.GetRequiredValue(activation)),
+                Epochs = (int)OptionParsing.Positive("--epochs", parse.GetValue(epochs)),
+                BatchSize = (int)OptionParsing.Positive("--batch-size", parse.GetValue(batchSize)),
+                LearningRate = lr ?? 0.001,
+                ValidationFraction = parse.GetValue(validation),
+                Patience = (int)OptionParsing.Positive("--patience", parse.GetValue(patience)),
+                TrimFraction = parse.GetValue(trim),
+                Seed = parse.GetValue(seed),
+                MaxDegreeOfParallelism = parse.GetValue(threads),
+            };
+            var lightGbm = new LightGbmOptions
+            {
+                Iterations = (int)OptionParsing.Positive("--estimators", parse.GetValue(estimators)),
+                Leaves = parse.GetValue(leaves),
+                LearningRate = lr ?? 0.1,
+                Unbalanced = parse.GetValue(unbalanced),
+                ScalePositiveWeight = parse.GetValue(scalePos),
+                Seed = (int)(parse.GetValue(seed) % int.MaxValue),
+                Threads = parse.GetValue(threads),
+            };
+            try
+            {
+                autoencoder.Validate();
+                lightGbm.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliUsageException(e.Message);
+            }
 
             var labelName = parse.GetValue(label);
+            if (kind == "lightgbm" && labelName is null)
+            {
+                throw new CliUsageException("--model lightgbm is supervised: give the 0/1 label column with --label");
+            }
             var spec = new TrainSpec
             {
-                Model = parse.GetRequiredValue(model),
+                Model = kind,
                 Label = labelName,
                 IdColumn = parse.GetValue(id),
                 Features = OptionParsing.List(parse.GetValue(features)),
                 Exclude = OptionParsing.List(parse.GetValue(exclude))?.ToHashSet(StringComparer.Ordinal),
                 Forest = forest,
+                Autoencoder = autoencoder,
+                LightGbm = lightGbm,
             };
 
             var total = Stopwatch.StartNew();
@@ -90,6 +143,14 @@ internal static class TrainCommand
             Terminal.Out.MarkupLine(
                 $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {frame.RowCount:N0} rows x {m.FeatureSchema.Count} features " +
                 $"(read {readSeconds:F2} s, fit {fit.Elapsed.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
+            if (bundle.Detector is AutoencoderModel { Training: { } t })
+            {
+                var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
+                Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
+                Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
+            }
+
             if (metrics is not null)
             {
                 Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
@@ -103,6 +164,36 @@ internal static class TrainCommand
 
     internal static CsvReadOptions? CsvOptions(string? schema) =>
         schema is null ? null : new CsvReadOptions { Schema = FrameSchema.Parse(schema) };
+
+    private static IReadOnlyList<int>? ParseLayers(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var layers = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var width) || width < 1)
+            {
+                throw new CliUsageException($"--hidden must list positive layer widths like 64,32,8,32,64, got '{text}'");
+            }
+
+            layers.Add(width);
+        }
+
+        return layers.Count > 0 ? layers : throw new CliUsageException("--hidden lists no layer width");
+    }
+
+    private static Activation ParseActivation(string text) => text.ToLowerInvariant() switch
+    {
+        "relu" => Activation.Relu,
+        "tanh" => Activation.Tanh,
+        "sigmoid" => Activation.Sigmoid,
+        "linear" => Activation.Linear,
+        _ => throw new CliUsageException($"--activation must be relu, tanh, sigmoid or linear, got '{text}'"),
+    };
 
     private static MaxSamples ParseMaxSamples(string text)
     {

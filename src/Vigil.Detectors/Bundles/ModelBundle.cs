@@ -11,7 +11,8 @@ namespace Vigil.Detectors;
 /// <summary>
 /// A trained model as data: the feature transform, the detector and a manifest. Saved as a directory or
 /// a <c>.zip</c> holding <c>bundle.json</c> (manifest with the SHA-256 and size of every other file),
-/// <c>transform.json</c> and the detector's weights (<c>forest.bin</c> for <c>iforest</c>). Loading checks
+/// <c>transform.json</c> and the detector's weights (<c>forest.bin</c> for <c>iforest</c>, <c>autoencoder.bin</c> for
+/// <c>autoencoder</c>, <c>lightgbm.bin</c> for <c>lightgbm</c>). Loading checks
 /// the format version first, maps the detector kind to a known reader (never a type named by the file),
 /// and verifies every hash before parsing. Save then load gives bit-identical scores.
 /// </summary>
@@ -25,6 +26,15 @@ public sealed class ModelBundle
 
     /// <summary>The isolation-forest weights file name.</summary>
     public const string ForestFile = "forest.bin";
+
+    /// <summary>The autoencoder weights file name.</summary>
+    public const string AutoencoderFile = "autoencoder.bin";
+
+    /// <summary>The LightGBM ensemble file name.</summary>
+    public const string LightGbmFile = "lightgbm.bin";
+
+    /// <summary>The detector kinds this build trains and reads.</summary>
+    public static readonly IReadOnlyList<string> KnownKinds = [IsolationForestModel.DetectorKind, AutoencoderModel.DetectorKind, LightGbmModel.DetectorKind];
 
     /// <summary>Columns never used as features, whatever the spec says.</summary>
     public static readonly IReadOnlyList<string> AlwaysExcluded = ["fraud_pattern"];
@@ -68,19 +78,39 @@ public sealed class ModelBundle
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(spec);
-        if (!string.Equals(spec.Model, IsolationForestModel.DetectorKind, StringComparison.Ordinal))
+        var kind = spec.Model;
+        if (kind is not (IsolationForestModel.DetectorKind or AutoencoderModel.DetectorKind or LightGbmModel.DetectorKind))
         {
-            throw new ArgumentException($"Unknown model '{spec.Model}'; known models: {IsolationForestModel.DetectorKind}.", nameof(spec));
+            throw new ArgumentException($"Unknown model '{spec.Model}'; known models: {string.Join(", ", KnownKinds)}.", nameof(spec));
         }
 
         ArgumentNullException.ThrowIfNull(spec.Forest);
-        spec.Forest.Validate();
+        ArgumentNullException.ThrowIfNull(spec.Autoencoder);
+        ArgumentNullException.ThrowIfNull(spec.LightGbm);
+        switch (kind)
+        {
+            case IsolationForestModel.DetectorKind: spec.Forest.Validate(); break;
+            case AutoencoderModel.DetectorKind: spec.Autoencoder.Validate(); break;
+            default: spec.LightGbm.Validate(); break;
+        }
+
         foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
         {
             if (column is not null && !data.Contains(column))
             {
                 throw new ArgumentException($"TrainSpec.{role} column '{column}' is not in the data.", nameof(spec));
             }
+        }
+
+        int[]? labels = null;
+        if (kind == LightGbmModel.DetectorKind)
+        {
+            if (spec.Label is null)
+            {
+                throw new ArgumentException("The 'lightgbm' model is supervised: TrainSpec.Label must name the 0/1 label column.", nameof(spec));
+            }
+
+            labels = TrainingLabels.Read(data, spec.Label);
         }
 
         var exclude = new HashSet<string>(AlwaysExcluded, StringComparer.Ordinal);
@@ -103,22 +133,73 @@ public sealed class ModelBundle
         };
         var transform = FeatureTransform.Fit(data, transformOptions);
         var x = transform.Transform(data);
-        var forest = new IsolationForest(spec.Forest).Fit(x);
-
-        var f = spec.Forest;
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = kind };
+        IDetectorModel detector;
+        switch (kind)
         {
-            ["model"] = IsolationForestModel.DetectorKind,
-            ["estimators"] = Invariant(f.Estimators),
-            ["maxSamples"] = f.MaxSamples.ToString(),
-            ["maxSamplesResolved"] = Invariant(forest.MaxSamples),
-            ["maxFeatures"] = Invariant(f.MaxFeatures),
-            ["bootstrap"] = f.Bootstrap ? "true" : "false",
-            ["contamination"] = f.Contamination is { } c ? Invariant(c) : "auto",
-            ["seed"] = Invariant(f.Seed),
-            ["trainRows"] = Invariant(data.RowCount),
-            ["featureCount"] = Invariant(x.Columns),
-        };
+            case IsolationForestModel.DetectorKind:
+                {
+                    var forest = new IsolationForest(spec.Forest).Fit(x);
+                    var f = spec.Forest;
+                    parameters["estimators"] = Invariant(f.Estimators);
+                    parameters["maxSamples"] = f.MaxSamples.ToString();
+                    parameters["maxSamplesResolved"] = Invariant(forest.MaxSamples);
+                    parameters["maxFeatures"] = Invariant(f.MaxFeatures);
+                    parameters["bootstrap"] = f.Bootstrap ? "true" : "false";
+                    parameters["contamination"] = f.Contamination is { } c ? Invariant(c) : "auto";
+                    parameters["seed"] = Invariant(f.Seed);
+                    detector = forest;
+                    break;
+                }
+
+            case AutoencoderModel.DetectorKind:
+                {
+                    var a = spec.Autoencoder;
+                    var model = new Autoencoder(a).Fit(x, transform.OutputGroups(AutoencoderModel.NumericGroup));
+                    parameters["layers"] = string.Join(",", model.LayerSizes);
+                    parameters["hiddenActivation"] = model.HiddenActivation.ToString().ToLowerInvariant();
+                    parameters["outputActivation"] = model.OutputActivation.ToString().ToLowerInvariant();
+                    parameters["epochs"] = Invariant(a.Epochs);
+                    parameters["batchSize"] = Invariant(a.BatchSize);
+                    parameters["learningRate"] = Invariant(a.LearningRate);
+                    parameters["weightDecay"] = Invariant(a.WeightDecay);
+                    parameters["validationFraction"] = Invariant(a.ValidationFraction);
+                    parameters["patience"] = Invariant(a.Patience);
+                    parameters["contamination"] = Invariant(a.Contamination);
+                    parameters["seed"] = Invariant(a.Seed);
+                    parameters["groups"] = string.Join(",", model.GroupNames);
+                    parameters["groupWeights"] = string.Join(",", model.GroupWeights.Select(w => Invariant(w)));
+                    if (model.Training is { } t)
+                    {
+                        parameters["epochsRun"] = Invariant(t.EpochsRun);
+                        parameters["bestEpoch"] = Invariant(t.BestEpoch);
+                        parameters["bestValidationLoss"] = Invariant(t.BestValidationLoss);
+                    }
+
+                    detector = model;
+                    break;
+                }
+
+            default:
+                {
+                    var o = spec.LightGbm;
+                    detector = new LightGbmClassifier(o).Fit(x, labels);
+                    parameters["iterations"] = Invariant(o.Iterations);
+                    parameters["leaves"] = Invariant(o.Leaves);
+                    parameters["learningRate"] = Invariant(o.LearningRate);
+                    parameters["minRowsPerLeaf"] = Invariant(o.MinRowsPerLeaf);
+                    parameters["minHessianPerLeaf"] = Invariant(o.MinHessianPerLeaf);
+                    parameters["l2"] = Invariant(o.L2);
+                    parameters["maxBins"] = Invariant(o.MaxBins);
+                    parameters["unbalanced"] = o.Unbalanced ? "true" : "false";
+                    parameters["scalePositiveWeight"] = Invariant(o.ScalePositiveWeight);
+                    parameters["seed"] = Invariant(o.Seed);
+                    break;
+                }
+        }
+
+        parameters["trainRows"] = Invariant(data.RowCount);
+        parameters["featureCount"] = Invariant(x.Columns);
         if (spec.Label is not null)
         {
             parameters["label"] = spec.Label;
@@ -131,12 +212,12 @@ public sealed class ModelBundle
 
         var manifest = new BundleManifest
         {
-            DetectorKind = IsolationForestModel.DetectorKind,
+            DetectorKind = kind,
             CreatedUtc = (time ?? TimeProvider.System).GetUtcNow(),
             TrainingRunId = spec.TrainingRunId,
             Parameters = parameters,
         };
-        return Assemble(manifest, transform, forest);
+        return Assemble(manifest, transform, detector);
     }
 
     /// <summary>Scores every row of <paramref name="frame"/> (higher = more anomalous).</summary>
@@ -172,6 +253,75 @@ public sealed class ModelBundle
         }
     }
 
+    /// <summary>True when the detector gives per-feature reasons (<see cref="Explain"/>): autoencoder and LightGBM.</summary>
+    public bool CanExplain => Detector is IExplainableDetector;
+
+    /// <summary>
+    /// The <paramref name="top"/> input columns that contributed most (by absolute value) to the score of row
+    /// <paramref name="row"/> of <paramref name="frame"/>, largest first. One-hot slots are summed back into their
+    /// categorical column. Autoencoder: each column's share of the weighted squared reconstruction error (they sum
+    /// to the score). LightGBM: Saabas contributions to the raw log-odds score (they sum to the raw score minus its
+    /// training expectation). Transforms only that row.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The detector (e.g. <c>iforest</c>) gives no reasons.</exception>
+    /// <exception cref="SchemaMismatchException">A feature column is missing or has another kind.</exception>
+    public IReadOnlyList<FeatureContribution> Explain(Frame frame, int row, int top = 5)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (Detector is not IExplainableDetector explainer)
+        {
+            throw new NotSupportedException($"'{Manifest.DetectorKind}' bundles give no per-feature reasons; train an autoencoder or lightgbm model for reasons.");
+        }
+
+        if ((uint)row >= (uint)frame.RowCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row), row, $"Row must be in [0, {frame.RowCount}).");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var width = Transform.OutputCount;
+        var inputs = Transform.InputSchema.Count;
+        var features = ArrayPool<float>.Shared.Rent(width);
+        var contributions = ArrayPool<double>.Shared.Rent(width);
+        var bound = Transform.Bind(frame);
+        try
+        {
+            Transform.TransformRows(bound, row, 1, features);
+            explainer.Contributions(features.AsSpan(0, width), contributions.AsSpan(0, width));
+            var result = new List<FeatureContribution>(inputs);
+            for (var i = 0; i < inputs; i++)
+            {
+                var sum = 0.0;
+                var start = Transform.OutputStartOf(i);
+                var end = start + Transform.OutputWidthOf(i);
+                for (var f = start; f < end; f++)
+                {
+                    sum += contributions[f];
+                }
+
+                result.Add(new FeatureContribution(Transform.InputSchema[i].Name, sum));
+            }
+
+            result.Sort(static (a, b) =>
+            {
+                var byMagnitude = Math.Abs(b.Contribution).CompareTo(Math.Abs(a.Contribution));
+                return byMagnitude != 0 ? byMagnitude : string.CompareOrdinal(a.Feature, b.Feature);
+            });
+            if (result.Count > top)
+            {
+                result.RemoveRange(top, result.Count - top);
+            }
+
+            return result;
+        }
+        finally
+        {
+            bound.Dispose();
+            ArrayPool<float>.Shared.Return(features);
+            ArrayPool<double>.Shared.Return(contributions);
+        }
+    }
+
     /// <summary>A copy whose manifest metrics are these merged over the existing ones.</summary>
     public ModelBundle WithMetrics(IReadOnlyDictionary<string, double> metrics)
     {
@@ -193,8 +343,14 @@ public sealed class ModelBundle
             throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be finite.");
         }
 
-        var forest = (IsolationForestModel)Detector;
-        return Assemble(Manifest, Transform, forest.WithThreshold(threshold));
+        IDetectorModel detector = Detector switch
+        {
+            IsolationForestModel forest => forest.WithThreshold(threshold),
+            AutoencoderModel autoencoder => autoencoder.WithThreshold(threshold),
+            LightGbmModel lightGbm => lightGbm.WithThreshold(threshold),
+            _ => throw new InvalidOperationException($"Unknown detector kind '{Detector.Kind}'."),
+        };
+        return Assemble(Manifest, Transform, detector);
     }
 
     /// <summary>
@@ -300,9 +456,9 @@ public sealed class ModelBundle
 
         string[] required = manifest.DetectorKind switch
         {
-            IsolationForestModel.DetectorKind => [TransformFile, ForestFile],
+            IsolationForestModel.DetectorKind or AutoencoderModel.DetectorKind or LightGbmModel.DetectorKind => [TransformFile, WeightsFile(manifest.DetectorKind)],
             _ => throw new BundleException(path, ManifestFile,
-                $"{ManifestFile} names the unknown detector kind '{manifest.DetectorKind}'; this Vigil reads: {IsolationForestModel.DetectorKind}"),
+                $"{ManifestFile} names the unknown detector kind '{manifest.DetectorKind}'; this Vigil reads: {string.Join(", ", KnownKinds)}"),
         };
         foreach (var name in required)
         {
@@ -319,23 +475,50 @@ public sealed class ModelBundle
         }
 
         var transform = ReadTransform(path, files[TransformFile]);
-        IDetectorModel detector = manifest.DetectorKind switch
+        var weightsFile = WeightsFile(manifest.DetectorKind);
+        IDetectorModel detector;
+        try
         {
-            IsolationForestModel.DetectorKind => ReadForest(path, files[ForestFile]),
-            _ => throw new BundleException(path, ManifestFile, $"unknown detector kind '{manifest.DetectorKind}'"),
-        };
+            detector = manifest.DetectorKind switch
+            {
+                IsolationForestModel.DetectorKind => IsolationForestModel.Read(files[weightsFile]),
+                AutoencoderModel.DetectorKind => AutoencoderModel.Read(files[weightsFile]),
+                LightGbmModel.DetectorKind => LightGbmModel.Read(files[weightsFile]),
+                _ => throw new BundleException(path, ManifestFile, $"unknown detector kind '{manifest.DetectorKind}'"),
+            };
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(path, weightsFile, $"{weightsFile} {e.Message}", e);
+        }
+
         CheckConsistency(path, manifest, transform, detector);
         return new ModelBundle(manifest, transform, detector, files);
     }
 
-    private static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IsolationForestModel forest)
+    /// <summary>The weights file of a detector kind (the kind must be known).</summary>
+    private static string WeightsFile(string kind) => kind switch
+    {
+        IsolationForestModel.DetectorKind => ForestFile,
+        AutoencoderModel.DetectorKind => AutoencoderFile,
+        LightGbmModel.DetectorKind => LightGbmFile,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown detector kind."),
+    };
+
+    private static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector)
     {
         var transformBytes = JsonSerializer.SerializeToUtf8Bytes(transform.ToDocument(), BundleJsonContext.Default.TransformDocument);
-        var forestBytes = forest.ToBytes();
+        var weights = detector switch
+        {
+            IsolationForestModel forest => forest.ToBytes(),
+            AutoencoderModel autoencoder => autoencoder.ToBytes(),
+            LightGbmModel lightGbm => lightGbm.ToBytes(),
+            _ => throw new InvalidOperationException($"Unknown detector kind '{detector.Kind}'."),
+        };
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal)
         {
             [TransformFile] = transformBytes,
-            [ForestFile] = forestBytes,
+            [WeightsFile(detector.Kind)] = weights,
         };
         var hashes = new Dictionary<string, BundleFile>(StringComparer.Ordinal);
         foreach (var (name, bytes) in files)
@@ -354,10 +537,10 @@ public sealed class ModelBundle
                 MaxCategories = transform.MaxCategories,
                 OutputColumns = [.. transform.OutputColumns],
             },
-            Threshold = forest.Threshold,
+            Threshold = detector.Threshold,
             Files = hashes,
         };
-        return new ModelBundle(full, transform, forest, files);
+        return new ModelBundle(full, transform, detector, files);
     }
 
     private void ScoreInto(Frame frame, double[] scores)
@@ -416,6 +599,10 @@ public sealed class ModelBundle
             if (Detector is IsolationForestModel forest)
             {
                 forest.ScoreRows(buffer.AsSpan(0, count * width), count, output);
+            }
+            else if (Detector is IRowScorer scorer)
+            {
+                scorer.ScoreRows(buffer.AsSpan(0, count * width), count, output);
             }
             else
             {
@@ -532,24 +719,13 @@ public sealed class ModelBundle
         }
     }
 
-    private static IsolationForestModel ReadForest(string path, byte[] bytes)
-    {
-        try
-        {
-            return IsolationForestModel.Read(bytes);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new BundleException(path, ForestFile, $"{ForestFile} {e.Message}", e);
-        }
-    }
-
     private static void CheckConsistency(string path, BundleManifest manifest, FeatureTransform transform, IDetectorModel detector)
     {
         if (detector.FeatureCount != transform.OutputCount)
         {
-            throw new BundleException(path, ForestFile,
-                $"{ForestFile} expects {detector.FeatureCount} features but {TransformFile} produces {transform.OutputCount}");
+            var weightsFile = WeightsFile(manifest.DetectorKind);
+            throw new BundleException(path, weightsFile,
+                $"{weightsFile} expects {detector.FeatureCount} features but {TransformFile} produces {transform.OutputCount}");
         }
 
         var schema = transform.InputSchema;

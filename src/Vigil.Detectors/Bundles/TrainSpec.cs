@@ -3,7 +3,7 @@ namespace Vigil.Detectors;
 /// <summary>What <see cref="ModelBundle.Train"/> should build.</summary>
 public sealed record TrainSpec
 {
-    /// <summary>The detector kind; only <c>"iforest"</c> so far.</summary>
+    /// <summary>The detector kind: <c>"iforest"</c>, <c>"autoencoder"</c> or <c>"lightgbm"</c> (supervised: needs <see cref="Label"/>).</summary>
     public string Model { get; init; } = IsolationForestModel.DetectorKind;
 
     /// <summary>The label column, if the data has one: never a feature.</summary>
@@ -18,8 +18,14 @@ public sealed record TrainSpec
     /// <summary>More columns that are never features (<c>fraud_pattern</c> is always excluded).</summary>
     public IReadOnlySet<string>? Exclude { get; init; }
 
-    /// <summary>Isolation forest settings.</summary>
+    /// <summary>Isolation forest settings (used when <see cref="Model"/> is <c>"iforest"</c>).</summary>
     public IsolationForestOptions Forest { get; init; } = new();
+
+    /// <summary>Autoencoder settings (used when <see cref="Model"/> is <c>"autoencoder"</c>).</summary>
+    public AutoencoderOptions Autoencoder { get; init; } = new();
+
+    /// <summary>LightGBM settings (used when <see cref="Model"/> is <c>"lightgbm"</c>).</summary>
+    public LightGbmOptions LightGbm { get; init; } = new();
 
     /// <summary>Feature transform settings; its Features/Exclude are merged with the ones above.</summary>
     public FeatureTransformOptions? Transform { get; init; }

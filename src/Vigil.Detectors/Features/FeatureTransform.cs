@@ -72,6 +72,29 @@ public sealed class FeatureTransform
     /// <summary>The one-hot width limit used at fit time.</summary>
     public int MaxCategories { get; }
 
+    /// <summary>The first output feature of input column <paramref name="input"/>.</summary>
+    internal int OutputStartOf(int input) => _inputs[input].OutputStart;
+
+    /// <summary>The number of output features of input column <paramref name="input"/> (one-hot width for categoricals).</summary>
+    internal int OutputWidthOf(int input) =>
+        _inputs[input].Kind == ColumnKind.Categorical ? _inputs[input].Categories.Length + 1 : 1;
+
+    /// <summary>
+    /// The input group of each output feature: <paramref name="numericGroup"/> for numeric columns, the column
+    /// name for every one-hot slot of a categorical column.
+    /// </summary>
+    internal string[] OutputGroups(string numericGroup)
+    {
+        var groups = new string[_outputs.Length];
+        for (var i = 0; i < _inputs.Length; i++)
+        {
+            var name = _inputs[i].Kind == ColumnKind.Categorical ? _inputs[i].Name : numericGroup;
+            groups.AsSpan(OutputStartOf(i), OutputWidthOf(i)).Fill(name);
+        }
+
+        return groups;
+    }
+
     /// <summary>Learns medians, min/max and categories from <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">A named feature is absent, excluded, or a Timestamp/String column; no feature is left; a column has no values.</exception>
     /// <exception cref="FeatureDataException">A value is infinite, or missing under <see cref="MissingPolicy.Error"/>.</exception>
