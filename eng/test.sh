@@ -7,7 +7,31 @@ cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 log="$(mktemp -t vigil-test.XXXXXX)"
-trap 'rm -f "$log"' EXIT
+pg_dir=""
+cleanup() {
+  rm -f "$log"
+  if [ -n "$pg_dir" ]; then bash "$root/eng/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+# PostgreSQL for the store contract suite: a throwaway cluster on a free loopback port (installed with
+# apt-get when missing). Without it the PostgreSQL tests skip locally and fail when CI=true.
+backends="sqlite"
+if [ -n "${VIGIL_TEST_POSTGRES:-}" ]; then
+  backends="sqlite, postgres (VIGIL_TEST_POSTGRES)"
+else
+  echo "== start PostgreSQL"
+  pg_dir="$(mktemp -d /tmp/vigil-pg.XXXXXX)"
+  rmdir "$pg_dir"
+  pg_port=55432
+  while (echo >/dev/tcp/127.0.0.1/$pg_port) 2>/dev/null; do pg_port=$((pg_port + 1)); done
+  if pg_cs="$(bash "$root/eng/postgres.sh" start "$pg_dir" "$pg_port")"; then
+    export VIGIL_TEST_POSTGRES="$pg_cs"
+    backends="sqlite, postgres (127.0.0.1:$pg_port)"
+  else
+    backends="sqlite only: PostgreSQL did not start (its tests fail when CI=true and skip otherwise)"
+  fi
+fi
 
 echo "== restore and build (Release)"
 if ! dotnet build Vigil.slnx -c Release --nologo -v q -clp:ErrorsOnly; then
@@ -30,5 +54,6 @@ if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   failed=$(( ${errors:-0} > 0 ? errors : 1 ))
 fi
 echo
+echo "store backends: $backends"
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 [ "$rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
