@@ -76,6 +76,7 @@ internal static class BenchCommand
             }
 
             static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+            static string Signed(double d) => (d < 0 ? "-" : "+") + Math.Abs(d).ToString("F4", CultureInfo.InvariantCulture);
             var table = new Table().Border(TableBorder.Rounded).Title($"ADBench protocol, {n} seed(s)");
             foreach (var h in new[] { "dataset", "rows", "features", "model", "AUC-ROC", "± sd", "AUC-PR", "ADBench AUC-ROC", "Δ", "fit s", "score s" })
             {
@@ -88,7 +89,7 @@ internal static class BenchCommand
                     Markup.Escape(r.Dataset), r.Rows.ToString(CultureInfo.InvariantCulture), r.Features.ToString(CultureInfo.InvariantCulture),
                     r.Model, F(r.AucRoc), F(r.AucRocStd), F(r.AucPr),
                     r.PublishedAucRoc is { } p ? F(p) : "-",
-                    r.PublishedAucRoc is { } q ? (r.AucRoc - q).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture) : "-",
+                    r.PublishedAucRoc is { } q ? Signed(r.AucRoc - q) : "-",
                     r.FitSeconds.ToString("F3", CultureInfo.InvariantCulture), r.ScoreSeconds.ToString("F3", CultureInfo.InvariantCulture));
             }
 

@@ -91,8 +91,20 @@ internal static class Terminal
         Out = new AnsiConsoleOutput(Console.Error),
     }));
 
+    private static readonly Lazy<IAnsiConsole> StdOut = new(() =>
+    {
+        var console = AnsiConsole.Console;
+        if (Console.IsOutputRedirected)
+        {
+            // Redirected output has no terminal width; keep tables on one line each for files and pipes.
+            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var w) && w > 40 ? w : 160;
+        }
+
+        return console;
+    });
+
     /// <summary>The console for results (stdout).</summary>
-    public static IAnsiConsole Out => AnsiConsole.Console;
+    public static IAnsiConsole Out => StdOut.Value;
 
     /// <summary>The console for progress and diagnostics (stderr).</summary>
     public static IAnsiConsole Err => StdErr.Value;
