@@ -191,6 +191,19 @@ public sealed class RegistryCliTests(RegistryFixture fx) : IClassFixture<Registr
     }
 
     [Fact]
+    public void A_training_that_fails_leaves_its_run_failed_and_registers_nothing()
+    {
+        fx.Run("train", "--data", "tx.csv", "--label", "no_such_label", "--experiment", "broken", "--register", "broken-model")
+            .ShouldFailWithOneLine("no_such_label");
+        var list = fx.Run("runs", "list", "--experiment", "broken", "--json");
+        list.ShouldSucceed();
+        using var runs = JsonDocument.Parse(list.StdOut);
+        runs.RootElement.GetArrayLength().ShouldBe(1);
+        runs.RootElement[0].GetProperty("status").GetString().ShouldBe("FAILED");
+        fx.Run("models", "show", "broken-model").ShouldFailWithOneLine("broken-model");
+    }
+
+    [Fact]
     public void Unknown_model_alias_or_bad_uri_exits_2_with_one_line()
     {
         fx.Run("models", "show", "nope").ShouldFailWithOneLine("nope");

@@ -37,7 +37,6 @@ internal sealed class TrainTracking : IAsyncDisposable
         {
             var run = await store.CreateRunAsync(experiment, codeVersion: CodeVersion.TryGetGitCommit(Environment.CurrentDirectory), cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            Terminal.Note($"tracking run {run.RunId} in experiment '{run.ExperimentName}' ({store.Location})");
             return new TrainTracking(store, run, registerAs);
         }
         catch
