@@ -141,11 +141,11 @@ internal static class TrainCommand
             {
                 return await RunAsync().ConfigureAwait(false);
             }
-            catch
+            catch (Exception e)
             {
                 if (tracking is not null)
                 {
-                    await tracking.FailAsync().ConfigureAwait(false);
+                    await tracking.FailAsync(cancelled: e is OperationCanceledException).ConfigureAwait(false);
                 }
 
                 throw;

@@ -102,8 +102,11 @@ internal sealed class TrainTracking : IAsyncDisposable
         return version;
     }
 
-    /// <summary>Ends the run FAILED (training threw); never throws itself, so the original error is reported.</summary>
-    public async Task FailAsync()
+    /// <summary>
+    /// Ends the run FAILED (training threw), or KILLED when <paramref name="cancelled"/> (Ctrl+C); never throws
+    /// itself, so the original error is reported.
+    /// </summary>
+    public async Task FailAsync(bool cancelled = false)
     {
         if (_ended)
         {
@@ -113,11 +116,11 @@ internal sealed class TrainTracking : IAsyncDisposable
         _ended = true;
         try
         {
-            await _store.EndRunAsync(Run.RunId, RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
+            await _store.EndRunAsync(Run.RunId, cancelled ? RunStatus.Killed : RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
         }
         catch (TrackingException e)
         {
-            Terminal.Note($"could not mark run {Run.RunId} FAILED: {e.Message}");
+            Terminal.Note($"could not end run {Run.RunId}: {e.Message}");
         }
     }
 
