@@ -29,7 +29,10 @@ internal static class VigilProcess
 {
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "vigil.dll");
 
-    public static VigilResult Run(string workingDirectory, params string[] args)
+    public static VigilResult Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, args);
+
+    /// <summary>Runs vigil with extra environment variables (e.g. VIGIL_HOME pointing into a temp folder).</summary>
+    public static VigilResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -46,6 +49,16 @@ internal static class VigilProcess
 
         psi.Environment["NO_COLOR"] = "1";
         psi.Environment["COLUMNS"] = "200";
+        psi.Environment.Remove("VIGIL_STORE");
+        psi.Environment.Remove("VIGIL_USER");
+        psi.Environment["VIGIL_HOME"] = Path.Combine(workingDirectory, ".vigil-home"); // never the user's ~/.vigil
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment)
+            {
+                psi.Environment[k] = v;
+            }
+        }
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

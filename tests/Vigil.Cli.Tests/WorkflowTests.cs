@@ -116,8 +116,18 @@ public sealed class WorkflowTests
     public void Quickstart_produces_its_files_and_a_summary()
     {
         using var dir = new TempDir();
-        var r = VigilProcess.Run(dir.Path, "quickstart", "--dir", "qs", "--rows", "30000");
+        var env = new Dictionary<string, string> { ["VIGIL_HOME"] = dir.File("home") };
+        var r = VigilProcess.Run(dir.Path, env, "quickstart", "--dir", "qs", "--rows", "30000");
         r.ShouldSucceed();
+        r.StdOut.ShouldContain("models:/quickstart-fraud@champion");
+        File.Exists(dir.File("home/vigil.db")).ShouldBeTrue();
+        var versions = VigilProcess.Run(dir.Path, env, "models", "versions", "quickstart-fraud", "--json");
+        versions.ShouldSucceed();
+        using (var json = JsonDocument.Parse(versions.StdOut))
+        {
+            json.RootElement.GetArrayLength().ShouldBe(1);
+            json.RootElement[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
+        }
         foreach (var f in new[] { "transactions.parquet", "train.parquet", "test.parquet", "model/bundle.json", "scores.csv" })
         {
             File.Exists(Path.Combine(dir.Path, "qs", f)).ShouldBeTrue(f);

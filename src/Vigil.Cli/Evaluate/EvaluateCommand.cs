@@ -13,7 +13,7 @@ internal static class EvaluateCommand
 {
     public static Command Build()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Model bundle (directory or .zip).", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = "Model bundle (directory or .zip) or registry URI: models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/Production.", Required = true };
         var data = new Option<string>("--data", "-d") { Description = "Labelled data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string>("--label") { Description = "Label column (1 = fraud/anomaly, 0 = normal).", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object." };
@@ -21,9 +21,10 @@ internal static class EvaluateCommand
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input." };
 
         var cmd = new Command("evaluate", "Score labelled data with a bundle and print fraud metrics.") { model, data, label, json, k, schema };
-        cmd.SetAction(parse =>
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
         {
-            var bundle = ModelBundle.Load(parse.GetRequiredValue(model));
+            var (bundle, _) = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(storeArgs.Store), cancellationToken).ConfigureAwait(false);
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
             var labelName = parse.GetRequiredValue(label);
             var topK = (int)OptionParsing.Positive("--k", parse.GetValue(k));

@@ -24,6 +24,8 @@ internal static class CliApp
         root.Subcommands.Add(EvaluateCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(QuickstartCommand.Build());
+        root.Subcommands.Add(RunsCommand.Build());
+        root.Subcommands.Add(ModelsCommand.Build());
         return root;
     }
 

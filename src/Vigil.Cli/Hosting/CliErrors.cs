@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Vigil.Data;
 using Vigil.Detectors;
+using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
@@ -19,7 +20,7 @@ internal static class CliErrors
 
         message = ex switch
         {
-            CliUsageException or DataFormatException or BundleException or SchemaMismatchException => ex.Message,
+            CliUsageException or DataFormatException or BundleException or SchemaMismatchException or TrackingException => ex.Message,
             FileNotFoundException f => f.Message.Contains(f.FileName ?? "\u0000", StringComparison.Ordinal) || f.FileName is null
                 ? f.Message
                 : $"{f.FileName}: file not found",

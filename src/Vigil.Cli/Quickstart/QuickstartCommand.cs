@@ -5,6 +5,7 @@ using Spectre.Console;
 using Vigil.Data;
 using Vigil.Detectors;
 using Vigil.Evaluation;
+using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
@@ -27,11 +28,16 @@ internal static class QuickstartCommand
         {
             dir, rows, seed,
         };
-        cmd.SetAction(parse => Run(parse.GetRequiredValue(dir), OptionParsing.Positive("--rows", parse.GetValue(rows)), parse.GetValue(seed)));
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction((parse, ct) => RunAsync(parse.GetRequiredValue(dir), OptionParsing.Positive("--rows", parse.GetValue(rows)), parse.GetValue(seed),
+            () => storeArgs.OpenAsync(parse, ct), ct));
         return cmd;
     }
 
-    private static int Run(string dir, long rows, ulong seed)
+    /// <summary>The registry name the quickstart model is registered under.</summary>
+    internal const string ModelName = "quickstart-fraud";
+
+    private static async Task<int> RunAsync(string dir, long rows, ulong seed, Func<Task<ITrackingStore>> openStore, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(dir);
@@ -78,6 +84,32 @@ internal static class QuickstartCommand
 
         bundle.Save(modelPath);
 
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = "iforest",
+            ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+            ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
+            ["contamination"] = "0.01",
+            ["features"] = string.Join(",", Features),
+        };
+        ModelVersion version;
+        await using (var tracking = await TrainTracking.StartAsync(openStore(), "quickstart", ModelName, cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                version = (await tracking.CompleteAsync(parameters, trainPath, train, bundle, bundle.Manifest.Metrics, cancellationToken).ConfigureAwait(false))!;
+                await tracking.Store.SetAliasAsync(ModelName, "champion", version.Version, Actor.Resolve(), "quickstart", cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await tracking.FailAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        var championUri = ModelUri.ForAlias(ModelName, "champion").ToString();
+        Step($"registered {ModelName} version {version.Version.ToString(CultureInfo.InvariantCulture)} as {championUri}");
+
         Step("5/5 scoring the test period");
         FrameFile.Write(new Frame([test["transaction_id"], new Float64Column("score", scores), test["label"]]), scoresPath);
         total.Stop();
@@ -105,8 +137,9 @@ internal static class QuickstartCommand
         files.AddRow(Markup.Escape(testPath), "out-of-time test period");
         files.AddRow(Markup.Escape(modelPath), "model bundle (bundle.json + weights, SHA-256 verified on load)");
         files.AddRow(Markup.Escape(scoresPath), "transaction_id, score, label for the test period");
+        files.AddRow(Markup.Escape(championUri), $"the registered model (version {version.Version.ToString(CultureInfo.InvariantCulture)}, alias champion)");
         Terminal.Out.Write(files);
-        Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(modelPath)} --data {Markup.Escape(testPath)} --label label[/]");
+        Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(championUri)} --data {Markup.Escape(testPath)} --label label[/]");
         return CliApp.Ok;
     }
 

@@ -14,7 +14,7 @@ internal static class ScoreCommand
 
     public static Command Build()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Model bundle (directory or .zip).", Required = true };
+        var model = new Option<string>("--model", "-m") { Description = "Model bundle (directory or .zip) or registry URI: models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/Production.", Required = true };
         var data = new Option<string>("--data", "-d") { Description = "Data to score: .csv, .csv.gz or .parquet (streamed; may exceed memory).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Scores file: .csv, .csv.gz or .parquet.", Required = true };
         var id = new Option<string?>("--id") { Description = $"Identifier column to copy to the output (default: the first of {string.Join(", ", IdCandidates)} present)." };
@@ -26,14 +26,15 @@ internal static class ScoreCommand
         {
             model, data, output, id, keep, chunk, schema,
         };
-        cmd.SetAction(parse =>
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
         {
             var bundlePath = parse.GetRequiredValue(model);
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
             var outPath = parse.GetRequiredValue(output);
             FrameFile.FormatOf(outPath);
             var chunkRows = (int)OptionParsing.Positive("--chunk-rows", parse.GetValue(chunk));
-            var bundle = ModelBundle.Load(bundlePath);
+            var (bundle, _) = await ModelLocator.LoadAsync(bundlePath, parse.GetValue(storeArgs.Store), cancellationToken).ConfigureAwait(false);
             var job = new ScoreJob(bundle, dataPath, outPath, parse.GetValue(id), OptionParsing.List(parse.GetValue(keep)) ?? [], chunkRows,
                 TrainCommand.CsvOptions(parse.GetValue(schema)));
 

@@ -18,7 +18,9 @@ internal static class TrainCommand
         var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, or lightgbm (supervised: needs --label).", DefaultValueFactory = _ => "iforest" };
         model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm");
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
-        var output = new Option<string>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file.", Required = true };
+        var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
+        var experiment = new Option<string?>("--experiment") { Description = "Log the run (params, dataset fingerprint, metrics, bundle) to this experiment in the tracking store." };
+        var register = new Option<string?>("--register") { Description = "Register the trained bundle as a new version of this model (experiment 'default' unless --experiment)." };
         var id = new Option<string?>("--id") { Description = "Identifier column to exclude from the features." };
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
@@ -45,11 +47,19 @@ internal static class TrainCommand
         {
             data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
             hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
+            experiment, register,
         };
-        cmd.SetAction(parse =>
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
         {
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
-            var outPath = parse.GetRequiredValue(output);
+            var outPath = parse.GetValue(output);
+            var experimentName = parse.GetValue(experiment);
+            var registerName = parse.GetValue(register);
+            if (outPath is null && registerName is null)
+            {
+                throw new CliUsageException("give --out BUNDLE to write the model, or --register NAME to store it in the registry");
+            }
             var forest = new IsolationForestOptions
             {
                 Estimators = (int)OptionParsing.Positive("--estimators", parse.GetValue(estimators)),
@@ -112,54 +122,146 @@ internal static class TrainCommand
                 LightGbm = lightGbm,
             };
 
-            var total = Stopwatch.StartNew();
-            var frame = FrameFile.Read(dataPath, CsvOptions(parse.GetValue(schema)));
-            var readSeconds = total.Elapsed.TotalSeconds;
-            if (labelName is not null && !frame.Contains(labelName))
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
+                ["model"] = kind,
+                ["seed"] = parse.GetValue(seed).ToString(CultureInfo.InvariantCulture),
+                ["data"] = Path.GetFileName(dataPath),
+                ["label"] = labelName ?? "",
+                ["id"] = parse.GetValue(id) ?? "",
+                ["features"] = parse.GetValue(features) ?? "auto",
+                ["exclude"] = parse.GetValue(exclude) ?? "",
+            };
+            AddModelParameters(parameters, kind, parse.GetRequiredValue(maxSamples), parse.GetRequiredValue(contamination), parse.GetValue(hidden), forest, autoencoder, lightGbm);
+
+            var tracking = experimentName is null && registerName is null
+                ? null
+                : await TrainTracking.StartAsync(storeArgs.OpenAsync(parse, cancellationToken), experimentName ?? "default", registerName, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await RunAsync().ConfigureAwait(false);
             }
-
-            var fit = Stopwatch.StartNew();
-            var bundle = ModelBundle.Train(frame, spec);
-            fit.Stop();
-
-            IReadOnlyDictionary<string, double>? metrics = null;
-            if (labelName is not null)
+            catch (Exception e)
             {
-                var labels = Labels.From(frame, labelName);
-                if (Labels.HasBothClasses(labels))
+                if (tracking is not null)
                 {
-                    metrics = MetricSet.Standard(bundle.Score(frame), labels)
-                        .ToDictionary(kv => "train_" + kv.Key, kv => kv.Value, StringComparer.Ordinal);
-                    bundle = bundle.WithMetrics(metrics);
+                    await tracking.FailAsync(cancelled: e is OperationCanceledException).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+            finally
+            {
+                if (tracking is not null)
+                {
+                    await tracking.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
-            bundle.Save(outPath);
-            total.Stop();
-
-            var m = bundle.Manifest;
-            Terminal.Out.MarkupLine(
-                $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {frame.RowCount:N0} rows x {m.FeatureSchema.Count} features " +
-                $"(read {readSeconds:F2} s, fit {fit.Elapsed.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
-            if (bundle.Detector is AutoencoderModel { Training: { } t })
+            async Task<int> RunAsync()
             {
-                var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
-                Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
-                Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
-            }
+                var total = Stopwatch.StartNew();
+                var frame = FrameFile.Read(dataPath, CsvOptions(parse.GetValue(schema)));
+                var readSeconds = total.Elapsed.TotalSeconds;
+                if (labelName is not null && !frame.Contains(labelName))
+                {
+                    throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
+                }
 
-            if (metrics is not null)
-            {
-                Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
-            }
+                var fit = Stopwatch.StartNew();
+                var bundle = ModelBundle.Train(frame, spec);
+                fit.Stop();
 
-            Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
-            return CliApp.Ok;
+                IReadOnlyDictionary<string, double>? metrics = null;
+                if (labelName is not null)
+                {
+                    var labels = Labels.From(frame, labelName);
+                    if (Labels.HasBothClasses(labels))
+                    {
+                        metrics = MetricSet.Standard(bundle.Score(frame), labels)
+                            .ToDictionary(kv => "train_" + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+                        bundle = bundle.WithMetrics(metrics);
+                    }
+                }
+
+                if (outPath is not null)
+                {
+                    bundle.Save(outPath);
+                }
+
+                total.Stop();
+
+                var m = bundle.Manifest;
+                Terminal.Out.MarkupLine(
+                    $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {frame.RowCount:N0} rows x {m.FeatureSchema.Count} features " +
+                    $"(read {readSeconds:F2} s, fit {fit.Elapsed.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
+                if (bundle.Detector is AutoencoderModel { Training: { } t })
+                {
+                    var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
+                    Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                        $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
+                    Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
+                }
+
+                if (metrics is not null)
+                {
+                    Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
+                }
+
+                if (outPath is not null)
+                {
+                    Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
+                }
+
+                if (tracking is not null)
+                {
+                    var version = await tracking.CompleteAsync(parameters, dataPath, frame, bundle, metrics, cancellationToken).ConfigureAwait(false);
+                    Terminal.Out.MarkupLine($"run: [bold]{tracking.Run.RunId}[/] (experiment {Markup.Escape(tracking.Run.ExperimentName)})");
+                    if (version is not null)
+                    {
+                        Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
+                    }
+                }
+
+                return CliApp.Ok;
+            }
         });
         return cmd;
+    }
+
+    private static void AddModelParameters(
+        Dictionary<string, string> p, string kind, string maxSamples, string contamination, string? hidden,
+        IsolationForestOptions forest, AutoencoderOptions autoencoder, LightGbmOptions lightGbm)
+    {
+        static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        switch (kind)
+        {
+            case "iforest":
+                p["estimators"] = I(forest.Estimators);
+                p["max_samples"] = maxSamples;
+                p["max_features"] = D(forest.MaxFeatures);
+                p["bootstrap"] = forest.Bootstrap ? "true" : "false";
+                p["contamination"] = contamination;
+                break;
+            case "autoencoder":
+                p["hidden"] = hidden ?? "auto";
+                p["activation"] = autoencoder.HiddenActivation.ToString().ToLowerInvariant();
+                p["epochs"] = I(autoencoder.Epochs);
+                p["batch_size"] = I(autoencoder.BatchSize);
+                p["learning_rate"] = D(autoencoder.LearningRate);
+                p["validation_fraction"] = D(autoencoder.ValidationFraction);
+                p["patience"] = I(autoencoder.Patience);
+                p["trim_fraction"] = D(autoencoder.TrimFraction);
+                break;
+            default:
+                p["estimators"] = I(lightGbm.Iterations);
+                p["leaves"] = I(lightGbm.Leaves);
+                p["learning_rate"] = D(lightGbm.LearningRate);
+                p["unbalanced"] = lightGbm.Unbalanced ? "true" : "false";
+                p["scale_pos_weight"] = D(lightGbm.ScalePositiveWeight);
+                break;
+        }
     }
 
     internal static CsvReadOptions? CsvOptions(string? schema) =>
