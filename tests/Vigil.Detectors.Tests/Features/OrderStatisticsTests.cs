@@ -1,0 +1,24 @@
+namespace Vigil.Detectors.Tests;
+
+public sealed class OrderStatisticsTests
+{
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(17, 2)]
+    [InlineData(1000, 3)]
+    [InlineData(5001, 4)]
+    public void Select_returns_the_value_a_sort_puts_at_k(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var values = Enumerable.Range(0, n).Select(_ => Math.Round(rng.NextDouble() * 20) - 10).ToArray();
+        var sorted = values.Order().ToArray();
+        foreach (var k in new[] { 0, n / 3, n / 2, n - 1 })
+        {
+            var copy = (double[])values.Clone();
+            OrderStatistics.Select(copy, k).ShouldBe(sorted[k]);
+            copy.Take(k).ShouldAllBe(v => v <= sorted[k]);
+            copy.Skip(k + 1).ShouldAllBe(v => v >= sorted[k]);
+        }
+    }
+}
