@@ -8,7 +8,7 @@ internal static class TestData
     /// <summary>Standard normal values from a seeded Xoshiro256** via Box-Muller.</summary>
     public static double[] Normal(ulong seed, int count)
     {
-        var rng = new Xoshiro256StarStar(seed);
+        var rng = new VigilRandom(seed);
         var values = new double[count];
         for (var i = 0; i < count; i += 2)
         {
@@ -60,7 +60,7 @@ internal static class TestData
             data[i] = (float)normal[i];
         }
 
-        var rng = new Xoshiro256StarStar(seed + 1);
+        var rng = new VigilRandom(seed + 1);
         var labels = new int[rows];
         for (var k = 0; k < outliers; k++)
         {

@@ -41,6 +41,17 @@ public sealed class VigilRandom
         return new VigilRandom(derived);
     }
 
+    /// <summary>
+    /// A generator for stream <paramref name="stream"/> of <paramref name="seed"/> (e.g. one per tree):
+    /// the same (seed, stream) pair always gives the same generator. A different derivation from
+    /// <see cref="Fork"/>, kept because trained models pin the streams it gives.
+    /// </summary>
+    public static VigilRandom ForStream(ulong seed, ulong stream)
+    {
+        var x = seed ^ (0x9E3779B97F4A7C15UL * (stream + 1));
+        return new VigilRandom(SplitMix64(ref x));
+    }
+
     /// <summary>The next 64 uniformly distributed bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()
@@ -125,6 +136,9 @@ public sealed class VigilRandom
     }
 
     /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates).</summary>
+    public void Shuffle<T>(T[] items) => Shuffle(items.AsSpan());
+
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates).</summary>
     public void Shuffle<T>(Span<T> items)
     {
         for (var i = items.Length - 1; i > 0; i--)
@@ -134,7 +148,8 @@ public sealed class VigilRandom
         }
     }
 
-    private static ulong SplitMix64(ref ulong state)
+    /// <summary>One step of SplitMix64: advances <paramref name="state"/> and returns the mixed output.</summary>
+    internal static ulong SplitMix64(ref ulong state)
     {
         state += 0x9E3779B97F4A7C15UL;
         var z = state;

@@ -32,7 +32,7 @@ public static class Splits
             order[i] = i;
         }
 
-        new SplitRandom(seed).Shuffle(order);
+        new VigilRandom(seed).Shuffle(order);
         var inTrain = new bool[rows];
         for (var i = 0; i < nTrain; i++)
         {
@@ -85,7 +85,7 @@ public static class Splits
                 nameof(trainFraction));
         }
 
-        var rng = new SplitRandom(seed);
+        var rng = new VigilRandom(seed);
         var trainPerClass = ApproximateMode(counts, nTrain, rng);
 
         // Rows grouped by class, each group in row order, then shuffled in place.
@@ -392,7 +392,7 @@ public static class Splits
     }
 
     /// <summary>sklearn's <c>_approximate_mode</c>: per-class draws summing to <paramref name="draws"/>.</summary>
-    internal static int[] ApproximateMode(int[] counts, int draws, SplitRandom rng)
+    internal static int[] ApproximateMode(int[] counts, int draws, VigilRandom rng)
     {
         long total = 0;
         foreach (var c in counts)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
+using Vigil.Data;
 
 namespace Vigil.Detectors;
 
@@ -59,7 +60,7 @@ public sealed class Autoencoder
 
         sizes[^1] = d;
         var network = new DenseNetwork(sizes, _options.HiddenActivation, _options.OutputActivation);
-        var rng = new Xoshiro256StarStar(_options.Seed);
+        var rng = new VigilRandom(_options.Seed);
         var parameters = Initialise(network, rng);
         var (mean, inverseStd) = Moments(x, _options.Standardize);
         var ones = new double[d];
@@ -224,7 +225,7 @@ public sealed class Autoencoder
     }
 
     /// <summary>Glorot-uniform weights (He-uniform for ReLU layers), zero biases, drawn layer by layer from <paramref name="rng"/>.</summary>
-    private static float[] Initialise(DenseNetwork network, Xoshiro256StarStar rng)
+    private static float[] Initialise(DenseNetwork network, VigilRandom rng)
     {
         var parameters = new float[network.ParameterCount];
         for (var l = 0; l < network.Layers; l++)
@@ -307,7 +308,7 @@ public sealed class Autoencoder
             _parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? -1 };
         }
 
-        public AutoencoderTrainingSummary Run(FeatureMatrix x, float[] parameters, Xoshiro256StarStar rng)
+        public AutoencoderTrainingSummary Run(FeatureMatrix x, float[] parameters, VigilRandom rng)
         {
             var n = x.Rows;
             var d = x.Columns;
@@ -317,7 +318,7 @@ public sealed class Autoencoder
                 order[i] = i;
             }
 
-            Shuffle(order, rng);
+            rng.Shuffle(order);
             var validationRows = _o.ValidationFraction > 0 ? Math.Max(1, (int)Math.Floor(n * _o.ValidationFraction)) : 0;
             if (n - validationRows < 1)
             {
@@ -345,7 +346,7 @@ public sealed class Autoencoder
             while (epoch < _o.Epochs)
             {
                 epoch++;
-                Shuffle(train, rng);
+                rng.Shuffle(train);
                 clock.Restart();
                 var lossSum = 0.0;
                 for (var start = 0; start < train.Length; start += _o.BatchSize)
@@ -488,15 +489,6 @@ public sealed class Autoencoder
             }
 
             return data;
-        }
-
-        private static void Shuffle(int[] values, Xoshiro256StarStar rng)
-        {
-            for (var i = values.Length - 1; i > 0; i--)
-            {
-                var j = rng.NextInt(i + 1);
-                (values[i], values[j]) = (values[j], values[i]);
-            }
         }
 
         /// <summary>The buffers of one shard: activations of every layer, deltas, a transpose and a gradient.</summary>

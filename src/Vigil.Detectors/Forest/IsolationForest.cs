@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vigil.Data;
 
 namespace Vigil.Detectors;
 
@@ -44,7 +45,7 @@ public sealed class IsolationForest
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism ?? -1 };
         Parallel.For(0, trees.Length, parallel, t =>
         {
-            var rng = Xoshiro256StarStar.ForStream(Options.Seed, (ulong)t);
+            var rng = VigilRandom.ForStream(Options.Seed, (ulong)t);
             var features = DrawFeatures(rng, d, maxFeatures);
             var rows = Options.Bootstrap ? DrawWithReplacement(rng, n, maxSamples) : DrawWithoutReplacement(rng, n, maxSamples);
             trees[t] = TreeBuilder.Build(x, rows, features, depthLimit, rng);
@@ -86,7 +87,7 @@ public sealed class IsolationForest
         return -offset;
     }
 
-    private static int[] DrawFeatures(Xoshiro256StarStar rng, int d, int count)
+    private static int[] DrawFeatures(VigilRandom rng, int d, int count)
     {
         var all = new int[d];
         for (var i = 0; i < d; i++)
@@ -101,7 +102,7 @@ public sealed class IsolationForest
 
         for (var i = 0; i < count; i++)
         {
-            var j = i + rng.NextInt(d - i);
+            var j = i + rng.Next(d - i);
             (all[i], all[j]) = (all[j], all[i]);
         }
 
@@ -109,12 +110,12 @@ public sealed class IsolationForest
     }
 
     /// <summary>Distinct rows, sorted. scikit-learn fits bootstrap trees with sample weights, so a row drawn twice is one sample.</summary>
-    private static int[] DrawWithReplacement(Xoshiro256StarStar rng, int n, int count)
+    private static int[] DrawWithReplacement(VigilRandom rng, int n, int count)
     {
         var drawn = new int[count];
         for (var i = 0; i < count; i++)
         {
-            drawn[i] = rng.NextInt(n);
+            drawn[i] = rng.Next(n);
         }
 
         Array.Sort(drawn);
@@ -130,7 +131,7 @@ public sealed class IsolationForest
         return drawn[..unique];
     }
 
-    private static int[] DrawWithoutReplacement(Xoshiro256StarStar rng, int n, int count)
+    private static int[] DrawWithoutReplacement(VigilRandom rng, int n, int count)
     {
         int[] rows;
         if (count == n)
@@ -150,7 +151,7 @@ public sealed class IsolationForest
             var chosen = new HashSet<int>(count);
             for (var j = n - count; j < n; j++)
             {
-                var t = rng.NextInt(j + 1);
+                var t = rng.Next(j + 1);
                 if (!chosen.Add(t))
                 {
                     chosen.Add(j);
@@ -169,7 +170,7 @@ public sealed class IsolationForest
 
             for (var i = 0; i < count; i++)
             {
-                var j = i + rng.NextInt(n - i);
+                var j = i + rng.Next(n - i);
                 (all[i], all[j]) = (all[j], all[i]);
             }
 

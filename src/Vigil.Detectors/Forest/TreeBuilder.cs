@@ -1,3 +1,5 @@
+using Vigil.Data;
+
 namespace Vigil.Detectors;
 
 /// <summary>
@@ -18,14 +20,14 @@ internal sealed class TreeBuilder
     private readonly int[] _order;
     private readonly int[] _index;
     private readonly int _depthLimit;
-    private readonly Xoshiro256StarStar _rng;
+    private readonly VigilRandom _rng;
     private readonly List<int> _feature = [];
     private readonly List<float> _threshold = [];
     private readonly List<int> _left = [];
     private readonly List<int> _right = [];
     private readonly List<int> _samples = [];
 
-    private TreeBuilder(FeatureMatrix x, int[] rows, int[] treeFeatures, int depthLimit, Xoshiro256StarStar rng)
+    private TreeBuilder(FeatureMatrix x, int[] rows, int[] treeFeatures, int depthLimit, VigilRandom rng)
     {
         _rows = rows.Length;
         _treeFeatures = treeFeatures;
@@ -53,7 +55,7 @@ internal sealed class TreeBuilder
     }
 
     /// <summary>Grows a tree on the distinct training rows <paramref name="rows"/> using only <paramref name="treeFeatures"/>.</summary>
-    public static IsolationTree Build(FeatureMatrix x, int[] rows, int[] treeFeatures, int depthLimit, Xoshiro256StarStar rng)
+    public static IsolationTree Build(FeatureMatrix x, int[] rows, int[] treeFeatures, int depthLimit, VigilRandom rng)
     {
         var builder = new TreeBuilder(x, rows, treeFeatures, depthLimit, rng);
         builder.Grow(0, builder._rows, 0);
@@ -78,7 +80,7 @@ internal sealed class TreeBuilder
         var k = _order.Length;
         for (var i = 0; i < k; i++)
         {
-            var j = i + _rng.NextInt(k - i);
+            var j = i + _rng.Next(k - i);
             (_order[i], _order[j]) = (_order[j], _order[i]);
             var local = _order[i];
             var column = _columns.AsSpan(local * _rows, _rows);

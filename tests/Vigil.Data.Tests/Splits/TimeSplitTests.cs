@@ -218,7 +218,7 @@ public sealed class TimeSplitTests
     private static long[] ShuffledHours(int count, ulong seed)
     {
         var order = Enumerable.Range(0, count).ToArray();
-        new SplitRandom(seed).Shuffle(order);
+        new VigilRandom(seed).Shuffle(order);
         return Array.ConvertAll(order, h => Hour(h));
     }
 }

@@ -1,3 +1,5 @@
+using Vigil.Data;
+
 namespace Vigil.Detectors.Tests.Autoencoder;
 
 public sealed class AutoencoderTests
@@ -127,7 +129,7 @@ public sealed class AutoencoderTests
     [Fact]
     public void Gemm_matches_a_plain_triple_loop_for_every_shape()
     {
-        var rng = new Xoshiro256StarStar(9);
+        var rng = new VigilRandom(9);
         foreach (var (m, k, n) in new[] { (1, 1, 1), (5, 3, 7), (4, 9, 16), (7, 21, 33), (33, 64, 8) })
         {
             var a = Random(rng, m * k);
@@ -176,7 +178,7 @@ public sealed class AutoencoderTests
         Should.Throw<ArgumentException>(() => new Vigil.Detectors.Autoencoder(Small).Fit(x)).Message.ShouldContain("column 'b'");
     }
 
-    private static float[] Random(Xoshiro256StarStar rng, int count)
+    private static float[] Random(VigilRandom rng, int count)
     {
         var values = new float[count];
         for (var i = 0; i < count; i++)
