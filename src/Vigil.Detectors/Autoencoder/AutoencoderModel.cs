@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using static Vigil.Detectors.ModelBinary;
 
 namespace Vigil.Detectors;
 
@@ -20,7 +21,6 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     public const string NumericGroup = "numeric";
 
     private const int BlockRows = 128;
-    private const int ParallelChunkRows = 4096;
     private const int BinaryVersion = 1;
     private static readonly byte[] Magic = "VGLAENC1"u8.ToArray();
 
@@ -142,31 +142,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     {
         ArgumentNullException.ThrowIfNull(x);
         CheckShape(x, scores.Length);
-        var rows = x.Rows;
-        if (rows <= ParallelChunkRows || _maxDegreeOfParallelism == 1)
-        {
-            ScoreRows(x.Values, rows, scores);
-            return;
-        }
-
-        var buffer = ArrayPool<double>.Shared.Rent(rows);
-        try
-        {
-            var data = x.Data;
-            var d = FeatureCount;
-            var chunks = (rows + ParallelChunkRows - 1) / ParallelChunkRows;
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = _maxDegreeOfParallelism ?? -1 }, c =>
-            {
-                var start = c * ParallelChunkRows;
-                var count = Math.Min(ParallelChunkRows, rows - start);
-                ScoreRows(data.AsSpan(start * d, count * d), count, buffer.AsSpan(start, count));
-            });
-            buffer.AsSpan(0, rows).CopyTo(scores);
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(buffer);
-        }
+        RowBlocks.Score(this, x, _maxDegreeOfParallelism, scores);
     }
 
     /// <summary>The reconstruction of every row of <paramref name="x"/> (row-major, <c>Rows × FeatureCount</c>).</summary>
@@ -426,17 +402,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     /// </summary>
     internal static AutoencoderModel Read(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < 8 || !bytes[..8].SequenceEqual(Magic))
-        {
-            throw new InvalidDataException("does not start with the autoencoder magic header 'VGLAENC1'");
-        }
-
-        var p = 8;
-        var version = ReadInt(bytes, ref p, "header");
-        if (version != BinaryVersion)
-        {
-            throw new InvalidDataException($"has binary version {version}; this build reads version {BinaryVersion}");
-        }
+        var p = ReadHeader(bytes, Magic, "autoencoder", BinaryVersion);
 
         var count = ReadInt(bytes, ref p, "header");
         if (count < 2 || count > 64)
@@ -569,29 +535,6 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
         }
     }
 
-    private static int ReadInt(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 4, context);
-        var v = BinaryPrimitives.ReadInt32LittleEndian(bytes[p..]);
-        p += 4;
-        return v;
-    }
-
-    private static double ReadDouble(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 8, context);
-        var v = BinaryPrimitives.ReadDoubleLittleEndian(bytes[p..]);
-        p += 8;
-        return v;
-    }
-
-    private static void Need(ReadOnlySpan<byte> bytes, int p, int count, string context)
-    {
-        if (bytes.Length - p < count)
-        {
-            throw new InvalidDataException($"is truncated in the {context}: {count} more bytes needed at offset {p} but the file ends at {bytes.Length}");
-        }
-    }
 }
 
 /// <summary>What happened while an autoencoder was trained.</summary>

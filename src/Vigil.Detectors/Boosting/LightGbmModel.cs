@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using static Vigil.Detectors.ModelBinary;
 
 namespace Vigil.Detectors;
 
@@ -325,17 +326,7 @@ public sealed class LightGbmModel : IExplainableDetector, IRowScorer
     /// </summary>
     internal static LightGbmModel Read(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < 8 || !bytes[..8].SequenceEqual(Magic))
-        {
-            throw new InvalidDataException("does not start with the LightGBM magic header 'VGLLGBM1'");
-        }
-
-        var p = 8;
-        var version = ReadInt(bytes, ref p, "header");
-        if (version != BinaryVersion)
-        {
-            throw new InvalidDataException($"has binary version {version}; this build reads version {BinaryVersion}");
-        }
+        var p = ReadHeader(bytes, Magic, "LightGBM", BinaryVersion);
 
         var features = ReadInt(bytes, ref p, "header");
         var trees = ReadInt(bytes, ref p, "header");
@@ -408,27 +399,4 @@ public sealed class LightGbmModel : IExplainableDetector, IRowScorer
             [.. feature], [.. splitThreshold], [.. left], [.. right], [.. nodeValue], [.. leafValue]);
     }
 
-    private static int ReadInt(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 4, context);
-        var v = BinaryPrimitives.ReadInt32LittleEndian(bytes[p..]);
-        p += 4;
-        return v;
-    }
-
-    private static double ReadDouble(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 8, context);
-        var v = BinaryPrimitives.ReadDoubleLittleEndian(bytes[p..]);
-        p += 8;
-        return v;
-    }
-
-    private static void Need(ReadOnlySpan<byte> bytes, int p, int count, string context)
-    {
-        if (bytes.Length - p < count)
-        {
-            throw new InvalidDataException($"is truncated in the {context}: {count} more bytes needed at offset {p} but the file ends at {bytes.Length}");
-        }
-    }
 }

@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using static Vigil.Detectors.ModelBinary;
 
 namespace Vigil.Detectors;
 
@@ -15,13 +15,12 @@ namespace Vigil.Detectors;
 /// scikit-learn's <c>predict</c> returns -1. With a single training row per tree (c = 0) every score is 0.5,
 /// as in scikit-learn.
 /// </summary>
-public sealed class IsolationForestModel : IDetectorModel
+public sealed class IsolationForestModel : IDetectorModel, IRowScorer
 {
     /// <summary>The detector kind stored in bundles.</summary>
     public const string DetectorKind = "iforest";
 
     private const int BlockRows = 128;
-    private const int ParallelChunkRows = 4096;
     private static readonly byte[] Magic = "VGLIFST1"u8.ToArray();
     private const int BinaryVersion = 1;
 
@@ -200,35 +199,12 @@ public sealed class IsolationForestModel : IDetectorModel
         ArgumentNullException.ThrowIfNull(x);
         CheckShape(x.Columns, x.Rows, scores.Length);
         EnsureFinite(x, "scoring");
-        var rows = x.Rows;
-        if (rows <= ParallelChunkRows || _maxDegreeOfParallelism == 1)
-        {
-            ScoreRows(x.Values, rows, scores);
-            return;
-        }
-
-        var buffer = ArrayPool<double>.Shared.Rent(rows);
-        try
-        {
-            var data = x.Data;
-            var d = FeatureCount;
-            var chunks = (rows + ParallelChunkRows - 1) / ParallelChunkRows;
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _maxDegreeOfParallelism ?? -1 };
-            Parallel.For(0, chunks, parallel, c =>
-            {
-                var start = c * ParallelChunkRows;
-                var count = Math.Min(ParallelChunkRows, rows - start);
-                ScoreRows(data.AsSpan(start * d, count * d), count, buffer.AsSpan(start, count));
-            });
-            buffer.AsSpan(0, rows).CopyTo(scores);
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(buffer);
-        }
+        RowBlocks.Score(this, x, _maxDegreeOfParallelism, scores);
     }
 
     /// <summary>Scores <paramref name="rows"/> row-major rows on the calling thread; no allocation.</summary>
+    void IRowScorer.ScoreRows(ReadOnlySpan<float> data, int rows, Span<double> scores) => ScoreRows(data, rows, scores);
+
     internal void ScoreRows(ReadOnlySpan<float> data, int rows, Span<double> scores)
     {
         Span<double> accumulator = stackalloc double[BlockRows];
@@ -451,18 +427,7 @@ public sealed class IsolationForestModel : IDetectorModel
     /// </summary>
     internal static IsolationForestModel Read(ReadOnlySpan<byte> bytes)
     {
-        var p = 0;
-        if (bytes.Length < 8 || !bytes[..8].SequenceEqual(Magic))
-        {
-            throw new InvalidDataException("does not start with the isolation-forest magic header 'VGLIFST1'");
-        }
-
-        p = 8;
-        var version = ReadInt(bytes, ref p, "header");
-        if (version != BinaryVersion)
-        {
-            throw new InvalidDataException($"has binary version {version}; this build reads version {BinaryVersion}");
-        }
+        var p = ReadHeader(bytes, Magic, "isolation-forest", BinaryVersion);
 
         var featureCount = ReadInt(bytes, ref p, "header");
         var maxSamples = ReadInt(bytes, ref p, "header");
@@ -530,38 +495,6 @@ public sealed class IsolationForestModel : IDetectorModel
     {
         BinaryPrimitives.WriteInt32LittleEndian(span[p..], value);
         p += 4;
-    }
-
-    private static int ReadInt(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 4, context);
-        var v = BinaryPrimitives.ReadInt32LittleEndian(bytes[p..]);
-        p += 4;
-        return v;
-    }
-
-    private static float ReadFloat(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 4, context);
-        var v = BinaryPrimitives.ReadSingleLittleEndian(bytes[p..]);
-        p += 4;
-        return v;
-    }
-
-    private static double ReadDouble(ReadOnlySpan<byte> bytes, ref int p, string context)
-    {
-        Need(bytes, p, 8, context);
-        var v = BinaryPrimitives.ReadDoubleLittleEndian(bytes[p..]);
-        p += 8;
-        return v;
-    }
-
-    private static void Need(ReadOnlySpan<byte> bytes, int p, int count, string context)
-    {
-        if (bytes.Length - p < count)
-        {
-            throw new InvalidDataException($"is truncated in the {context}: {count} more bytes needed at offset {p} but the file ends at {bytes.Length}");
-        }
     }
 
     private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
