@@ -105,11 +105,28 @@ public sealed class FeatureTransform
         options.Validate();
         var columns = SelectFeatures(data, options);
         var inputs = new Input[columns.Count];
-        for (var i = 0; i < inputs.Length; i++)
+        var errors = new Exception?[columns.Count];
+
+        // Columns are independent: fit them in parallel, then report the first failing column in column order.
+        Parallel.For(0, inputs.Length, i =>
         {
-            inputs[i] = columns[i] is CategoricalColumn cat
-                ? FitCategorical(cat, options)
-                : FitNumeric(columns[i], options);
+            try
+            {
+                inputs[i] = columns[i] is CategoricalColumn cat
+                    ? FitCategorical(cat, options)
+                    : FitNumeric(columns[i], options);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FeatureDataException)
+            {
+                errors[i] = ex;
+            }
+        });
+        foreach (var error in errors)
+        {
+            if (error is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+            }
         }
 
         return new FeatureTransform(options.Scaling, options.MissingPolicy, options.MaxCategories, inputs);
@@ -385,12 +402,13 @@ public sealed class FeatureTransform
     private static Input FitNumeric(Column column, FeatureTransformOptions options)
     {
         var n = column.Length;
-        var present = new double[n];
+        var present = GC.AllocateUninitializedArray<double>(n);
         var count = 0;
         var missing = 0;
+        var float64 = column is Float64Column f64 ? f64.Values : default;
         for (var r = 0; r < n; r++)
         {
-            var v = column.GetDouble(r);
+            var v = column.Kind == ColumnKind.Float64 ? float64[r] : column.GetDouble(r);
             if (double.IsNaN(v))
             {
                 if (options.MissingPolicy == MissingPolicy.Error)
