@@ -279,15 +279,44 @@ public sealed class ModelBundle
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(top);
-        var width = Transform.OutputCount;
-        var inputs = Transform.InputSchema.Count;
-        var features = ArrayPool<float>.Shared.Rent(width);
-        var contributions = ArrayPool<double>.Shared.Rent(width);
+        var features = ArrayPool<float>.Shared.Rent(Transform.OutputCount);
         var bound = Transform.Bind(frame);
         try
         {
             Transform.TransformRows(bound, row, 1, features);
-            explainer.Contributions(features.AsSpan(0, width), contributions.AsSpan(0, width));
+            return ExplainFeatures(features.AsSpan(0, Transform.OutputCount), top);
+        }
+        finally
+        {
+            bound.Dispose();
+            ArrayPool<float>.Shared.Return(features);
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Explain"/> for one already transformed row (<see cref="FeatureTransform.OutputCount"/> values,
+    /// e.g. built with <see cref="FeatureTransform.TryEncodeNumeric"/>): the <paramref name="top"/> input columns with the
+    /// largest absolute contributions, largest first. Empty when the detector gives no reasons.
+    /// </summary>
+    public IReadOnlyList<FeatureContribution> ExplainFeatures(ReadOnlySpan<float> features, int top = 5)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        if (Detector is not IExplainableDetector explainer || top == 0)
+        {
+            return [];
+        }
+
+        var width = Transform.OutputCount;
+        if (features.Length != width)
+        {
+            throw new ArgumentException($"Expected {width} features, got {features.Length}.", nameof(features));
+        }
+
+        var inputs = Transform.InputSchema.Count;
+        var contributions = ArrayPool<double>.Shared.Rent(width);
+        try
+        {
+            explainer.Contributions(features, contributions.AsSpan(0, width));
             var result = new List<FeatureContribution>(inputs);
             for (var i = 0; i < inputs; i++)
             {
@@ -316,8 +345,6 @@ public sealed class ModelBundle
         }
         finally
         {
-            bound.Dispose();
-            ArrayPool<float>.Shared.Return(features);
             ArrayPool<double>.Shared.Return(contributions);
         }
     }

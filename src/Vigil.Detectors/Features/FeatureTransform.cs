@@ -95,6 +95,89 @@ public sealed class FeatureTransform
         return groups;
     }
 
+    /// <summary>The index of input column <paramref name="name"/> in <see cref="InputSchema"/>, or -1.</summary>
+    public int InputIndexOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        for (var i = 0; i < _inputs.Length; i++)
+        {
+            if (string.Equals(_inputs[i].Name, name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Encodes one numeric value of input column <paramref name="input"/> into <paramref name="row"/> (one row of
+    /// <see cref="OutputCount"/> features), exactly as <see cref="Transform(Frame)"/> would; NaN is a missing value.
+    /// Returns null on success, otherwise what is wrong (nothing is thrown: serving validates item by item).
+    /// </summary>
+    public string? TryEncodeNumeric(int input, double value, Span<float> row)
+    {
+        var column = _inputs[input];
+        if (column.Kind == ColumnKind.Categorical)
+        {
+            return "expected a string category, got a number";
+        }
+
+        if (double.IsNaN(value))
+        {
+            return TryEncodeMissing(input, row);
+        }
+
+        if (!double.IsFinite(value))
+        {
+            return "value is not finite";
+        }
+
+        row[column.OutputStart] = Scaling == Scaling.MinMax ? (float)((value * column.Scale) + column.Offset) : (float)value;
+        return null;
+    }
+
+    /// <summary>
+    /// Encodes one category of categorical input <paramref name="input"/> into <paramref name="row"/> (one-hot; an
+    /// unseen category goes to the "other" slot). Returns null on success, otherwise what is wrong.
+    /// </summary>
+    public string? TryEncodeCategory(int input, ReadOnlySpan<char> value, Span<float> row)
+    {
+        var column = _inputs[input];
+        if (column.Kind != ColumnKind.Categorical)
+        {
+            return "expected a number, got a string";
+        }
+
+        var slots = row.Slice(column.OutputStart, column.Categories.Length + 1);
+        slots.Clear();
+        slots[column.SlotLookup.TryGetValue(value, out var slot) ? slot : column.Categories.Length] = 1f;
+        return null;
+    }
+
+    /// <summary>
+    /// Encodes a missing value (absent or null) of input <paramref name="input"/> into <paramref name="row"/> under
+    /// <see cref="MissingPolicy"/>. Returns null on success, otherwise what is wrong.
+    /// </summary>
+    public string? TryEncodeMissing(int input, Span<float> row)
+    {
+        var column = _inputs[input];
+        if (MissingPolicy == MissingPolicy.Error)
+        {
+            return "is required (missing value and the model's missing policy is Error)";
+        }
+
+        if (column.Kind == ColumnKind.Categorical)
+        {
+            row.Slice(column.OutputStart, column.Categories.Length + 1).Clear();
+            return null;
+        }
+
+        var v = MissingPolicy == MissingPolicy.Median && !double.IsNaN(column.Median) ? column.Median : 0.0;
+        row[column.OutputStart] = Scaling == Scaling.MinMax ? (float)((v * column.Scale) + column.Offset) : (float)v;
+        return null;
+    }
+
     /// <summary>Learns medians, min/max and categories from <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">A named feature is absent, excluded, or a Timestamp/String column; no feature is left; a column has no values.</exception>
     /// <exception cref="FeatureDataException">A value is infinite, or missing under <see cref="MissingPolicy.Error"/>.</exception>
@@ -536,6 +619,7 @@ public sealed class FeatureTransform
             Offset = offset;
             Categories = [];
             SlotOf = new Dictionary<string, int>(StringComparer.Ordinal);
+            SlotLookup = SlotOf.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
         public static Input Categorical(string name, string[] categories)
@@ -569,6 +653,8 @@ public sealed class FeatureTransform
         public string[] Categories { get; private init; }
 
         public Dictionary<string, int> SlotOf { get; }
+
+        public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> SlotLookup { get; }
 
         public int OutputStart { get; set; }
 

@@ -1,0 +1,80 @@
+namespace Vigil.Tracking;
+
+/// <summary>
+/// One row of the inference log: what a scoring request asked, what it got back, how long each stage took.
+/// Written by the server's background writer in batches (see <see cref="IInferenceLogSink"/>).
+/// Times are unix microseconds (UTC); durations are microseconds.
+/// </summary>
+public sealed class InferenceRecord
+{
+    /// <summary>A unique id of this log row (a version 7 GUID in "N" format: sortable by time).</summary>
+    public required string LogId { get; init; }
+
+    /// <summary>The request id (X-Request-ID, accepted from the client or generated).</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>When the server started handling the request (unix microseconds, UTC).</summary>
+    public long StartUs { get; init; }
+
+    /// <summary>When the response was complete (unix microseconds, UTC).</summary>
+    public long EndUs { get; init; }
+
+    /// <summary>The protocol route, e.g. <c>v1/predict</c>, <c>invocations</c>, <c>v2/infer</c>.</summary>
+    public required string Route { get; init; }
+
+    /// <summary>The model name, or null when the request named no known model.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>The model version that scored the request, or null when none did.</summary>
+    public int? Version { get; init; }
+
+    /// <summary>The HTTP status of the response.</summary>
+    public int Status { get; init; }
+
+    /// <summary>The number of rows (instances) in the request; 0 when it could not be parsed.</summary>
+    public int Rows { get; init; }
+
+    /// <summary>The number of rows that were scored (the others got a per-item error).</summary>
+    public int ScoredRows { get; init; }
+
+    /// <summary>The request body as sent (payload mode <c>full</c>), its SHA-256 as <c>sha256:HEX</c> (<c>hashed</c>), or null (<c>off</c>).</summary>
+    public string? RequestPayload { get; init; }
+
+    /// <summary>The response body (<c>full</c>), its SHA-256 (<c>hashed</c>), or null (<c>off</c>).</summary>
+    public string? ResponsePayload { get; init; }
+
+    /// <summary>Microseconds spent reading and parsing the body.</summary>
+    public long ParseUs { get; init; }
+
+    /// <summary>Microseconds spent turning instances into features.</summary>
+    public long TransformUs { get; init; }
+
+    /// <summary>Microseconds spent in the detector.</summary>
+    public long ScoreUs { get; init; }
+
+    /// <summary>The error detail for a failed request (4xx/5xx), else null.</summary>
+    public string? Error { get; init; }
+}
+
+/// <summary>Where inference log batches go: the tracking store (SQLite or PostgreSQL) or Parquet files.</summary>
+public interface IInferenceLogSink : IAsyncDisposable
+{
+    /// <summary>A human-readable description of the destination, e.g. <c>sqlite /home/u/.vigil/vigil.db</c>.</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// Durably writes <paramref name="batch"/> (all rows or none). Throws on failure so that the caller can retry:
+    /// a sink never drops rows silently.
+    /// </summary>
+    Task WriteAsync(IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Reads the inference log back (<c>vigil logs count</c>, <c>vigil logs tail</c>, tests).</summary>
+public interface IInferenceLogReader : IAsyncDisposable
+{
+    /// <summary>The number of rows, optionally only for <paramref name="model"/> and/or those started at or after <paramref name="sinceUs"/>.</summary>
+    Task<long> CountAsync(string? model = null, long? sinceUs = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The newest <paramref name="count"/> rows (optionally of one model), oldest first.</summary>
+    Task<IReadOnlyList<InferenceRecord>> TailAsync(int count, string? model = null, CancellationToken cancellationToken = default);
+}
