@@ -1,0 +1,22 @@
+using Vigil.Tracking;
+
+namespace Vigil.Serving;
+
+/// <summary>The shared, long-lived parts every endpoint uses.</summary>
+internal sealed class ServingRuntime(ServingOptions options, ModelCache models, ServingMetrics metrics, InferenceLogWriter log, ITrackingStore store, TimeProvider time)
+{
+    public ServingOptions Options { get; } = options;
+
+    public ModelCache Models { get; } = models;
+
+    public ServingMetrics Metrics { get; } = metrics;
+
+    public InferenceLogWriter Log { get; } = log;
+
+    public ITrackingStore Store { get; } = store;
+
+    public TimeProvider Time { get; } = time;
+
+    /// <summary>The model <c>/invocations</c> uses without a name: the configured default, else the only served model.</summary>
+    public string? DefaultModelName => Options.DefaultModel ?? (Models.Specs.Count == 1 ? Models.Specs[0].Name : null);
+}

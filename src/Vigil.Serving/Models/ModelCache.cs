@@ -1,0 +1,191 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Logging;
+using Vigil.Detectors;
+using Vigil.Tracking;
+
+namespace Vigil.Serving;
+
+/// <summary>What a refresh did to one model.</summary>
+/// <param name="Model">The served model name.</param>
+/// <param name="Outcome"><c>loaded</c> (first load), <c>swapped</c>, <c>unchanged</c> or <c>failed</c>.</param>
+/// <param name="FromVersion">The version served before, if any.</param>
+/// <param name="ToVersion">The version served after, if any.</param>
+/// <param name="Error">Why loading failed (the previous version, if any, keeps serving).</param>
+public sealed record ModelChange(string Model, string Outcome, int? FromVersion, int? ToVersion, string? Error);
+
+/// <summary>
+/// The served models. Each refresh resolves every <see cref="ModelSpec"/> in the registry, loads versions that
+/// changed (verifying the bundle's SHA-256) and then publishes a new immutable snapshot with one reference swap:
+/// requests that started before keep the versions they took; no request sees a half-swapped model.
+/// </summary>
+public sealed partial class ModelCache : IDisposable
+{
+    private const int KeepLoadedVersions = 4;
+
+    private readonly IReadOnlyList<ModelSpec> _specs;
+    private readonly ITrackingStore _store;
+    private readonly ServingMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _refreshLock = new(1, 1);
+    private readonly Dictionary<string, List<ServedModel>> _recent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
+    private FrozenDictionary<string, ServedModel> _snapshot = FrozenDictionary<string, ServedModel>.Empty;
+
+    /// <summary>Creates an empty cache; call <see cref="RefreshAsync"/> to load.</summary>
+    public ModelCache(IReadOnlyList<ModelSpec> specs, ITrackingStore store, ServingMetrics metrics, ILogger<ModelCache> logger, TimeProvider time)
+    {
+        _specs = specs;
+        _store = store;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+    }
+
+    /// <summary>The configured models.</summary>
+    public IReadOnlyList<ModelSpec> Specs => _specs;
+
+    /// <summary>The current snapshot (name → loaded version). Take it once per request.</summary>
+    public FrozenDictionary<string, ServedModel> Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>True when every configured model has a loaded version.</summary>
+    public bool IsReady
+    {
+        get
+        {
+            var snapshot = Snapshot;
+            foreach (var spec in _specs)
+            {
+                if (!snapshot.ContainsKey(spec.Name))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The last load error of each model that failed (and has not loaded since).</summary>
+    public IReadOnlyDictionary<string, string> Failures
+    {
+        get
+        {
+            lock (_failures)
+            {
+                return new Dictionary<string, string>(_failures, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>The loaded version of <paramref name="name"/>, or null.</summary>
+    public ServedModel? Find(string name) => Snapshot.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Re-resolves every model and swaps in versions that changed. Refreshes never run concurrently; a model that
+    /// fails to load keeps its previous version and is reported as <c>failed</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<ModelChange>> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        await _refreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = Snapshot;
+            var next = new Dictionary<string, ServedModel>(current, StringComparer.Ordinal);
+            var changes = new List<ModelChange>(_specs.Count);
+            foreach (var spec in _specs)
+            {
+                var before = current.GetValueOrDefault(spec.Name);
+                try
+                {
+                    var version = await spec.ResolveAsync(_store, cancellationToken).ConfigureAwait(false);
+                    if (before is not null && before.Version == version.Version && before.BundleSha256 == version.BundleSha256)
+                    {
+                        changes.Add(new ModelChange(spec.Name, "unchanged", before.Version, before.Version, null));
+                        SetFailure(spec.Name, null);
+                        continue;
+                    }
+
+                    var loaded = await LoadAsync(spec, version, cancellationToken).ConfigureAwait(false);
+                    next[spec.Name] = loaded;
+                    changes.Add(new ModelChange(spec.Name, before is null ? "loaded" : "swapped", before?.Version, loaded.Version, null));
+                    SetFailure(spec.Name, null);
+                    _metrics.ModelLoaded(spec.Name, loaded.Version);
+                    LogLoaded(spec.Name, loaded.Version, spec.Follows, before?.Version);
+                }
+                catch (Exception e) when (e is TrackingException or BundleException or IOException or InvalidDataException or UnauthorizedAccessException or System.Data.Common.DbException)
+                {
+                    changes.Add(new ModelChange(spec.Name, "failed", before?.Version, before?.Version, e.Message));
+                    SetFailure(spec.Name, e.Message);
+                    _metrics.ModelLoadFailed(spec.Name);
+                    LogLoadFailed(spec.Name, e.Message);
+                }
+            }
+
+            Volatile.Write(ref _snapshot, next.ToFrozenDictionary(StringComparer.Ordinal));
+            return changes;
+        }
+        finally
+        {
+            _refreshLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _refreshLock.Dispose();
+
+    private async Task<ServedModel> LoadAsync(ModelSpec spec, ModelVersion version, CancellationToken cancellationToken)
+    {
+        lock (_recent)
+        {
+            if (_recent.TryGetValue(spec.Name, out var list))
+            {
+                var hit = list.Find(m => m.Version == version.Version && m.BundleSha256 == version.BundleSha256);
+                if (hit is not null)
+                {
+                    return hit;
+                }
+            }
+        }
+
+        var path = await _store.GetVerifiedBundlePathAsync(version, cancellationToken).ConfigureAwait(false);
+        var bundle = await Task.Run(() => ModelBundle.Load(path), cancellationToken).ConfigureAwait(false);
+        var model = new ServedModel(spec, version.Version, bundle, _time.GetUtcNow(), version.BundleSha256);
+        lock (_recent)
+        {
+            if (!_recent.TryGetValue(spec.Name, out var list))
+            {
+                _recent[spec.Name] = list = [];
+            }
+
+            list.Add(model);
+            if (list.Count > KeepLoadedVersions)
+            {
+                list.RemoveAt(0);
+            }
+        }
+
+        return model;
+    }
+
+    private void SetFailure(string name, string? error)
+    {
+        lock (_failures)
+        {
+            if (error is null)
+            {
+                _failures.Remove(name);
+            }
+            else
+            {
+                _failures[name] = error;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Model {Model} version {Version} loaded (follows {Follows}; previous {Previous})")]
+    private partial void LogLoaded(string model, int version, string follows, int? previous);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Model {Model} failed to load: {Error}")]
+    private partial void LogLoadFailed(string model, string error);
+}

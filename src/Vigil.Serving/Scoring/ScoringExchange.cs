@@ -1,0 +1,216 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Vigil.Tracking;
+
+namespace Vigil.Serving;
+
+/// <summary>The request body is larger than the configured limit.</summary>
+internal sealed class BodyTooLargeException(long limit) : Exception($"The request body is larger than the limit of {limit} bytes.")
+{
+    public long Limit { get; } = limit;
+}
+
+/// <summary>
+/// One scoring request from body to inference log row, whatever the protocol: reads the whole body (with the size
+/// limit), times the parse / transform / score stages, writes the response and enqueues exactly one log row.
+/// </summary>
+internal sealed class ScoringExchange
+{
+    private readonly HttpContext _context;
+    private readonly ServingRuntime _runtime;
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly long _startUs;
+    private ReadOnlySequence<byte> _body;
+    private PipeReader? _reader;
+    private long _parsed;
+    private long _transformed;
+    private long _scored;
+
+    public ScoringExchange(HttpContext context, ServingRuntime runtime, string route)
+    {
+        _context = context;
+        _runtime = runtime;
+        Route = route;
+        _startUs = (runtime.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
+    }
+
+    /// <summary>The protocol route label, e.g. <c>v1/predict</c>.</summary>
+    public string Route { get; }
+
+    /// <summary>The request body (valid after <see cref="ReadBodyAsync"/>).</summary>
+    public ReadOnlySequence<byte> Body => _body;
+
+    /// <summary>The model that scores (or would have scored) the request.</summary>
+    public ServedModel? Model { get; set; }
+
+    /// <summary>The requested model name when no loaded model matched.</summary>
+    public string? ModelName { get; set; }
+
+    /// <summary>The number of items in the request.</summary>
+    public int Rows { get; set; }
+
+    /// <summary>The number of items scored.</summary>
+    public int ScoredRows { get; set; }
+
+    /// <summary>Reads the whole body; throws <see cref="BodyTooLargeException"/> beyond the limit.</summary>
+    public async ValueTask ReadBodyAsync()
+    {
+        var limit = _runtime.Options.MaxBodyBytes;
+        if (_context.Request.ContentLength is { } declared && declared > limit)
+        {
+            throw new BodyTooLargeException(limit);
+        }
+
+        _reader = _context.Request.BodyReader;
+        while (true)
+        {
+            var result = await _reader.ReadAsync(_context.RequestAborted).ConfigureAwait(false);
+            if (result.Buffer.Length > limit)
+            {
+                _reader.AdvanceTo(result.Buffer.End);
+                _reader = null;
+                throw new BodyTooLargeException(limit);
+            }
+
+            if (result.IsCompleted)
+            {
+                _body = result.Buffer;
+                return;
+            }
+
+            _reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
+    /// <summary>Marks the end of parsing.</summary>
+    public void Parsed() => _parsed = Stopwatch.GetTimestamp();
+
+    /// <summary>Marks the end of the feature transform.</summary>
+    public void Transformed() => _transformed = Stopwatch.GetTimestamp();
+
+    /// <summary>Marks the end of scoring.</summary>
+    public void Scored() => _scored = Stopwatch.GetTimestamp();
+
+    /// <summary>Writes a JSON response built by <paramref name="write"/> with <paramref name="status"/> and logs the exchange.</summary>
+    public async Task RespondJsonAsync<TState>(int status, TState state, Action<Utf8JsonWriter, TState> write, string contentType = "application/json")
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            write(writer, state);
+        }
+
+        await RespondAsync(status, contentType, buffer.WrittenMemory, error: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a problem+json response naming <paramref name="field"/> and logs the exchange.</summary>
+    public Task RespondProblemAsync(int status, string title, string detail, string? field = null)
+    {
+        var bytes = Problems.Serialize(_context, status, title, detail, field);
+        return RespondAsync(status, Problems.ContentType, bytes, detail);
+    }
+
+    private async Task RespondAsync(int status, string contentType, ReadOnlyMemory<byte> payload, string? error)
+    {
+        var response = _context.Response;
+        response.StatusCode = status;
+        response.ContentType = contentType;
+        response.ContentLength = payload.Length;
+        try
+        {
+            await response.Body.WriteAsync(payload, _context.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseBody();
+        }
+
+        if (_runtime.Log.Enabled)
+        {
+            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload.Span, error)).ConfigureAwait(false);
+        }
+
+        if (Model is not null && ScoredRows > 0)
+        {
+            _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
+        }
+    }
+
+    private InferenceRecord BuildRecord(int status, ReadOnlySpan<byte> response, string? error)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var parsed = _parsed == 0 ? now : _parsed;
+        var transformed = _transformed == 0 ? parsed : _transformed;
+        var scored = _scored == 0 ? transformed : _scored;
+        var mode = _runtime.Options.InferenceLogPayloads;
+        return new InferenceRecord
+        {
+            LogId = Guid.CreateVersion7().ToString("N"),
+            RequestId = _context.TraceIdentifier,
+            StartUs = _startUs,
+            EndUs = _startUs + Micros(_start, now),
+            Route = Route,
+            Model = Model?.Name ?? ModelName,
+            Version = Model?.Version,
+            Status = status,
+            Rows = Rows,
+            ScoredRows = ScoredRows,
+            RequestPayload = Payload(mode, _requestText),
+            ResponsePayload = Payload(mode, response),
+            ParseUs = Micros(_start, parsed),
+            TransformUs = Micros(parsed, transformed),
+            ScoreUs = Micros(transformed, scored),
+            Error = error,
+        };
+    }
+
+    private string? _requestText;
+
+    private void ReleaseBody()
+    {
+        if (_reader is null)
+        {
+            return;
+        }
+
+        // Keep what the log needs before the pipe's buffers are recycled.
+        if (_runtime.Log.Enabled && _runtime.Options.InferenceLogPayloads != PayloadMode.Off)
+        {
+            _requestText = _runtime.Options.InferenceLogPayloads == PayloadMode.Full
+                ? Encoding.UTF8.GetString(_body)
+                : Hash(_body);
+        }
+
+        _reader.AdvanceTo(_body.End);
+        _reader = null;
+    }
+
+    private static string? Payload(PayloadMode mode, string? request) => mode == PayloadMode.Off ? null : request;
+
+    private static string? Payload(PayloadMode mode, ReadOnlySpan<byte> response) => mode switch
+    {
+        PayloadMode.Full => Encoding.UTF8.GetString(response),
+        PayloadMode.Hashed => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(response)),
+        _ => null,
+    };
+
+    private static string Hash(ReadOnlySequence<byte> body)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var segment in body)
+        {
+            sha.AppendData(segment.Span);
+        }
+
+        return "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    private static long Micros(long from, long to) => (long)((to - from) * 1_000_000.0 / Stopwatch.Frequency);
+
+    internal static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
+}

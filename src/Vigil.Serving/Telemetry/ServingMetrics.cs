@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using Prometheus;
+
+namespace Vigil.Serving;
+
+/// <summary>
+/// The server's Prometheus metrics, in a registry of its own (several servers can live in one test process).
+/// Exposed at <c>GET /metrics</c> in the Prometheus text format.
+/// </summary>
+public sealed class ServingMetrics
+{
+    private static readonly double[] LatencyBuckets =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly Counter _requests;
+    private readonly Histogram _latency;
+    private readonly Counter _rows;
+    private readonly Counter _loads;
+    private readonly Counter _loadFailures;
+    private readonly Gauge _loadedVersion;
+    private readonly Gauge _queueDepth;
+    private readonly Counter _logWritten;
+    private readonly Counter _logDropped;
+    private readonly Counter _logWriteFailures;
+    private readonly ConcurrentDictionary<(string Route, int Status), Counter.Child> _requestChildren = new();
+    private readonly ConcurrentDictionary<string, Histogram.Child> _latencyChildren = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Counter.Child> _rowChildren = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the metrics in a new registry.</summary>
+    public ServingMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        _requests = factory.CreateCounter("vigil_http_requests_total", "HTTP requests by route and status code.", "route", "status");
+        _latency = factory.CreateHistogram("vigil_http_request_duration_seconds", "HTTP request latency by route, from the first byte read to the last byte written.",
+            new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
+        _rows = factory.CreateCounter("vigil_rows_scored_total", "Rows (instances) scored, by model.", "model");
+        _loads = factory.CreateCounter("vigil_model_loads_total", "Model versions loaded, by model.", "model");
+        _loadFailures = factory.CreateCounter("vigil_model_load_failures_total", "Failed model loads, by model.", "model");
+        _loadedVersion = factory.CreateGauge("vigil_model_loaded_version", "The registry version currently served, by model.", "model");
+        _queueDepth = factory.CreateGauge("vigil_inference_log_queue_depth", "Inference log rows waiting to be written.");
+        _logWritten = factory.CreateCounter("vigil_inference_log_written_rows_total", "Inference log rows written to the sink.");
+        _logDropped = factory.CreateCounter("vigil_inference_log_dropped_rows_total", "Inference log rows dropped because the queue was full (drop mode only).");
+        _logWriteFailures = factory.CreateCounter("vigil_inference_log_write_failures_total", "Failed inference log batch writes (each is retried).");
+    }
+
+    /// <summary>The registry holding every metric of this server.</summary>
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Counts a finished request.</summary>
+    public void Request(string route, int status, double seconds)
+    {
+        _requestChildren.GetOrAdd((route, status), static (k, c) => c.WithLabels(k.Route, k.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)), _requests).Inc();
+        _latencyChildren.GetOrAdd(route, static (k, h) => h.WithLabels(k), _latency).Observe(seconds);
+    }
+
+    /// <summary>Counts rows scored by <paramref name="model"/>.</summary>
+    public void RowsScored(string model, int rows) =>
+        _rowChildren.GetOrAdd(model, static (k, c) => c.WithLabels(k), _rows).Inc(rows);
+
+    /// <summary>Records that <paramref name="model"/> now serves <paramref name="version"/>.</summary>
+    public void ModelLoaded(string model, int version)
+    {
+        _loads.WithLabels(model).Inc();
+        _loadedVersion.WithLabels(model).Set(version);
+    }
+
+    /// <summary>Counts a failed model load.</summary>
+    public void ModelLoadFailed(string model) => _loadFailures.WithLabels(model).Inc();
+
+    /// <summary>Sets the inference log queue depth.</summary>
+    public void QueueDepth(int depth) => _queueDepth.Set(depth);
+
+    /// <summary>Counts written inference log rows.</summary>
+    public void LogWritten(int rows) => _logWritten.Inc(rows);
+
+    /// <summary>Counts a dropped inference log row.</summary>
+    public void LogDropped() => _logDropped.Inc();
+
+    /// <summary>Counts a failed batch write.</summary>
+    public void LogWriteFailed() => _logWriteFailures.Inc();
+
+    /// <summary>Dropped rows so far.</summary>
+    public double DroppedRows => _logDropped.Value;
+
+    /// <summary>Written rows so far.</summary>
+    public double WrittenRows => _logWritten.Value;
+
+    /// <summary>Writes every metric in the Prometheus text exposition format.</summary>
+    public Task WriteAsync(Stream destination, CancellationToken cancellationToken) =>
+        Registry.CollectAndExportAsTextAsync(destination, cancellationToken);
+}
