@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Scoring-server throughput and latency: Vigil against the FastAPI + scikit-learn peer, in one run.
+#   eng/bench-serve.sh [SECONDS=10] [CONNECTIONS=32]
+# Servers (one at a time, all on 127.0.0.1, each warmed up by a short run first):
+#   vigil      `vigil serve` (Release, ReadyToRun) with an isolation forest (100 trees) trained by `vigil train` on the
+#              peer's own generated transactions (train.py generate(100000, 42), 5 features); inference log ON
+#              (SQLite store, full payloads, back-pressure), reasons on.
+#   peer-if    ../shared/peers/fastapi_peer with only its IsolationForest (eng/peers/fastapi_iforest_only.py):
+#              the same kind of model on the same data (uvicorn, 1 worker, access log off).
+#   peer       the peer as shipped (app.py /predict: RandomForest + IsolationForest per request).
+#   ceiling    benchmarks/Vigil.ServeCeiling: the same ASP.NET Core host answering a fixed small JSON body.
+# Load: wrk, 2 threads, CONNECTIONS connections, SECONDS seconds, the same single-instance transaction.
+# Prints req/s, p50 and p99 for each, the ratios, and checks that Vigil's inference log holds every request.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds="${1:-10}"
+conns="${2:-32}"
+warm=3
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+/usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need+=(python3-fastapi python3-uvicorn)
+/usr/bin/python3 -c 'import sklearn, pandas, joblib' 2>/dev/null || need+=(python3-sklearn python3-pandas python3-joblib)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+work="$(mktemp -d -t vigil-bench-serve.XXXXXX)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$root/vigil" --help >/dev/null   # publish the Release CLI before anything is timed
+dotnet build "$root/benchmarks/Vigil.ServeCeiling" -c Release -v q -nologo >/dev/null
+ceiling_dll="$root/benchmarks/Vigil.ServeCeiling/bin/Release/net10.0/Vigil.ServeCeiling.dll"
+
+cp -r "$root/../shared/peers/fastapi_peer" "$work/peer"
+chmod -R u+w "$work/peer"
+cp "$root/eng/peers/fastapi_iforest_only.py" "$work/peer/"
+(cd "$work/peer" && /usr/bin/python3 train.py --out-dir model >/dev/null)
+/usr/bin/python3 "$root/eng/peers/export_peer_data.py" "$work/peer" "$work/peer-data.csv" 100000 42
+
+export VIGIL_HOME="$work/home"
+"$root/vigil" train --data "$work/peer-data.csv" --label is_fraud --model iforest --seed 42 --register bench-fraud >/dev/null
+"$root/vigil" models alias set bench-fraud champion 1 >/dev/null
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+tx='{"amount": 249.99, "hour_of_day": 2, "avg_monthly_spend": 1200.0, "customer_tenure_days": 45, "num_prev_tx_24h": 5}'
+vigil_body="{\"model\": \"bench-fraud\", \"instances\": [$tx]}"
+
+# run NAME URL BODY: warm up, then measure; prints "NAME rps p50 p99 errors non2xx requests"
+run() {
+  local name="$1" url="$2" body="$3"
+  code=$(curl -s -o "$work/$name.first" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$body" "$url")
+  [ "$code" = 200 ] || { echo "$name: $url answered $code: $(cat "$work/$name.first")" >&2; exit 1; }
+  BODY="$body" wrk -t2 -c"$conns" -d"${warm}s" --timeout 10s -s "$root/eng/peers/wrk_summary.lua" "$url" >/dev/null
+  BODY="$body" wrk -t2 -c"$conns" -d"${seconds}s" --timeout 10s --latency -s "$root/eng/peers/wrk_summary.lua" "$url" > "$work/$name.wrk"
+  /usr/bin/python3 - "$name" "$work/$name.wrk" <<'PY'
+import json, sys
+line = next(l for l in open(sys.argv[2]) if l.startswith("SUMMARY "))
+s = json.loads(line[len("SUMMARY "):])
+print(sys.argv[1], s["requests_per_s"], s["p50_ms"], s["p99_ms"], s["errors"], s["non2xx"], s["requests"])
+PY
+}
+
+results="$work/results.txt"
+: > "$results"
+
+port=$(free_port)
+"$root/vigil" serve --port "$port" --models bench-fraud --inference-log store --log-level Warning > "$work/vigil.log" 2>&1 &
+pids+=($!); vpid=$!
+wait_http "http://127.0.0.1:$port/readyz"
+run vigil "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
+sent=$(awk '/^SUMMARY/ {print}' "$work/vigil.wrk" | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[8:])["requests"])')
+kill -TERM "$vpid"; wait "$vpid" 2>/dev/null || true
+logged=$("$root/vigil" logs count --model bench-fraud 2>&1 || echo "?")
+
+port=$(free_port)
+(cd "$work/peer" && exec /usr/bin/python3 -m uvicorn fastapi_iforest_only:api --host 127.0.0.1 --port "$port" --workers 1 --no-access-log --log-level warning) > "$work/peer-if.log" 2>&1 &
+pids+=($!); ppid_if=$!
+wait_http "http://127.0.0.1:$port/health"
+run peer-if "http://127.0.0.1:$port/predict" "$tx" | tee -a "$results"
+kill "$ppid_if"; wait "$ppid_if" 2>/dev/null || true
+
+port=$(free_port)
+(cd "$work/peer" && exec ./run.sh "$port") > "$work/peer.log" 2>&1 &
+pids+=($!); ppid=$!
+wait_http "http://127.0.0.1:$port/health"
+run peer "http://127.0.0.1:$port/predict" "$tx" | tee -a "$results"
+kill "$ppid"; wait "$ppid" 2>/dev/null || true
+
+port=$(free_port)
+dotnet "$ceiling_dll" "$port" > "$work/ceiling.log" 2>&1 &
+pids+=($!); cpid=$!
+wait_http "http://127.0.0.1:$port/livez"
+run ceiling "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
+kill "$cpid"; wait "$cpid" 2>/dev/null || true
+
+/usr/bin/python3 - "$results" "$seconds" "$conns" "$logged" <<'PY'
+import sys
+rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1]) if l.strip()}
+print()
+print(f"wrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s, single-instance request, loopback, one server at a time")
+print(f"{'server':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'non-2xx':>8}")
+for name in ("vigil", "peer-if", "peer", "ceiling"):
+    r = rows[name]
+    print(f"{name:<10} {r[0]:>10.0f} {r[1]:>8.2f} {r[2]:>8.2f} {int(r[3]):>7d} {int(r[4]):>8d}")
+v = rows["vigil"][0]
+print()
+print(f"vigil / peer-if (same model kind):  {v / rows['peer-if'][0]:.1f}x req/s   (goal >= 100x)")
+print(f"vigil / peer (RF + IF as shipped):  {v / rows['peer'][0]:.1f}x req/s")
+print(f"vigil / ceiling (host, fixed JSON): {100 * v / rows['ceiling'][0]:.0f}% of req/s (goal >= 40%)")
+print(f"vigil p99 at {sys.argv[3]} connections: {rows['vigil'][2]:.2f} ms (goal <= 5 ms)")
+print(f"inference log rows for bench-fraud: {sys.argv[4]} (every request of the run: sanity + warm-up + measured)")
+PY
