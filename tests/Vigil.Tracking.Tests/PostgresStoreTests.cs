@@ -31,6 +31,31 @@ public sealed class PostgresDatabase : IAsyncLifetime
         ConnectionString = new NpgsqlConnectionStringBuilder(_admin) { Database = _database, MaxPoolSize = 5 }.ConnectionString;
     }
 
+    /// <summary>
+    /// A connection string to a new empty schema of the class's database (search_path set to it). Skips the test
+    /// when VIGIL_TEST_POSTGRES is not set, except under CI=true where it fails: CI must run both backends.
+    /// </summary>
+    public async Task<string> NewSchemaAsync(CancellationToken ct)
+    {
+        if (ConnectionString is null)
+        {
+            var ci = Environment.GetEnvironmentVariable("CI");
+            if (string.Equals(ci, "true", StringComparison.OrdinalIgnoreCase) || ci == "1")
+            {
+                Assert.Fail($"{Variable} is not set but CI={ci}: the PostgreSQL store tests must run in CI (eng/test.sh starts a server with eng/postgres.sh)");
+            }
+            Assert.Skip($"PostgreSQL store tests need {Variable} (eng/test.sh sets it)");
+        }
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync(ct);
+            await using var create = new NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = schema }.ConnectionString;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_database is null)
@@ -54,31 +79,7 @@ public sealed class PostgresStoreTests(PostgresDatabase database) : StoreContrac
 {
     private string? _spec;
 
-    protected override async Task<string> StoreSpecAsync()
-    {
-        if (_spec is not null)
-        {
-            return _spec;
-        }
-        if (database.ConnectionString is null)
-        {
-            var ci = Environment.GetEnvironmentVariable("CI");
-            if (string.Equals(ci, "true", StringComparison.OrdinalIgnoreCase) || ci == "1")
-            {
-                Assert.Fail($"{PostgresDatabase.Variable} is not set but CI={ci}: the PostgreSQL store tests must run in CI (eng/test.sh starts a server with eng/postgres.sh)");
-            }
-            Assert.Skip($"PostgreSQL store tests need {PostgresDatabase.Variable} (eng/test.sh sets it)");
-        }
-        var schema = "t_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new NpgsqlConnection(database.ConnectionString))
-        {
-            await connection.OpenAsync(Ct);
-            await using var create = new NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
-            await create.ExecuteNonQueryAsync(Ct);
-        }
-        _spec = new NpgsqlConnectionStringBuilder(database.ConnectionString) { SearchPath = schema }.ConnectionString;
-        return _spec;
-    }
+    protected override async Task<string> StoreSpecAsync() => _spec ??= await database.NewSchemaAsync(Ct);
 
     [Fact]
     public async Task The_postgres_store_names_its_server_without_the_password()

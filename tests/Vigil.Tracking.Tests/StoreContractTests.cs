@@ -74,7 +74,7 @@ public abstract class StoreContractTests : IDisposable
             ((SqlTrackingStore)first).SupportedSchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         }
         await using var again = await OpenAsync();
-        again.SchemaVersion.ShouldBe(3);
+        again.SchemaVersion.ShouldBe(4);
         (await again.ListExperimentsAsync(Ct)).ShouldBeEmpty();
     }
 
@@ -92,7 +92,7 @@ public abstract class StoreContractTests : IDisposable
         }
 
         await using var upgraded = await OpenAsync();
-        upgraded.SchemaVersion.ShouldBe(3);
+        upgraded.SchemaVersion.ShouldBe(4);
         var kept = await upgraded.GetRunAsync(runId, Ct);
         kept.Name.ShouldBe("old-run");
         kept.LatestMetrics["loss"].Value.ShouldBe(0.5);
@@ -108,7 +108,7 @@ public abstract class StoreContractTests : IDisposable
             await store.ExecuteRawAsync("INSERT INTO schema_version (version, applied_us) VALUES (7, 0)", Ct);
         }
         var error = await Should.ThrowAsync<TrackingException>(OpenAsync);
-        error.Message.ShouldStartWith("store schema version 7 is newer than this Vigil (supports 3); upgrade Vigil");
+        error.Message.ShouldStartWith("store schema version 7 is newer than this Vigil (supports 4); upgrade Vigil");
     }
 
     // ------------------------------------------------------------------ experiments and runs

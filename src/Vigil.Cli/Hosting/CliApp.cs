@@ -27,6 +27,7 @@ internal static class CliApp
         root.Subcommands.Add(RunsCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
+        root.Subcommands.Add(LogsCommand.Build());
         return root;
     }
 

@@ -238,7 +238,8 @@ public static partial class VigilServer
     private static async Task<IInferenceLogSink?> OpenSinkAsync(ServingOptions options, CancellationToken cancellationToken) => options.InferenceLog switch
     {
         InferenceLogDestination.Off => null,
-        _ => await Task.FromResult<IInferenceLogSink?>(null).ConfigureAwait(false), // MERGE: sinks from the inflog branch
+        InferenceLogDestination.Parquet => new ParquetInferenceLogSink(options.InferenceLogFolder ?? Path.Combine(StoreFactory.ResolveHome(options.Home), "inference-log")),
+        _ => await InferenceLogStore.OpenAsync(options.Store, options.Home, cancellationToken).ConfigureAwait(false),
     };
 
     [GeneratedRegex("^[A-Za-z0-9._:-]+$")]

@@ -136,6 +136,28 @@ internal sealed class PostgresDialect : SqlDialect
             ts_us BIGINT NOT NULL);
         CREATE INDEX ix_registry_history_target ON registry_history (model_name, target, id);
         """,
+        // 4: inference log (one row per scoring request)
+        """
+        CREATE TABLE inference_log (
+            log_id TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            start_us BIGINT NOT NULL,
+            end_us BIGINT NOT NULL,
+            route TEXT NOT NULL,
+            model TEXT,
+            version BIGINT,
+            status BIGINT NOT NULL,
+            row_count BIGINT NOT NULL,
+            scored_rows BIGINT NOT NULL,
+            request_payload TEXT,
+            response_payload TEXT,
+            parse_us BIGINT NOT NULL,
+            transform_us BIGINT NOT NULL,
+            score_us BIGINT NOT NULL,
+            error TEXT);
+        CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
+        CREATE INDEX ix_inference_log_start ON inference_log (start_us);
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
@@ -175,6 +197,87 @@ internal sealed class PostgresDialect : SqlDialect
         }
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    private const string InferenceColumns =
+        "log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows, request_payload, response_payload, parse_us, transform_us, score_us, error";
+
+    public override async Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    {
+        // Binary COPY straight into the table; when a log id is already stored (a retried batch that did commit)
+        // the COPY fails, and the batch goes through a temporary table and INSERT ... ON CONFLICT DO NOTHING instead.
+        var npgsql = (NpgsqlConnection)connection;
+        await using (var savepoint = npgsql.CreateCommand())
+        {
+            savepoint.Transaction = (NpgsqlTransaction)transaction;
+            savepoint.CommandText = "SAVEPOINT inference_copy";
+            await savepoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            await CopyInferenceAsync(npgsql, "inference_log", batch, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await using var rollback = npgsql.CreateCommand();
+            rollback.Transaction = (NpgsqlTransaction)transaction;
+            rollback.CommandText = "ROLLBACK TO SAVEPOINT inference_copy";
+            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using (var stage = npgsql.CreateCommand())
+        {
+            stage.Transaction = (NpgsqlTransaction)transaction;
+            stage.CommandText = "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS";
+            await stage.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
+        await using var insert = npgsql.CreateCommand();
+        insert.Transaction = (NpgsqlTransaction)transaction;
+        insert.CommandText = $"""
+            INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
+            """;
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task CopyInferenceAsync(NpgsqlConnection connection, string table, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    {
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY {table} ({InferenceColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var r = batch[i];
+            await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.LogId, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.RequestId, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.StartUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.EndUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.Route, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.Model, cancellationToken).ConfigureAwait(false);
+            if (r.Version is { } version)
+            {
+                await writer.WriteAsync((long)version, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await writer.WriteAsync((long)r.Status, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync((long)r.Rows, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync((long)r.ScoredRows, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.RequestPayload, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.ResponsePayload, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.ParseUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.TransformUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.ScoreUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.Error, cancellationToken).ConfigureAwait(false);
+        }
+        await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task WriteTextAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
+        value is null
+            ? writer.WriteNullAsync(cancellationToken) // a NOT NULL column then fails the COPY (and the batch)
+            : writer.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

@@ -44,5 +44,11 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Appends metric points to run_metrics inside the transaction (fastest bulk path of the backend).</summary>
     public abstract Task InsertMetricsAsync(DbConnection connection, DbTransaction transaction, string runId, IReadOnlyList<MetricPoint> points, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends inference log rows inside the transaction (fastest bulk path of the backend); a row whose log id is
+    /// already stored is skipped, so retrying a batch that did commit adds nothing.
+    /// </summary>
+    public abstract Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken);
+
     public abstract ValueTask DisposeAsync();
 }

@@ -12,7 +12,7 @@ namespace Vigil.Tracking;
 /// timeouts. Registry changes lock the registered model row first (SQLite: the write lock of BEGIN IMMEDIATE;
 /// PostgreSQL: SELECT ... FOR UPDATE), so version numbers and alias history are serialised per model.
 /// </summary>
-internal sealed class SqlTrackingStore : ITrackingStore
+internal sealed partial class SqlTrackingStore : ITrackingStore
 {
     private const int MaxAttempts = 15;
     private static readonly Lazy<long> ProcessStartUs = new(() =>

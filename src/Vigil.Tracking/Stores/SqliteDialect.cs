@@ -147,6 +147,28 @@ internal sealed class SqliteDialect : SqlDialect
             ts_us INTEGER NOT NULL);
         CREATE INDEX ix_registry_history_target ON registry_history (model_name, target, id);
         """,
+        // 4: inference log (one row per scoring request)
+        """
+        CREATE TABLE inference_log (
+            log_id TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            start_us INTEGER NOT NULL,
+            end_us INTEGER NOT NULL,
+            route TEXT NOT NULL,
+            model TEXT,
+            version INTEGER,
+            status INTEGER NOT NULL,
+            row_count INTEGER NOT NULL,
+            scored_rows INTEGER NOT NULL,
+            request_payload TEXT,
+            response_payload TEXT,
+            parse_us INTEGER NOT NULL,
+            transform_us INTEGER NOT NULL,
+            score_us INTEGER NOT NULL,
+            error TEXT);
+        CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
+        CREATE INDEX ix_inference_log_start ON inference_log (start_us);
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -232,6 +254,75 @@ internal sealed class SqliteDialect : SqlDialect
             }
         }
         return Task.CompletedTask;
+    }
+
+    public override Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    {
+        // One prepared statement re-bound per row through the C API; strings are bound as UTF-16 spans (SQLite
+        // copies and converts them), so the loop allocates nothing per row.
+        var db = ((SqliteConnection)connection).Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, InferenceInsertSql, out var statement);
+        SqliteException.ThrowExceptionForRC(rc, db);
+        using (statement)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if ((i & 1023) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var r = batch[i];
+                BindText(statement, 1, r.LogId);
+                BindText(statement, 2, r.RequestId);
+                raw.sqlite3_bind_int64(statement, 3, r.StartUs);
+                raw.sqlite3_bind_int64(statement, 4, r.EndUs);
+                BindText(statement, 5, r.Route);
+                BindText(statement, 6, r.Model);
+                if (r.Version is { } version)
+                {
+                    raw.sqlite3_bind_int64(statement, 7, version);
+                }
+                else
+                {
+                    raw.sqlite3_bind_null(statement, 7);
+                }
+                raw.sqlite3_bind_int64(statement, 8, r.Status);
+                raw.sqlite3_bind_int64(statement, 9, r.Rows);
+                raw.sqlite3_bind_int64(statement, 10, r.ScoredRows);
+                BindText(statement, 11, r.RequestPayload);
+                BindText(statement, 12, r.ResponsePayload);
+                raw.sqlite3_bind_int64(statement, 13, r.ParseUs);
+                raw.sqlite3_bind_int64(statement, 14, r.TransformUs);
+                raw.sqlite3_bind_int64(statement, 15, r.ScoreUs);
+                BindText(statement, 16, r.Error);
+                rc = raw.sqlite3_step(statement);
+                if (rc != raw.SQLITE_DONE)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, db);
+                }
+                raw.sqlite3_reset(statement);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    private const string InferenceInsertSql = """
+        INSERT INTO inference_log (log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows,
+                                   request_payload, response_payload, parse_us, transform_us, score_us, error)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+        ON CONFLICT (log_id) DO NOTHING
+        """;
+
+    private static void BindText(sqlite3_stmt statement, int index, string? value)
+    {
+        if (value is null)
+        {
+            raw.sqlite3_bind_null(statement, index); // a NOT NULL column then fails the statement (and the batch)
+        }
+        else
+        {
+            raw.sqlite3_bind_text16(statement, index, value.AsSpan());
+        }
     }
 
     public override ValueTask DisposeAsync()
