@@ -13,6 +13,8 @@ namespace Vigil.Serving;
 /// </summary>
 public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsyncDisposable
 {
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
+
     private readonly Channel<InferenceRecord> _channel;
     private readonly IInferenceLogSink? _sink;
     private readonly ServingMetrics _metrics;
@@ -144,6 +146,13 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
         var batch = new List<InferenceRecord>(_options.InferenceLogBatch);
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            // Linger briefly when the queue holds less than a batch: a few large transactions cost far less than
+            // many one-row ones, and rows still reach the store within milliseconds.
+            if (reader.Count < _options.InferenceLogBatch && !reader.Completion.IsCompleted)
+            {
+                await Task.Delay(Linger).ConfigureAwait(false);
+            }
+
             while (batch.Count < _options.InferenceLogBatch && reader.TryRead(out var record))
             {
                 batch.Add(record);
