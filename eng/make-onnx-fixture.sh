@@ -6,7 +6,8 @@
 #   <name>.schema.json      the `vigil import onnx --schema` file (features in input-column order, input, output, ...)
 #   <name>.expected.csv     id + the score Vigil must reproduce, computed by torch in float32 (the reference)
 # and one input file for both, onnx-input.csv: id, the six features in another order than the schema, and a label.
-#   scorer      autoencoder-style: standardises inside the model, returns one reconstruction error per row, shape [N]
+#   scorer      autoencoder-style: standardises inside the model, returns log(1 + mean squared reconstruction error)
+#               per row, shape [N] (the log keeps scores small, so float32 resolves them to better than 1e-6)
 #   classifier  MLP with softmax, shape [N, 2]; the schema picks column 1 (probability of fraud)
 # The outputs are checked in; the tests only read them.
 set -euo pipefail
@@ -56,7 +57,7 @@ mean = train_x.mean(0)
 std = train_x.std(0)
 
 class Scorer(torch.nn.Module):
-    """Standardise, encode 6 -> 3, decode, return the mean squared reconstruction error per row: [N]."""
+    """Standardise, encode 6 -> 3, decode, return log1p(mean squared reconstruction error) per row: [N]."""
     def __init__(self):
         super().__init__()
         self.register_buffer("mean", mean.clone())
@@ -67,7 +68,7 @@ class Scorer(torch.nn.Module):
     def forward(self, x):
         z = (x - self.mean) / self.std
         r = self.decoder(self.encoder(z))
-        return ((r - z) ** 2).mean(dim=1)
+        return torch.log1p(((r - z) ** 2).mean(dim=1))
 
 class Classifier(torch.nn.Module):
     """Standardise, MLP 6 -> 16 -> 2, softmax: [N, 2] (column 1 = fraud)."""
@@ -84,7 +85,7 @@ scorer = Scorer()
 opt = torch.optim.Adam(scorer.parameters(), lr=0.01)
 for epoch in range(150):
     opt.zero_grad()
-    loss = scorer(train_x).mean()
+    loss = torch.expm1(scorer(train_x)).mean()
     loss.backward()
     opt.step()
 

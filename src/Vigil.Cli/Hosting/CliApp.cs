@@ -26,6 +26,7 @@ internal static class CliApp
         root.Subcommands.Add(QuickstartCommand.Build());
         root.Subcommands.Add(RunsCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
+        root.Subcommands.Add(ImportCommand.Build());
         return root;
     }
 

@@ -307,7 +307,7 @@ public sealed class OnnxModel : IDetectorModel, IRowScorer, IDisposable
         if (dims[1] >= 0 && dims[1] != schema.Features.Count)
         {
             throw new OnnxModelException(schemaSource, "features",
-                string.Create(CultureInfo.InvariantCulture, $"lists {schema.Features.Count} names but input '{schema.Input}' has shape {Shape(input)}, i.e. {dims[1]} features"));
+                string.Create(CultureInfo.InvariantCulture, $"lists {schema.Features.Count} feature(s) but input '{schema.Input}' has shape {Shape(input)}, i.e. {dims[1]} features"));
         }
 
         var outputs = session.OutputMetadata;
