@@ -163,6 +163,23 @@ public sealed class OnnxModelTests : IDisposable
         again.Defaults.ShouldBe(withDefaults.Defaults);
     }
 
+    [Fact]
+    public void Schema_may_carry_comments_like_the_readme_example()
+    {
+        var json = """
+            {"features": ["amount", "hour", "merchant_risk"],   // input-column order
+             "input": "features", "output": "probabilities",
+             "output_column": 1,                                  // for an [N, K] output: which column is the score
+             "higher_is_anomalous": true, "threshold": 0.5,       // optional (threshold default 0.5)
+             "defaults": {"hour": 12}}                            // optional: value for a missing input
+            """;
+        var schema = OnnxSchema.Parse(Encoding.UTF8.GetBytes(json), "schema.json");
+
+        schema.Features.ShouldBe(["amount", "hour", "merchant_risk"]);
+        schema.OutputColumn.ShouldBe(1);
+        schema.Defaults["hour"].ShouldBe(12);
+    }
+
     public static TheoryData<string, string, string> BadSchemas => new()
     {
         { """{"input": "features", "output": "score"}""", "features", "is missing" },
