@@ -28,6 +28,7 @@ internal static class CliApp
         root.Subcommands.Add(ModelsCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(LogsCommand.Build());
+        root.Subcommands.Add(ImportCommand.Build());
         return root;
     }
 

@@ -20,7 +20,7 @@ internal static class CliErrors
 
         message = ex switch
         {
-            CliUsageException or DataFormatException or BundleException or SchemaMismatchException or TrackingException or Vigil.Serving.ServingConfigurationException => ex.Message,
+            CliUsageException or DataFormatException or BundleException or SchemaMismatchException or FeatureDataException or OnnxModelException or TrackingException or Vigil.Serving.ServingConfigurationException => ex.Message,
             FileNotFoundException f => f.Message.Contains(f.FileName ?? "\u0000", StringComparison.Ordinal) || f.FileName is null
                 ? f.Message
                 : $"{f.FileName}: file not found",

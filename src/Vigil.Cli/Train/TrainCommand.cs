@@ -8,15 +8,17 @@ using Vigil.Evaluation;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil train --data F [--label COL] --model iforest|autoencoder|lightgbm [--seed S] --out BUNDLE</c>.</summary>
+/// <summary><c>vigil train --data F [--label COL] --model iforest|autoencoder|lightgbm|onnx [--seed S] --out BUNDLE</c>.</summary>
 internal static class TrainCommand
 {
     public static Command Build()
     {
         var data = new Option<string>("--data", "-d") { Description = "Training data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string?>("--label") { Description = "Label column (1 = fraud/anomaly); never used as a feature. With it, training metrics are stored in the bundle." };
-        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, or lightgbm (supervised: needs --label).", DefaultValueFactory = _ => "iforest" };
-        model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm");
+        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, lightgbm (supervised: needs --label), or onnx (trained elsewhere: needs --onnx and --onnx-schema).", DefaultValueFactory = _ => "iforest" };
+        model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm", "onnx");
+        var onnxFile = new Option<string?>("--onnx") { Description = "onnx: the .onnx model file (see 'vigil import onnx')." };
+        var onnxSchema = new Option<string?>("--onnx-schema") { Description = "onnx: the model's schema JSON (features, input, output, ...), as for 'vigil import onnx --schema'." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
         var experiment = new Option<string?>("--experiment") { Description = "Log the run (params, dataset fingerprint, metrics, bundle) to this experiment in the tracking store." };
@@ -47,7 +49,7 @@ internal static class TrainCommand
         {
             data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
             hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
-            experiment, register,
+            experiment, register, onnxFile, onnxSchema,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -110,7 +112,20 @@ internal static class TrainCommand
             {
                 throw new CliUsageException("--model lightgbm is supervised: give the 0/1 label column with --label");
             }
-            var spec = new TrainSpec
+
+            var onnxPath = parse.GetValue(onnxFile);
+            var onnxSchemaPath = parse.GetValue(onnxSchema);
+            if ((kind == "onnx") != (onnxPath is not null) || (kind == "onnx") != (onnxSchemaPath is not null))
+            {
+                throw new CliUsageException("--model onnx needs both --onnx MODEL.onnx and --onnx-schema SCHEMA.json, and they go with --model onnx only");
+            }
+
+            if (kind == "onnx" && parse.GetValue(features) is not null)
+            {
+                throw new CliUsageException("--features: with --model onnx the features are the ones listed in --onnx-schema");
+            }
+
+            var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;            var spec = new TrainSpec
             {
                 Model = kind,
                 Label = labelName,
@@ -120,6 +135,7 @@ internal static class TrainCommand
                 Forest = forest,
                 Autoencoder = autoencoder,
                 LightGbm = lightGbm,
+                Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = forest.Contamination },
             };
 
             var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -133,6 +149,10 @@ internal static class TrainCommand
                 ["exclude"] = parse.GetValue(exclude) ?? "",
             };
             AddModelParameters(parameters, kind, parse.GetRequiredValue(maxSamples), parse.GetRequiredValue(contamination), parse.GetValue(hidden), forest, autoencoder, lightGbm);
+            if (onnx is not null)
+            {
+                OnnxImport.AddParameters(parameters, onnxPath!, onnxSchemaPath!, onnx);
+            }
 
             var tracking = experimentName is null && registerName is null
                 ? null
@@ -253,6 +273,9 @@ internal static class TrainCommand
                 p["validation_fraction"] = D(autoencoder.ValidationFraction);
                 p["patience"] = I(autoencoder.Patience);
                 p["trim_fraction"] = D(autoencoder.TrimFraction);
+                break;
+            case "onnx":
+                p["contamination"] = contamination;
                 break;
             default:
                 p["estimators"] = I(lightGbm.Iterations);

@@ -46,23 +46,30 @@ internal sealed class TrainTracking : IAsyncDisposable
         }
     }
 
-    /// <summary>Logs everything about the finished training, registers the model when asked, and ends the run FINISHED.</summary>
+    /// <summary>
+    /// Logs everything about the finished training, registers the model when asked, and ends the run FINISHED.
+    /// <paramref name="dataPath"/> and <paramref name="frame"/> are null for a model trained elsewhere (<c>vigil import</c>):
+    /// no dataset fingerprint then.
+    /// </summary>
     public async Task<ModelVersion?> CompleteAsync(
-        IReadOnlyDictionary<string, string> parameters, string dataPath, Frame frame, ModelBundle bundle,
+        IReadOnlyDictionary<string, string> parameters, string? dataPath, Frame? frame, ModelBundle bundle,
         IReadOnlyDictionary<string, double>? metrics, CancellationToken cancellationToken)
     {
         var id = Run.RunId;
         await _store.LogParamsAsync(id, parameters, cancellationToken).ConfigureAwait(false);
 
-        string sha;
-        var stream = File.OpenRead(dataPath);
-        await using (stream.ConfigureAwait(false))
+        if (dataPath is not null && frame is not null)
         {
-            sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-        }
+            string sha;
+            var stream = File.OpenRead(dataPath);
+            await using (stream.ConfigureAwait(false))
+            {
+                sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            }
 
-        await _store.SetDatasetFingerprintAsync(id, new DatasetFingerprint("train", sha, frame.Schema.ToString(), frame.RowCount, Path.GetFullPath(dataPath)), cancellationToken)
-            .ConfigureAwait(false);
+            await _store.SetDatasetFingerprintAsync(id, new DatasetFingerprint("train", sha, frame.Schema.ToString(), frame.RowCount, Path.GetFullPath(dataPath)), cancellationToken)
+                .ConfigureAwait(false);
+        }
 
         if (metrics is { Count: > 0 })
         {

@@ -12,7 +12,7 @@ namespace Vigil.Detectors;
 /// A trained model as data: the feature transform, the detector and a manifest. Saved as a directory or
 /// a <c>.zip</c> holding <c>bundle.json</c> (manifest with the SHA-256 and size of every other file),
 /// <c>transform.json</c> and the detector's weights (<c>forest.bin</c> for <c>iforest</c>, <c>autoencoder.bin</c> for
-/// <c>autoencoder</c>, <c>lightgbm.bin</c> for <c>lightgbm</c>). Loading checks
+/// <c>autoencoder</c>, <c>lightgbm.bin</c> for <c>lightgbm</c>, <c>model.onnx</c> and <c>onnx.json</c> for <c>onnx</c>). Loading checks
 /// the format version first, maps the detector kind to a known reader (never a type named by the file),
 /// and verifies every hash before parsing. Save then load gives bit-identical scores.
 /// </summary>
@@ -33,8 +33,14 @@ public sealed class ModelBundle
     /// <summary>The LightGBM ensemble file name.</summary>
     public const string LightGbmFile = "lightgbm.bin";
 
+    /// <summary>The ONNX model file name (<c>onnx</c> bundles).</summary>
+    public const string OnnxFile = "model.onnx";
+
+    /// <summary>The ONNX schema file name (<c>onnx</c> bundles): <see cref="OnnxSchema"/> as JSON, threshold included.</summary>
+    public const string OnnxSchemaFile = "onnx.json";
+
     /// <summary>The detector kinds this build trains and reads.</summary>
-    public static readonly IReadOnlyList<string> KnownKinds = [IsolationForestModel.DetectorKind, AutoencoderModel.DetectorKind, LightGbmModel.DetectorKind];
+    public static readonly IReadOnlyList<string> KnownKinds = [IsolationForestModel.DetectorKind, AutoencoderModel.DetectorKind, LightGbmModel.DetectorKind, OnnxModel.DetectorKind];
 
     /// <summary>Columns never used as features, whatever the spec says.</summary>
     public static readonly IReadOnlyList<string> AlwaysExcluded = ["fraud_pattern"];
@@ -79,9 +85,14 @@ public sealed class ModelBundle
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(spec);
         var kind = spec.Model;
-        if (kind is not (IsolationForestModel.DetectorKind or AutoencoderModel.DetectorKind or LightGbmModel.DetectorKind))
+        if (kind is not (IsolationForestModel.DetectorKind or AutoencoderModel.DetectorKind or LightGbmModel.DetectorKind or OnnxModel.DetectorKind))
         {
             throw new ArgumentException($"Unknown model '{spec.Model}'; known models: {string.Join(", ", KnownKinds)}.", nameof(spec));
+        }
+
+        if (kind == OnnxModel.DetectorKind)
+        {
+            return TrainOnnx(data, spec, time);
         }
 
         ArgumentNullException.ThrowIfNull(spec.Forest);
@@ -218,6 +229,95 @@ public sealed class ModelBundle
             Parameters = parameters,
         };
         return Assemble(manifest, transform, detector);
+    }
+
+    /// <summary>
+    /// Wraps an ONNX model as a bundle without data: the transform passes the schema's features through unchanged
+    /// (as float32, in schema order; a missing value takes the schema's default or is an error), the threshold is
+    /// the model's. The bundle owns <paramref name="model"/> from now on.
+    /// </summary>
+    /// <param name="model">The checked model (see <see cref="OnnxModel.Load"/>).</param>
+    /// <param name="trainingRunId">The tracking run recorded in the manifest.</param>
+    /// <param name="time">Clock for <see cref="BundleManifest.CreatedUtc"/>; the system clock when null.</param>
+    public static ModelBundle FromOnnx(OnnxModel model, string? trainingRunId = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var transform = FeatureTransform.PassThrough(model.Schema.Features, model.Schema.Defaults);
+        var manifest = new BundleManifest
+        {
+            DetectorKind = OnnxModel.DetectorKind,
+            CreatedUtc = (time ?? TimeProvider.System).GetUtcNow(),
+            TrainingRunId = trainingRunId,
+            Parameters = OnnxParameters(model),
+        };
+        return Assemble(manifest, transform, model);
+    }
+
+    private static ModelBundle TrainOnnx(Frame data, TrainSpec spec, TimeProvider? time)
+    {
+        if (spec.Onnx?.Model is not { } model)
+        {
+            throw new ArgumentException("The 'onnx' model is trained elsewhere: TrainSpec.Onnx.Model must hold the loaded ONNX model.", nameof(spec));
+        }
+
+        if (spec.Onnx.Contamination is { } c && !(c > 0 && c <= 0.5))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"OnnxOptions.Contamination must be in (0, 0.5] (was {c})."), nameof(spec));
+        }
+
+        foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
+        {
+            if (column is not null && model.Schema.Features.Contains(column))
+            {
+                throw new ArgumentException($"TrainSpec.{role} column '{column}' is a feature of the ONNX schema.", nameof(spec));
+            }
+        }
+
+        var bundle = FromOnnx(model, spec.TrainingRunId, time);
+        var scores = bundle.Score(data); // checks that the data has every feature, and that the model runs on it
+        var parameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal)
+        {
+            ["trainRows"] = Invariant(data.RowCount),
+        };
+        if (spec.Label is not null)
+        {
+            parameters["label"] = spec.Label;
+        }
+
+        if (spec.IdColumn is not null)
+        {
+            parameters["idColumn"] = spec.IdColumn;
+        }
+
+        bundle = new ModelBundle(bundle.Manifest with { Parameters = parameters }, bundle.Transform, bundle.Detector, bundle._files);
+        if (spec.Onnx.Contamination is { } contamination && scores.Length > 0)
+        {
+            parameters["contamination"] = Invariant(contamination);
+            bundle = bundle.WithThreshold(Autoencoder.Quantile(scores, 1 - contamination));
+            model.Dispose(); // replaced by the copy with the new threshold
+        }
+
+        return bundle;
+    }
+
+    private static Dictionary<string, string> OnnxParameters(OnnxModel model)
+    {
+        var schema = model.Schema;
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = OnnxModel.DetectorKind,
+            ["input"] = schema.Input,
+            ["output"] = schema.Output,
+            ["higherIsAnomalous"] = schema.HigherIsAnomalous ? "true" : "false",
+            ["onnxSha256"] = model.ModelSha256,
+            ["featureCount"] = Invariant(schema.Features.Count),
+        };
+        if (schema.OutputColumn is { } column)
+        {
+            parameters["outputColumn"] = Invariant(column);
+        }
+
+        return parameters;
     }
 
     /// <summary>Scores every row of <paramref name="frame"/> (higher = more anomalous).</summary>
@@ -375,6 +475,7 @@ public sealed class ModelBundle
             IsolationForestModel forest => forest.WithThreshold(threshold),
             AutoencoderModel autoencoder => autoencoder.WithThreshold(threshold),
             LightGbmModel lightGbm => lightGbm.WithThreshold(threshold),
+            OnnxModel onnx => onnx.WithThreshold(threshold),
             _ => throw new InvalidOperationException($"Unknown detector kind '{Detector.Kind}'."),
         };
         return Assemble(Manifest, Transform, detector);
@@ -484,6 +585,7 @@ public sealed class ModelBundle
         string[] required = manifest.DetectorKind switch
         {
             IsolationForestModel.DetectorKind or AutoencoderModel.DetectorKind or LightGbmModel.DetectorKind => [TransformFile, WeightsFile(manifest.DetectorKind)],
+            OnnxModel.DetectorKind => [TransformFile, OnnxFile, OnnxSchemaFile],
             _ => throw new BundleException(path, ManifestFile,
                 $"{ManifestFile} names the unknown detector kind '{manifest.DetectorKind}'; this Vigil reads: {string.Join(", ", KnownKinds)}"),
         };
@@ -511,6 +613,7 @@ public sealed class ModelBundle
                 IsolationForestModel.DetectorKind => IsolationForestModel.Read(files[weightsFile]),
                 AutoencoderModel.DetectorKind => AutoencoderModel.Read(files[weightsFile]),
                 LightGbmModel.DetectorKind => LightGbmModel.Read(files[weightsFile]),
+                OnnxModel.DetectorKind => ReadOnnx(path, files),
                 _ => throw new BundleException(path, ManifestFile, $"unknown detector kind '{manifest.DetectorKind}'"),
             };
         }
@@ -519,7 +622,16 @@ public sealed class ModelBundle
             throw new BundleException(path, weightsFile, $"{weightsFile} {e.Message}", e);
         }
 
-        CheckConsistency(path, manifest, transform, detector);
+        try
+        {
+            CheckConsistency(path, manifest, transform, detector);
+        }
+        catch (BundleException)
+        {
+            (detector as IDisposable)?.Dispose();
+            throw;
+        }
+
         return new ModelBundle(manifest, transform, detector, files);
     }
 
@@ -529,24 +641,53 @@ public sealed class ModelBundle
         IsolationForestModel.DetectorKind => ForestFile,
         AutoencoderModel.DetectorKind => AutoencoderFile,
         LightGbmModel.DetectorKind => LightGbmFile,
+        OnnxModel.DetectorKind => OnnxFile,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown detector kind."),
     };
+
+    private static OnnxModel ReadOnnx(string path, Dictionary<string, byte[]> files)
+    {
+        OnnxSchema schema;
+        try
+        {
+            schema = OnnxSchema.Parse(files[OnnxSchemaFile], OnnxSchemaFile);
+        }
+        catch (OnnxModelException e)
+        {
+            throw new BundleException(path, OnnxSchemaFile, e.Message, e);
+        }
+
+        if (schema.Threshold is null)
+        {
+            throw new BundleException(path, OnnxSchemaFile, $"{OnnxSchemaFile} has no threshold");
+        }
+
+        try
+        {
+            return OnnxModel.Create(files[OnnxFile], schema, OnnxFile, OnnxSchemaFile);
+        }
+        catch (OnnxModelException e)
+        {
+            throw new BundleException(path, e.Key is null ? OnnxFile : OnnxSchemaFile, e.Message, e);
+        }
+    }
 
     private static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector)
     {
         var transformBytes = JsonSerializer.SerializeToUtf8Bytes(transform.ToDocument(), BundleJsonContext.Default.TransformDocument);
-        var weights = detector switch
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [TransformFile] = transformBytes };
+        switch (detector)
         {
-            IsolationForestModel forest => forest.ToBytes(),
-            AutoencoderModel autoencoder => autoencoder.ToBytes(),
-            LightGbmModel lightGbm => lightGbm.ToBytes(),
-            _ => throw new InvalidOperationException($"Unknown detector kind '{detector.Kind}'."),
-        };
-        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal)
-        {
-            [TransformFile] = transformBytes,
-            [WeightsFile(detector.Kind)] = weights,
-        };
+            case IsolationForestModel forest: files[ForestFile] = forest.ToBytes(); break;
+            case AutoencoderModel autoencoder: files[AutoencoderFile] = autoencoder.ToBytes(); break;
+            case LightGbmModel lightGbm: files[LightGbmFile] = lightGbm.ToBytes(); break;
+            case OnnxModel onnx:
+                files[OnnxFile] = onnx.ModelBytes;
+                files[OnnxSchemaFile] = onnx.Schema.ToJson();
+                break;
+            default: throw new InvalidOperationException($"Unknown detector kind '{detector.Kind}'.");
+        }
+
         var hashes = new Dictionary<string, BundleFile>(StringComparer.Ordinal);
         foreach (var (name, bytes) in files)
         {
@@ -753,6 +894,18 @@ public sealed class ModelBundle
             var weightsFile = WeightsFile(manifest.DetectorKind);
             throw new BundleException(path, weightsFile,
                 $"{weightsFile} expects {detector.FeatureCount} features but {TransformFile} produces {transform.OutputCount}");
+        }
+
+        if (detector is OnnxModel onnx)
+        {
+            var outputs = transform.OutputColumns;
+            for (var i = 0; i < outputs.Count; i++)
+            {
+                if (!string.Equals(outputs[i], onnx.Schema.Features[i], StringComparison.Ordinal))
+                {
+                    throw new BundleException(path, OnnxSchemaFile, $"the features of {OnnxSchemaFile} differ from the inputs of {TransformFile} ('{onnx.Schema.Features[i]}' vs '{outputs[i]}')");
+                }
+            }
         }
 
         var schema = transform.InputSchema;

@@ -3,7 +3,8 @@ namespace Vigil.Detectors;
 /// <summary>What <see cref="ModelBundle.Train"/> should build.</summary>
 public sealed record TrainSpec
 {
-    /// <summary>The detector kind: <c>"iforest"</c>, <c>"autoencoder"</c> or <c>"lightgbm"</c> (supervised: needs <see cref="Label"/>).</summary>
+    /// <summary>The detector kind: <c>"iforest"</c>, <c>"autoencoder"</c>, <c>"lightgbm"</c> (supervised: needs <see cref="Label"/>)
+    /// or <c>"onnx"</c> (trained elsewhere: needs <see cref="Onnx"/>).</summary>
     public string Model { get; init; } = IsolationForestModel.DetectorKind;
 
     /// <summary>The label column, if the data has one: never a feature.</summary>
@@ -26,6 +27,9 @@ public sealed record TrainSpec
 
     /// <summary>LightGBM settings (used when <see cref="Model"/> is <c>"lightgbm"</c>).</summary>
     public LightGbmOptions LightGbm { get; init; } = new();
+
+    /// <summary>The imported model (used when <see cref="Model"/> is <c>"onnx"</c>); its schema names the features.</summary>
+    public OnnxOptions? Onnx { get; init; }
 
     /// <summary>Feature transform settings; its Features/Exclude are merged with the ones above.</summary>
     public FeatureTransformOptions? Transform { get; init; }

@@ -215,6 +215,23 @@ public sealed class FeatureTransform
         return new FeatureTransform(options.Scaling, options.MissingPolicy, options.MaxCategories, inputs);
     }
 
+    /// <summary>
+    /// A transform that passes the named Float64 columns through unchanged (no scaling), in order: the input of
+    /// a model that does its own preprocessing (ONNX). A missing value becomes the column's entry in
+    /// <paramref name="defaults"/>, or is an error when it has none.
+    /// </summary>
+    internal static FeatureTransform PassThrough(IReadOnlyList<string> names, IReadOnlyDictionary<string, double> defaults)
+    {
+        var inputs = new Input[names.Count];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var median = defaults.TryGetValue(names[i], out var d) ? d : double.NaN;
+            inputs[i] = new Input(names[i], ColumnKind.Float64, median, 0, 0, 1, 0);
+        }
+
+        return new FeatureTransform(Scaling.None, MissingPolicy.Default, 0, inputs);
+    }
+
     /// <summary>Transforms every row of <paramref name="data"/> into a new matrix.</summary>
     /// <exception cref="SchemaMismatchException">A required column is missing or has another kind.</exception>
     /// <exception cref="FeatureDataException">A value is infinite, or missing under <see cref="MissingPolicy.Error"/>.</exception>
@@ -670,8 +687,9 @@ public sealed class FeatureTransform
 
         private double Impute(int row, MissingPolicy missing) => missing switch
         {
-            MissingPolicy.Median when !double.IsNaN(Median) => Median,
+            MissingPolicy.Median or MissingPolicy.Default when !double.IsNaN(Median) => Median,
             MissingPolicy.Median or MissingPolicy.Zero => 0.0,
+            MissingPolicy.Default => throw new FeatureDataException(Name, row, "missing value and the model's schema gives no default for it"),
             _ => throw new FeatureDataException(Name, row, "missing value and MissingPolicy is Error"),
         };
     }

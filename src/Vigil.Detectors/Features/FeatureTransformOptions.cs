@@ -22,6 +22,13 @@ public enum MissingPolicy
 
     /// <summary>Throw <see cref="FeatureDataException"/> naming the column and row.</summary>
     Error,
+
+    /// <summary>
+    /// Numeric: the column's given default value (an imported ONNX model's schema <c>"defaults"</c>); a
+    /// <see cref="FeatureDataException"/> when the column has none. Categorical: every one-hot slot 0. Not a
+    /// choice for <see cref="FeatureTransform.Fit"/>: it is set by <see cref="ModelBundle.FromOnnx"/>.
+    /// </summary>
+    Default,
 }
 
 /// <summary>Settings of <see cref="FeatureTransform.Fit"/>.</summary>
@@ -62,9 +69,9 @@ public sealed record FeatureTransformOptions
             throw new ArgumentException($"FeatureTransformOptions.Scaling has the unknown value {(int)Scaling}.", nameof(Scaling));
         }
 
-        if (!Enum.IsDefined(MissingPolicy))
+        if (!Enum.IsDefined(MissingPolicy) || MissingPolicy == MissingPolicy.Default)
         {
-            throw new ArgumentException($"FeatureTransformOptions.MissingPolicy has the unknown value {(int)MissingPolicy}.", nameof(MissingPolicy));
+            throw new ArgumentException($"FeatureTransformOptions.MissingPolicy must be Median, Zero or Error (was {MissingPolicy}).", nameof(MissingPolicy));
         }
 
         if (Exclude is null)

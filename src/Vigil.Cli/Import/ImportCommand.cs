@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using Vigil.Detectors;
+using Vigil.Tracking;
+
+namespace Vigil.Cli;
+
+/// <summary>
+/// <c>vigil import onnx MODEL.onnx --schema SCHEMA.json [--out BUNDLE] [--register NAME] [--experiment EXP]</c>: wraps a
+/// model trained elsewhere as a Vigil bundle, usable like any other (score, registry, serving).
+/// </summary>
+internal static class ImportCommand
+{
+    public static Command Build()
+    {
+        var cmd = new Command("import", "Import a model trained elsewhere as a Vigil model bundle.");
+        cmd.Subcommands.Add(BuildOnnx());
+        return cmd;
+    }
+
+    private static Command BuildOnnx()
+    {
+        var modelFile = new Argument<string>("MODEL") { Description = "The .onnx file (e.g. exported by torch.onnx.export or skl2onnx)." };
+        var schema = new Option<string>("--schema") { Description = "JSON: {\"features\": [names in input-column order], \"input\": \"tensor\", \"output\": \"tensor\"}, optionally \"output_column\", \"higher_is_anomalous\", \"threshold\", \"defaults\".", Required = true };
+        var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
+        var experiment = new Option<string?>("--experiment") { Description = "Log the import as a run (params, bundle) in this experiment of the tracking store." };
+        var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model (experiment 'default' unless --experiment)." };
+        var cmd = new Command("onnx", "Wrap an ONNX model as a Vigil detector: named features feed its float32 input [N, features] unscaled; one output is the score.")
+        {
+            modelFile, schema, output, experiment, register,
+        };
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
+        {
+            var modelPath = parse.GetRequiredValue(modelFile);
+            var schemaPath = parse.GetRequiredValue(schema);
+            var outPath = parse.GetValue(output);
+            var registerName = parse.GetValue(register);
+            var experimentName = parse.GetValue(experiment);
+            if (outPath is null && registerName is null)
+            {
+                throw new CliUsageException("give --out BUNDLE to write the model, or --register NAME to store it in the registry");
+            }
+
+            var model = OnnxImport.Load("MODEL", modelPath, "--schema", schemaPath);
+            var bundle = ModelBundle.FromOnnx(model);
+            try
+            {
+                var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = OnnxModel.DetectorKind };
+                OnnxImport.AddParameters(parameters, modelPath, schemaPath, model);
+                parameters["threshold"] = bundle.Threshold.ToString("R", CultureInfo.InvariantCulture);
+                if (outPath is not null)
+                {
+                    bundle.Save(outPath);
+                }
+
+                var m = bundle.Manifest;
+                Terminal.Out.MarkupLine(
+                    $"imported [bold]onnx[/] {Markup.Escape(Path.GetFileName(modelPath))}: {m.FeatureSchema.Count} features -> {Markup.Escape(model.Schema.ToString())}; " +
+                    $"threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
+                if (outPath is not null)
+                {
+                    Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
+                }
+
+                if (experimentName is null && registerName is null)
+                {
+                    return CliApp.Ok;
+                }
+
+                var tracking = await TrainTracking.StartAsync(storeArgs.OpenAsync(parse, cancellationToken), experimentName ?? "default", registerName, cancellationToken)
+                    .ConfigureAwait(false);
+                await using (tracking.ConfigureAwait(false))
+                {
+                    ModelVersion? version;
+                    try
+                    {
+                        version = await tracking.CompleteAsync(parameters, null, null, bundle, null, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e)
+                    {
+                        await tracking.FailAsync(cancelled: e is OperationCanceledException).ConfigureAwait(false);
+                        throw;
+                    }
+
+                    Terminal.Out.MarkupLine($"run: [bold]{tracking.Run.RunId}[/] (experiment {Markup.Escape(tracking.Run.ExperimentName)})");
+                    if (version is not null)
+                    {
+                        Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
+                    }
+                }
+
+                return CliApp.Ok;
+            }
+            finally
+            {
+                model.Dispose();
+            }
+        });
+        return cmd;
+    }
+}
