@@ -25,6 +25,8 @@ internal sealed class ServerHarness : IAsyncDisposable
         ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "autoencoder", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Autoencoder = new AutoencoderOptions { Epochs = 3, Seed = 3 } }),
     ]);
 
+    private bool _ownsHome;
+
     private ServerHarness(string home, WebApplication app, ITrackingStore store)
     {
         Home = home;
@@ -51,6 +53,7 @@ internal sealed class ServerHarness : IAsyncDisposable
     /// <summary>Creates a home with the registered models and starts a server (options: models fraud and fraud-ae, log off unless changed).</summary>
     public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null)
     {
+        var ownsHome = home is null;
         home ??= Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
         var store = await StoreFactory.OpenAsync(null, home);
         if ((await store.ListRegisteredModelsAsync()).Count == 0)
@@ -75,7 +78,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         options = configure?.Invoke(options) ?? options;
         var app = await VigilServer.BuildAsync(options);
         await app.StartAsync();
-        var harness = new ServerHarness(home, app, store);
+        var harness = new ServerHarness(home, app, store) { _ownsHome = ownsHome };
         await harness.WaitReadyAsync();
         return harness;
     }
@@ -151,6 +154,11 @@ internal sealed class ServerHarness : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         await Store.DisposeAsync();
+        if (!_ownsHome)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Home, recursive: true);
