@@ -26,6 +26,8 @@ internal static class CliApp
         root.Subcommands.Add(QuickstartCommand.Build());
         root.Subcommands.Add(RunsCommand.Build());
         root.Subcommands.Add(ModelsCommand.Build());
+        root.Subcommands.Add(SearchCommand.Build());
+        root.Subcommands.Add(PromoteCommand.Build());
         return root;
     }
 

@@ -125,7 +125,8 @@ public sealed class GateResult
     /// <summary>
     /// One line for the alias history and run tags, e.g.
     /// <c>gate passed: auc_pr 0.7100&gt;=0.6900+0.01; recall_at_fpr_0.05 0.8000&gt;=0.7900</c> or
-    /// <c>gate failed: auc_pr 0.6500&lt;0.6900+0.01</c> (only the failed conditions).
+    /// <c>gate failed: auc_pr 0.6500&lt;0.6900+0.01</c> (only the failed conditions). Conditions skipped for want of
+    /// a champion are left out: <c>gate passed (no champion yet)</c>.
     /// </summary>
     public string Reason
     {
@@ -137,8 +138,12 @@ public sealed class GateResult
                 sb.Append(" (no champion yet)");
             }
 
-            sb.Append(": ");
-            sb.AppendJoin("; ", Passed ? Checks : Failures);
+            var shown = Passed ? Checks.Where(c => c.Outcome == GateOutcome.Passed).ToList() : Failures;
+            if (shown.Count > 0)
+            {
+                sb.Append(": ").AppendJoin("; ", shown);
+            }
+
             return sb.ToString();
         }
     }

@@ -56,7 +56,9 @@ public sealed class PromotionGateTests
         var ok = gate.Evaluate(new Dictionary<string, double> { ["auc_pr"] = 0.1, ["auc_roc"] = 0.91 }, null);
         ok.Passed.ShouldBeTrue();
         ok.Checks[0].Outcome.ShouldBe(GateOutcome.Skipped);
-        ok.Reason.ShouldBe("gate passed (no champion yet): auc_pr>=champion+0.01 skipped (no champion); auc_roc 0.9100>=0.9");
+        ok.Reason.ShouldBe("gate passed (no champion yet): auc_roc 0.9100>=0.9");
+        ok.Checks[0].ToString().ShouldBe("auc_pr>=champion+0.01 skipped (no champion)");
+        PromotionGate.Parse("auc_pr>=champion").Evaluate(new Dictionary<string, double> { ["auc_pr"] = 0.1 }, null).Reason.ShouldBe("gate passed (no champion yet)");
         gate.Evaluate(new Dictionary<string, double> { ["auc_pr"] = 0.1, ["auc_roc"] = 0.5 }, null).Passed.ShouldBeFalse();
     }
 
