@@ -123,11 +123,28 @@ public sealed class WorkflowTests
         File.Exists(dir.File("home/vigil.db")).ShouldBeTrue();
         var versions = VigilProcess.Run(dir.Path, env, "models", "versions", "quickstart-fraud", "--json");
         versions.ShouldSucceed();
+        int champion;
         using (var json = JsonDocument.Parse(versions.StdOut))
         {
-            json.RootElement.GetArrayLength().ShouldBe(1);
-            json.RootElement[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
+            json.RootElement.GetArrayLength().ShouldBe(3); // iforest, autoencoder, lightgbm
+            var withAlias = json.RootElement.EnumerateArray().Where(v => v.GetProperty("aliases").GetArrayLength() > 0).ToList();
+            withAlias.Count.ShouldBe(1);
+            withAlias[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
+            champion = withAlias[0].GetProperty("version").GetInt32();
         }
+
+        var history = VigilProcess.Run(dir.Path, env, "models", "history", "quickstart-fraud", "--target", "champion", "--json");
+        history.ShouldSucceed();
+        using (var json = JsonDocument.Parse(history.StdOut))
+        {
+            var last = json.RootElement.EnumerateArray().Last();
+            last.GetProperty("to_version").GetInt32().ShouldBe(champion);
+            last.GetProperty("reason").GetString()!.ShouldStartWith("gate passed");
+        }
+
+        r.StdOut.ShouldContain("iforest");
+        r.StdOut.ShouldContain("autoencoder");
+        r.StdOut.ShouldContain("lightgbm");
         foreach (var f in new[] { "transactions.parquet", "train.parquet", "test.parquet", "model/bundle.json", "scores.csv" })
         {
             File.Exists(Path.Combine(dir.Path, "qs", f)).ShouldBeTrue(f);

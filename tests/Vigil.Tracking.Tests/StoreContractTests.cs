@@ -74,7 +74,7 @@ public abstract class StoreContractTests : IDisposable
             ((SqlTrackingStore)first).SupportedSchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         }
         await using var again = await OpenAsync();
-        again.SchemaVersion.ShouldBe(4);
+        again.SchemaVersion.ShouldBe(5);
         (await again.ListExperimentsAsync(Ct)).ShouldBeEmpty();
     }
 
@@ -92,7 +92,7 @@ public abstract class StoreContractTests : IDisposable
         }
 
         await using var upgraded = await OpenAsync();
-        upgraded.SchemaVersion.ShouldBe(4);
+        upgraded.SchemaVersion.ShouldBe(5);
         var kept = await upgraded.GetRunAsync(runId, Ct);
         kept.Name.ShouldBe("old-run");
         kept.LatestMetrics["loss"].Value.ShouldBe(0.5);
@@ -108,7 +108,7 @@ public abstract class StoreContractTests : IDisposable
             await store.ExecuteRawAsync("INSERT INTO schema_version (version, applied_us) VALUES (7, 0)", Ct);
         }
         var error = await Should.ThrowAsync<TrackingException>(OpenAsync);
-        error.Message.ShouldStartWith("store schema version 7 is newer than this Vigil (supports 4); upgrade Vigil");
+        error.Message.ShouldStartWith("store schema version 7 is newer than this Vigil (supports 5); upgrade Vigil");
     }
 
     // ------------------------------------------------------------------ experiments and runs
@@ -131,7 +131,7 @@ public abstract class StoreContractTests : IDisposable
     public async Task A_new_run_is_running_with_its_start_time_tags_and_code_version()
     {
         await using var store = await OpenAsync();
-        var run = await store.CreateRunAsync("exp", "baseline", new Dictionary<string, string> { ["team"] = "fx" }, "0123456789abcdef0123456789abcdef01234567", Ct);
+        var run = await store.CreateRunAsync("exp", "baseline", new Dictionary<string, string> { ["team"] = "fx" }, "0123456789abcdef0123456789abcdef01234567", cancellationToken: Ct);
 
         run.RunId.Length.ShouldBe(32);
         run.ExperimentName.ShouldBe("exp");
@@ -142,7 +142,55 @@ public abstract class StoreContractTests : IDisposable
         run.Tags["team"].ShouldBe("fx");
         run.CodeVersion.ShouldBe("0123456789abcdef0123456789abcdef01234567");
         run.ProcessId.ShouldBe(Environment.ProcessId);
+        run.ParentRunId.ShouldBeNull();
         (await store.CreateRunAsync("exp", cancellationToken: Ct)).Name.ShouldStartWith("run-");
+    }
+
+    [Fact]
+    public async Task Child_runs_record_their_parent_and_are_listed_by_it()
+    {
+        await using var store = await OpenAsync();
+        var search = await store.CreateRunAsync("search", "search-iforest", cancellationToken: Ct);
+        var other = await store.CreateRunAsync("search", "unrelated", cancellationToken: Ct);
+        var a = await store.CreateRunAsync("search", "trial-001", parentRunId: search.RunId, cancellationToken: Ct);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var b = await store.CreateRunAsync("search", "trial-002", parentRunId: search.RunId, cancellationToken: Ct);
+        await store.CreateRunAsync("search", "grandchild", parentRunId: a.RunId, cancellationToken: Ct);
+
+        a.ParentRunId.ShouldBe(search.RunId);
+        (await store.GetRunAsync(b.RunId, Ct)).ParentRunId.ShouldBe(search.RunId);
+        (await store.GetRunAsync(other.RunId, Ct)).ParentRunId.ShouldBeNull();
+        var children = await store.ListRunsAsync("search", new RunFilter { ParentRunId = search.RunId }, Ct);
+        children.Select(r => r.Name).ShouldBe(["trial-002", "trial-001"]);
+        (await store.ListRunsAsync(null, new RunFilter { ParentRunId = other.RunId }, Ct)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_child_of_an_unknown_run_is_refused()
+    {
+        await using var store = await OpenAsync();
+        var missing = new string('a', 32);
+        var error = await Should.ThrowAsync<TrackingException>(() => store.CreateRunAsync("search", parentRunId: missing, cancellationToken: Ct));
+        error.Message.ShouldStartWith($"parent run '{missing}' not found");
+        (await store.ListRunsAsync(null, cancellationToken: Ct)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Runs_of_a_store_upgraded_to_parent_runs_have_no_parent()
+    {
+        string runId;
+        await using (var old = await OpenAtSchemaVersionAsync(3))
+        {
+            var run = await old.CreateRunAsync("legacy", "old-run", cancellationToken: Ct);
+            run.ParentRunId.ShouldBeNull();
+            await Should.ThrowAsync<TrackingException>(() => old.CreateRunAsync("legacy", parentRunId: run.RunId, cancellationToken: Ct));
+            runId = run.RunId;
+        }
+
+        await using var upgraded = await OpenAsync();
+        (await upgraded.GetRunAsync(runId, Ct)).ParentRunId.ShouldBeNull();
+        var child = await upgraded.CreateRunAsync("legacy", "new-child", parentRunId: runId, cancellationToken: Ct);
+        (await upgraded.ListRunsAsync("legacy", new RunFilter { ParentRunId = runId }, Ct)).Single().RunId.ShouldBe(child.RunId);
     }
 
     [Fact]

@@ -29,6 +29,8 @@ internal static class CliApp
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(LogsCommand.Build());
         root.Subcommands.Add(ImportCommand.Build());
+        root.Subcommands.Add(SearchCommand.Build());
+        root.Subcommands.Add(PromoteCommand.Build());
         return root;
     }
 

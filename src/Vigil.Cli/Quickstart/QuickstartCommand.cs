@@ -9,7 +9,7 @@ using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil quickstart [--dir D]</c>: generate → out-of-time split → train → evaluate → score, end to end.</summary>
+/// <summary><c>vigil quickstart [--dir D]</c>: generate → out-of-time split → train three detectors → compare out of time → gated promotion → score, end to end.</summary>
 internal static class QuickstartCommand
 {
     /// <summary>The generated columns the quickstart model learns from (identifiers and the fraud pattern are left out).</summary>
@@ -24,7 +24,7 @@ internal static class QuickstartCommand
         var dir = new Option<string>("--dir") { Description = "Folder for the generated files.", DefaultValueFactory = _ => "vigil-quickstart" };
         var rows = new Option<long>("--rows") { Description = "Transactions to generate.", DefaultValueFactory = _ => 200_000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for data and model.", DefaultValueFactory = _ => 42 };
-        var cmd = new Command("quickstart", "Generate transactions, split out of time, train an isolation forest, evaluate it and score the test period.")
+        var cmd = new Command("quickstart", "Generate transactions, split out of time, train an isolation forest, an autoencoder and LightGBM, compare them out of time, promote the best through a gate and score the test period.")
         {
             dir, rows, seed,
         };
@@ -34,8 +34,14 @@ internal static class QuickstartCommand
         return cmd;
     }
 
-    /// <summary>The registry name the quickstart model is registered under.</summary>
+    /// <summary>The registry name the quickstart models are registered under.</summary>
     internal const string ModelName = "quickstart-fraud";
+
+    /// <summary>The gate the best quickstart model must pass against the current champion.</summary>
+    internal const string Gate = "auc_pr>=champion,recall_at_fpr_0.05>=champion-0.02";
+
+    /// <summary>Training rows of the autoencoder and LightGBM (a seeded stratified sample of the training period).</summary>
+    private const int SampleRows = 20_000;
 
     private static async Task<int> RunAsync(string dir, long rows, ulong seed, Func<Task<ITrackingStore>> openStore, CancellationToken cancellationToken)
     {
@@ -50,12 +56,12 @@ internal static class QuickstartCommand
         const int trainDays = 60;
         var gap = TimeSpan.FromDays(7);
 
-        Step($"1/5 generating {rows:N0} card transactions over {days} days (seed {seed})");
+        Step($"1/6 generating {rows:N0} card transactions over {days} days (seed {seed})");
         var options = new TransactionGeneratorOptions { Rows = rows, Seed = seed, Days = days, FraudRate = 0.01 };
         var frame = TransactionGenerator.GenerateFrame(options);
         FrameFile.Write(frame, dataPath);
 
-        Step($"2/5 out-of-time split: train on days 1-{trainDays}, skip a {gap.TotalDays:0}-day label-delay gap, test on the rest");
+        Step($"2/6 out-of-time split: train on days 1-{trainDays}, skip a {gap.TotalDays:0}-day label-delay gap, test on the rest");
         var trainEnd = options.Start.AddDays(trainDays);
         var split = Splits.OutOfTime(((TimestampColumn)frame["timestamp"]).UnixMicros, trainEnd, gap);
         var train = frame.Take(split.Train);
@@ -63,71 +69,124 @@ internal static class QuickstartCommand
         FrameFile.Write(train, trainPath);
         FrameFile.Write(test, testPath);
 
-        Step($"3/5 training an isolation forest on {train.RowCount:N0} rows x {Features.Length} features");
-        var bundle = ModelBundle.Train(train, new TrainSpec
+        // Three detectors on the same training period. The autoencoder and LightGBM learn from a seeded sample of
+        // it so the quickstart stays a few seconds; the isolation forest sees every row (it samples per tree anyway).
+        var sample = train.RowCount <= SampleRows ? train : train.Take(Splits.StratifiedRandom(train, "label", (double)SampleRows / train.RowCount, seed).Train);
+        var candidates = new (string Kind, Frame Rows, TrainSpec Spec)[]
         {
-            Model = "iforest",
-            Label = "label",
-            Features = Features,
-            Forest = new IsolationForestOptions { Seed = seed, Contamination = 0.01 },
-        });
-
-        Step($"4/5 evaluating on the {test.RowCount:N0} out-of-time rows");
-        var scores = bundle.Score(test);
+            ("iforest", train, new TrainSpec { Model = "iforest", Label = "label", Features = Features, Forest = new IsolationForestOptions { Seed = seed, Contamination = 0.01 } }),
+            ("autoencoder", sample, new TrainSpec
+            {
+                Model = "autoencoder", Label = "label", Features = Features,
+                Autoencoder = new AutoencoderOptions { Seed = seed, Epochs = 10, BatchSize = 128, Patience = 3, Contamination = 0.01 },
+            }),
+            ("lightgbm", sample, new TrainSpec
+            {
+                Model = "lightgbm", Label = "label", Features = Features,
+                LightGbm = new LightGbmOptions { Seed = (int)(seed % int.MaxValue), Iterations = 100, Unbalanced = true, Threads = 1 },
+            }),
+        };
         var labels = Labels.From(test, "label");
-        var report = EvaluationReport.Create(scores, labels, bundle.Threshold);
-        bundle = bundle.WithMetrics(report.Metrics.ToDictionary(kv => "oot_" + kv.Key, kv => kv.Value, StringComparer.Ordinal));
+        var results = new List<(string Kind, ModelBundle Bundle, ModelVersion Version, IReadOnlyDictionary<string, double> Metrics, double Seconds, int Rows)>();
+        foreach (var (kind, rowsOf, spec) in candidates)
+        {
+            Step($"3/6 training {kind} on {rowsOf.RowCount:N0} rows x {Features.Length} features");
+            var sw = Stopwatch.StartNew();
+            var bundle = ModelBundle.Train(rowsOf, spec);
+            sw.Stop();
+            var metrics = MetricSet.Standard(bundle.Score(test), labels);
+            bundle = bundle.WithMetrics(metrics.ToDictionary(kv => "oot_" + kv.Key, kv => kv.Value, StringComparer.Ordinal));
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["model"] = kind,
+                ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
+                ["train_rows"] = rowsOf.RowCount.ToString(CultureInfo.InvariantCulture),
+                ["features"] = string.Join(",", Features),
+            };
+            foreach (var (k, v) in TrainParameters.Describe(spec))
+            {
+                parameters[k] = v;
+            }
+
+            ModelVersion version;
+            await using (var tracking = await TrainTracking.StartAsync(openStore(), "quickstart", ModelName, cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    version = (await tracking.CompleteAsync(parameters, trainPath, rowsOf, bundle, bundle.Manifest.Metrics, cancellationToken).ConfigureAwait(false))!;
+                }
+                catch
+                {
+                    await tracking.FailAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }
+
+            results.Add((kind, bundle, version, metrics, sw.Elapsed.TotalSeconds, rowsOf.RowCount));
+        }
+
+        Step($"4/6 comparing the three on the {test.RowCount:N0} out-of-time rows");
+        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var best = results.OrderByDescending(r => r.Metrics[MetricSet.AucPr]).ThenBy(r => r.Version.Version).First();
+        var compare = new Table().Border(TableBorder.Rounded).Title($"quickstart: out-of-time test ({test.RowCount:N0} rows, {labels.Count(l => l == 1):N0} fraud)");
+        compare.AddColumn("model");
+        compare.AddColumn(new TableColumn("version").RightAligned());
+        compare.AddColumn(new TableColumn("train rows").RightAligned());
+        compare.AddColumn(new TableColumn("fit s").RightAligned());
+        foreach (var m in MetricSet.StandardNames)
+        {
+            compare.AddColumn(new TableColumn(m).RightAligned());
+        }
+
+        foreach (var r in results)
+        {
+            var cells = new List<string>
+            {
+                r.Kind == best.Kind ? $"[bold]{r.Kind}[/] (best)" : r.Kind,
+                r.Version.Version.ToString(CultureInfo.InvariantCulture),
+                r.Rows.ToString("N0", CultureInfo.InvariantCulture),
+                r.Seconds.ToString("F2", CultureInfo.InvariantCulture),
+            };
+            cells.AddRange(MetricSet.StandardNames.Select(m => F(r.Metrics[m])));
+            compare.AddRow([.. cells]);
+        }
+
+        Terminal.Out.Write(compare);
+
+        Step($"5/6 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
+        PromotionOutcome promotion;
+        await using (var store = await openStore().ConfigureAwait(false))
+        {
+            // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
+            var baseline = results[0];
+            if (!(await store.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases.ContainsKey(Promotion.ChampionAlias) &&
+                best.Kind != baseline.Kind)
+            {
+                await store.SetAliasAsync(ModelName, Promotion.ChampionAlias, baseline.Version.Version, Actor.Resolve(),
+                    "quickstart: first champion (isolation forest baseline)", cancellationToken).ConfigureAwait(false);
+                Step($"   {baseline.Kind} (version {baseline.Version.Version.ToString(CultureInfo.InvariantCulture)}) is the first champion: the baseline to beat");
+            }
+
+            promotion = await Promotion.RunAsync(store, ModelName, best.Version.Version, PromotionGate.Parse(Gate), test, labels,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["data"] = Path.GetFileName(testPath), ["label"] = "label", ["oot_window"] = "all rows" },
+                "quickstart", Actor.Resolve(), dryRun: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        var championUri = ModelUri.ForAlias(ModelName, "champion").ToString();
+        Terminal.Out.WriteLine(promotion.Moved
+            ? $"promoted {best.Kind} ({ModelName} version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) to {championUri}: {promotion.Gate.Reason}"
+            : $"{championUri} stays version {promotion.Champion!.Version.ToString(CultureInfo.InvariantCulture)}: {promotion.Gate.Reason}");
+
         if (Directory.Exists(modelPath))
         {
             Directory.Delete(modelPath, recursive: true);
         }
 
-        bundle.Save(modelPath);
-
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["model"] = "iforest",
-            ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
-            ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
-            ["contamination"] = "0.01",
-            ["features"] = string.Join(",", Features),
-        };
-        ModelVersion version;
-        await using (var tracking = await TrainTracking.StartAsync(openStore(), "quickstart", ModelName, cancellationToken).ConfigureAwait(false))
-        {
-            try
-            {
-                version = (await tracking.CompleteAsync(parameters, trainPath, train, bundle, bundle.Manifest.Metrics, cancellationToken).ConfigureAwait(false))!;
-                await tracking.Store.SetAliasAsync(ModelName, "champion", version.Version, Actor.Resolve(), "quickstart", cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                await tracking.FailAsync().ConfigureAwait(false);
-                throw;
-            }
-        }
-
-        var championUri = ModelUri.ForAlias(ModelName, "champion").ToString();
-        Step($"registered {ModelName} version {version.Version.ToString(CultureInfo.InvariantCulture)} as {championUri}");
-
-        Step("5/5 scoring the test period");
+        best.Bundle.Save(modelPath);
+        Step($"6/6 scoring the test period with {best.Kind}");
+        var scores = best.Bundle.Score(test);
         FrameFile.Write(new Frame([test["transaction_id"], new Float64Column("score", scores), test["label"]]), scoresPath);
         total.Stop();
-
-        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        var table = new Table().Border(TableBorder.Rounded).Title("quickstart: isolation forest, out-of-time test");
-        table.AddColumn("metric");
-        table.AddColumn(new TableColumn("value").RightAligned());
-        table.AddRow("train rows", train.RowCount.ToString("N0", CultureInfo.InvariantCulture));
-        table.AddRow("test rows (fraud)", $"{test.RowCount:N0} ({report.Positives:N0})");
-        foreach (var (k, v) in report.Metrics)
-        {
-            table.AddRow(k, F(v));
-        }
-
-        table.AddRow("flagged at threshold", (report.AtThreshold.TruePositives + report.AtThreshold.FalsePositives).ToString("N0", CultureInfo.InvariantCulture));
-        table.AddRow("precision / recall at threshold", $"{F(report.AtThreshold.Precision)} / {F(report.AtThreshold.Recall)}");
-        Terminal.Out.Write(table);
 
         var files = new Table().Border(TableBorder.Rounded).Title($"files in {Markup.Escape(Path.GetFullPath(dir))}");
         files.AddColumn("file");
@@ -135,11 +194,12 @@ internal static class QuickstartCommand
         files.AddRow(Markup.Escape(dataPath), "all generated transactions (with label and fraud_pattern)");
         files.AddRow(Markup.Escape(trainPath), $"training period (days 1-{trainDays})");
         files.AddRow(Markup.Escape(testPath), "out-of-time test period");
-        files.AddRow(Markup.Escape(modelPath), "model bundle (bundle.json + weights, SHA-256 verified on load)");
-        files.AddRow(Markup.Escape(scoresPath), "transaction_id, score, label for the test period");
-        files.AddRow(Markup.Escape(championUri), $"the registered model (version {version.Version.ToString(CultureInfo.InvariantCulture)}, alias champion)");
+        files.AddRow(Markup.Escape(modelPath), $"{best.Kind} model bundle (bundle.json + weights, SHA-256 verified on load)");
+        files.AddRow(Markup.Escape(scoresPath), $"transaction_id, score, label for the test period ({best.Kind})");
+        files.AddRow(Markup.Escape(championUri), $"the registered champion ({ModelName}: versions {string.Join(", ", results.Select(r => $"{r.Version.Version.ToString(CultureInfo.InvariantCulture)} {r.Kind}"))})");
         Terminal.Out.Write(files);
-        Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(championUri)} --data {Markup.Escape(testPath)} --label label[/]");
+        Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(championUri)} --data {Markup.Escape(testPath)} --label label[/], " +
+            $"[bold]./vigil models history {ModelName}[/]");
         return CliApp.Ok;
     }
 

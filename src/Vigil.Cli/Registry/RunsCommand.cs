@@ -26,7 +26,8 @@ internal static class RunsCommand
         status.AcceptOnlyFromAmong("running", "finished", "failed", "killed", "RUNNING", "FINISHED", "FAILED", "KILLED");
         var max = new Option<int>("--max") { Description = "At most this many runs (newest first).", DefaultValueFactory = _ => 50 };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var cmd = new Command("list", "List runs, newest first.") { experiment, status, max, json };
+        var parent = new Option<string?>("--parent") { Description = "Only the child runs of this run (e.g. the candidates of a search)." };
+        var cmd = new Command("list", "List runs, newest first.") { experiment, status, parent, max, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -35,6 +36,7 @@ internal static class RunsCommand
             {
                 Status = statusText is null ? null : Enum.Parse<RunStatus>(statusText, ignoreCase: true),
                 MaxResults = (int)OptionParsing.Positive("--max", parse.GetValue(max)),
+                ParentRunId = parse.GetValue(parent),
             };
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var runs = await store.ListRunsAsync(parse.GetValue(experiment), filter, ct).ConfigureAwait(false);
@@ -250,6 +252,7 @@ internal static class RunsCommand
             ["code_version"] = r.CodeVersion,
             ["host"] = r.Host,
             ["pid"] = r.ProcessId,
+            ["parent_run_id"] = r.ParentRunId,
             ["params"] = TrackingFormat.Map(r.Params),
             ["tags"] = TrackingFormat.Map(r.Tags),
             ["metrics"] = TrackingFormat.Map(r.LatestMetrics.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal)),

@@ -138,20 +138,27 @@ internal static class TrainCommand
                 Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = forest.Contamination },
             };
 
+            // Run params: the data and feature choices, then the detector settings under the names the bundle
+            // manifest and search grids use (TrainParameters).
             var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["model"] = kind,
-                ["seed"] = parse.GetValue(seed).ToString(CultureInfo.InvariantCulture),
                 ["data"] = Path.GetFileName(dataPath),
                 ["label"] = labelName ?? "",
                 ["id"] = parse.GetValue(id) ?? "",
                 ["features"] = parse.GetValue(features) ?? "auto",
                 ["exclude"] = parse.GetValue(exclude) ?? "",
             };
-            AddModelParameters(parameters, kind, parse.GetRequiredValue(maxSamples), parse.GetRequiredValue(contamination), parse.GetValue(hidden), forest, autoencoder, lightGbm);
             if (onnx is not null)
             {
                 OnnxImport.AddParameters(parameters, onnxPath!, onnxSchemaPath!, onnx);
+            }
+            else
+            {
+                foreach (var (name, value) in TrainParameters.Describe(spec))
+                {
+                    parameters[name] = value;
+                }
             }
 
             var tracking = experimentName is null && registerName is null
@@ -247,44 +254,6 @@ internal static class TrainCommand
             }
         });
         return cmd;
-    }
-
-    private static void AddModelParameters(
-        Dictionary<string, string> p, string kind, string maxSamples, string contamination, string? hidden,
-        IsolationForestOptions forest, AutoencoderOptions autoencoder, LightGbmOptions lightGbm)
-    {
-        static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        switch (kind)
-        {
-            case "iforest":
-                p["estimators"] = I(forest.Estimators);
-                p["max_samples"] = maxSamples;
-                p["max_features"] = D(forest.MaxFeatures);
-                p["bootstrap"] = forest.Bootstrap ? "true" : "false";
-                p["contamination"] = contamination;
-                break;
-            case "autoencoder":
-                p["hidden"] = hidden ?? "auto";
-                p["activation"] = autoencoder.HiddenActivation.ToString().ToLowerInvariant();
-                p["epochs"] = I(autoencoder.Epochs);
-                p["batch_size"] = I(autoencoder.BatchSize);
-                p["learning_rate"] = D(autoencoder.LearningRate);
-                p["validation_fraction"] = D(autoencoder.ValidationFraction);
-                p["patience"] = I(autoencoder.Patience);
-                p["trim_fraction"] = D(autoencoder.TrimFraction);
-                break;
-            case "onnx":
-                p["contamination"] = contamination;
-                break;
-            default:
-                p["estimators"] = I(lightGbm.Iterations);
-                p["leaves"] = I(lightGbm.Leaves);
-                p["learning_rate"] = D(lightGbm.LearningRate);
-                p["unbalanced"] = lightGbm.Unbalanced ? "true" : "false";
-                p["scale_pos_weight"] = D(lightGbm.ScalePositiveWeight);
-                break;
-        }
     }
 
     internal static CsvReadOptions? CsvOptions(string? schema) =>

@@ -98,12 +98,7 @@ public sealed class ModelBundle
         ArgumentNullException.ThrowIfNull(spec.Forest);
         ArgumentNullException.ThrowIfNull(spec.Autoencoder);
         ArgumentNullException.ThrowIfNull(spec.LightGbm);
-        switch (kind)
-        {
-            case IsolationForestModel.DetectorKind: spec.Forest.Validate(); break;
-            case AutoencoderModel.DetectorKind: spec.Autoencoder.Validate(); break;
-            default: spec.LightGbm.Validate(); break;
-        }
+        TrainParameters.Validate(spec);
 
         foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
         {
@@ -144,40 +139,28 @@ public sealed class ModelBundle
         };
         var transform = FeatureTransform.Fit(data, transformOptions);
         var x = transform.Transform(data);
+        // The settable parameters under their one name set (TrainParameters), then what training resolved.
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = kind };
+        foreach (var (name, value) in TrainParameters.Describe(spec))
+        {
+            parameters[name] = value;
+        }
+
         IDetectorModel detector;
         switch (kind)
         {
             case IsolationForestModel.DetectorKind:
                 {
                     var forest = new IsolationForest(spec.Forest).Fit(x);
-                    var f = spec.Forest;
-                    parameters["estimators"] = Invariant(f.Estimators);
-                    parameters["maxSamples"] = f.MaxSamples.ToString();
                     parameters["maxSamplesResolved"] = Invariant(forest.MaxSamples);
-                    parameters["maxFeatures"] = Invariant(f.MaxFeatures);
-                    parameters["bootstrap"] = f.Bootstrap ? "true" : "false";
-                    parameters["contamination"] = f.Contamination is { } c ? Invariant(c) : "auto";
-                    parameters["seed"] = Invariant(f.Seed);
                     detector = forest;
                     break;
                 }
 
             case AutoencoderModel.DetectorKind:
                 {
-                    var a = spec.Autoencoder;
-                    var model = new Autoencoder(a).Fit(x, transform.OutputGroups(AutoencoderModel.NumericGroup));
+                    var model = new Autoencoder(spec.Autoencoder).Fit(x, transform.OutputGroups(AutoencoderModel.NumericGroup));
                     parameters["layers"] = string.Join(",", model.LayerSizes);
-                    parameters["hiddenActivation"] = model.HiddenActivation.ToString().ToLowerInvariant();
-                    parameters["outputActivation"] = model.OutputActivation.ToString().ToLowerInvariant();
-                    parameters["epochs"] = Invariant(a.Epochs);
-                    parameters["batchSize"] = Invariant(a.BatchSize);
-                    parameters["learningRate"] = Invariant(a.LearningRate);
-                    parameters["weightDecay"] = Invariant(a.WeightDecay);
-                    parameters["validationFraction"] = Invariant(a.ValidationFraction);
-                    parameters["patience"] = Invariant(a.Patience);
-                    parameters["contamination"] = Invariant(a.Contamination);
-                    parameters["seed"] = Invariant(a.Seed);
                     parameters["groups"] = string.Join(",", model.GroupNames);
                     parameters["groupWeights"] = string.Join(",", model.GroupWeights.Select(w => Invariant(w)));
                     if (model.Training is { } t)
@@ -192,21 +175,8 @@ public sealed class ModelBundle
                 }
 
             default:
-                {
-                    var o = spec.LightGbm;
-                    detector = new LightGbmClassifier(o).Fit(x, labels);
-                    parameters["iterations"] = Invariant(o.Iterations);
-                    parameters["leaves"] = Invariant(o.Leaves);
-                    parameters["learningRate"] = Invariant(o.LearningRate);
-                    parameters["minRowsPerLeaf"] = Invariant(o.MinRowsPerLeaf);
-                    parameters["minHessianPerLeaf"] = Invariant(o.MinHessianPerLeaf);
-                    parameters["l2"] = Invariant(o.L2);
-                    parameters["maxBins"] = Invariant(o.MaxBins);
-                    parameters["unbalanced"] = o.Unbalanced ? "true" : "false";
-                    parameters["scalePositiveWeight"] = Invariant(o.ScalePositiveWeight);
-                    parameters["seed"] = Invariant(o.Seed);
-                    break;
-                }
+                detector = new LightGbmClassifier(spec.LightGbm).Fit(x, labels);
+                break;
         }
 
         parameters["trainRows"] = Invariant(data.RowCount);

@@ -5,7 +5,7 @@ using Dapper;
 
 namespace Vigil.Tracking;
 
-/// <summary>The inference log table of the tracking store (schema version 4), used through <see cref="InferenceLogStore"/>.</summary>
+/// <summary>The inference log table of the tracking store (schema version 5), used through <see cref="InferenceLogStore"/>.</summary>
 internal sealed partial class SqlTrackingStore
 {
     private const string InferenceSelect = """

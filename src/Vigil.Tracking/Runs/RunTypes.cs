@@ -64,6 +64,8 @@ public sealed record Run
     public string? Host { get; init; }
     /// <summary>Process id of the process that created the run.</summary>
     public int? ProcessId { get; init; }
+    /// <summary>The run this run is a child of (e.g. a search run for its candidates); null for a top-level run.</summary>
+    public string? ParentRunId { get; init; }
     /// <summary>Parameters (immutable once logged).</summary>
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
     /// <summary>Tags (mutable).</summary>
@@ -83,6 +85,8 @@ public sealed record RunFilter
     public RunStatus? Status { get; init; }
     /// <summary>Only runs whose name contains this text (ordinal, case-sensitive).</summary>
     public string? NameContains { get; init; }
+    /// <summary>Only the child runs of this run.</summary>
+    public string? ParentRunId { get; init; }
     /// <summary>Only runs that carry all of these tags with exactly these values.</summary>
     public IReadOnlyDictionary<string, string>? Tags { get; init; }
     /// <summary>At most this many runs (1..10000, default 100).</summary>

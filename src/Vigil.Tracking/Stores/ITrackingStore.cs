@@ -32,9 +32,10 @@ public interface ITrackingStore : IModelRegistry, IAsyncDisposable
     /// Starts a RUNNING run in the experiment (created when missing). <paramref name="runName"/> defaults to
     /// "run-" and the first 8 characters of the id; <paramref name="codeVersion"/> is usually
     /// <see cref="CodeVersion.TryGetGitCommit"/>. The host and process id are recorded so that
-    /// <see cref="FailOrphanedRunsAsync"/> can find runs whose process died.
+    /// <see cref="FailOrphanedRunsAsync"/> can find runs whose process died. With <paramref name="parentRunId"/> the run
+    /// is a child of that run (which must exist), e.g. one candidate of a hyper-parameter search.
     /// </summary>
-    Task<Run> CreateRunAsync(string experimentName, string? runName = null, IReadOnlyDictionary<string, string>? tags = null, string? codeVersion = null, CancellationToken cancellationToken = default);
+    Task<Run> CreateRunAsync(string experimentName, string? runName = null, IReadOnlyDictionary<string, string>? tags = null, string? codeVersion = null, string? parentRunId = null, CancellationToken cancellationToken = default);
 
     /// <summary>The run with params, tags, latest metrics, artifacts and datasets; <see cref="TrackingException"/> when unknown.</summary>
     Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken = default);

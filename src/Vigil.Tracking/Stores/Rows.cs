@@ -27,6 +27,7 @@ internal sealed class RunRow
     public string? Host { get; set; }
     public long? Pid { get; set; }
     public long? PidStartUs { get; set; }
+    public string? ParentRunId { get; set; }
 }
 
 internal sealed class KeyValueRow

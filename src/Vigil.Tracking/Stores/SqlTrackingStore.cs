@@ -206,29 +206,55 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
 
     // ---------------------------------------------------------------- runs
 
-    private const string RunSelect = """
+    /// <summary>The first schema version with runs.parent_run_id.</summary>
+    private const int ParentRunsVersion = 4;
+
+    private string RunSelect => $"""
         SELECT r.id AS Id, r.experiment_id AS ExperimentId, e.name AS ExperimentName, r.name AS Name, r.status AS Status,
                r.start_us AS StartUs, r.end_us AS EndUs, r.code_version AS CodeVersion, r.host AS Host, r.pid AS Pid,
-               r.pid_start_us AS PidStartUs
+               r.pid_start_us AS PidStartUs, {(SchemaVersion >= ParentRunsVersion ? "r.parent_run_id" : "NULL")} AS ParentRunId
         FROM runs r JOIN experiments e ON e.id = r.experiment_id
         """;
 
-    public async Task<Run> CreateRunAsync(string experimentName, string? runName = null, IReadOnlyDictionary<string, string>? tags = null, string? codeVersion = null, CancellationToken cancellationToken = default)
+    public async Task<Run> CreateRunAsync(string experimentName, string? runName = null, IReadOnlyDictionary<string, string>? tags = null, string? codeVersion = null, string? parentRunId = null, CancellationToken cancellationToken = default)
     {
         Names.Text(experimentName, "experiment name");
         var runId = Guid.NewGuid().ToString("N");
         var name = runName is null ? "run-" + runId[..8] : Names.Text(runName, "run name");
         ValidateTags(tags);
+        if (parentRunId is not null)
+        {
+            Names.RunId(parentRunId);
+            if (SchemaVersion < ParentRunsVersion)
+            {
+                throw new TrackingException(
+                    $"the {Backend} store {Location} is at schema version {SchemaVersion.ToString(CultureInfo.InvariantCulture)}, which has no parent runs; open it with all migrations applied");
+            }
+        }
         var pid = Environment.ProcessId;
+        var insert = SchemaVersion >= ParentRunsVersion
+            ? """
+              INSERT INTO runs (id, experiment_id, name, status, start_us, end_us, code_version, host, pid, pid_start_us, parent_run_id)
+              VALUES (@runId, @experimentId, @name, 'RUNNING', @now, NULL, @codeVersion, @host, @pid, @pidStart, @parentRunId)
+              """
+            : """
+              INSERT INTO runs (id, experiment_id, name, status, start_us, end_us, code_version, host, pid, pid_start_us)
+              VALUES (@runId, @experimentId, @name, 'RUNNING', @now, NULL, @codeVersion, @host, @pid, @pidStart)
+              """;
         await WriteAsync(async (c, tx) =>
         {
+            if (parentRunId is not null)
+            {
+                var parent = await c.ExecuteScalarAsync<string?>(Cmd("SELECT id FROM runs WHERE id = @parentRunId", new { parentRunId }, tx, cancellationToken)).ConfigureAwait(false);
+                if (parent is null)
+                {
+                    throw new TrackingException($"parent run '{parentRunId}' not found in the {Backend} store {Location}");
+                }
+            }
             var experiment = await GetOrCreateExperimentAsync(c, tx, experimentName, cancellationToken).ConfigureAwait(false);
             await c.ExecuteAsync(Cmd(
-                """
-                INSERT INTO runs (id, experiment_id, name, status, start_us, end_us, code_version, host, pid, pid_start_us)
-                VALUES (@runId, @experimentId, @name, 'RUNNING', @now, NULL, @codeVersion, @host, @pid, @pidStart)
-                """,
-                new { runId, experimentId = experiment.Id, name, now = NowUs(), codeVersion, host = Environment.MachineName, pid = (long)pid, pidStart = ProcessStartUs.Value },
+                insert,
+                new { runId, experimentId = experiment.Id, name, now = NowUs(), codeVersion, host = Environment.MachineName, pid = (long)pid, pidStart = ProcessStartUs.Value, parentRunId },
                 tx, cancellationToken)).ConfigureAwait(false);
             if (tags is { Count: > 0 })
             {
@@ -268,6 +294,16 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
         {
             sql.Append(" AND r.status = @status");
             args.Add("status", StoreText.Status(status));
+        }
+        if (filter.ParentRunId is { } parentRunId)
+        {
+            Names.RunId(parentRunId);
+            if (SchemaVersion < ParentRunsVersion)
+            {
+                return [];
+            }
+            sql.Append(" AND r.parent_run_id = @parentRunId");
+            args.Add("parentRunId", parentRunId);
         }
         if (!string.IsNullOrEmpty(filter.NameContains))
         {
@@ -349,6 +385,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
                 CodeVersion = r.CodeVersion,
                 Host = r.Host,
                 ProcessId = r.Pid is { } pid ? checked((int)pid) : null,
+                ParentRunId = r.ParentRunId,
                 Params = paramsByRun[r.Id].ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
                 Tags = tagsByRun[r.Id].ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
                 LatestMetrics = metricsByRun[r.Id].ToDictionary(m => m.Key, m => m.ToPoint(), StringComparer.Ordinal),

@@ -147,7 +147,12 @@ internal sealed class SqliteDialect : SqlDialect
             ts_us INTEGER NOT NULL);
         CREATE INDEX ix_registry_history_target ON registry_history (model_name, target, id);
         """,
-        // 4: inference log (one row per scoring request)
+        // 4: parent runs (a search's candidates are children of the search run)
+        """
+        ALTER TABLE runs ADD COLUMN parent_run_id TEXT REFERENCES runs (id);
+        CREATE INDEX ix_runs_parent ON runs (parent_run_id);
+        """,
+        // 5: inference log (one row per scoring request)
         """
         CREATE TABLE inference_log (
             log_id TEXT PRIMARY KEY,

@@ -37,7 +37,7 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
             log.Description.ShouldBe($"{log.Backend} {log.Location}");
         }
         await using var tracking = await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Ct);
-        tracking.SchemaVersion.ShouldBe(4);
+        tracking.SchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         await using var again = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
         (await again.CountAsync(cancellationToken: Ct)).ShouldBe(1);
     }
