@@ -51,7 +51,7 @@ internal sealed class ServerHarness : IAsyncDisposable
     public static Frame Data => TrainingData.Value;
 
     /// <summary>Creates a home with the registered models and starts a server (options: models fraud and fraud-ae, log off unless changed).</summary>
-    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null)
+    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true)
     {
         var ownsHome = home is null;
         home ??= Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
@@ -79,7 +79,11 @@ internal sealed class ServerHarness : IAsyncDisposable
         var app = await VigilServer.BuildAsync(options);
         await app.StartAsync();
         var harness = new ServerHarness(home, app, store) { _ownsHome = ownsHome };
-        await harness.WaitReadyAsync();
+        if (waitReady)
+        {
+            await harness.WaitReadyAsync();
+        }
+
         return harness;
     }
 

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Vigil.Tracking;
+
+namespace Vigil.Cli.Tests;
+
+/// <summary><c>vigil serve</c> as a process: start-up validation and graceful shutdown on SIGTERM.</summary>
+public sealed partial class ServeCliTests
+{
+    [Fact]
+    public void Serve_without_models_fails_with_one_line()
+    {
+        using var dir = new TempDir();
+        VigilProcess.Run(dir.Path, "serve", "--port", "0").ShouldFailWithOneLine("--models", "VIGIL_MODELS");
+    }
+
+    [Theory]
+    [InlineData("VIGIL_PORT", "eighty", "VIGIL_PORT")]
+    [InlineData("VIGIL_INFERENCE_LOG", "kafka", "VIGIL_INFERENCE_LOG")]
+    [InlineData("VIGIL_CORS_ORIGINS", "not a url", "VIGIL_CORS_ORIGINS")]
+    [InlineData("VIGIL_MAX_BODY_BYTES", "-1", "VIGIL_MAX_BODY_BYTES")]
+    public void An_invalid_setting_stops_start_up_naming_it(string variable, string value, string named)
+    {
+        using var dir = new TempDir();
+        VigilProcess.Run(dir.Path, new Dictionary<string, string> { [variable] = value }, "serve", "--models", "fraud")
+            .ShouldFailWithOneLine(named, value);
+    }
+
+    [Fact]
+    public void An_unknown_appsettings_key_stops_start_up_naming_it()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("appsettings.json"), """{"Vigil": {"Prot": 9000}}""");
+        VigilProcess.Run(dir.Path, "serve", "--models", "fraud").ShouldFailWithOneLine("Vigil:Prot");
+    }
+
+    [Fact]
+    public async Task After_SIGTERM_mid_load_every_answered_request_is_in_the_inference_log()
+    {
+        using var dir = new TempDir();
+        var ct = TestContext.Current.CancellationToken;
+        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "3000", "--seed", "3", "--out", "tx.csv").ShouldSucceed();
+        VigilProcess.Run(dir.Path, "train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "20", "--register", "fraud").ShouldSucceed();
+        VigilProcess.Run(dir.Path, "models", "alias", "set", "fraud", "champion", "1").ShouldSucceed();
+
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "serve", "--port", "0", "--models", "fraud", "--log-level", "Warning" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["VIGIL_HOME"] = Path.Combine(dir.Path, ".vigil-home");
+        psi.Environment["VIGIL_INFERENCE_LOG_CAPACITY"] = "64";
+        psi.Environment.Remove("VIGIL_STORE");
+        using var server = Process.Start(psi)!;
+        var stdout = server.StandardOutput.ReadToEndAsync(ct);
+        string? address = null;
+        var stderr = new StringBuilder();
+        while (address is null && await server.StandardError.ReadLineAsync(ct) is { } line)
+        {
+            stderr.AppendLine(line);
+            address = Listening().Match(line) is { Success: true } m ? m.Groups[1].Value : null;
+        }
+
+        address.ShouldNotBeNull($"no address in: {stderr}");
+        var restOfStderr = server.StandardError.ReadToEndAsync(ct);
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        for (var i = 0; i < 100 && !(await client.GetAsync("/readyz", ct)).IsSuccessStatusCode; i++)
+        {
+            await Task.Delay(100, ct);
+        }
+
+        var answered = new ConcurrentBag<string>();
+        var sent = 0;
+        var body = """{"model":"fraud","instances":[{"amount":12.5,"hour_of_day":3,"avg_monthly_spend":900,"customer_tenure_days":30,"num_prev_tx_24h":2,"tx_count_7d":4,"tx_count_30d":9,"tx_count_same_merchant_1d":1,"amount_sum_1d":40,"amount_sum_7d":200,"amount_sum_30d":800,"merchant_category":"grocery"}]}""";
+        var load = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var id = $"w{w}-{Interlocked.Increment(ref sent)}";
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                request.Headers.Add("X-Request-ID", id);
+                try
+                {
+                    using var response = await client.SendAsync(request, ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        answered.Add(id);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    return; // the server stopped accepting
+                }
+            }
+        }, ct)).ToArray();
+
+        while (answered.Count < 300)
+        {
+            await Task.Delay(20, ct);
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(ct);
+        }
+
+        await Task.WhenAll(load).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        await server.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        server.ExitCode.ShouldBe(0, await restOfStderr + await stdout);
+
+        await using var log = await InferenceLogStore.OpenAsync(null, Path.Combine(dir.Path, ".vigil-home"), ct);
+        var rows = await log.TailAsync(1_000_000, "fraud", ct);
+        var logged = rows.Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
+        answered.Count.ShouldBeGreaterThanOrEqualTo(300);
+        answered.Where(id => !logged.Contains(id)).ShouldBeEmpty();
+    }
+
+    [GeneratedRegex(@"listening on (http://[^\s,]+)")]
+    private static partial Regex Listening();
+}
