@@ -94,7 +94,12 @@ public static class ServingConfiguration
             options = options with { RateLimitBurst = options.RateLimitPerSecond };
         }
 
-        if (options.InferenceLogBatch > options.InferenceLogCapacity)
+        var batchGiven = section?["InferenceLogBatch"] is not null || environment.GetValueOrDefault("VIGIL_INFERENCE_LOG_BATCH") is not null;
+        if (options.InferenceLogBatch > options.InferenceLogCapacity && !batchGiven)
+        {
+            options = options with { InferenceLogBatch = options.InferenceLogCapacity };
+        }
+        else if (options.InferenceLogBatch > options.InferenceLogCapacity)
         {
             throw new ServingConfigurationException("VIGIL_INFERENCE_LOG_BATCH", "must not exceed VIGIL_INFERENCE_LOG_CAPACITY");
         }
