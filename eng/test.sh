@@ -33,6 +33,14 @@ else
   fi
 fi
 
+# promtool (Debian's prometheus package) checks the server's /metrics exposition; installed when missing.
+if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== install promtool (prometheus)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1; } \
+    || echo "promtool could not be installed: the metrics format test fails when CI=true"
+fi
+
 echo "== restore and build (Release)"
 if ! dotnet build Vigil.slnx -c Release --nologo -v q -clp:ErrorsOnly; then
   echo "build failed"
