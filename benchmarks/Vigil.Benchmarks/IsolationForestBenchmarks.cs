@@ -42,7 +42,7 @@ public class IsolationForestBenchmarks
     [Benchmark]
     public IsolationForestModel Fit() => new IsolationForest(new IsolationForestOptions { Seed = 1 }).Fit(_train);
 
-    private static FeatureMatrix Gaussian(ulong seed, int rows)
+    internal static FeatureMatrix Gaussian(ulong seed, int rows)
     {
         // SplitMix64 + Box-Muller: deterministic input data.
         var data = new float[rows * Features];

@@ -323,7 +323,7 @@ public sealed class ModelBundle
         }
     }
 
-    /// <summary>True when the detector gives per-feature reasons (<see cref="Explain"/>): autoencoder and LightGBM.</summary>
+    /// <summary>True when the detector gives per-feature reasons (<see cref="Explain"/>): isolation forest, autoencoder and LightGBM.</summary>
     public bool CanExplain => Detector is IExplainableDetector;
 
     /// <summary>
@@ -331,16 +331,18 @@ public sealed class ModelBundle
     /// <paramref name="row"/> of <paramref name="frame"/>, largest first. One-hot slots are summed back into their
     /// categorical column. Autoencoder: each column's share of the weighted squared reconstruction error (they sum
     /// to the score). LightGBM: Saabas contributions to the raw log-odds score (they sum to the raw score minus its
-    /// training expectation). Transforms only that row.
+    /// training expectation). Isolation forest: each column's share of how much faster than average the trees isolate
+    /// the row (they sum to <c>1 + log2(score)</c>, so to 0 at score 0.5; positive = towards anomaly; see
+    /// <see cref="IsolationForestModel.Contributions"/>). Transforms only that row.
     /// </summary>
-    /// <exception cref="NotSupportedException">The detector (e.g. <c>iforest</c>) gives no reasons.</exception>
+    /// <exception cref="NotSupportedException">The detector gives no reasons (every built-in detector does).</exception>
     /// <exception cref="SchemaMismatchException">A feature column is missing or has another kind.</exception>
     public IReadOnlyList<FeatureContribution> Explain(Frame frame, int row, int top = 5)
     {
         ArgumentNullException.ThrowIfNull(frame);
         if (Detector is not IExplainableDetector explainer)
         {
-            throw new NotSupportedException($"'{Manifest.DetectorKind}' bundles give no per-feature reasons; train an autoencoder or lightgbm model for reasons.");
+            throw new NotSupportedException($"'{Manifest.DetectorKind}' bundles give no per-feature reasons; train an iforest, autoencoder or lightgbm model for reasons.");
         }
 
         if ((uint)row >= (uint)frame.RowCount)

@@ -14,7 +14,8 @@ public interface IExplainableDetector : IDetectorModel
 /// <summary>How much one input column contributed to a row's score (see <see cref="ModelBundle.Explain"/>).</summary>
 /// <param name="Feature">The input column name (one-hot slots are summed back into their categorical column).</param>
 /// <param name="Contribution">Autoencoder: the column's share of the weighted squared reconstruction error. LightGBM: the
-/// column's additive contribution to the raw (log-odds) score.</param>
+/// column's additive contribution to the raw (log-odds) score. Isolation forest: the column's additive share of
+/// <c>1 + log2(score)</c> (positive = isolates the row faster than average).</param>
 public readonly record struct FeatureContribution(string Feature, double Contribution);
 
 /// <summary>Scores row-major rows on the calling thread without allocating a <see cref="FeatureMatrix"/>.</summary>

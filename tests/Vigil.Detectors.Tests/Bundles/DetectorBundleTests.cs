@@ -20,6 +20,8 @@ public sealed class DetectorBundleTests : IDisposable
 
     public static TheoryData<string, string> KindsAndPaths => new()
     {
+        { "iforest", "if" },
+        { "iforest", "if.zip" },
         { "autoencoder", "ae" },
         { "autoencoder", "ae.zip" },
         { "lightgbm", "gbm" },
@@ -107,12 +109,38 @@ public sealed class DetectorBundleTests : IDisposable
     }
 
     [Fact]
-    public void Isolation_forest_bundles_say_they_give_no_reasons()
+    public void Isolation_forest_bundles_name_the_feature_that_makes_a_row_anomalous()
     {
-        var frame = TestData.Transactions(37, 200);
+        var frame = TestData.Transactions(37, 1000);
         var bundle = ModelBundle.Train(frame, Spec with { Model = "iforest" });
-        bundle.CanExplain.ShouldBeFalse();
-        Should.Throw<NotSupportedException>(() => bundle.Explain(frame, 0)).Message.ShouldContain("'iforest'");
+        bundle.CanExplain.ShouldBeTrue();
+        var amount = ((Float64Column)frame["amount"]).Values.ToArray();
+        amount[10] = 100_000; // far outside the training range
+        var changed = new Frame([.. frame.Columns.Select(c => c.Name == "amount" ? new Float64Column("amount", amount) : c)]);
+        var reasons = bundle.Explain(changed, 10, top: 10);
+        reasons[0].Feature.ShouldBe("amount");
+        reasons[0].Contribution.ShouldBeGreaterThan(0);
+        reasons.Select(r => r.Feature).ShouldBe(["amount", "hour", "country"], ignoreOrder: true);
+        reasons.Sum(r => r.Contribution).ShouldBe(1 + Math.Log2(bundle.Score(changed)[10]), 1e-9);
+    }
+
+    [Fact]
+    public void Isolation_forest_reasons_survive_save_and_load_through_explain_features()
+    {
+        var frame = TestData.Transactions(39, 600);
+        var bundle = ModelBundle.Train(frame, Spec with { Model = "iforest" });
+        bundle.Save(PathOf("reasons"));
+        var loaded = ModelBundle.Load(PathOf("reasons"));
+        var width = bundle.Transform.OutputCount;
+        var features = new float[frame.RowCount * width];
+        bundle.Transform.Transform(frame, features);
+        for (var row = 0; row < 40; row++)
+        {
+            var expected = bundle.ExplainFeatures(features.AsSpan(row * width, width), 3);
+            expected.Count.ShouldBe(3);
+            loaded.ExplainFeatures(features.AsSpan(row * width, width), 3).ShouldBe(expected);
+            loaded.Explain(frame, row, 3).ShouldBe(expected);
+        }
     }
 
     [Theory]
