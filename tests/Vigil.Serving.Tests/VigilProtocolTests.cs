@@ -31,6 +31,10 @@ public sealed class VigilProtocolTests : IAsyncLifetime
         predictions[1]!["score"]!.GetValue<double>().ShouldBe(expected[1], 1e-12);
         predictions[0]!["status"]!.GetValue<int>().ShouldBe(200);
         predictions[0]!["label"]!.GetValue<int>().ShouldBeOneOf(0, 1);
+        var reasons = predictions[0]!["reasons"]!.AsArray();
+        reasons.Count.ShouldBe(3);
+        var explained = ((ModelCache)_server.App.Services.GetService(typeof(ModelCache))!).Find("fraud")!.Bundle.Explain(ServerHarness.Data, 0, 3);
+        reasons.Select(r => r!["feature"]!.GetValue<string>()).ShouldBe(explained.Select(e => e.Feature));
     }
 
     [Fact]
