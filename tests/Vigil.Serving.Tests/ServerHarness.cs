@@ -13,7 +13,8 @@ namespace Vigil.Serving.Tests;
 
 /// <summary>
 /// A Vigil home with registered models and a real Kestrel server on a free loopback port.
-/// Models: <c>fraud</c> (isolation forest; v1 seed 1 = champion, v2 seed 2), <c>fraud-ae</c> (autoencoder, champion v1).
+/// Models: <c>fraud</c> (isolation forest; v1 seed 1 = champion, v2 seed 2), <c>fraud-ae</c> (autoencoder, champion v1),
+/// <c>fraud-num</c> (isolation forest on <see cref="NumericFeatures"/> only, v1, no alias: serve it as <c>fraud-num/latest</c>).
 /// </summary>
 internal sealed class ServerHarness : IAsyncDisposable
 {
@@ -23,9 +24,13 @@ internal sealed class ServerHarness : IAsyncDisposable
         ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Forest = new IsolationForestOptions { Seed = 1, Estimators = 50 } }),
         ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Forest = new IsolationForestOptions { Seed = 2, Estimators = 50 } }),
         ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "autoencoder", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Autoencoder = new AutoencoderOptions { Epochs = 3, Seed = 3 } }),
+        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Features = NumericFeatures, Forest = new IsolationForestOptions { Seed = 4, Estimators = 50 } }),
     ]);
 
     private bool _ownsHome;
+
+    /// <summary>The features of <c>fraud-num</c> (registered in every home, served only when asked): all numeric.</summary>
+    public static readonly string[] NumericFeatures = [TransactionColumns.Amount, TransactionColumns.HourOfDay, TransactionColumns.AvgMonthlySpend, TransactionColumns.CustomerTenureDays, TransactionColumns.NumPrevTx24h];
 
     private ServerHarness(string home, WebApplication app, ITrackingStore store)
     {
@@ -61,6 +66,7 @@ internal sealed class ServerHarness : IAsyncDisposable
             await RegisterAsync(store, "fraud", Bundles.Value[0]);
             await RegisterAsync(store, "fraud", Bundles.Value[1]);
             await RegisterAsync(store, "fraud-ae", Bundles.Value[2]);
+            await RegisterAsync(store, "fraud-num", Bundles.Value[3]);
             await store.SetAliasAsync("fraud", "champion", 1, "test");
             await store.SetAliasAsync("fraud-ae", "champion", 1, "test");
         }

@@ -133,7 +133,14 @@ public sealed class FeatureTransform
             return "value is not finite";
         }
 
-        row[column.OutputStart] = Scaling == Scaling.MinMax ? (float)((value * column.Scale) + column.Offset) : (float)value;
+        var encoded = Scaling == Scaling.MinMax ? (float)((value * column.Scale) + column.Offset) : (float)value;
+        if (!float.IsFinite(encoded))
+        {
+            // A finite double can still overflow the float feature matrix (or the min-max scaling).
+            return "value is too large: it overflows the model's float features";
+        }
+
+        row[column.OutputStart] = encoded;
         return null;
     }
 

@@ -153,8 +153,10 @@ public static partial class VigilServer
 
         ServiceEndpoints.Map(app);
         VigilProtocol.Map(app);
+        MlflowProtocol.Map(app);
+        OpenInferenceProtocol.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+        app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
     }
 
     /// <summary>The request id header, accepted from the client when well-formed, otherwise generated; always echoed.</summary>
@@ -227,6 +229,11 @@ public static partial class VigilServer
 
         context.Response.Clear();
         context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
+        if (status == 413)
+        {
+            // The rest of the body is not read: without this the client may reuse a connection the server is closing.
+            context.Response.Headers.Connection = "close";
+        }
         if (allow is not null)
         {
             context.Response.Headers.Allow = allow;

@@ -52,6 +52,12 @@ internal static class VigilProtocol
             await exchange.RespondProblemAsync(400, "Malformed request", e.Message, e.Field).ConfigureAwait(false);
             return;
         }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString on invalid UTF-8 or a lone surrogate escape.
+            await exchange.RespondProblemAsync(400, "Malformed request", "The body holds invalid text: " + e.Message, "body").ConfigureAwait(false);
+            return;
+        }
 
         if (modelName is null)
         {
@@ -75,10 +81,20 @@ internal static class VigilProtocol
         exchange.Rows = items;
         exchange.Parsed();
         using var batch = new FeatureBatch(model, items);
-        ReadInstances(exchange.Body, batch);
+        try
+        {
+            ReadInstances(exchange.Body, batch);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A property name with a lone surrogate escape (values are checked item by item in JsonValues).
+            await exchange.RespondProblemAsync(400, "Malformed request", "The body holds invalid text: " + e.Message, "body").ConfigureAwait(false);
+            return;
+        }
+
         exchange.Transformed();
         batch.Score();
-        exchange.ScoredRows = batch.ValidRows;
+        exchange.ScoredRows = batch.ScoredRows;
         var reasons = runtime.Options.Reasons;
         var response = Predictions.Build(batch, reasons);
         exchange.Scored();

@@ -23,6 +23,7 @@ internal sealed class FeatureBatch : IDisposable
     private ItemError[] _errors;
     private double[]? _scores;
     private bool _rowFailed;
+    private int _nonFinite;
 
     public FeatureBatch(ServedModel model, int expectedItems)
     {
@@ -144,8 +145,24 @@ internal sealed class FeatureBatch : IDisposable
         {
             var matrix = new FeatureMatrix(_features, ValidRows, _transform.OutputColumns);
             Model.Bundle.Detector.Score(matrix, _scores.AsSpan(0, ValidRows));
+            for (var i = 0; i < Items; i++)
+            {
+                // Extreme (finite) inputs can overflow a detector, e.g. an autoencoder's squared error; JSON has no Infinity.
+                if (_slotOfItem[i] >= 0 && !double.IsFinite(_scores[_slotOfItem[i]]))
+                {
+                    _slotOfItem[i] = -1;
+                    _errors[i] = new ItemError(ScoreField, "is not finite: the instance's values are too far outside the training range to score");
+                    _nonFinite++;
+                }
+            }
         }
     }
+
+    /// <summary>The field of an item whose score is not finite.</summary>
+    public const string ScoreField = "score";
+
+    /// <summary>The number of items scored (after <see cref="Score"/>: valid items with a finite score).</summary>
+    public int ScoredRows => ValidRows - _nonFinite;
 
     /// <inheritdoc />
     public void Dispose()

@@ -98,6 +98,11 @@ internal static class JsonValues
             var written = reader.CopyString(chars);
             batch.SetText(input, chars[..written]);
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader does not validate string contents while reading: invalid UTF-8 or a lone surrogate escape.
+            batch.Fail(batch.Model.InputNames[input], "is not valid text (invalid UTF-8 or a lone \\u surrogate escape)");
+        }
         finally
         {
             if (rented is not null)

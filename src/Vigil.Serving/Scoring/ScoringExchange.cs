@@ -69,7 +69,18 @@ internal sealed class ScoringExchange
         _reader = _context.Request.BodyReader;
         while (true)
         {
-            var result = await _reader.ReadAsync(_context.RequestAborted).ConfigureAwait(false);
+            ReadResult result;
+            try
+            {
+                result = await _reader.ReadAsync(_context.RequestAborted).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Nothing was read: there is no buffer to release when the response is written.
+                _reader = null;
+                throw;
+            }
+
             if (result.Buffer.Length > limit)
             {
                 _reader.AdvanceTo(result.Buffer.End);
@@ -86,6 +97,9 @@ internal sealed class ScoringExchange
             _reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
     }
+
+    /// <summary>Asks the server to close the connection after the response (the request body was not read to its end).</summary>
+    public void CloseConnection() => _context.Response.Headers.Connection = "close";
 
     /// <summary>Marks the end of parsing.</summary>
     public void Parsed() => _parsed = Stopwatch.GetTimestamp();

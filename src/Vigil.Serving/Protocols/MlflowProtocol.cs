@@ -1,0 +1,532 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Vigil.Serving;
+
+/// <summary>
+/// MLflow's pyfunc scoring protocol: <c>POST /invocations</c> (the default model) and
+/// <c>POST /models/{name}/invocations</c> with <c>application/json</c> (<c>dataframe_split</c>,
+/// <c>dataframe_records</c>, <c>instances</c> or <c>inputs</c>, plus an ignored <c>params</c>) or <c>text/csv</c>
+/// (header row, then rows); <c>GET /ping</c> and <c>GET /health</c>. The answer is <c>{"predictions": [score, ...]}</c>.
+/// Like MLflow, a bad value rejects the whole request: 400 naming the first bad field with its item index.
+/// </summary>
+internal static class MlflowProtocol
+{
+    public const string InvocationsRoute = "invocations";
+
+    private static readonly byte[] PingBody = "\n"u8.ToArray();
+
+    private const string Keys = "dataframe_split, dataframe_records, instances or inputs";
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/invocations", (HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, null))
+            .WithName("MlflowInvocations")
+            .WithTags("MLflow")
+            .WithSummary("MLflow scoring protocol with the default model: dataframe_split, dataframe_records, instances, inputs or CSV.")
+            .Accepts<MlflowRequestDoc>("application/json", "text/csv")
+            .Produces<MlflowResponseDoc>()
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+        app.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, name))
+            .WithName("MlflowModelInvocations")
+            .WithTags("MLflow")
+            .WithSummary("MLflow scoring protocol with a named model.")
+            .Accepts<MlflowRequestDoc>("application/json", "text/csv")
+            .Produces<MlflowResponseDoc>()
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+        app.MapGet("/ping", PingAsync)
+            .WithTags("MLflow").WithSummary("MLflow health check: 200 with a newline once every model is loaded, else 503.")
+            .Produces(200, contentType: "application/json").ProducesProblem(503);
+        app.MapGet("/health", PingAsync)
+            .WithTags("MLflow").WithSummary("Same as /ping.")
+            .Produces(200, contentType: "application/json").ProducesProblem(503);
+    }
+
+    private static async Task PingAsync(HttpContext context, ServingRuntime runtime)
+    {
+        if (!runtime.Models.IsReady)
+        {
+            await Problems.WriteAsync(context, 503, "Not ready", ProtocolSupport.NotReadyDetail(runtime), "models").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = 1;
+        await context.Response.Body.WriteAsync(PingBody, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task InvokeAsync(HttpContext context, ServingRuntime runtime, string? name)
+    {
+        var exchange = new ScoringExchange(context, runtime, InvocationsRoute);
+        var contentType = context.Request.ContentType;
+        var csv = ProtocolSupport.IsMediaType(contentType, "text/csv");
+        if (!csv && !ProtocolSupport.IsMediaType(contentType, "application/json"))
+        {
+            await exchange.RespondProblemAsync(415, "Unsupported media type",
+                $"{context.Request.Path} takes application/json or text/csv (MLflow scoring protocol), not '{contentType ?? "(no Content-Type)"}'.", "Content-Type").ConfigureAwait(false);
+            return;
+        }
+
+        var modelName = name ?? runtime.DefaultModelName;
+        if (modelName is null)
+        {
+            await exchange.RespondProblemAsync(400, "No default model",
+                $"Several models are served and none is the default: POST /models/{{name}}/invocations or set VIGIL_DEFAULT_MODEL (served: {string.Join(", ", runtime.Models.Specs.Select(s => s.Name))}).", "model").ConfigureAwait(false);
+            return;
+        }
+
+        var model = await ProtocolSupport.FindModelAsync(exchange, runtime, modelName, name is null ? "model" : "name").ConfigureAwait(false);
+        if (model is null || !await ProtocolSupport.TryReadBodyAsync(exchange).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        using var batch = new FeatureBatch(model, 16);
+        var items = "rows";
+        var problem = csv ? MlflowCsv.Read(exchange, batch) : ReadJson(exchange, batch, out items);
+        exchange.Rows = batch.Items;
+        if (problem is null)
+        {
+            batch.Score();
+            exchange.ScoredRows = batch.ScoredRows;
+            exchange.Scored();
+            for (var i = 0; i < batch.Items && problem is null; i++)
+            {
+                if (batch.ErrorOf(i) is { } error)
+                {
+                    var field = $"{items}[{i}]";
+                    problem = new InputProblem("Invalid input", $"The {error.Field} of {field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
+                }
+            }
+        }
+
+        if (problem is { } p)
+        {
+            exchange.ScoredRows = 0;
+            await exchange.RespondProblemAsync(400, p.Title, p.Detail, p.Field).ConfigureAwait(false);
+            return;
+        }
+
+        await exchange.RespondJsonAsync(200, batch, static (w, b) => WritePredictions(w, b)).ConfigureAwait(false);
+    }
+
+    private static void WritePredictions(Utf8JsonWriter w, FeatureBatch batch)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("predictions"u8);
+        for (var i = 0; i < batch.Items; i++)
+        {
+            w.WriteNumberValue(batch.ScoreOf(i));
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Parses the JSON body into <paramref name="batch"/>; returns the problem of the first bad item, if any.</summary>
+    private static InputProblem? ReadJson(ScoringExchange exchange, FeatureBatch batch, out string items)
+    {
+        items = "body";
+        JsonInput input;
+        try
+        {
+            input = Scan(exchange.Body, batch.Model);
+        }
+        catch (JsonException e)
+        {
+            return new InputProblem("Malformed request", "The body is not valid JSON: " + e.Message, "body");
+        }
+        catch (RequestShapeException e)
+        {
+            return new InputProblem("Malformed request", e.Message, e.Field);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString on invalid UTF-8 or a lone surrogate escape.
+            return new InputProblem("Malformed request", "The body holds invalid text: " + e.Message, "body");
+        }
+
+        items = input.Format == JsonFormat.InputsColumnar ? "inputs" : input.Prefix;
+        exchange.Parsed();
+        int failed;
+        try
+        {
+            failed = input.Format == JsonFormat.InputsColumnar ? ReadColumnar(exchange.Body, batch, input) : ReadRows(exchange.Body, batch, input);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A property name with a lone surrogate escape (values are checked item by item in JsonValues).
+            return new InputProblem("Malformed request", "The body holds invalid text: " + e.Message, "body");
+        }
+
+        exchange.Transformed();
+        if (failed < 0)
+        {
+            return null;
+        }
+
+        var error = batch.ErrorOf(failed)!.Value;
+        var field = ProtocolSupport.FindInput(batch.Model, error.Field) < 0
+            ? error.Field
+            : input.Format switch
+            {
+                JsonFormat.InputsColumnar => $"inputs.{error.Field}[{failed}]",
+                _ => $"{input.Prefix}[{failed}].{error.Field}",
+            };
+        return new InputProblem("Invalid input", $"{field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
+    }
+
+    /// <summary>First pass: the format key, the item count and where the items start; checks the shape of the body.</summary>
+    private static JsonInput Scan(ReadOnlySequence<byte> body, ServedModel model)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new RequestShapeException("body", $"The body must be a JSON object with exactly one of {Keys} (and optionally params).");
+        }
+
+        JsonInput? input = null;
+        string? key = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            JsonFormat format;
+            if (reader.ValueTextEquals("dataframe_split"u8))
+            {
+                format = JsonFormat.Split;
+            }
+            else if (reader.ValueTextEquals("dataframe_records"u8))
+            {
+                format = JsonFormat.Records;
+            }
+            else if (reader.ValueTextEquals("instances"u8))
+            {
+                format = JsonFormat.Instances;
+            }
+            else if (reader.ValueTextEquals("inputs"u8))
+            {
+                format = JsonFormat.InputsRows;
+            }
+            else if (reader.ValueTextEquals("params"u8))
+            {
+                reader.Read();
+                reader.Skip();
+                continue;
+            }
+            else
+            {
+                var unknown = reader.GetString()!;
+                throw new RequestShapeException(unknown, $"Unknown key '{ProtocolSupport.Clip(unknown)}': the body takes exactly one of {Keys} (and optionally params).");
+            }
+
+            var name = reader.GetString()!;
+            if (input is not null)
+            {
+                throw new RequestShapeException(name, $"The body has both '{key}' and '{name}': send exactly one of {Keys}.");
+            }
+
+            key = name;
+            reader.Read();
+            input = format switch
+            {
+                JsonFormat.Split => ScanSplit(ref reader, model),
+                JsonFormat.InputsRows when reader.TokenType == JsonTokenType.StartObject => ScanColumnar(ref reader, model),
+                _ => ScanArray(ref reader, format, name),
+            };
+        }
+
+        // Reading to the end validates the rest of the document.
+        while (reader.Read())
+        {
+        }
+
+        return input ?? throw new RequestShapeException("body", $"The body has none of {Keys}: send exactly one of them.");
+    }
+
+    private static JsonInput ScanArray(ref Utf8JsonReader reader, JsonFormat format, string key)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new RequestShapeException(key, format == JsonFormat.Records
+                ? "\"dataframe_records\" must be an array of objects {\"column\": value}."
+                : $"\"{key}\" must be an array of objects {{\"column\": value}} or of rows [value, ...] in feature order" + (format == JsonFormat.InputsRows ? ", or an object of columns {\"column\": [values]}." : "."));
+        }
+
+        var input = new JsonInput(format, key) { DataOffset = reader.BytesConsumed, DataState = reader.CurrentState };
+        input.Items = CountElements(ref reader);
+        return input.Items > 0 ? input : throw new RequestShapeException(key, $"\"{key}\" is empty: send at least one row.");
+    }
+
+    private static JsonInput ScanSplit(ref Utf8JsonReader reader, ServedModel model)
+    {
+        const string Key = "dataframe_split";
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new RequestShapeException(Key, "\"dataframe_split\" must be an object {\"columns\": [...], \"data\": [[...], ...]}.");
+        }
+
+        var input = new JsonInput(JsonFormat.Split, Key + ".data");
+        var hasData = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("columns"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw new RequestShapeException(Key + ".columns", "\"columns\" must be an array of column names.");
+                }
+
+                var columns = new List<int>(model.InputCount);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        throw new RequestShapeException($"{Key}.columns[{columns.Count}]", "Each column name must be a string.");
+                    }
+
+                    columns.Add(JsonValues.FindInput(ref reader, model));
+                }
+
+                input.Columns = [.. columns];
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw new RequestShapeException(Key + ".data", "\"data\" must be an array of rows [[value, ...], ...].");
+                }
+
+                hasData = true;
+                input.DataOffset = reader.BytesConsumed;
+                input.DataState = reader.CurrentState;
+                input.Items = CountElements(ref reader);
+            }
+            else if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                reader.Skip();
+            }
+            else
+            {
+                var unknown = reader.GetString()!;
+                throw new RequestShapeException($"{Key}.{unknown}", $"Unknown key '{ProtocolSupport.Clip(unknown)}' in dataframe_split: it takes columns, data and index.");
+            }
+        }
+
+        if (!hasData)
+        {
+            throw new RequestShapeException(Key + ".data", "\"dataframe_split\" has no \"data\" array.");
+        }
+
+        return input.Items > 0 ? input : throw new RequestShapeException(Key + ".data", "\"data\" is empty: send at least one row.");
+    }
+
+    private static JsonInput ScanColumnar(ref Utf8JsonReader reader, ServedModel model)
+    {
+        var input = new JsonInput(JsonFormat.InputsColumnar, "inputs") { Items = -1 };
+        var columns = new List<int>(model.InputCount);
+        var offsets = new List<long>(model.InputCount);
+        var states = new List<JsonReaderState>(model.InputCount);
+        string? first = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var feature = JsonValues.FindInput(ref reader, model);
+            var name = feature >= 0 ? model.InputNames[feature] : reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                throw new RequestShapeException($"inputs.{name}", $"Column '{ProtocolSupport.Clip(name)}' must be an array of values (columnar inputs: {{\"column\": [v0, v1, ...]}}).");
+            }
+
+            var offset = reader.BytesConsumed;
+            var state = reader.CurrentState;
+            var count = CountElements(ref reader);
+            if (input.Items < 0)
+            {
+                input.Items = count;
+                first = name;
+            }
+            else if (count != input.Items)
+            {
+                throw new RequestShapeException($"inputs.{name}", $"Column '{ProtocolSupport.Clip(name)}' has {count} values but '{first}' has {input.Items}: every column needs one value per row.");
+            }
+
+            if (feature >= 0)
+            {
+                columns.Add(feature);
+                offsets.Add(offset);
+                states.Add(state);
+            }
+        }
+
+        if (input.Items <= 0)
+        {
+            throw new RequestShapeException("inputs", "\"inputs\" has no rows: send {\"column\": [v0, v1, ...], ...} with at least one value per column.");
+        }
+
+        input.Columns = [.. columns];
+        input.ColumnOffsets = [.. offsets];
+        input.ColumnStates = [.. states];
+        return input;
+    }
+
+    /// <summary>Counts the elements of the array the reader is on (StartArray), leaving it on the EndArray.</summary>
+    private static int CountElements(ref Utf8JsonReader reader)
+    {
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            count++;
+            reader.Skip();
+        }
+
+        return count;
+    }
+
+    /// <summary>Second pass over an array of items (objects or rows). Returns the first failed item, or -1.</summary>
+    private static int ReadRows(ReadOnlySequence<byte> body, FeatureBatch batch, JsonInput input)
+    {
+        var reader = new Utf8JsonReader(body.Slice(input.DataOffset), isFinalBlock: true, input.DataState);
+        var objects = input.Format != JsonFormat.Split;
+        var rows = input.Format != JsonFormat.Records;
+        var width = input.Columns?.Length ?? batch.Model.InputCount;
+        for (var index = 0; reader.Read() && reader.TokenType != JsonTokenType.EndArray; index++)
+        {
+            batch.BeginItem();
+            if (reader.TokenType == JsonTokenType.StartObject && objects)
+            {
+                JsonValues.ReadObject(ref reader, batch);
+            }
+            else if (reader.TokenType == JsonTokenType.StartArray && rows)
+            {
+                var count = 0;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    var feature = count >= width ? -1 : input.Columns is null ? count : input.Columns[count];
+                    if (feature >= 0 && !batch.ItemFailed)
+                    {
+                        JsonValues.ReadValue(ref reader, batch, feature);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+
+                    count++;
+                }
+
+                if (count != width)
+                {
+                    batch.Fail($"{input.Prefix}[{index}]", input.Columns is null
+                        ? $"has {count} values; a row without column names needs one value per feature, in order: {string.Join(", ", batch.Model.InputNames)}"
+                        : $"has {count} values for {width} columns");
+                }
+            }
+            else
+            {
+                batch.Fail($"{input.Prefix}[{index}]", objects && rows
+                    ? "must be an object {\"column\": value} or a row [value, ...] in feature order"
+                    : objects ? "must be an object {\"column\": value}" : "must be a row [value, ...]");
+                reader.Skip();
+            }
+
+            batch.EndItem();
+            if (batch.ErrorOf(index) is not null)
+            {
+                return index;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Second pass over columnar inputs: one resumable reader per column. Returns the first failed item, or -1.</summary>
+    private static int ReadColumnar(ReadOnlySequence<byte> body, FeatureBatch batch, JsonInput input)
+    {
+        var columns = input.Columns!;
+        var offsets = input.ColumnOffsets!;
+        var states = input.ColumnStates!;
+        for (var index = 0; index < input.Items; index++)
+        {
+            batch.BeginItem();
+            for (var c = 0; c < columns.Length; c++)
+            {
+                var reader = new Utf8JsonReader(body.Slice(offsets[c]), isFinalBlock: true, states[c]);
+                reader.Read();
+                if (batch.ItemFailed)
+                {
+                    reader.Skip();
+                }
+                else
+                {
+                    JsonValues.ReadValue(ref reader, batch, columns[c]);
+                }
+
+                offsets[c] += reader.BytesConsumed;
+                states[c] = reader.CurrentState;
+            }
+
+            batch.EndItem();
+            if (batch.ErrorOf(index) is not null)
+            {
+                return index;
+            }
+        }
+
+        return -1;
+    }
+
+    private enum JsonFormat
+    {
+        Split,
+        Records,
+        Instances,
+        InputsRows,
+        InputsColumnar,
+    }
+
+    /// <summary>What the first pass found.</summary>
+    private sealed class JsonInput(JsonFormat format, string prefix)
+    {
+        public JsonFormat Format { get; } = format;
+
+        /// <summary>The path of the item array in error fields, e.g. <c>dataframe_split.data</c>.</summary>
+        public string Prefix { get; } = prefix;
+
+        public int Items { get; set; }
+
+        /// <summary>Where the items start (just after the array's '[').</summary>
+        public long DataOffset { get; set; }
+
+        public JsonReaderState DataState { get; set; }
+
+        /// <summary>Per column: the feature it feeds or -1 (split with columns; columnar inputs: features only).</summary>
+        public int[]? Columns { get; set; }
+
+        public long[]? ColumnOffsets { get; set; }
+
+        public JsonReaderState[]? ColumnStates { get; set; }
+    }
+
+    /// <summary>Documentation shape of the request body (one of the four keys; or text/csv with a header row).</summary>
+    internal sealed record MlflowRequestDoc(
+        [property: JsonPropertyName("dataframe_split")] DataframeSplitDoc? DataframeSplit,
+        [property: JsonPropertyName("dataframe_records")] IReadOnlyList<Dictionary<string, JsonElement>>? DataframeRecords,
+        IReadOnlyList<JsonElement>? Instances,
+        JsonElement? Inputs,
+        Dictionary<string, JsonElement>? Params);
+
+    /// <summary>Documentation shape of <c>dataframe_split</c>.</summary>
+    internal sealed record DataframeSplitDoc(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<JsonElement>> Data, IReadOnlyList<JsonElement>? Index);
+
+    /// <summary>Documentation shape of the response: one score per row, in order.</summary>
+    internal sealed record MlflowResponseDoc(IReadOnlyList<double> Predictions);
+}
+
+/// <summary>A whole-request input problem (400) of the MLflow protocol.</summary>
+internal readonly record struct InputProblem(string Title, string Detail, string Field);

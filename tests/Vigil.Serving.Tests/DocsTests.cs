@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Vigil.Serving.Tests;
+
+public sealed partial class DocsTests : IAsyncLifetime
+{
+    private ServerHarness _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await ServerHarness.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+
+    private async Task<JsonNode> OpenApiAsync()
+    {
+        using var response = await _server.Client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!;
+    }
+
+    [Theory]
+    [InlineData("/v1/predict", "post")]
+    [InlineData("/v1/models", "get")]
+    [InlineData("/v1/models/{name}", "get")]
+    [InlineData("/v1/version", "get")]
+    [InlineData("/livez", "get")]
+    [InlineData("/readyz", "get")]
+    [InlineData("/admin/refresh-models", "post")]
+    [InlineData("/invocations", "post")]
+    [InlineData("/models/{name}/invocations", "post")]
+    [InlineData("/ping", "get")]
+    [InlineData("/health", "get")]
+    [InlineData("/v2", "get")]
+    [InlineData("/v2/health/live", "get")]
+    [InlineData("/v2/health/ready", "get")]
+    [InlineData("/v2/models/{name}", "get")]
+    [InlineData("/v2/models/{name}/versions/{version}", "get")]
+    [InlineData("/v2/models/{name}/ready", "get")]
+    [InlineData("/v2/models/{name}/versions/{version}/ready", "get")]
+    [InlineData("/v2/models/{name}/infer", "post")]
+    [InlineData("/v2/models/{name}/versions/{version}/infer", "post")]
+    public async Task OpenApi_document_lists_the_endpoint(string path, string method)
+    {
+        var doc = await OpenApiAsync();
+
+        doc["paths"]![path]?[method].ShouldNotBeNull($"{method.ToUpperInvariant()} {path} is not in /openapi/v1.json");
+    }
+
+    [Fact]
+    public async Task OpenApi_document_describes_request_bodies_and_problems_of_the_scoring_endpoints()
+    {
+        var paths = (await OpenApiAsync())["paths"]!;
+
+        var invocations = paths["/invocations"]!["post"]!;
+        invocations["requestBody"]!["content"]!["application/json"].ShouldNotBeNull();
+        invocations["requestBody"]!["content"]!["text/csv"].ShouldNotBeNull();
+        invocations["responses"]!["415"]!["content"]!["application/problem+json"].ShouldNotBeNull();
+        var infer = paths["/v2/models/{name}/infer"]!["post"]!;
+        infer["requestBody"]!["content"]!["application/json"].ShouldNotBeNull();
+        infer["responses"]!["200"]!["content"]!["application/json"].ShouldNotBeNull();
+        infer["responses"]!["400"]!["content"]!["application/problem+json"].ShouldNotBeNull();
+        var schemas = (await OpenApiAsync())["components"]!["schemas"]!.AsObject();
+        schemas.Select(s => s.Key).ShouldContain("MlflowRequestDoc");
+        schemas["MlflowRequestDoc"]!["properties"]!["dataframe_split"].ShouldNotBeNull();
+        schemas["InferResponseDoc"]!["properties"]!["model_name"].ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task Docs_page_is_html_whose_scripts_and_styles_are_served_by_this_server()
+    {
+        using var page = await _server.Client.GetAsync("/docs", TestContext.Current.CancellationToken);
+        var html = await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        page.StatusCode.ShouldBe(HttpStatusCode.OK);
+        page.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
+        html.ShouldContain("openapi", customMessage: html);
+        var references = Reference().Matches(html).Select(m => m.Groups["url"].Value).ToList();
+        references.ShouldNotBeEmpty();
+        foreach (var url in references)
+        {
+            url.ShouldNotStartWith("http:");
+            url.ShouldNotStartWith("https:");
+            url.ShouldNotStartWith("//");
+        }
+
+        var scripts = ScriptSource().Matches(html).Select(m => m.Groups["url"].Value).ToList();
+        scripts.ShouldNotBeEmpty();
+        var largest = 0;
+        foreach (var script in scripts)
+        {
+            var url = new Uri(page.RequestMessage!.RequestUri!, script);
+            url.Host.ShouldBe(_server.BaseAddress.Host);
+            using var js = await _server.Client.GetAsync(url, TestContext.Current.CancellationToken);
+            js.StatusCode.ShouldBe(HttpStatusCode.OK, url.ToString());
+            js.Content.Headers.ContentType!.MediaType.ShouldBeOneOf("text/javascript", "application/javascript");
+            var text = await js.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            largest = Math.Max(largest, text.Length);
+        }
+
+        // The API reference bundle itself (megabytes of JavaScript) comes from this server, not a CDN.
+        largest.ShouldBeGreaterThan(100_000);
+    }
+
+    [GeneratedRegex("""(?:src|href)\s*=\s*["'](?<url>[^"']+)["']""", RegexOptions.IgnoreCase)]
+    private static partial Regex Reference();
+
+    [GeneratedRegex("""<script[^>]*\ssrc\s*=\s*["'](?<url>[^"']+)["']""", RegexOptions.IgnoreCase)]
+    private static partial Regex ScriptSource();
+}
