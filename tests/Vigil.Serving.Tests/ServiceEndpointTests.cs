@@ -259,3 +259,38 @@ public sealed class ServerConfigurationTests
         }
     }
 }
+
+public sealed class InferenceLogRowTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Every_scoring_request_gets_one_row_even_when_routing_rejects_its_content_type()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
+        await using (var server = await ServerHarness.StartAsync(o => o with { InferenceLog = InferenceLogDestination.Store }, home))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = new StringContent("a,b", System.Text.Encoding.UTF8, "text/plain") };
+            request.Headers.Add("X-Request-ID", "wrong-type");
+            using var response = await server.Client.SendAsync(request, Ct);
+            response.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+            await server.PostJsonAsync("/v1/predict", "{bad json");
+            await server.PostJsonAsync("/v1/predict", new JsonObject { ["model"] = "nope", ["instances"] = new JsonArray(ServerHarness.Instance(0)) }.ToJsonString());
+        }
+
+        try
+        {
+            await using var log = await Vigil.Tracking.InferenceLogStore.OpenAsync(null, home, Ct);
+            var rows = await log.TailAsync(10, cancellationToken: Ct);
+            rows.Select(r => r.Status).ShouldBe([415, 400, 404]);
+            rows[0].RequestId.ShouldBe("wrong-type");
+            rows[0].Route.ShouldBe("v1/predict");
+            rows.ShouldAllBe(r => r.Error != null);
+            rows[2].Model.ShouldBe("nope");
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+}

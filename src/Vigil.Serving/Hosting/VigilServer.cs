@@ -184,7 +184,17 @@ public static partial class VigilServer
                     404 => ("Not found", $"No endpoint at {context.Request.Path}; see /docs for the API.", "path"),
                     var other => (ReasonPhrases.GetReasonPhrase(other), $"The request to {context.Request.Path} failed with status {other}.", (string?)null),
                 };
-                await FailAsync(context, context.Response.StatusCode, title, detail, field, allow.Length > 0 ? allow : null).ConfigureAwait(false);
+                if (context.Response.StatusCode == 415 && ScoringRoute(context.Request.Path) is { } route)
+                {
+                    // A scoring request rejected by routing still gets its inference log row.
+                    context.Response.Clear();
+                    context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
+                    await new ScoringExchange(context, runtime, route).RespondProblemAsync(415, title, detail, field).ConfigureAwait(false);
+                }
+                else
+                {
+                    await FailAsync(context, context.Response.StatusCode, title, detail, field, allow.Length > 0 ? allow : null).ConfigureAwait(false);
+                }
             }
         }
         catch (BodyTooLargeException e)
@@ -218,6 +228,23 @@ public static partial class VigilServer
                 LogRequest(logger, context.Request.Method, context.Request.Path, status);
             }
         }
+    }
+
+    /// <summary>The inference log route label of a scoring path, or null.</summary>
+    private static string? ScoringRoute(PathString path)
+    {
+        var p = path.Value ?? "";
+        if (p == "/v1/predict")
+        {
+            return VigilProtocol.PredictRoute;
+        }
+
+        if (p == "/invocations" || (p.StartsWith("/models/", StringComparison.Ordinal) && p.EndsWith("/invocations", StringComparison.Ordinal)))
+        {
+            return MlflowProtocol.InvocationsRoute;
+        }
+
+        return p.StartsWith("/v2/models/", StringComparison.Ordinal) && p.EndsWith("/infer", StringComparison.Ordinal) ? OpenInferenceProtocol.InferRoute : null;
     }
 
     private static async Task FailAsync(HttpContext context, int status, string title, string detail, string? field, string? allow = null)

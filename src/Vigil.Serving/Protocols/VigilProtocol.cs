@@ -23,7 +23,7 @@ internal static class VigilProtocol
             .WithSummary("Scores a batch of instances with a served model; per-item status.")
             .Accepts<PredictRequestDoc>("application/json")
             .Produces<PredictResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
     }
 
     private static async Task PredictAsync(HttpContext context, ServingRuntime runtime)
@@ -69,15 +69,12 @@ internal static class VigilProtocol
             }
         }
 
-        var model = runtime.Models.Find(modelName);
+        var model = await ProtocolSupport.FindModelAsync(exchange, runtime, modelName, "model").ConfigureAwait(false);
         if (model is null)
         {
-            exchange.ModelName = modelName;
-            await exchange.RespondProblemAsync(404, "Unknown model", UnknownModel(runtime, modelName), "model").ConfigureAwait(false);
             return;
         }
 
-        exchange.Model = model;
         exchange.Rows = items;
         exchange.Parsed();
         using var batch = new FeatureBatch(model, items);
