@@ -54,7 +54,7 @@ run() {
   local name="$1" url="$2" body="$3"
   code=$(curl -s -o "$work/$name.first" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$body" "$url")
   [ "$code" = 200 ] || { echo "$name: $url answered $code: $(cat "$work/$name.first")" >&2; exit 1; }
-  BODY="$body" wrk -t2 -c"$conns" -d"${warm}s" --timeout 10s -s "$root/eng/peers/wrk_summary.lua" "$url" >/dev/null
+  BODY="$body" wrk -t2 -c"$conns" -d"${warm}s" --timeout 10s -s "$root/eng/peers/wrk_summary.lua" "$url" > "$work/$name.warm"
   BODY="$body" wrk -t2 -c"$conns" -d"${seconds}s" --timeout 10s --latency -s "$root/eng/peers/wrk_summary.lua" "$url" > "$work/$name.wrk"
   /usr/bin/python3 - "$name" "$work/$name.wrk" <<'PY'
 import json, sys
@@ -72,9 +72,10 @@ port=$(free_port)
 pids+=($!); vpid=$!
 wait_http "http://127.0.0.1:$port/readyz"
 run vigil "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
-sent=$(awk '/^SUMMARY/ {print}' "$work/vigil.wrk" | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[8:])["requests"])')
+counted() { awk '/^SUMMARY/ {print}' "$1" | /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read()[8:])["requests"])'; }
+sent=$(( 1 + $(counted "$work/vigil.warm") + $(counted "$work/vigil.wrk") ))
 kill -TERM "$vpid"; wait "$vpid" 2>/dev/null || true
-logged=$("$root/vigil" logs count --model bench-fraud 2>&1 || echo "?")
+logged=$("$root/vigil" logs count --model bench-fraud)
 
 port=$(free_port)
 (cd "$work/peer" && exec /usr/bin/python3 -m uvicorn fastapi_iforest_only:api --host 127.0.0.1 --port "$port" --workers 1 --no-access-log --log-level warning) > "$work/peer-if.log" 2>&1 &
@@ -97,7 +98,7 @@ wait_http "http://127.0.0.1:$port/livez"
 run ceiling "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
 kill "$cpid"; wait "$cpid" 2>/dev/null || true
 
-/usr/bin/python3 - "$results" "$seconds" "$conns" "$logged" <<'PY'
+/usr/bin/python3 - "$results" "$seconds" "$conns" "$logged" "$sent" <<'PY'
 import sys
 rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1]) if l.strip()}
 print()
@@ -112,5 +113,8 @@ print(f"vigil / peer-if (same model kind):  {v / rows['peer-if'][0]:.1f}x req/s 
 print(f"vigil / peer (RF + IF as shipped):  {v / rows['peer'][0]:.1f}x req/s")
 print(f"vigil / ceiling (host, fixed JSON): {100 * v / rows['ceiling'][0]:.0f}% of req/s (goal >= 40%)")
 print(f"vigil p99 at {sys.argv[3]} connections: {rows['vigil'][2]:.2f} ms (goal <= 5 ms)")
-print(f"inference log rows for bench-fraud: {sys.argv[4]} (every request of the run: sanity + warm-up + measured)")
+logged, sent = int(sys.argv[4]), int(sys.argv[5])
+extra = logged - sent
+print(f"inference log: {logged} rows; wrk counted {sent} answered requests (+{extra} answered while wrk was stopping, "
+      f"at most 2 x {sys.argv[3]} in flight): {'OK' if 0 <= extra <= 2 * int(sys.argv[3]) else 'MISMATCH'}")
 PY

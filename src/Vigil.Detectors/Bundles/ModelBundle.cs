@@ -385,11 +385,14 @@ public sealed class ModelBundle
         }
 
         var inputs = Transform.InputSchema.Count;
-        var contributions = ArrayPool<double>.Shared.Rent(width);
+        var contributions = ArrayPool<double>.Shared.Rent(width + inputs);
         try
         {
             explainer.Contributions(features, contributions.AsSpan(0, width));
-            var result = new List<FeatureContribution>(inputs);
+
+            // Sum one-hot slots back into their column, then pick the top k by magnitude (ties by name): k is small,
+            // so repeated selection beats sorting every column, and nothing is allocated but the result.
+            var sums = contributions.AsSpan(width, inputs);
             for (var i = 0; i < inputs; i++)
             {
                 var sum = 0.0;
@@ -400,17 +403,38 @@ public sealed class ModelBundle
                     sum += contributions[f];
                 }
 
-                result.Add(new FeatureContribution(Transform.InputSchema[i].Name, sum));
+                sums[i] = sum;
             }
 
-            result.Sort(static (a, b) =>
+            var k = Math.Min(top, inputs);
+            var result = new FeatureContribution[k];
+            Span<bool> taken = inputs <= 512 ? stackalloc bool[inputs] : new bool[inputs];
+            taken.Clear();
+            for (var r = 0; r < k; r++)
             {
-                var byMagnitude = Math.Abs(b.Contribution).CompareTo(Math.Abs(a.Contribution));
-                return byMagnitude != 0 ? byMagnitude : string.CompareOrdinal(a.Feature, b.Feature);
-            });
-            if (result.Count > top)
-            {
-                result.RemoveRange(top, result.Count - top);
+                var best = -1;
+                for (var i = 0; i < inputs; i++)
+                {
+                    if (taken[i])
+                    {
+                        continue;
+                    }
+
+                    if (best < 0)
+                    {
+                        best = i;
+                        continue;
+                    }
+
+                    var byMagnitude = Math.Abs(sums[i]).CompareTo(Math.Abs(sums[best]));
+                    if (byMagnitude > 0 || (byMagnitude == 0 && string.CompareOrdinal(Transform.InputSchema[i].Name, Transform.InputSchema[best].Name) < 0))
+                    {
+                        best = i;
+                    }
+                }
+
+                taken[best] = true;
+                result[r] = new FeatureContribution(Transform.InputSchema[best].Name, sums[best]);
             }
 
             return result;

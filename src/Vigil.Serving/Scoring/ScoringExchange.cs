@@ -146,7 +146,7 @@ internal sealed class ScoringExchange
 
         if (_runtime.Log.Enabled)
         {
-            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload.Span, error)).ConfigureAwait(false);
+            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload, error)).ConfigureAwait(false);
         }
 
         if (Model is not null && ScoredRows > 0)
@@ -155,7 +155,7 @@ internal sealed class ScoringExchange
         }
     }
 
-    private InferenceRecord BuildRecord(int status, ReadOnlySpan<byte> response, string? error)
+    private InferenceRecord BuildRecord(int status, ReadOnlyMemory<byte> response, string? error)
     {
         var now = Stopwatch.GetTimestamp();
         var parsed = _parsed == 0 ? now : _parsed;
@@ -174,8 +174,10 @@ internal sealed class ScoringExchange
             Status = status,
             Rows = Rows,
             ScoredRows = ScoredRows,
-            RequestPayload = Payload(mode, _requestText),
-            ResponsePayload = Payload(mode, response),
+            RequestPayload = mode == PayloadMode.Hashed ? _requestText : null,
+            RequestPayloadUtf8 = mode == PayloadMode.Full ? _requestBytes : null,
+            ResponsePayload = mode == PayloadMode.Hashed ? "sha256:" + Convert.ToHexStringLower(SHA256.HashData(response.Span)) : null,
+            ResponsePayloadUtf8 = mode == PayloadMode.Full ? response : null,
             ParseUs = Micros(_start, parsed),
             TransformUs = Micros(parsed, transformed),
             ScoreUs = Micros(transformed, scored),
@@ -184,6 +186,7 @@ internal sealed class ScoringExchange
     }
 
     private string? _requestText;
+    private byte[]? _requestBytes;
 
     private void ReleaseBody()
     {
@@ -195,23 +198,19 @@ internal sealed class ScoringExchange
         // Keep what the log needs before the pipe's buffers are recycled.
         if (_runtime.Log.Enabled && _runtime.Options.InferenceLogPayloads != PayloadMode.Off)
         {
-            _requestText = _runtime.Options.InferenceLogPayloads == PayloadMode.Full
-                ? Encoding.UTF8.GetString(_body)
-                : Hash(_body);
+            if (_runtime.Options.InferenceLogPayloads == PayloadMode.Full)
+            {
+                _requestBytes = _body.ToArray();
+            }
+            else
+            {
+                _requestText = Hash(_body);
+            }
         }
 
         _reader.AdvanceTo(_body.End);
         _reader = null;
     }
-
-    private static string? Payload(PayloadMode mode, string? request) => mode == PayloadMode.Off ? null : request;
-
-    private static string? Payload(PayloadMode mode, ReadOnlySpan<byte> response) => mode switch
-    {
-        PayloadMode.Full => Encoding.UTF8.GetString(response),
-        PayloadMode.Hashed => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(response)),
-        _ => null,
-    };
 
     private static string Hash(ReadOnlySequence<byte> body)
     {

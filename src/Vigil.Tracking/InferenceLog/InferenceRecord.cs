@@ -38,10 +38,29 @@ public sealed class InferenceRecord
     public int ScoredRows { get; init; }
 
     /// <summary>The request body as sent (payload mode <c>full</c>), its SHA-256 as <c>sha256:HEX</c> (<c>hashed</c>), or null (<c>off</c>).</summary>
-    public string? RequestPayload { get; init; }
+    /// <remarks>When the record was built from <see cref="RequestPayloadUtf8"/>, this is decoded on first use.</remarks>
+    public string? RequestPayload
+    {
+        get => _requestPayload ??= Decode(RequestPayloadUtf8);
+        init => _requestPayload = value;
+    }
 
     /// <summary>The response body (<c>full</c>), its SHA-256 (<c>hashed</c>), or null (<c>off</c>).</summary>
-    public string? ResponsePayload { get; init; }
+    /// <remarks>When the record was built from <see cref="ResponsePayloadUtf8"/>, this is decoded on first use.</remarks>
+    public string? ResponsePayload
+    {
+        get => _responsePayload ??= Decode(ResponsePayloadUtf8);
+        init => _responsePayload = value;
+    }
+
+    /// <summary>
+    /// The request payload as UTF-8 (an alternative to <see cref="RequestPayload"/> that the server fills without
+    /// transcoding; the SQLite sink binds it as is). Null when the payload is given as a string or is absent.
+    /// </summary>
+    public byte[]? RequestPayloadUtf8 { get; init; }
+
+    /// <summary>The response payload as UTF-8 (see <see cref="RequestPayloadUtf8"/>).</summary>
+    public ReadOnlyMemory<byte>? ResponsePayloadUtf8 { get; init; }
 
     /// <summary>Microseconds spent reading and parsing the body.</summary>
     public long ParseUs { get; init; }
@@ -54,6 +73,13 @@ public sealed class InferenceRecord
 
     /// <summary>The error detail for a failed request (4xx/5xx), else null.</summary>
     public string? Error { get; init; }
+
+    private string? _requestPayload;
+    private string? _responsePayload;
+
+    private static string? Decode(byte[]? utf8) => utf8 is null ? null : System.Text.Encoding.UTF8.GetString(utf8);
+
+    private static string? Decode(ReadOnlyMemory<byte>? utf8) => utf8 is { } m ? System.Text.Encoding.UTF8.GetString(m.Span) : null;
 }
 
 /// <summary>Where inference log batches go: the tracking store (SQLite or PostgreSQL) or Parquet files.</summary>

@@ -294,8 +294,24 @@ internal sealed class SqliteDialect : SqlDialect
                 raw.sqlite3_bind_int64(statement, 8, r.Status);
                 raw.sqlite3_bind_int64(statement, 9, r.Rows);
                 raw.sqlite3_bind_int64(statement, 10, r.ScoredRows);
-                BindText(statement, 11, r.RequestPayload);
-                BindText(statement, 12, r.ResponsePayload);
+                if (r.RequestPayloadUtf8 is { } request)
+                {
+                    raw.sqlite3_bind_text(statement, 11, request.AsSpan());
+                }
+                else
+                {
+                    BindText(statement, 11, r.RequestPayload);
+                }
+
+                if (r.ResponsePayloadUtf8 is { } response)
+                {
+                    raw.sqlite3_bind_text(statement, 12, response.Span);
+                }
+                else
+                {
+                    BindText(statement, 12, r.ResponsePayload);
+                }
+
                 raw.sqlite3_bind_int64(statement, 13, r.ParseUs);
                 raw.sqlite3_bind_int64(statement, 14, r.TransformUs);
                 raw.sqlite3_bind_int64(statement, 15, r.ScoreUs);
