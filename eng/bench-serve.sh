@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scoring-server throughput and latency: Vigil against the FastAPI + scikit-learn peer, in one run.
 #   eng/bench-serve.sh [SECONDS=10] [CONNECTIONS=32]
-# Servers (one at a time, all on 127.0.0.1, each warmed up by a short run first):
+# Servers (one at a time, all on 127.0.0.1, each warmed up by a 10 s run first: tiered JIT and PGO settle):
 #   vigil      `vigil serve` (Release, ReadyToRun) with an isolation forest (100 trees) trained by `vigil train` on the
 #              peer's own generated transactions (train.py generate(100000, 42), 5 features); inference log ON
 #              (SQLite store, full payloads, back-pressure), reasons on.
@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-10}"
 conns="${2:-32}"
-warm=3
+warm=10
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || need+=(python3-fastapi python3-uvicorn)
