@@ -93,14 +93,7 @@ internal static class Promotion
         }
         catch (Exception e)
         {
-            try
-            {
-                await store.EndRunAsync(run.RunId, e is OperationCanceledException ? RunStatus.Killed : RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (TrackingException te)
-            {
-                Terminal.Note($"could not end run {run.RunId}: {te.Message}");
-            }
+            await RunEnding.EndAfterErrorAsync(store, run.RunId, e).ConfigureAwait(false);
 
             throw;
         }

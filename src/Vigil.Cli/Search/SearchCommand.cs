@@ -191,14 +191,7 @@ internal static class SearchCommand
             }
             catch (Exception e)
             {
-                try
-                {
-                    await store.EndRunAsync(parent.RunId, e is OperationCanceledException ? RunStatus.Killed : RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (TrackingException te)
-                {
-                    Terminal.Note($"could not end run {parent.RunId}: {te.Message}");
-                }
+                await RunEnding.EndAfterErrorAsync(store, parent.RunId, e).ConfigureAwait(false);
 
                 throw;
             }
@@ -437,7 +430,7 @@ internal static class SearchCommand
             }
             catch (Exception e)
             {
-                await store.EndRunAsync(run.RunId, e is OperationCanceledException ? RunStatus.Killed : RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
+                await RunEnding.EndAfterErrorAsync(store, run.RunId, e).ConfigureAwait(false);
                 throw;
             }
         }

@@ -121,14 +121,7 @@ internal sealed class TrainTracking : IAsyncDisposable
         }
 
         _ended = true;
-        try
-        {
-            await _store.EndRunAsync(Run.RunId, cancelled ? RunStatus.Killed : RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (TrackingException e)
-        {
-            Terminal.Note($"could not end run {Run.RunId}: {e.Message}");
-        }
+        await RunEnding.EndAfterErrorAsync(_store, Run.RunId, cancelled ? new OperationCanceledException() : null).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => _store.DisposeAsync();
