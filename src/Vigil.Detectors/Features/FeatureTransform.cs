@@ -180,7 +180,20 @@ public sealed class FeatureTransform
             return null;
         }
 
-        var v = MissingPolicy == MissingPolicy.Median && !double.IsNaN(column.Median) ? column.Median : 0.0;
+        double v;
+        if ((MissingPolicy is MissingPolicy.Median or MissingPolicy.Default) && !double.IsNaN(column.Median))
+        {
+            v = column.Median; // the training median, or the schema's default of an imported (ONNX) model
+        }
+        else if (MissingPolicy == MissingPolicy.Default)
+        {
+            return "is required: the value is missing and the model's schema gives no default for it";
+        }
+        else
+        {
+            v = 0.0;
+        }
+
         row[column.OutputStart] = Scaling == Scaling.MinMax ? (float)((v * column.Scale) + column.Offset) : (float)v;
         return null;
     }
