@@ -41,31 +41,9 @@ public sealed partial class ServeCliTests
     {
         using var dir = new TempDir();
         var ct = TestContext.Current.CancellationToken;
-        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "3000", "--seed", "3", "--out", "tx.csv").ShouldSucceed();
-        VigilProcess.Run(dir.Path, "train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "20", "--register", "fraud").ShouldSucceed();
-        VigilProcess.Run(dir.Path, "models", "alias", "set", "fraud", "champion", "1").ShouldSucceed();
-
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "serve", "--port", "0", "--models", "fraud", "--log-level", "Warning" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["VIGIL_HOME"] = Path.Combine(dir.Path, ".vigil-home");
-        psi.Environment["VIGIL_INFERENCE_LOG_CAPACITY"] = "64";
-        psi.Environment.Remove("VIGIL_STORE");
-        using var server = Process.Start(psi)!;
-        var stdout = server.StandardOutput.ReadToEndAsync(ct);
-        string? address = null;
-        var stderr = new StringBuilder();
-        while (address is null && await server.StandardError.ReadLineAsync(ct) is { } line)
-        {
-            stderr.AppendLine(line);
-            address = Listening().Match(line) is { Success: true } m ? m.Groups[1].Value : null;
-        }
-
-        address.ShouldNotBeNull($"no address in: {stderr}");
-        var restOfStderr = server.StandardError.ReadToEndAsync(ct);
+        Register(dir);
+        var (server, address, stdout, restOfStderr) = await StartServerAsync(dir, ct, "--models", "fraud", "--log-level", "Warning");
+        using var _ = server;
         using var client = new HttpClient { BaseAddress = new Uri(address) };
         for (var i = 0; i < 100 && !(await client.GetAsync("/readyz", ct)).IsSuccessStatusCode; i++)
         {
@@ -102,13 +80,8 @@ public sealed partial class ServeCliTests
             await Task.Delay(20, ct);
         }
 
-        using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync(ct);
-        }
-
+        await TerminateAsync(server, ct);
         await Task.WhenAll(load).WaitAsync(TimeSpan.FromSeconds(60), ct);
-        await server.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
         server.ExitCode.ShouldBe(0, await restOfStderr + await stdout);
 
         await using var log = await InferenceLogStore.OpenAsync(null, Path.Combine(dir.Path, ".vigil-home"), ct);
@@ -116,6 +89,80 @@ public sealed partial class ServeCliTests
         var logged = rows.Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
         answered.Count.ShouldBeGreaterThanOrEqualTo(300);
         answered.Where(id => !logged.Contains(id)).ShouldBeEmpty();
+    }
+
+    private static void Register(TempDir dir)
+    {
+        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "3000", "--seed", "3", "--out", "tx.csv").ShouldSucceed();
+        VigilProcess.Run(dir.Path, "train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "20", "--register", "fraud").ShouldSucceed();
+        VigilProcess.Run(dir.Path, "models", "alias", "set", "fraud", "champion", "1").ShouldSucceed();
+    }
+
+    /// <summary>Starts `vigil serve --port 0 ARGS` and waits for its address line.</summary>
+    private static async Task<(Process Server, string Address, Task<string> StdOut, Task<string> RestOfStdErr)> StartServerAsync(TempDir dir, CancellationToken ct, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "serve", "--port", "0" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["VIGIL_HOME"] = Path.Combine(dir.Path, ".vigil-home");
+        psi.Environment["VIGIL_INFERENCE_LOG_CAPACITY"] = "64";
+        psi.Environment.Remove("VIGIL_STORE");
+        var server = Process.Start(psi)!;
+        var stdout = server.StandardOutput.ReadToEndAsync(ct);
+        string? address = null;
+        var stderr = new StringBuilder();
+        while (address is null && await server.StandardError.ReadLineAsync(ct) is { } line)
+        {
+            stderr.AppendLine(line);
+            address = Listening().Match(line) is { Success: true } m ? m.Groups[1].Value : null;
+        }
+
+        address.ShouldNotBeNull($"no address in: {stderr}");
+        return (server, address, stdout, server.StandardError.ReadToEndAsync(ct));
+    }
+
+    private static async Task TerminateAsync(Process server, CancellationToken ct)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(ct);
+        }
+
+        await server.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+    }
+
+
+    [Fact]
+    public async Task Log_lines_are_json_and_carry_the_request_id()
+    {
+        using var dir = new TempDir();
+        var ct = TestContext.Current.CancellationToken;
+        Register(dir);
+        var (server, address, stdout, stderr) = await StartServerAsync(dir, ct, "--models", "fraud", "--log-level", "Information");
+        using (server)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(address) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/no-such-endpoint");
+            request.Headers.Add("X-Request-ID", "trace-me-42");
+            using var response = await client.SendAsync(request, ct);
+            response.StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+            await TerminateAsync(server, ct);
+            server.ExitCode.ShouldBe(0, await stderr);
+        }
+
+        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.ShouldNotBeEmpty();
+        foreach (var line in lines)
+        {
+            System.Text.Json.JsonDocument.Parse(line).Dispose(); // every line is one JSON object
+        }
+
+        var requestLine = lines.Single(l => l.Contains("/no-such-endpoint", StringComparison.Ordinal));
+        requestLine.ShouldContain("\"RequestId\":\"trace-me-42\"");
+        lines.ShouldContain(l => l.Contains("Model fraud version 1 loaded", StringComparison.Ordinal));
     }
 
     [GeneratedRegex(@"listening on (http://[^\s,]+)")]
