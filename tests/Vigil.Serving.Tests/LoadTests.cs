@@ -90,13 +90,51 @@ public sealed class LoadTests
     }
 
     [Fact]
-    public async Task After_a_load_run_in_back_pressure_mode_the_log_holds_exactly_one_row_per_request()
+    public Task After_a_load_run_in_back_pressure_mode_the_log_holds_exactly_one_row_per_request() => LoadAndCountAsync(2000, null);
+
+    [Fact]
+    public async Task The_same_holds_with_a_PostgreSQL_store_and_log()
     {
-        const int requests = 2000;
+        var admin = Environment.GetEnvironmentVariable("VIGIL_TEST_POSTGRES");
+        if (string.IsNullOrWhiteSpace(admin))
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                Assert.Fail("VIGIL_TEST_POSTGRES is not set but CI=true: eng/test.sh starts PostgreSQL");
+            }
+
+            Assert.Skip("needs VIGIL_TEST_POSTGRES (eng/test.sh sets it)");
+        }
+
+        var database = "vigil_serving_" + Guid.NewGuid().ToString("N");
+        await using (var connection = new Npgsql.NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        try
+        {
+            await LoadAndCountAsync(1000, new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
+        }
+        finally
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await using var connection = new Npgsql.NpgsqlConnection(admin);
+            await connection.OpenAsync(CancellationToken.None);
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task LoadAndCountAsync(int requests, string? storeSpec)
+    {
         var home = Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
         var server = await ServerHarness.StartAsync(
             o => o with { InferenceLog = InferenceLogDestination.Store, InferenceLogCapacity = 32, InferenceLogBatch = 16, InferenceLogWhenFull = QueueFullMode.Wait },
-            home);
+            home,
+            storeSpec: storeSpec);
         var ct = TestContext.Current.CancellationToken;
         var ids = new ConcurrentBag<string>();
         var next = -1;
@@ -116,7 +154,7 @@ public sealed class LoadTests
 
         await server.DisposeAsync(); // stops the server: the log queue drains
 
-        await using var log = await InferenceLogStore.OpenAsync(null, home, ct);
+        await using var log = await InferenceLogStore.OpenAsync(storeSpec, home, ct);
         (await log.CountAsync(cancellationToken: ct)).ShouldBe(requests);
         var rows = await log.TailAsync(requests, cancellationToken: ct);
         rows.Select(r => r.RequestId).Order().ShouldBe(ids.Order());

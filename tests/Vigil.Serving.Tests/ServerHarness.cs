@@ -56,11 +56,11 @@ internal sealed class ServerHarness : IAsyncDisposable
     public static Frame Data => TrainingData.Value;
 
     /// <summary>Creates a home with the registered models and starts a server (options: models fraud and fraud-ae, log off unless changed).</summary>
-    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true)
+    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true, string? storeSpec = null)
     {
         var ownsHome = home is null;
         home ??= Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
-        var store = await StoreFactory.OpenAsync(null, home);
+        var store = await StoreFactory.OpenAsync(storeSpec, home);
         if ((await store.ListRegisteredModelsAsync()).Count == 0)
         {
             await RegisterAsync(store, "fraud", Bundles.Value[0]);
@@ -75,6 +75,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         {
             Port = 0,
             Home = home,
+            Store = storeSpec,
             Models = ModelSpec.ParseList("fraud,fraud-ae"),
             ApiKeys = ["secret-key"],
             RefreshSeconds = 0,
