@@ -23,14 +23,20 @@ else
   echo "== start PostgreSQL"
   pg_dir="$(mktemp -d /tmp/vigil-pg.XXXXXX)"
   rmdir "$pg_dir"
-  pg_port=55432
-  while (echo >/dev/tcp/127.0.0.1/$pg_port) 2>/dev/null; do pg_port=$((pg_port + 1)); done
-  if pg_cs="$(bash "$root/eng/postgres.sh" start "$pg_dir" "$pg_port")"; then
-    export VIGIL_TEST_POSTGRES="$pg_cs"
-    backends="sqlite, postgres (127.0.0.1:$pg_port)"
-  else
-    backends="sqlite only: PostgreSQL did not start (its tests fail when CI=true and skip otherwise)"
-  fi
+  pg_port=25432  # below the ephemeral range (32768-60999), where client sockets come and go
+  backends="sqlite only: PostgreSQL did not start (its tests fail when CI=true and skip otherwise)"
+  # The port probe sees listeners only; a client socket may hold the port for a moment, so try a few ports.
+  for attempt in 1 2 3 4 5; do
+    while (echo >/dev/tcp/127.0.0.1/$pg_port) 2>/dev/null; do pg_port=$((pg_port + 1)); done
+    if pg_cs="$(bash "$root/eng/postgres.sh" start "$pg_dir" "$pg_port")"; then
+      export VIGIL_TEST_POSTGRES="$pg_cs"
+      backends="sqlite, postgres (127.0.0.1:$pg_port)"
+      break
+    fi
+    bash "$root/eng/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+    pg_port=$((pg_port + 1))
+  done
 fi
 
 # promtool (Debian's prometheus package) checks the server's /metrics exposition; installed when missing.
