@@ -141,7 +141,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     public void Score(FeatureMatrix x, Span<double> scores)
     {
         ArgumentNullException.ThrowIfNull(x);
-        CheckShape(x, scores.Length);
+        RowBlocks.CheckShape(FeatureCount, x, scores.Length);
         RowBlocks.Score(this, x, _maxDegreeOfParallelism, scores);
     }
 
@@ -149,7 +149,7 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     public float[] Reconstruct(FeatureMatrix x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        CheckShape(x, x.Rows);
+        RowBlocks.CheckShape(FeatureCount, x, x.Rows);
         var d = FeatureCount;
         var output = new float[x.Rows * d];
         var scratch = ArrayPool<float>.Shared.Rent(2 * BlockRows * _network.Widest);
@@ -282,19 +282,6 @@ public sealed class AutoencoderModel : IExplainableDetector, IRowScorer
     {
         var half = scratch.Length / 2;
         _network.Forward(parameters, input, rows, scratch[..half], scratch[half..], output);
-    }
-
-    private void CheckShape(FeatureMatrix x, int scoresLength)
-    {
-        if (x.Columns != FeatureCount)
-        {
-            throw new ArgumentException($"The model expects {FeatureCount} feature columns but the matrix has {x.Columns}.", nameof(x));
-        }
-
-        if (scoresLength < x.Rows)
-        {
-            throw new ArgumentException($"The score buffer holds {scoresLength} values but the matrix has {x.Rows} rows.", "scores");
-        }
     }
 
     internal static (double[] FeatureWeight, double[] GroupScale, int[] GroupSize) FeatureWeights(int[] groupOf, double[] groupWeights)

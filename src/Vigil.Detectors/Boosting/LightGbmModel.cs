@@ -102,15 +102,7 @@ public sealed class LightGbmModel : IExplainableDetector, IRowScorer
     public void Score(FeatureMatrix x, Span<double> scores)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.Columns != FeatureCount)
-        {
-            throw new ArgumentException($"The model expects {FeatureCount} feature columns but the matrix has {x.Columns}.", nameof(x));
-        }
-
-        if (scores.Length < x.Rows)
-        {
-            throw new ArgumentException($"The score buffer holds {scores.Length} values but the matrix has {x.Rows} rows.", nameof(scores));
-        }
+        RowBlocks.CheckShape(FeatureCount, x, scores.Length);
 
         ScoreRows(x.Values, x.Rows, scores);
     }

@@ -396,7 +396,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     public void Score(FeatureMatrix x, Span<double> scores)
     {
         ArgumentNullException.ThrowIfNull(x);
-        CheckShape(x.Columns, x.Rows, scores.Length);
+        RowBlocks.CheckShape(FeatureCount, x, scores.Length);
         EnsureFinite(x, "scoring");
         RowBlocks.Score(this, x, _maxDegreeOfParallelism, scores);
     }
@@ -548,19 +548,6 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
             }
 
             acc[r] += leaf[n];
-        }
-    }
-
-    private void CheckShape(int columns, int rows, int scoresLength)
-    {
-        if (columns != FeatureCount)
-        {
-            throw new ArgumentException($"The model expects {FeatureCount} feature columns but the matrix has {columns}.", "x");
-        }
-
-        if (scoresLength < rows)
-        {
-            throw new ArgumentException($"The score buffer holds {scoresLength} values but the matrix has {rows} rows.", "scores");
         }
     }
 

@@ -167,15 +167,7 @@ public sealed class OnnxModel : IDetectorModel, IRowScorer, IDisposable
     public void Score(FeatureMatrix x, Span<double> scores)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.Columns != FeatureCount)
-        {
-            throw new ArgumentException($"The matrix has {x.Columns} columns but the ONNX model takes {FeatureCount} features.", nameof(x));
-        }
-
-        if (scores.Length < x.Rows)
-        {
-            throw new ArgumentException($"The score buffer holds {scores.Length} values but the matrix has {x.Rows} rows.", nameof(scores));
-        }
+        RowBlocks.CheckShape(FeatureCount, x, scores.Length);
 
         RowBlocks.Score(this, x, null, scores);
     }

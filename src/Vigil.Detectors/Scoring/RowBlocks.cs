@@ -5,6 +5,23 @@ namespace Vigil.Detectors;
 /// <summary>Scores a feature matrix through <see cref="IRowScorer.ScoreRows"/>, in parallel row chunks when it is large.</summary>
 internal static class RowBlocks
 {
+    /// <summary>
+    /// Throws when <paramref name="x"/> does not have <paramref name="featureCount"/> columns or the score buffer
+    /// (<paramref name="scoresLength"/> values) is shorter than its rows: the argument check of every detector's Score.
+    /// </summary>
+    public static void CheckShape(int featureCount, FeatureMatrix x, int scoresLength)
+    {
+        if (x.Columns != featureCount)
+        {
+            throw new ArgumentException($"The model expects {featureCount} feature columns but the matrix has {x.Columns}.", nameof(x));
+        }
+
+        if (scoresLength < x.Rows)
+        {
+            throw new ArgumentException($"The score buffer holds {scoresLength} values but the matrix has {x.Rows} rows.", "scores");
+        }
+    }
+
     /// <summary>Rows per parallel work item; matrices with at most this many rows are scored on the calling thread.</summary>
     public const int ParallelChunkRows = 4096;
 

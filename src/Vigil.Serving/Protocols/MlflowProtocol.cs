@@ -94,13 +94,10 @@ internal static class MlflowProtocol
             batch.Score();
             exchange.ScoredRows = batch.ScoredRows;
             exchange.Scored();
-            for (var i = 0; i < batch.Items && problem is null; i++)
+            if (batch.FirstFailedItem(out var error) is var i and >= 0)
             {
-                if (batch.ErrorOf(i) is { } error)
-                {
-                    var field = $"{items}[{i}]";
-                    problem = new InputProblem("Invalid input", $"The {error.Field} of {field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
-                }
+                var field = $"{items}[{i}]";
+                problem = new InputProblem("Invalid input", $"The {error.Field} of {field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
             }
         }
 

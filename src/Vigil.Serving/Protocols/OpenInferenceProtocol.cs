@@ -198,12 +198,9 @@ internal static class OpenInferenceProtocol
             batch.Score();
             exchange.ScoredRows = batch.ScoredRows;
             exchange.Scored();
-            for (var i = 0; i < batch.Items && failed is null; i++)
+            if (batch.FirstFailedItem(out var error) is var i and >= 0)
             {
-                if (batch.ErrorOf(i) is { } error)
-                {
-                    failed = ("inputs", $"The {error.Field} of row {i} {error.Detail}.");
-                }
+                failed = ("inputs", $"The {error.Field} of row {i} {error.Detail}.");
             }
         }
 

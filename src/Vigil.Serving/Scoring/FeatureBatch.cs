@@ -128,6 +128,25 @@ internal sealed class FeatureBatch : IDisposable
         Items++;
     }
 
+    /// <summary>
+    /// The first item that failed (in reading or in scoring) and its error, or -1: protocols that reject the whole
+    /// request for one bad item (MLflow, Open Inference) answer with it.
+    /// </summary>
+    public int FirstFailedItem(out ItemError error)
+    {
+        for (var i = 0; i < Items; i++)
+        {
+            if (ErrorOf(i) is { } e)
+            {
+                error = e;
+                return i;
+            }
+        }
+
+        error = default;
+        return -1;
+    }
+
     /// <summary>The error of item <paramref name="item"/>, or null when it is valid.</summary>
     public ItemError? ErrorOf(int item) => _slotOfItem[item] < 0 ? _errors[item] : null;
 
