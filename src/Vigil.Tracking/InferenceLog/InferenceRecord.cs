@@ -74,6 +74,12 @@ public sealed class InferenceRecord
     /// <summary>The error detail for a failed request (4xx/5xx), else null.</summary>
     public string? Error { get; init; }
 
+    /// <summary>
+    /// Inference log v2: one entry per item of the request (score, label, rule, the input values used), or null when
+    /// the request never reached a model (malformed body, unknown model, ...).
+    /// </summary>
+    public InferenceItems? Items { get; init; }
+
     private string? _requestPayload;
     private string? _responsePayload;
 
