@@ -602,34 +602,6 @@ public abstract class StoreContractTests : IDisposable
         error.Message.ShouldContain("corrupted");
     }
 
-    [Fact]
-    public async Task The_model_resolver_loads_each_bundle_once_and_follows_alias_moves()
-    {
-        await using var store = await OpenAsync();
-        var a = await store.Artifacts.PutAsync(new MemoryStream("bundle-a"u8.ToArray()), Ct);
-        var b = await store.Artifacts.PutAsync(new MemoryStream("bundle-b"u8.ToArray()), Ct);
-        await store.CreateModelVersionAsync("fraud", Bundle(a.Sha256), Ct);
-        await store.CreateModelVersionAsync("fraud", Bundle(b.Sha256), Ct);
-        await store.SetAliasAsync("fraud", "champion", 1, "alice", null, Ct);
-        var loads = 0;
-        var resolver = new ModelResolver<string>(store, async (path, version, ct) =>
-        {
-            Interlocked.Increment(ref loads);
-            return await File.ReadAllTextAsync(path, ct);
-        });
-
-        var first = await resolver.GetAsync("models:/fraud@champion", Ct);
-        var second = await resolver.GetAsync("models:/fraud@champion", Ct);
-        await store.SetAliasAsync("fraud", "champion", 2, "alice", null, Ct);
-        var third = await resolver.GetAsync("models:/fraud@champion", Ct);
-
-        first.Bundle.ShouldBe("bundle-a");
-        second.Bundle.ShouldBeSameAs(first.Bundle);
-        third.Bundle.ShouldBe("bundle-b");
-        third.Version.Version.ShouldBe(2);
-        loads.ShouldBe(2);
-    }
-
     // ------------------------------------------------------------------ concurrency
 
     [Fact]
