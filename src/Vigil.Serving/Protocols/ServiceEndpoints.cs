@@ -57,7 +57,8 @@ internal static class ServiceEndpoints
         var spec = runtime.Models.Specs.FirstOrDefault(s => s.Name == name);
         if (spec is null)
         {
-            await Problems.WriteAsync(context, 404, "Unknown model", VigilProtocol.UnknownModel(runtime, name), "name").ConfigureAwait(false);
+            var route = runtime.Router.Route(new ModelRequest(name));
+            await Problems.WriteAsync(context, 404, "Unknown model", route.Detail!, "name").ConfigureAwait(false);
             return;
         }
 
