@@ -56,7 +56,7 @@ public sealed class ScoringPipelineTests : IAsyncLifetime
         oip["model_version"]!.GetValue<string>().ShouldBe(version.ToString(System.Globalization.CultureInfo.InvariantCulture));
         ProtocolRows.Numbers(Output(oip, "score")).ShouldBe(scores);
         ProtocolRows.Numbers(Output(oip, "label")).ShouldBe(labels.Select(l => (double)l).ToArray());
-        var metadata = await _server.Client.GetStringAsync("/v2/models/fraud-ae");
+        var metadata = await _server.Client.GetStringAsync("/v2/models/fraud-ae", TestContext.Current.CancellationToken);
         JsonNode.Parse(metadata)!["parameters"]!["threshold"]!.GetValue<double>().ShouldBe(threshold);
 
         // The log entries of the three requests hold the same decisions.
