@@ -171,6 +171,42 @@ public sealed class ScoringPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_inference_tensors_that_are_not_features_reach_the_rules()
+    {
+        var reference = await ReferenceAsync();
+        var request = Tensors(_features, Rows, null);
+        request["inputs"]!.AsArray().Add(new JsonObject { ["name"] = "watchlist", ["shape"] = new JsonArray(3), ["datatype"] = "BYTES", ["data"] = new JsonArray("no", "yes", null) });
+        request["inputs"]!.AsArray().Add(new JsonObject { ["name"] = "since", ["shape"] = new JsonArray(3, 1), ["datatype"] = "BYTES", ["data"] = new JsonArray(new JsonArray("2020-01-01"), new JsonArray("2026-01-02"), new JsonArray("2020-01-01")) });
+
+        var (status, body) = await PipelineTestSupport.PostAsync(_server, "/v2/models/fraud/infer", request.ToJsonString(), "rule-oip-extra");
+
+        status.ShouldBe(200, body.ToJsonString());
+        Output(body, "rule")!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["", "watchlist", ""]);
+        Output(body, "reason")![1]!.GetValue<string>().ShouldBe("customer on the watchlist since 2026-01-02");
+        AssertRuleDecidedEntry(await _sink.WaitForAsync("rule-oip-extra"), "watchlist", reference);
+    }
+
+    [Fact]
+    public async Task Mlflow_columnar_inputs_that_are_not_features_reach_the_rules()
+    {
+        var reference = await ReferenceAsync();
+        var columns = new JsonObject();
+        foreach (var f in _features)
+        {
+            columns[f] = new JsonArray([.. Rows.Select(r => ProtocolRows.Value(r, f))]);
+        }
+
+        columns["watchlist"] = new JsonArray(null, "yes", "no");
+        columns["since"] = new JsonArray(null, "2026-01-02", "2026-01-02");
+
+        var (status, body) = await PipelineTestSupport.PostAsync(_server, "/models/fraud/invocations", new JsonObject { ["inputs"] = columns }.ToJsonString(), "rule-columnar");
+
+        status.ShouldBe(200, body.ToJsonString());
+        body["predictions"]![1]!["rule"]!.GetValue<string>().ShouldBe("watchlist");
+        AssertRuleDecidedEntry(await _sink.WaitForAsync("rule-columnar"), "watchlist", reference);
+    }
+
+    [Fact]
     public async Task A_failing_rule_fails_only_its_item_with_500()
     {
         var instances = PipelineTestSupport.Instances(_features, Rows);

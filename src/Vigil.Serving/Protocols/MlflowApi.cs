@@ -30,13 +30,13 @@ internal static class MlflowApi
             .WithSummary("MLflow scoring protocol with the default model: dataframe_split, dataframe_records, instances, inputs or CSV.")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
             .Produces<MlflowResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
         group.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(name)))
             .WithName("MlflowModelInvocations")
             .WithSummary("MLflow scoring protocol with a named model (name, name@alias or name/VERSION).")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
             .Produces<MlflowResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
         group.MapGet("/ping", PingAsync)
             .WithSummary("MLflow health check: 200 with a newline once every model is loaded, else 503.")
             .Produces(200, contentType: "application/json").ProducesProblem(503);
@@ -326,6 +326,8 @@ internal static class MlflowApi
         var columns = new List<int>(model.InputCount);
         var offsets = new List<long>(model.InputCount);
         var states = new List<JsonReaderState>(model.InputCount);
+        var keepExtras = model.Rules.Count > 0;
+        var names = new List<string?>(keepExtras ? model.InputCount : 0);
         string? first = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -350,11 +352,12 @@ internal static class MlflowApi
                 throw new RequestShapeException($"inputs.{name}", $"Column '{ProtocolSupport.Clip(name)}' has {count} values but '{first}' has {input.Items}: every column needs one value per row.");
             }
 
-            if (feature >= 0)
+            if (feature >= 0 || keepExtras)
             {
                 columns.Add(feature);
                 offsets.Add(offset);
                 states.Add(state);
+                names.Add(feature < 0 ? name : null);
             }
         }
 
@@ -366,6 +369,7 @@ internal static class MlflowApi
         input.Columns = [.. columns];
         input.ColumnOffsets = [.. offsets];
         input.ColumnStates = [.. states];
+        input.ExtraNames = keepExtras ? [.. names] : null;
         return input;
     }
 
@@ -456,7 +460,11 @@ internal static class MlflowApi
             {
                 var reader = new Utf8JsonReader(body.Slice(offsets[c]), isFinalBlock: true, states[c]);
                 reader.Read();
-                if (batch.ItemFailed)
+                if (columns[c] < 0)
+                {
+                    JsonValues.ReadExtra(ref reader, batch, input.ExtraNames![c]!);
+                }
+                else if (batch.ItemFailed)
                 {
                     reader.Skip();
                 }
@@ -503,14 +511,14 @@ internal static class MlflowApi
 
         public JsonReaderState DataState { get; set; }
 
-        /// <summary>Per column: the feature it feeds or -1 (split with columns; columnar inputs: features only).</summary>
+        /// <summary>Per column: the feature it feeds or -1 (split with columns; columnar inputs: features, and other columns only for a model with rules).</summary>
         public int[]? Columns { get; set; }
 
         public long[]? ColumnOffsets { get; set; }
 
         public JsonReaderState[]? ColumnStates { get; set; }
 
-        /// <summary>Per split column: its name when it is not a feature and the model has rules (they may read it), else null.</summary>
+        /// <summary>Per column (split, or columnar inputs): its name when it is not a feature and the model has rules (they may read it), else null.</summary>
         public string?[]? ExtraNames { get; set; }
     }
 

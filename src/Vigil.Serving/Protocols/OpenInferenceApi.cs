@@ -51,13 +51,13 @@ internal static class OpenInferenceApi
             .WithSummary("Inference with JSON tensors: one per feature, or one packed [N, F] tensor for all-numeric models.")
             .Accepts<InferRequestDoc>("application/json")
             .Produces<InferResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
         group.MapPost("/models/{name}/versions/{version}/infer", (string name, string version, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InferAdapter(name, version, context.TraceIdentifier)))
             .WithName("V2InferVersion")
             .WithSummary("Inference with a given model version (404 unless it is the loaded version).")
             .Accepts<InferRequestDoc>("application/json")
             .Produces<InferResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
         return group;
     }
 
@@ -591,9 +591,22 @@ internal static class OpenInferenceApi
         {
             var at = $"inputs[{t.Index}]";
             var input = model.InputIndex(t.Name!);
-            if (input < 0)
+            if (input < 0 && model.Rules.Count == 0)
             {
                 throw new RequestShapeException(at + ".name", $"'{ProtocolSupport.Clip(t.Name!)}' is not a feature of model '{model.Name}'; its features are {string.Join(", ", model.InputNames)}.");
+            }
+
+            if (input < 0)
+            {
+                // A field the model's pre-model rules may read (e.g. a date as BYTES): one value per row, kept as sent.
+                if (t.Shape!.Length > 2 || (t.Shape.Length == 2 && t.Shape[1] != 1) || (rows >= 0 && t.Shape[0] != rows))
+                {
+                    throw new RequestShapeException(at + ".shape", $"Tensor '{ProtocolSupport.Clip(t.Name!)}' must have shape [N] or [N, 1] with one value per row.");
+                }
+
+                rows = t.Shape[0];
+                t.Input = -1;
+                continue;
             }
 
             if (tensorOf[input] >= 0)
@@ -676,7 +689,15 @@ internal static class OpenInferenceApi
                 {
                     var reader = new Utf8JsonReader(body.Slice(offsets[k]), isFinalBlock: true, states[k]);
                     NextLeaf(ref reader);
-                    JsonValues.ReadValue(ref reader, batch, tensors[k].Input);
+                    if (tensors[k].Input >= 0)
+                    {
+                        JsonValues.ReadValue(ref reader, batch, tensors[k].Input);
+                    }
+                    else
+                    {
+                        JsonValues.ReadExtra(ref reader, batch, tensors[k].Name!);
+                    }
+
                     offsets[k] += reader.BytesConsumed;
                     states[k] = reader.CurrentState;
                 }

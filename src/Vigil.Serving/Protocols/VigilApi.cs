@@ -25,7 +25,7 @@ internal static class VigilApi
             .WithSummary("Scores a batch of instances with a served model; per-item status.")
             .Accepts<PredictRequestDoc>("application/json")
             .Produces<PredictResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
         return group;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Vigil.Serving;
@@ -85,6 +86,10 @@ internal abstract class ScoringAdapter
 /// </summary>
 internal static class ScoringPipeline
 {
+    /// <summary>Documents the problems every scoring endpoint may answer (400, 404, 413, 415, 503).</summary>
+    public static RouteHandlerBuilder ProducesScoringProblems(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+
     /// <summary>Runs one scoring request through <paramref name="adapter"/>.</summary>
     public static async Task RunAsync(HttpContext context, ServingRuntime runtime, ScoringAdapter adapter)
     {
