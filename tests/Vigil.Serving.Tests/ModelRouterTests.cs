@@ -9,7 +9,7 @@ public sealed class ModelRouterTests : IAsyncLifetime
     private ServerHarness _server = null!;
 
     public async ValueTask InitializeAsync() =>
-        _server = await ServerHarness.StartAsync(o => o with { Models = [ModelSpec.Parse("fraud") with { Tenants = ["FISAU", "FIXNZ"] }, ModelSpec.Parse("fraud-ae")] });
+        _server = await ServerHarness.StartAsync(o => o with { Models = [ModelSpec.Parse("fraud") with { Tenants = ["FISAU", "FIXNZ"] }, ModelSpec.Parse("fraud-ae"), ModelSpec.Parse("fraud-num/latest")] });
 
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();
 
@@ -39,6 +39,8 @@ public sealed class ModelRouterTests : IAsyncLifetime
     [InlineData(null, "FIXNZ", "fraud")]
     [InlineData("fraud-ae", "ANYONE", "fraud-ae")]
     [InlineData("fraud-ae@champion", null, "fraud-ae")]
+    [InlineData("fraud-num/latest", null, "fraud-num")]
+    [InlineData("fraud-num/1", null, "fraud-num")]
     public async Task Routes_by_name_alias_version_and_tenant(string? model, string? tenant, string expected)
     {
         var (status, body) = await PredictAsync(model, tenant);
@@ -51,6 +53,8 @@ public sealed class ModelRouterTests : IAsyncLifetime
     [Theory]
     [InlineData("fraud@challenger", null, 404, "model", "following @champion, not @challenger")]
     [InlineData("fraud/2", null, 404, "version", "serves version 1, not '2'")]
+    [InlineData("fraud/Production", null, 404, "version", "serves version 1, not 'Production'")]
+    [InlineData("fraud-num@champion", null, 404, "model", "following /latest, not @champion")]
     [InlineData("nope/1", null, 404, "model", "No model named 'nope'")]
     [InlineData("fraud", "OTHER", 400, "tenant", "does not serve tenant 'OTHER' (it serves FISAU, FIXNZ)")]
     [InlineData(null, "OTHER", 400, "tenant", "No served model serves tenant 'OTHER'")]

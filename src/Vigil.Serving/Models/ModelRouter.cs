@@ -2,7 +2,8 @@ namespace Vigil.Serving;
 
 /// <summary>
 /// How a request names its model: by name (the version the server loaded for it), by alias (<c>name@alias</c>: the
-/// model must be served following that alias), by version (<c>name/3</c>: that version must be the loaded one), and
+/// model must be served following that alias), by version (<c>name/3</c>: that version must be the loaded one; or
+/// <c>name/Production</c>, <c>name/latest</c> when the model is served following that stage), and
 /// optionally for a tenant (the model must declare it, or declare no tenants). With no name, the tenant alone picks
 /// the model that declares it.
 /// </summary>
@@ -106,7 +107,7 @@ public sealed class ModelRouter
                 : new ModelRoute(null, RouteOutcome.NotServed, $"No model named '{request.Name}' is served; served models: {ServedNames()}.");
         }
 
-        if (request.Version is not null && request.Version != model.VersionText)
+        if (request.Version is not null && request.Version != model.VersionText && !FollowsPath(model.Spec, request.Version))
         {
             return new ModelRoute(null, RouteOutcome.VersionNotLoaded, $"Model '{model.Name}' serves version {model.VersionText}, not '{ProtocolSupport.Clip(request.Version)}'.");
         }
@@ -152,6 +153,10 @@ public sealed class ModelRouter
 
         return false;
     }
+
+    /// <summary>True when the spec follows <c>/STAGE</c> or <c>/latest</c> as <paramref name="path"/> names it (e.g. <c>fraud/Production</c>).</summary>
+    private static bool FollowsPath(ModelSpec spec, string path) =>
+        spec.Uri is not null && spec.Follows.Length == path.Length + 1 && spec.Follows.AsSpan(1).Equals(path, StringComparison.OrdinalIgnoreCase);
 
     private static bool Follows(ModelSpec spec, string alias) => spec.Uri is null
         ? alias == ModelSpec.DefaultAlias

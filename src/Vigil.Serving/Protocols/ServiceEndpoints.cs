@@ -42,11 +42,7 @@ internal static class ServiceEndpoints
             return;
         }
 
-        var snapshot = runtime.Models.Snapshot;
-        var failures = runtime.Models.Failures;
-        var missing = runtime.Models.Specs.Where(s => !snapshot.ContainsKey(s.Name))
-            .Select(s => failures.TryGetValue(s.Name, out var why) ? $"{s}: {why}" : $"{s}: loading").ToList();
-        await Problems.WriteAsync(context, 503, "Not ready", "Models not loaded yet: " + string.Join("; ", missing), "models").ConfigureAwait(false);
+        await Problems.WriteAsync(context, 503, "Not ready", ProtocolSupport.NotReadyDetail(runtime), "models").ConfigureAwait(false);
     }
 
     private static IResult ListModels(ServingRuntime runtime) =>
