@@ -109,6 +109,20 @@ public sealed class ServedModel
         return -1;
     }
 
+    /// <summary>The index of the input whose UTF-8 name is <paramref name="utf8Name"/>, or -1.</summary>
+    internal int InputIndex(ReadOnlySpan<byte> utf8Name)
+    {
+        for (var i = 0; i < _utf8Inputs.Length; i++)
+        {
+            if (utf8Name.SequenceEqual(_utf8Inputs[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>The category <paramref name="value"/> of input <paramref name="input"/> as a string: the model's own string for a known category (no allocation), a new one otherwise.</summary>
     internal string Category(int input, ReadOnlySpan<char> value) =>
         _categories[input] is { } lookup && lookup.TryGetValue(value, out var known) ? known : new string(value);

@@ -70,7 +70,7 @@ internal static class MlflowCsv
             }
 
             var name = field.Unescape(ref scratch);
-            var input = ProtocolSupport.FindInput(model, name);
+            var input = model.InputIndex(name);
             columns.Add(input);
             extras?.Add(input < 0 ? Encoding.UTF8.GetString(name) : null);
             if (field.EndsRow)

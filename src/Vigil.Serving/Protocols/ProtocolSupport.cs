@@ -2,7 +2,7 @@ using System.Reflection;
 
 namespace Vigil.Serving;
 
-/// <summary>What the protocols share besides the scoring pipeline: readiness text, content types, feature names, the service version.</summary>
+/// <summary>What the protocols share besides the scoring pipeline: readiness text, content types, the service version, message clipping.</summary>
 internal static class ProtocolSupport
 {
     /// <summary>"Models not loaded yet: fraud: loading" for a server that is not ready.</summary>
@@ -33,20 +33,6 @@ internal static class ProtocolSupport
         var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
         var type = (semicolon < 0 ? contentType : contentType[..semicolon]).AsSpan().Trim();
         return type.Equals(mediaType, StringComparison.OrdinalIgnoreCase);
-    }
-
-    /// <summary>The index of the feature whose UTF-8 name is <paramref name="utf8Name"/>, or -1.</summary>
-    public static int FindInput(ServedModel model, ReadOnlySpan<byte> utf8Name)
-    {
-        for (var i = 0; i < model.InputCount; i++)
-        {
-            if (utf8Name.SequenceEqual(model.Utf8Input(i)))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     /// <summary>The service version (informational version without the commit).</summary>
