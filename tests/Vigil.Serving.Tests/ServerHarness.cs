@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,7 +57,14 @@ internal sealed class ServerHarness : IAsyncDisposable
     public static Frame Data => TrainingData.Value;
 
     /// <summary>Creates a home with the registered models and starts a server (options: models fraud and fraud-ae, log off unless changed).</summary>
-    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true, string? storeSpec = null)
+    /// <param name="configure">Changes to the options.</param>
+    /// <param name="home">An existing home (else a new one, deleted at the end).</param>
+    /// <param name="waitReady">Wait until every model is loaded.</param>
+    /// <param name="storeSpec">The store (else SQLite in the home).</param>
+    /// <param name="sink">An inference log sink to use instead of the one the options name.</param>
+    /// <param name="services">More services for the host (e.g. an <see cref="IItemRuleProvider"/>).</param>
+    public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true, string? storeSpec = null,
+        IInferenceLogSink? sink = null, Action<IServiceCollection>? services = null)
     {
         var ownsHome = home is null;
         home ??= Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
@@ -83,7 +91,23 @@ internal sealed class ServerHarness : IAsyncDisposable
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
         };
         options = configure?.Invoke(options) ?? options;
-        var app = await VigilServer.BuildAsync(options);
+        WebApplication app;
+        if (sink is null)
+        {
+            app = await VigilServer.BuildAsync(options, configure: services is null ? null : b => services(b.Services));
+        }
+        else
+        {
+            // VigilServer.BuildAsync opens the sink the options name; a test sink goes through Configure instead.
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
+            builder.WebHost.UseKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            services?.Invoke(builder.Services);
+            VigilServer.Configure(builder, options, await StoreFactory.OpenAsync(storeSpec, home), sink);
+            app = builder.Build();
+            VigilServer.Map(app);
+        }
+
         await app.StartAsync();
         var harness = new ServerHarness(home, app, store) { _ownsHome = ownsHome };
         if (waitReady)

@@ -41,7 +41,7 @@ internal static class EvaluateCommand
             }
 
             var scores = bundle.Score(frame);
-            var report = EvaluationReport.Create(scores, labels, bundle.Threshold, topK);
+            var report = EvaluationReport.Create(scores, labels, bundle, topK);
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind)));

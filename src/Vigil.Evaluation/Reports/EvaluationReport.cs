@@ -23,7 +23,7 @@ public sealed class EvaluationReport
     /// <summary>auc_roc, auc_pr, recall at fixed FPRs, precision@k, in a stable order.</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; }
 
-    /// <summary>The decision threshold (flag when score &gt;= threshold).</summary>
+    /// <summary>The decision threshold (flag when score &gt;= threshold, or as the bundle decides: see <see cref="Create(ReadOnlySpan{double}, ReadOnlySpan{int}, Vigil.Detectors.ModelBundle, int)"/>).</summary>
     public double Threshold { get; }
 
     /// <summary>The confusion matrix at <see cref="Threshold"/>.</summary>
@@ -40,6 +40,27 @@ public sealed class EvaluationReport
 
         return new EvaluationReport(scores.Length, Labels.Positives(labels), metrics, threshold,
             Vigil.Evaluation.Metrics.ConfusionMatrixAt(scores, labels, threshold));
+    }
+
+    /// <summary>
+    /// Computes the report of <paramref name="bundle"/>'s scores, with the confusion matrix of its own decision
+    /// (<see cref="Vigil.Detectors.ModelBundle.IsAnomaly"/>: score strictly above its threshold, as the server labels).
+    /// </summary>
+    public static EvaluationReport Create(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, Vigil.Detectors.ModelBundle bundle, int k = 100)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var report = Create(scores, labels, bundle.Threshold, k);
+        long tp = 0, fp = 0;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            if (bundle.IsAnomaly(scores[i]))
+            {
+                tp += labels[i];
+                fp += 1 - labels[i];
+            }
+        }
+
+        return new EvaluationReport(report.Rows, report.Positives, report.Metrics, bundle.Threshold, new ConfusionMatrix(tp, fp, scores.Length - report.Positives - fp, report.Positives - tp));
     }
 
     /// <summary>A JSON object: data, model, rows, positives, every metric, threshold and the confusion matrix.</summary>

@@ -4,13 +4,47 @@ using Microsoft.AspNetCore.Http;
 
 namespace Vigil.Serving;
 
-/// <summary>RFC 9457 problem details (<c>application/problem+json</c>) for every error the server returns.</summary>
+/// <summary>
+/// RFC 9457 problem details (<c>application/problem+json</c>) for every error the server returns, in the shape of the
+/// protocol the path belongs to: MLflow paths (<c>/invocations</c>, <c>/models/…</c>, <c>/ping</c>, <c>/health</c>) add
+/// MLflow's <c>error_code</c> and <c>message</c>; Open Inference Protocol paths (<c>/v2…</c>) add the <c>error</c>
+/// string its clients read; Vigil's own paths keep plain problem details.
+/// </summary>
 internal static class Problems
 {
     public const string ContentType = "application/problem+json";
 
-    /// <summary>The problem document: type, title, status, detail, instance, the field at fault and the request id.</summary>
-    public static ReadOnlyMemory<byte> Serialize(HttpContext context, int status, string title, string detail, string? field)
+    /// <summary>MLflow's code for a body that is not valid JSON (or CSV).</summary>
+    public const string MalformedRequest = "MALFORMED_REQUEST";
+
+    /// <summary>MLflow's code for an input value the model cannot take.</summary>
+    public const string InvalidParameterValue = "INVALID_PARAMETER_VALUE";
+
+    /// <summary>The protocol whose error shape a path uses.</summary>
+    public enum Shape
+    {
+        Vigil,
+        Mlflow,
+        OpenInference,
+    }
+
+    /// <summary>The protocol of <paramref name="path"/>.</summary>
+    public static Shape ShapeOf(PathString path)
+    {
+        var p = path.Value ?? "";
+        if (p.StartsWith("/v2", StringComparison.Ordinal) && (p.Length == 3 || p[3] == '/'))
+        {
+            return Shape.OpenInference;
+        }
+
+        return p == "/invocations" || p == "/ping" || p == "/health" || p.StartsWith("/models/", StringComparison.Ordinal) ? Shape.Mlflow : Shape.Vigil;
+    }
+
+    /// <summary>
+    /// The problem document: type, title, status, detail, instance, the field at fault and the request id, plus the
+    /// protocol's own members. <paramref name="code"/> is the MLflow error code (by default from the status).
+    /// </summary>
+    public static ReadOnlyMemory<byte> Serialize(HttpContext context, int status, string title, string detail, string? field, string? code = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
@@ -27,6 +61,17 @@ internal static class Problems
             }
 
             w.WriteString("requestId", context.TraceIdentifier);
+            switch (ShapeOf(context.Request.Path))
+            {
+                case Shape.Mlflow:
+                    w.WriteString("error_code", code ?? MlflowCode(status));
+                    w.WriteString("message", detail);
+                    break;
+                case Shape.OpenInference:
+                    w.WriteString("error", detail);
+                    break;
+            }
+
             w.WriteEndObject();
         }
 
@@ -43,6 +88,18 @@ internal static class Problems
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>The MLflow error code of a status, as MLflow maps its codes to statuses.</summary>
+    private static string MlflowCode(int status) => status switch
+    {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "RESOURCE_DOES_NOT_EXIST",
+        429 => "REQUEST_LIMIT_EXCEEDED",
+        503 => "TEMPORARILY_UNAVAILABLE",
+        >= 500 => "INTERNAL_ERROR",
+        _ => "BAD_REQUEST",
+    };
 
     private static string Slug(int status) => status switch
     {

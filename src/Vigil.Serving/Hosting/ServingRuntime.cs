@@ -3,11 +3,14 @@ using Vigil.Tracking;
 namespace Vigil.Serving;
 
 /// <summary>The shared, long-lived parts every endpoint uses.</summary>
-internal sealed class ServingRuntime(ServingOptions options, ModelCache models, ServingMetrics metrics, InferenceLogWriter log, ITrackingStore store, TimeProvider time)
+internal sealed class ServingRuntime(ServingOptions options, ModelCache models, ServingMetrics metrics, InferenceLogWriter log, ITrackingStore store, TimeProvider time, ModelRouter router)
 {
     public ServingOptions Options { get; } = options;
 
     public ModelCache Models { get; } = models;
+
+    /// <summary>Picks the model version of a request (name, alias, version, tenant).</summary>
+    public ModelRouter Router { get; } = router;
 
     public ServingMetrics Metrics { get; } = metrics;
 

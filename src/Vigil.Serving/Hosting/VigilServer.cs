@@ -70,7 +70,8 @@ public static partial class VigilServer
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ServingMetrics>();
-        builder.Services.AddSingleton(sp => new ModelCache(options.Models, store, sp.GetRequiredService<ServingMetrics>(), sp.GetRequiredService<ILogger<ModelCache>>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new ModelCache(options.Models, store, sp.GetRequiredService<ServingMetrics>(), sp.GetRequiredService<ILogger<ModelCache>>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<IItemRuleProvider>()));
+        builder.Services.AddSingleton<ModelRouter>();
         builder.Services.AddSingleton(sp => new InferenceLogWriter(sink, options, sp.GetRequiredService<ServingMetrics>(), sp.GetRequiredService<ILogger<InferenceLogWriter>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InferenceLogWriter>());
         builder.Services.AddHostedService<ModelRefreshService>();
@@ -152,9 +153,9 @@ public static partial class VigilServer
         }
 
         ServiceEndpoints.Map(app);
-        VigilProtocol.Map(app);
-        MlflowProtocol.Map(app);
-        OpenInferenceProtocol.Map(app);
+        app.MapVigilApi();
+        app.MapMlflowApi();
+        app.MapOpenInferenceApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
     }
@@ -236,15 +237,15 @@ public static partial class VigilServer
         var p = path.Value ?? "";
         if (p == "/v1/predict")
         {
-            return VigilProtocol.PredictRoute;
+            return VigilApi.PredictRoute;
         }
 
         if (p == "/invocations" || (p.StartsWith("/models/", StringComparison.Ordinal) && p.EndsWith("/invocations", StringComparison.Ordinal)))
         {
-            return MlflowProtocol.InvocationsRoute;
+            return MlflowApi.InvocationsRoute;
         }
 
-        return p.StartsWith("/v2/models/", StringComparison.Ordinal) && p.EndsWith("/infer", StringComparison.Ordinal) ? OpenInferenceProtocol.InferRoute : null;
+        return p.StartsWith("/v2/models/", StringComparison.Ordinal) && p.EndsWith("/infer", StringComparison.Ordinal) ? OpenInferenceApi.InferRoute : null;
     }
 
     private static async Task FailAsync(HttpContext context, int status, string title, string detail, string? field, string? allow = null)

@@ -27,14 +27,22 @@ public sealed partial class ModelCache : IDisposable
     private readonly ServingMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly IItemRuleProvider? _rules;
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private readonly Dictionary<string, List<ServedModel>> _recent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
     private FrozenDictionary<string, ServedModel> _snapshot = FrozenDictionary<string, ServedModel>.Empty;
 
     /// <summary>Creates an empty cache; call <see cref="RefreshAsync"/> to load.</summary>
-    public ModelCache(IReadOnlyList<ModelSpec> specs, ITrackingStore store, ServingMetrics metrics, ILogger<ModelCache> logger, TimeProvider time)
+    /// <param name="specs">The configured models.</param>
+    /// <param name="store">The registry and artifact store.</param>
+    /// <param name="metrics">Load counters.</param>
+    /// <param name="logger">Load logs.</param>
+    /// <param name="time">The clock of load times.</param>
+    /// <param name="rules">Supplies each loaded version's pre-model rules (none without it).</param>
+    public ModelCache(IReadOnlyList<ModelSpec> specs, ITrackingStore store, ServingMetrics metrics, ILogger<ModelCache> logger, TimeProvider time, IItemRuleProvider? rules = null)
     {
+        _rules = rules;
         _specs = specs;
         _store = store;
         _metrics = metrics;
@@ -150,7 +158,7 @@ public sealed partial class ModelCache : IDisposable
 
         var path = await _store.GetVerifiedBundlePathAsync(version, cancellationToken).ConfigureAwait(false);
         var bundle = await Task.Run(() => ModelBundle.Load(path), cancellationToken).ConfigureAwait(false);
-        var model = new ServedModel(spec, version.Version, bundle, _time.GetUtcNow(), version.BundleSha256);
+        var model = new ServedModel(spec, version.Version, bundle, _time.GetUtcNow(), version.BundleSha256, _rules?.GetRules(spec, bundle));
         lock (_recent)
         {
             if (!_recent.TryGetValue(spec.Name, out var list))

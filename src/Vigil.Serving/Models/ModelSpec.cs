@@ -23,6 +23,12 @@ public sealed record ModelSpec
     /// <summary>The explicit reference, or null for "champion, else Production, else Staging".</summary>
     public ModelUri? Uri { get; }
 
+    /// <summary>
+    /// The tenants this model may serve, from configuration; null to use the bundle's <c>tenants</c> parameter (and,
+    /// when that is absent too, to serve any caller). See <see cref="ModelRouter"/>.
+    /// </summary>
+    public IReadOnlyList<string>? Tenants { get; init; }
+
     /// <summary>What the spec follows, for <c>/v1/version</c>: e.g. <c>@champion</c>, <c>/Production</c>.</summary>
     public string Follows => Uri switch
     {

@@ -55,10 +55,11 @@ internal static class MlflowCsv
         cursor.SkipBlankLines();
         if (cursor.AtEnd)
         {
-            return new InputProblem("Malformed request", "The CSV body is empty: send a header row of column names, then one row per item.", "body");
+            return InputProblem.Malformed("The CSV body is empty: send a header row of column names, then one row per item.");
         }
 
         var columns = new List<int>(model.InputCount);
+        var extras = batch.KeepsExtras ? new List<string?>(model.InputCount) : null;
         var scratch = new byte[64];
         while (true)
         {
@@ -69,7 +70,9 @@ internal static class MlflowCsv
             }
 
             var name = field.Unescape(ref scratch);
-            columns.Add(ProtocolSupport.FindInput(model, name));
+            var input = model.InputIndex(name);
+            columns.Add(input);
+            extras?.Add(input < 0 ? Encoding.UTF8.GetString(name) : null);
             if (field.EndsRow)
             {
                 break;
@@ -98,6 +101,10 @@ internal static class MlflowCsv
                 {
                     SetValue(batch, feature, field, ref scratch);
                 }
+                else if (feature < 0 && count < width && extras?[count] is { } extra && !field.IsEmpty)
+                {
+                    batch.SetExtraText(extra, Encoding.UTF8.GetString(field.Unescape(ref scratch)));
+                }
 
                 count++;
                 if (field.EndsRow)
@@ -115,8 +122,8 @@ internal static class MlflowCsv
             if (batch.ErrorOf(index) is { } bad)
             {
                 exchange.Transformed();
-                var field = ProtocolSupport.FindInput(model, bad.Field) < 0 ? bad.Field : $"rows[{index}].{bad.Field}";
-                return new InputProblem("Invalid input", $"{field} (CSV line {line}) {bad.Detail}. MLflow rejects the whole request when one row is invalid.", field);
+                var field = model.InputIndex(bad.Field) < 0 ? bad.Field : $"rows[{index}].{bad.Field}";
+                return new InputProblem("Invalid input", $"{field} (CSV line {line}) {bad.Detail}. MLflow rejects the whole request when one row is invalid.", field, Problems.InvalidParameterValue);
             }
 
             index++;
@@ -124,16 +131,16 @@ internal static class MlflowCsv
         }
 
         exchange.Transformed();
-        return index > 0 ? null : new InputProblem("Malformed request", "The CSV body has a header but no rows: send at least one row.", "body");
+        return index > 0 ? null : InputProblem.Malformed("The CSV body has a header but no rows: send at least one row.");
     }
 
-    private static InputProblem Malformed(string error) => new("Malformed request", "The CSV body is malformed: " + error + ".", "body");
+    private static InputProblem Malformed(string error) => InputProblem.Malformed("The CSV body is malformed: " + error + ".");
 
     private static void SetValue(FeatureBatch batch, int feature, CsvField field, ref byte[] scratch)
     {
         if (field.IsEmpty)
         {
-            if (!field.Quoted || !ProtocolSupport.IsCategorical(batch.Model, feature))
+            if (!field.Quoted || !batch.Model.IsCategorical(feature))
             {
                 batch.SetMissing(feature);
                 return;
@@ -141,7 +148,7 @@ internal static class MlflowCsv
         }
 
         var bytes = field.Unescape(ref scratch);
-        if (!ProtocolSupport.IsCategorical(batch.Model, feature))
+        if (!batch.Model.IsCategorical(feature))
         {
             if (double.TryParse(bytes, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {

@@ -42,11 +42,7 @@ internal static class ServiceEndpoints
             return;
         }
 
-        var snapshot = runtime.Models.Snapshot;
-        var failures = runtime.Models.Failures;
-        var missing = runtime.Models.Specs.Where(s => !snapshot.ContainsKey(s.Name))
-            .Select(s => failures.TryGetValue(s.Name, out var why) ? $"{s}: {why}" : $"{s}: loading").ToList();
-        await Problems.WriteAsync(context, 503, "Not ready", "Models not loaded yet: " + string.Join("; ", missing), "models").ConfigureAwait(false);
+        await Problems.WriteAsync(context, 503, "Not ready", ProtocolSupport.NotReadyDetail(runtime), "models").ConfigureAwait(false);
     }
 
     private static IResult ListModels(ServingRuntime runtime) =>
@@ -57,7 +53,8 @@ internal static class ServiceEndpoints
         var spec = runtime.Models.Specs.FirstOrDefault(s => s.Name == name);
         if (spec is null)
         {
-            await Problems.WriteAsync(context, 404, "Unknown model", VigilProtocol.UnknownModel(runtime, name), "name").ConfigureAwait(false);
+            var route = runtime.Router.Route(new ModelRequest(name));
+            await Problems.WriteAsync(context, 404, "Unknown model", route.Detail!, "name").ConfigureAwait(false);
             return;
         }
 

@@ -20,7 +20,14 @@ internal static class JsonValues
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var input = FindInput(ref reader, model);
+            var extra = input < 0 && batch.KeepsExtras ? reader.GetString() : null;
             reader.Read();
+            if (extra is not null)
+            {
+                ReadExtra(ref reader, batch, extra);
+                continue;
+            }
+
             if (input < 0 || batch.ItemFailed)
             {
                 reader.Skip();
@@ -28,6 +35,30 @@ internal static class JsonValues
             }
 
             ReadValue(ref reader, batch, input);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the value under the reader as field <paramref name="field"/> of the current item, which is not a model
+    /// feature (for the model's rules): a string, a number or null; a boolean as <c>true</c>/<c>false</c>; containers are skipped.
+    /// </summary>
+    public static void ReadExtra(ref Utf8JsonReader reader, FeatureBatch batch, string field)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                batch.SetExtraText(field, reader.GetString()!);
+                break;
+            case JsonTokenType.Number when reader.TryGetDouble(out var number):
+                batch.SetExtraNumber(field, number);
+                break;
+            case JsonTokenType.True:
+            case JsonTokenType.False:
+                batch.SetExtraText(field, reader.TokenType == JsonTokenType.True ? "true" : "false");
+                break;
+            default:
+                reader.Skip();
+                break;
         }
     }
 

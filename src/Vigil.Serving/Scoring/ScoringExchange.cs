@@ -51,6 +51,9 @@ internal sealed class ScoringExchange
     /// <summary>The requested model name when no loaded model matched.</summary>
     public string? ModelName { get; set; }
 
+    /// <summary>The request's items once a model was found: the log row's per-item entries come from it.</summary>
+    public FeatureBatch? Batch { get; set; }
+
     /// <summary>The number of items in the request.</summary>
     public int Rows { get; set; }
 
@@ -122,10 +125,10 @@ internal sealed class ScoringExchange
         await RespondAsync(status, contentType, buffer.WrittenMemory, error: null).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a problem+json response naming <paramref name="field"/> and logs the exchange.</summary>
-    public Task RespondProblemAsync(int status, string title, string detail, string? field = null)
+    /// <summary>Writes a problem+json response (in the protocol's shape, <paramref name="code"/> for MLflow) naming <paramref name="field"/> and logs the exchange.</summary>
+    public Task RespondProblemAsync(int status, string title, string detail, string? field = null, string? code = null)
     {
-        var bytes = Problems.Serialize(_context, status, title, detail, field);
+        var bytes = Problems.Serialize(_context, status, title, detail, field, code);
         return RespondAsync(status, Problems.ContentType, bytes, detail);
     }
 
@@ -182,6 +185,7 @@ internal sealed class ScoringExchange
             TransformUs = Micros(parsed, transformed),
             ScoreUs = Micros(transformed, scored),
             Error = error,
+            Items = Batch?.ToLogItems(),
         };
     }
 

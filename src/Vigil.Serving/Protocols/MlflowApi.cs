@@ -8,13 +8,13 @@ using Microsoft.AspNetCore.Routing;
 namespace Vigil.Serving;
 
 /// <summary>
-/// MLflow's pyfunc scoring protocol: <c>POST /invocations</c> (the default model) and
+/// MLflow's pyfunc scoring protocol (<see cref="MapMlflowApi"/>): <c>POST /invocations</c> (the default model) and
 /// <c>POST /models/{name}/invocations</c> with <c>application/json</c> (<c>dataframe_split</c>,
 /// <c>dataframe_records</c>, <c>instances</c> or <c>inputs</c>, plus an ignored <c>params</c>) or <c>text/csv</c>
 /// (header row, then rows); <c>GET /ping</c> and <c>GET /health</c>. The answer is <c>{"predictions": [score, ...]}</c>.
 /// Like MLflow, a bad value rejects the whole request: 400 naming the first bad field with its item index.
 /// </summary>
-internal static class MlflowProtocol
+internal static class MlflowApi
 {
     public const string InvocationsRoute = "invocations";
 
@@ -22,28 +22,28 @@ internal static class MlflowProtocol
 
     private const string Keys = "dataframe_split, dataframe_records, instances or inputs";
 
-    public static void Map(IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapMlflowApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/invocations", (HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, null))
+        var group = app.MapGroup("").WithTags("MLflow");
+        group.MapPost("/invocations", (HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(null)))
             .WithName("MlflowInvocations")
-            .WithTags("MLflow")
             .WithSummary("MLflow scoring protocol with the default model: dataframe_split, dataframe_records, instances, inputs or CSV.")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
             .Produces<MlflowResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
-        app.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, name))
+            .ProducesScoringProblems();
+        group.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(name)))
             .WithName("MlflowModelInvocations")
-            .WithTags("MLflow")
-            .WithSummary("MLflow scoring protocol with a named model.")
+            .WithSummary("MLflow scoring protocol with a named model (name, name@alias or name/VERSION).")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
             .Produces<MlflowResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
-        app.MapGet("/ping", PingAsync)
-            .WithTags("MLflow").WithSummary("MLflow health check: 200 with a newline once every model is loaded, else 503.")
+            .ProducesScoringProblems();
+        group.MapGet("/ping", PingAsync)
+            .WithSummary("MLflow health check: 200 with a newline once every model is loaded, else 503.")
             .Produces(200, contentType: "application/json").ProducesProblem(503);
-        app.MapGet("/health", PingAsync)
-            .WithTags("MLflow").WithSummary("Same as /ping.")
+        group.MapGet("/health", PingAsync)
+            .WithSummary("Same as /ping.")
             .Produces(200, contentType: "application/json").ProducesProblem(503);
+        return group;
     }
 
     private static async Task PingAsync(HttpContext context, ServingRuntime runtime)
@@ -59,122 +59,115 @@ internal static class MlflowProtocol
         await context.Response.Body.WriteAsync(PingBody, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task InvokeAsync(HttpContext context, ServingRuntime runtime, string? name)
+    /// <summary>
+    /// One <c>/invocations</c> request. Like MLflow, a bad value rejects the whole request: 400 naming the first bad
+    /// field with its item index. The answer is <c>{"predictions": [score, ...]}</c>; for a model with pre-model rules it
+    /// is one record per item, <c>{"score", "label", "rule", "reason"}</c> (score null and rule named when a rule
+    /// decided), as MLflow writes a model's DataFrame output.
+    /// </summary>
+    private sealed class InvocationsAdapter(string? name) : ScoringAdapter
     {
-        var exchange = new ScoringExchange(context, runtime, InvocationsRoute);
-        var contentType = context.Request.ContentType;
-        var csv = ProtocolSupport.IsMediaType(contentType, "text/csv");
-        if (!csv && !ProtocolSupport.IsMediaType(contentType, "application/json"))
+        private bool _csv;
+        private JsonInput? _input;
+        private string _items = "rows";
+
+        public override string Route => InvocationsRoute;
+
+        public override string MediaTypes => "application/json or text/csv (MLflow scoring protocol)";
+
+        public override string ModelField => name is null ? "model" : "name";
+
+        public override bool ModelInPath => true;
+
+        public override bool RejectsWholeRequest => true;
+
+        public override bool Accepts(string? contentType)
         {
-            await exchange.RespondProblemAsync(415, "Unsupported media type",
-                $"{context.Request.Path} takes application/json or text/csv (MLflow scoring protocol), not '{contentType ?? "(no Content-Type)"}'.", "Content-Type").ConfigureAwait(false);
-            return;
+            _csv = ProtocolSupport.IsMediaType(contentType, "text/csv");
+            return _csv || ProtocolSupport.IsMediaType(contentType, "application/json");
         }
 
-        var modelName = name ?? runtime.DefaultModelName;
-        if (modelName is null)
-        {
-            await exchange.RespondProblemAsync(400, "No default model",
-                $"Several models are served and none is the default: POST /models/{{name}}/invocations or set VIGIL_DEFAULT_MODEL (served: {string.Join(", ", runtime.Models.Specs.Select(s => s.Name))}).", "model").ConfigureAwait(false);
-            return;
-        }
+        public override ModelRequest? ModelOf(ServingRuntime runtime) =>
+            (name ?? runtime.DefaultModelName) is { } model ? ModelRequest.Parse(model) : null;
 
-        var model = await ProtocolSupport.FindModelAsync(exchange, runtime, modelName, name is null ? "model" : "name").ConfigureAwait(false);
-        if (model is null || !await ProtocolSupport.TryReadBodyAsync(exchange).ConfigureAwait(false))
-        {
-            return;
-        }
+        public override InputProblem NoModel(ServingRuntime runtime) => new("No default model",
+            $"Several models are served and none is the default: POST /models/{{name}}/invocations or set VIGIL_DEFAULT_MODEL (served: {string.Join(", ", runtime.Models.Specs.Select(s => s.Name))}).", "model");
 
-        using var batch = new FeatureBatch(model, 16);
-        var items = "rows";
-        var problem = csv ? MlflowCsv.Read(exchange, batch) : ReadJson(exchange, batch, out items);
-        exchange.Rows = batch.Items;
-        if (problem is null)
+        public override void Scan(ReadOnlySequence<byte> body, ServedModel? model)
         {
-            batch.Score();
-            exchange.ScoredRows = batch.ScoredRows;
-            exchange.Scored();
-            if (batch.FirstFailedItem(out var error) is var i and >= 0)
+            if (!_csv)
             {
-                var field = $"{items}[{i}]";
-                problem = new InputProblem("Invalid input", $"The {error.Field} of {field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
+                _input = MlflowApi.Scan(body, model!);
+                _items = _input.Format == JsonFormat.InputsColumnar ? "inputs" : _input.Prefix;
+                Items = _input.Items;
             }
         }
 
-        if (problem is { } p)
+        public override InputProblem? Read(ScoringExchange exchange, FeatureBatch batch)
         {
-            exchange.ScoredRows = 0;
-            await exchange.RespondProblemAsync(400, p.Title, p.Detail, p.Field).ConfigureAwait(false);
-            return;
-        }
-
-        await exchange.RespondJsonAsync(200, batch, static (w, b) => WritePredictions(w, b)).ConfigureAwait(false);
-    }
-
-    private static void WritePredictions(Utf8JsonWriter w, FeatureBatch batch)
-    {
-        w.WriteStartObject();
-        w.WriteStartArray("predictions"u8);
-        for (var i = 0; i < batch.Items; i++)
-        {
-            w.WriteNumberValue(batch.ScoreOf(i));
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    /// <summary>Parses the JSON body into <paramref name="batch"/>; returns the problem of the first bad item, if any.</summary>
-    private static InputProblem? ReadJson(ScoringExchange exchange, FeatureBatch batch, out string items)
-    {
-        items = "body";
-        JsonInput input;
-        try
-        {
-            input = Scan(exchange.Body, batch.Model);
-        }
-        catch (JsonException e)
-        {
-            return new InputProblem("Malformed request", "The body is not valid JSON: " + e.Message, "body");
-        }
-        catch (RequestShapeException e)
-        {
-            return new InputProblem("Malformed request", e.Message, e.Field);
-        }
-        catch (InvalidOperationException e)
-        {
-            // Utf8JsonReader.GetString on invalid UTF-8 or a lone surrogate escape.
-            return new InputProblem("Malformed request", "The body holds invalid text: " + e.Message, "body");
-        }
-
-        items = input.Format == JsonFormat.InputsColumnar ? "inputs" : input.Prefix;
-        exchange.Parsed();
-        int failed;
-        try
-        {
-            failed = input.Format == JsonFormat.InputsColumnar ? ReadColumnar(exchange.Body, batch, input) : ReadRows(exchange.Body, batch, input);
-        }
-        catch (InvalidOperationException e)
-        {
-            // A property name with a lone surrogate escape (values are checked item by item in JsonValues).
-            return new InputProblem("Malformed request", "The body holds invalid text: " + e.Message, "body");
-        }
-
-        exchange.Transformed();
-        if (failed < 0)
-        {
-            return null;
-        }
-
-        var error = batch.ErrorOf(failed)!.Value;
-        var field = ProtocolSupport.FindInput(batch.Model, error.Field) < 0
-            ? error.Field
-            : input.Format switch
+            if (_csv)
             {
-                JsonFormat.InputsColumnar => $"inputs.{error.Field}[{failed}]",
-                _ => $"{input.Prefix}[{failed}].{error.Field}",
-            };
-        return new InputProblem("Invalid input", $"{field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field);
+                return MlflowCsv.Read(exchange, batch);
+            }
+
+            var input = _input!;
+            var failed = input.Format == JsonFormat.InputsColumnar ? ReadColumnar(exchange.Body, batch, input) : ReadRows(exchange.Body, batch, input);
+            if (failed < 0)
+            {
+                return null;
+            }
+
+            var error = batch.ErrorOf(failed)!.Value;
+            var field = batch.Model.InputIndex(error.Field) < 0
+                ? error.Field
+                : input.Format switch
+                {
+                    JsonFormat.InputsColumnar => $"inputs.{error.Field}[{failed}]",
+                    _ => $"{input.Prefix}[{failed}].{error.Field}",
+                };
+            return new InputProblem("Invalid input", $"{field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field, Problems.InvalidParameterValue);
+        }
+
+        public override InputProblem FailedItem(int item, ItemError error, int status)
+        {
+            var field = $"{_items}[{item}]";
+            return new InputProblem(status >= 500 ? "Item failed" : "Invalid input", $"The {error.Field} of {field} {error.Detail}. MLflow rejects the whole request when one item is invalid.", field, status >= 500 ? null : Problems.InvalidParameterValue, status);
+        }
+
+        public override int LoggedRows(FeatureBatch batch) => batch.Items;
+
+        public override void Write(Utf8JsonWriter w, FeatureBatch batch)
+        {
+            var records = batch.Model.Rules.Count > 0;
+            w.WriteStartObject();
+            w.WriteStartArray("predictions"u8);
+            foreach (ref readonly var d in batch.Decisions)
+            {
+                if (!records)
+                {
+                    w.WriteNumberValue(d.Score);
+                    continue;
+                }
+
+                w.WriteStartObject();
+                if (d.Rule is null)
+                {
+                    w.WriteNumber("score"u8, d.Score);
+                }
+                else
+                {
+                    w.WriteNull("score"u8);
+                }
+
+                w.WriteNumber("label"u8, d.Label);
+                w.WriteString("rule"u8, d.Rule);
+                w.WriteString("reason"u8, d.RuleReason);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
     }
 
     /// <summary>First pass: the format key, the item count and where the items start; checks the shape of the body.</summary>
@@ -278,6 +271,7 @@ internal static class MlflowProtocol
                 }
 
                 var columns = new List<int>(model.InputCount);
+                var names = model.Rules.Count > 0 ? new List<string?>(model.InputCount) : null;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     if (reader.TokenType != JsonTokenType.String)
@@ -285,10 +279,13 @@ internal static class MlflowProtocol
                         throw new RequestShapeException($"{Key}.columns[{columns.Count}]", "Each column name must be a string.");
                     }
 
-                    columns.Add(JsonValues.FindInput(ref reader, model));
+                    var feature = JsonValues.FindInput(ref reader, model);
+                    columns.Add(feature);
+                    names?.Add(feature < 0 ? reader.GetString() : null);
                 }
 
                 input.Columns = [.. columns];
+                input.ExtraNames = names is null ? null : [.. names];
             }
             else if (reader.ValueTextEquals("data"u8))
             {
@@ -329,6 +326,8 @@ internal static class MlflowProtocol
         var columns = new List<int>(model.InputCount);
         var offsets = new List<long>(model.InputCount);
         var states = new List<JsonReaderState>(model.InputCount);
+        var keepExtras = model.Rules.Count > 0;
+        var names = new List<string?>(keepExtras ? model.InputCount : 0);
         string? first = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -353,11 +352,12 @@ internal static class MlflowProtocol
                 throw new RequestShapeException($"inputs.{name}", $"Column '{ProtocolSupport.Clip(name)}' has {count} values but '{first}' has {input.Items}: every column needs one value per row.");
             }
 
-            if (feature >= 0)
+            if (feature >= 0 || keepExtras)
             {
                 columns.Add(feature);
                 offsets.Add(offset);
                 states.Add(state);
+                names.Add(feature < 0 ? name : null);
             }
         }
 
@@ -369,6 +369,7 @@ internal static class MlflowProtocol
         input.Columns = [.. columns];
         input.ColumnOffsets = [.. offsets];
         input.ColumnStates = [.. states];
+        input.ExtraNames = keepExtras ? [.. names] : null;
         return input;
     }
 
@@ -408,6 +409,10 @@ internal static class MlflowProtocol
                     if (feature >= 0 && !batch.ItemFailed)
                     {
                         JsonValues.ReadValue(ref reader, batch, feature);
+                    }
+                    else if (feature < 0 && count < width && input.ExtraNames?[count] is { } extra)
+                    {
+                        JsonValues.ReadExtra(ref reader, batch, extra);
                     }
                     else
                     {
@@ -455,7 +460,11 @@ internal static class MlflowProtocol
             {
                 var reader = new Utf8JsonReader(body.Slice(offsets[c]), isFinalBlock: true, states[c]);
                 reader.Read();
-                if (batch.ItemFailed)
+                if (columns[c] < 0)
+                {
+                    JsonValues.ReadExtra(ref reader, batch, input.ExtraNames![c]!);
+                }
+                else if (batch.ItemFailed)
                 {
                     reader.Skip();
                 }
@@ -502,12 +511,15 @@ internal static class MlflowProtocol
 
         public JsonReaderState DataState { get; set; }
 
-        /// <summary>Per column: the feature it feeds or -1 (split with columns; columnar inputs: features only).</summary>
+        /// <summary>Per column: the feature it feeds or -1 (split with columns; columnar inputs: features, and other columns only for a model with rules).</summary>
         public int[]? Columns { get; set; }
 
         public long[]? ColumnOffsets { get; set; }
 
         public JsonReaderState[]? ColumnStates { get; set; }
+
+        /// <summary>Per column (split, or columnar inputs): its name when it is not a feature and the model has rules (they may read it), else null.</summary>
+        public string?[]? ExtraNames { get; set; }
     }
 
     /// <summary>Documentation shape of the request body (one of the four keys; or text/csv with a header row).</summary>
@@ -525,5 +537,3 @@ internal static class MlflowProtocol
     internal sealed record MlflowResponseDoc(IReadOnlyList<double> Predictions);
 }
 
-/// <summary>A whole-request input problem (400) of the MLflow protocol.</summary>
-internal readonly record struct InputProblem(string Title, string Detail, string Field);

@@ -9,54 +9,56 @@ using Vigil.Data;
 namespace Vigil.Serving;
 
 /// <summary>
-/// The Open Inference Protocol V2 (KServe) REST API: server metadata, health, model metadata and readiness, and
+/// The Open Inference Protocol V2 (KServe) REST API (<see cref="MapOpenInferenceApi"/>): server metadata, health, model metadata and readiness, and
 /// <c>POST /v2/models/{name}[/versions/{v}]/infer</c> with JSON tensors. Inputs are either one tensor per feature
 /// (named after the feature, shape [N] or [N, 1]; FP32/FP64/INT32/INT64 for numeric features, BYTES for categorical
 /// ones) or, for a model whose features are all numeric, one packed FP32/FP64 tensor of shape [N, F] in the model's
 /// input order. <c>data</c> may be flat or nested (row-major); JSON null is a missing value. Outputs: <c>score</c>
 /// (FP64 [N]) and <c>label</c> (INT64 [N]). Any invalid value rejects the request (400 naming the tensor).
 /// </summary>
-internal static class OpenInferenceProtocol
+internal static class OpenInferenceApi
 {
     public const string InferRoute = "v2/infer";
 
     private const string Supported = "FP32, FP64, INT32, INT64 (numeric features) or BYTES (categorical features)";
 
-    public static void Map(IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapOpenInferenceApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v2", ServerMetadata)
-            .WithTags("Open Inference V2").WithSummary("Server metadata: name, version, extensions.")
+        var group = app.MapGroup("/v2").WithTags("Open Inference V2");
+        group.MapGet("", ServerMetadata)
+            .WithSummary("Server metadata: name, version, extensions.")
             .Produces<ServerMetadataDoc>();
-        app.MapGet("/v2/health/live", () => Results.Json(new { live = true }))
-            .WithTags("Open Inference V2").WithSummary("Server liveness.")
+        group.MapGet("/health/live", () => Results.Json(new { live = true }))
+            .WithSummary("Server liveness.")
             .Produces<LiveDoc>();
-        app.MapGet("/v2/health/ready", ServerReadyAsync)
-            .WithTags("Open Inference V2").WithSummary("Server readiness: 200 once every model is loaded, else 503.")
+        group.MapGet("/health/ready", ServerReadyAsync)
+            .WithSummary("Server readiness: 200 once every model is loaded, else 503.")
             .Produces<ReadyDoc>().ProducesProblem(503);
-        app.MapGet("/v2/models/{name}", (string name, HttpContext context, ServingRuntime runtime) => ModelMetadataAsync(context, runtime, name, null))
-            .WithTags("Open Inference V2").WithSummary("Model metadata: versions, platform, input and output tensors.")
+        group.MapGet("/models/{name}", (string name, HttpContext context, ServingRuntime runtime) => ModelMetadataAsync(context, runtime, name, null))
+            .WithSummary("Model metadata: versions, platform, input and output tensors.")
             .Produces<ModelMetadataDoc>().ProducesProblem(404).ProducesProblem(503);
-        app.MapGet("/v2/models/{name}/versions/{version}", (string name, string version, HttpContext context, ServingRuntime runtime) => ModelMetadataAsync(context, runtime, name, version))
-            .WithTags("Open Inference V2").WithSummary("Model metadata of a version (404 unless it is the loaded version).")
+        group.MapGet("/models/{name}/versions/{version}", (string name, string version, HttpContext context, ServingRuntime runtime) => ModelMetadataAsync(context, runtime, name, version))
+            .WithSummary("Model metadata of a version (404 unless it is the loaded version).")
             .Produces<ModelMetadataDoc>().ProducesProblem(404).ProducesProblem(503);
-        app.MapGet("/v2/models/{name}/ready", (string name, HttpContext context, ServingRuntime runtime) => ModelReadyAsync(context, runtime, name, null))
-            .WithTags("Open Inference V2").WithSummary("Model readiness.")
+        group.MapGet("/models/{name}/ready", (string name, HttpContext context, ServingRuntime runtime) => ModelReadyAsync(context, runtime, name, null))
+            .WithSummary("Model readiness.")
             .Produces<ModelReadyDoc>().ProducesProblem(404).ProducesProblem(503);
-        app.MapGet("/v2/models/{name}/versions/{version}/ready", (string name, string version, HttpContext context, ServingRuntime runtime) => ModelReadyAsync(context, runtime, name, version))
-            .WithTags("Open Inference V2").WithSummary("Readiness of a model version.")
+        group.MapGet("/models/{name}/versions/{version}/ready", (string name, string version, HttpContext context, ServingRuntime runtime) => ModelReadyAsync(context, runtime, name, version))
+            .WithSummary("Readiness of a model version.")
             .Produces<ModelReadyDoc>().ProducesProblem(404).ProducesProblem(503);
-        app.MapPost("/v2/models/{name}/infer", (string name, HttpContext context, ServingRuntime runtime) => InferAsync(context, runtime, name, null))
+        group.MapPost("/models/{name}/infer", (string name, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InferAdapter(name, null, context.TraceIdentifier)))
             .WithName("V2Infer")
-            .WithTags("Open Inference V2").WithSummary("Inference with JSON tensors: one per feature, or one packed [N, F] tensor for all-numeric models.")
+            .WithSummary("Inference with JSON tensors: one per feature, or one packed [N, F] tensor for all-numeric models.")
             .Accepts<InferRequestDoc>("application/json")
             .Produces<InferResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
-        app.MapPost("/v2/models/{name}/versions/{version}/infer", (string name, string version, HttpContext context, ServingRuntime runtime) => InferAsync(context, runtime, name, version))
+            .ProducesScoringProblems();
+        group.MapPost("/models/{name}/versions/{version}/infer", (string name, string version, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InferAdapter(name, version, context.TraceIdentifier)))
             .WithName("V2InferVersion")
-            .WithTags("Open Inference V2").WithSummary("Inference with a given model version (404 unless it is the loaded version).")
+            .WithSummary("Inference with a given model version (404 unless it is the loaded version).")
             .Accepts<InferRequestDoc>("application/json")
             .Produces<InferResponseDoc>()
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(503);
+            .ProducesScoringProblems();
+        return group;
     }
 
     private static IResult ServerMetadata() => Results.Json(new { name = "vigil", version = ProtocolSupport.ServiceVersion, extensions = Array.Empty<string>() });
@@ -99,17 +101,24 @@ internal static class OpenInferenceProtocol
             inputs.Add(new { name = column.Name, datatype = categorical ? "BYTES" : "FP64", shape = new[] { -1 } });
         }
 
+        var outputs = new List<object>
+        {
+            new { name = "score", datatype = "FP64", shape = new[] { -1 } },
+            new { name = "label", datatype = "INT64", shape = new[] { -1 } },
+        };
+        if (model.Rules.Count > 0)
+        {
+            outputs.Add(new { name = "rule", datatype = "BYTES", shape = new[] { -1 } });
+            outputs.Add(new { name = "reason", datatype = "BYTES", shape = new[] { -1 } });
+        }
+
         await context.Response.WriteAsJsonAsync(new
         {
             name = model.Name,
             versions = new[] { model.VersionText },
             platform = "vigil-" + model.Bundle.Manifest.DetectorKind,
             inputs,
-            outputs = new object[]
-            {
-                new { name = "score", datatype = "FP64", shape = new[] { -1 } },
-                new { name = "label", datatype = "INT64", shape = new[] { -1 } },
-            },
+            outputs,
             parameters = new
             {
                 threshold = model.Bundle.Threshold,
@@ -126,133 +135,113 @@ internal static class OpenInferenceProtocol
     /// <summary>The model, or null after a 404/503 problem (unknown name, not loaded, or not the loaded version).</summary>
     private static async ValueTask<ServedModel?> FindAsync(HttpContext context, ServingRuntime runtime, string name, string? version)
     {
-        var model = await ProtocolSupport.FindModelAsync(context, runtime, name, "name").ConfigureAwait(false);
-        if (model is not null && version is not null && version != model.VersionText)
+        var route = runtime.Router.Route(new ModelRequest(name, Version: version));
+        if (route.Model is null)
         {
-            await Problems.WriteAsync(context, 404, "Unknown model version", VersionDetail(model, version), "version").ConfigureAwait(false);
-            return null;
+            await Problems.WriteAsync(context, route.Status, route.Title, route.Detail!, route.Outcome == RouteOutcome.VersionNotLoaded ? "version" : "name").ConfigureAwait(false);
         }
 
-        return model;
+        return route.Model;
     }
 
-    private static string VersionDetail(ServedModel model, string version) =>
-        $"Model '{model.Name}' serves version {model.VersionText}, not '{ProtocolSupport.Clip(version)}'.";
-
-    private static async Task InferAsync(HttpContext context, ServingRuntime runtime, string name, string? version)
+    /// <summary>
+    /// One <c>.../infer</c> request: any invalid value rejects the request (400 naming the tensor). Outputs <c>score</c>
+    /// and <c>label</c>; for a model with pre-model rules also <c>rule</c> and <c>reason</c> (BYTES, empty when the model
+    /// decided; the score of a rule-decided row is null).
+    /// </summary>
+    private sealed class InferAdapter(string name, string? version, string requestId) : ScoringAdapter
     {
-        var exchange = new ScoringExchange(context, runtime, InferRoute);
-        if (!VigilProtocol.IsJson(context.Request.ContentType))
+        private InferRequest? _request;
+
+        public override string Route => InferRoute;
+
+        public override string MediaTypes => "application/json (Open Inference Protocol JSON tensors)";
+
+        public override bool ModelInPath => true;
+
+        public override bool RejectsWholeRequest => true;
+
+        public override string ShapeTitle => "Invalid inference request";
+
+        public override bool Accepts(string? contentType) => VigilApi.IsJson(contentType);
+
+        public override ModelRequest? ModelOf(ServingRuntime runtime) => new ModelRequest(name, Version: version);
+
+        public override InputProblem NoModel(ServingRuntime runtime) => throw new InvalidOperationException("The path always names the model.");
+
+        public override void Scan(ReadOnlySequence<byte> body, ServedModel? model)
         {
-            await exchange.RespondProblemAsync(415, "Unsupported media type",
-                $"{context.Request.Path} takes application/json (Open Inference Protocol JSON tensors), not '{context.Request.ContentType ?? "(no Content-Type)"}'.", "Content-Type").ConfigureAwait(false);
-            return;
+            _request = OpenInferenceApi.Scan(body, model!);
+            Items = _request.Rows;
         }
 
-        var model = await ProtocolSupport.FindModelAsync(exchange, runtime, name, "name").ConfigureAwait(false);
-        if (model is null)
-        {
-            return;
-        }
+        public override InputProblem? Read(ScoringExchange exchange, FeatureBatch batch) =>
+            OpenInferenceApi.Read(exchange.Body, batch, _request!) is { } f ? new InputProblem("Invalid input", f.Detail, f.Field, Problems.InvalidParameterValue) : null;
 
-        if (version is not null && version != model.VersionText)
-        {
-            await exchange.RespondProblemAsync(404, "Unknown model version", VersionDetail(model, version), "version").ConfigureAwait(false);
-            return;
-        }
+        public override InputProblem FailedItem(int item, ItemError error, int status) =>
+            new(status >= 500 ? "Item failed" : "Invalid input", $"The {error.Field} of row {item} {error.Detail}.", "inputs", status >= 500 ? null : Problems.InvalidParameterValue, status);
 
-        if (!await ProtocolSupport.TryReadBodyAsync(exchange).ConfigureAwait(false))
+        public override void Write(Utf8JsonWriter w, FeatureBatch batch)
         {
-            return;
-        }
-
-        InferRequest request;
-        try
-        {
-            request = Scan(exchange.Body, model);
-        }
-        catch (JsonException e)
-        {
-            await exchange.RespondProblemAsync(400, "Malformed request", "The body is not valid JSON: " + e.Message, "body").ConfigureAwait(false);
-            return;
-        }
-        catch (RequestShapeException e)
-        {
-            await exchange.RespondProblemAsync(400, "Invalid inference request", e.Message, e.Field).ConfigureAwait(false);
-            return;
-        }
-        catch (InvalidOperationException e)
-        {
-            // Utf8JsonReader.GetString on invalid UTF-8 or a lone surrogate escape.
-            await exchange.RespondProblemAsync(400, "Malformed request", "The body holds invalid text: " + e.Message, "body").ConfigureAwait(false);
-            return;
-        }
-
-        exchange.Rows = request.Rows;
-        exchange.Parsed();
-        using var batch = new FeatureBatch(model, request.Rows);
-        var failed = Read(exchange.Body, batch, request);
-        exchange.Transformed();
-        if (failed is null)
-        {
-            batch.Score();
-            exchange.ScoredRows = batch.ScoredRows;
-            exchange.Scored();
-            if (batch.FirstFailedItem(out var error) is var i and >= 0)
-            {
-                failed = ("inputs", $"The {error.Field} of row {i} {error.Detail}.");
-            }
-        }
-
-        if (failed is { } f)
-        {
-            exchange.ScoredRows = 0;
-            await exchange.RespondProblemAsync(400, "Invalid input", f.Detail, f.Field).ConfigureAwait(false);
-            return;
-        }
-
-        request.Id ??= context.TraceIdentifier;
-        await exchange.RespondJsonAsync(200, (batch, request), static (w, s) => WriteResponse(w, s.batch, s.request)).ConfigureAwait(false);
-    }
-
-    private static void WriteResponse(Utf8JsonWriter w, FeatureBatch batch, InferRequest request)
-    {
-        var model = batch.Model;
-        w.WriteStartObject();
-        w.WriteString("model_name"u8, model.Name);
-        w.WriteString("model_version"u8, model.VersionText);
-        w.WriteString("id"u8, request.Id);
-        w.WriteStartArray("outputs"u8);
-        foreach (var output in request.Outputs ?? [Output.Score, Output.Label])
-        {
+            var request = _request!;
+            var model = batch.Model;
+            var decisions = batch.Decisions;
             w.WriteStartObject();
-            w.WriteString("name"u8, output == Output.Score ? "score"u8 : "label"u8);
-            w.WriteString("datatype"u8, output == Output.Score ? "FP64"u8 : "INT64"u8);
-            w.WriteStartArray("shape"u8);
-            w.WriteNumberValue(batch.Items);
-            w.WriteEndArray();
-            w.WriteStartArray("data"u8);
-            var threshold = model.Bundle.Threshold;
-            for (var i = 0; i < batch.Items; i++)
+            w.WriteString("model_name"u8, model.Name);
+            w.WriteString("model_version"u8, model.VersionText);
+            w.WriteString("id"u8, request.Id ?? requestId);
+            w.WriteStartArray("outputs"u8);
+            foreach (var output in request.Outputs ?? (model.Rules.Count > 0 ? AllOutputs : ModelOutputs))
             {
-                var score = batch.ScoreOf(i);
-                if (output == Output.Score)
+                w.WriteStartObject();
+                w.WriteString("name"u8, OutputName(output));
+                w.WriteString("datatype"u8, output switch { Output.Score => "FP64"u8, Output.Label => "INT64"u8, _ => "BYTES"u8 });
+                w.WriteStartArray("shape"u8);
+                w.WriteNumberValue(decisions.Length);
+                w.WriteEndArray();
+                w.WriteStartArray("data"u8);
+                foreach (ref readonly var d in decisions)
                 {
-                    w.WriteNumberValue(score);
+                    switch (output)
+                    {
+                        case Output.Score when d.Rule is null:
+                            w.WriteNumberValue(d.Score);
+                            break;
+                        case Output.Score:
+                            w.WriteNullValue();
+                            break;
+                        case Output.Label:
+                            w.WriteNumberValue(d.Label);
+                            break;
+                        case Output.Rule:
+                            w.WriteStringValue(d.Rule ?? "");
+                            break;
+                        default:
+                            w.WriteStringValue(d.RuleReason ?? "");
+                            break;
+                    }
                 }
-                else
-                {
-                    w.WriteNumberValue(score > threshold ? 1 : 0);
-                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
             }
 
             w.WriteEndArray();
             w.WriteEndObject();
         }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
+
+    private static readonly Output[] ModelOutputs = [Output.Score, Output.Label];
+
+    private static readonly Output[] AllOutputs = [Output.Score, Output.Label, Output.Rule, Output.Reason];
+
+    private static ReadOnlySpan<byte> OutputName(Output output) => output switch
+    {
+        Output.Score => "score"u8,
+        Output.Label => "label"u8,
+        Output.Rule => "rule"u8,
+        _ => "reason"u8,
+    };
 
     /// <summary>First pass: every tensor's header and data checked against the model; nothing is encoded yet.</summary>
     private static InferRequest Scan(ReadOnlySequence<byte> body, ServedModel model)
@@ -347,7 +336,9 @@ internal static class OpenInferenceProtocol
                     output = reader.TokenType != JsonTokenType.String ? throw new RequestShapeException(field + ".name", "The output name must be a string.")
                         : reader.ValueTextEquals("score"u8) ? Output.Score
                         : reader.ValueTextEquals("label"u8) ? Output.Label
-                        : throw new RequestShapeException(field + ".name", $"Unknown output '{ProtocolSupport.Clip(reader.GetString()!)}': the outputs are score and label.");
+                        : reader.ValueTextEquals("rule"u8) ? Output.Rule
+                        : reader.ValueTextEquals("reason"u8) ? Output.Reason
+                        : throw new RequestShapeException(field + ".name", $"Unknown output '{ProtocolSupport.Clip(reader.GetString()!)}': the outputs are score and label (and rule and reason).");
                 }
                 else
                 {
@@ -566,12 +557,12 @@ internal static class OpenInferenceProtocol
     {
         var tensors = request.Tensors;
         var features = model.InputCount;
-        if (tensors.Length == 1 && ProtocolSupport.FindInput(model, tensors[0].Name!) < 0 && (features > 1 || tensors[0].Shape!.Length == 2))
+        if (tensors.Length == 1 && model.InputIndex(tensors[0].Name!) < 0 && (features > 1 || tensors[0].Shape!.Length == 2))
         {
             var t = tensors[0];
             for (var i = 0; i < features; i++)
             {
-                if (ProtocolSupport.IsCategorical(model, i))
+                if (model.IsCategorical(i))
                 {
                     throw new RequestShapeException("inputs[0]", $"'{ProtocolSupport.Clip(t.Name!)}' is not a feature, and a packed [N, {features}] tensor is only accepted when every feature is numeric; '{model.InputNames[i]}' is categorical: send one tensor per feature ({string.Join(", ", model.InputNames)}), BYTES for categorical ones.");
                 }
@@ -599,10 +590,23 @@ internal static class OpenInferenceProtocol
         foreach (var t in tensors)
         {
             var at = $"inputs[{t.Index}]";
-            var input = ProtocolSupport.FindInput(model, t.Name!);
-            if (input < 0)
+            var input = model.InputIndex(t.Name!);
+            if (input < 0 && model.Rules.Count == 0)
             {
                 throw new RequestShapeException(at + ".name", $"'{ProtocolSupport.Clip(t.Name!)}' is not a feature of model '{model.Name}'; its features are {string.Join(", ", model.InputNames)}.");
+            }
+
+            if (input < 0)
+            {
+                // A field the model's pre-model rules may read (e.g. a date as BYTES): one value per row, kept as sent.
+                if (t.Shape!.Length > 2 || (t.Shape.Length == 2 && t.Shape[1] != 1) || (rows >= 0 && t.Shape[0] != rows))
+                {
+                    throw new RequestShapeException(at + ".shape", $"Tensor '{ProtocolSupport.Clip(t.Name!)}' must have shape [N] or [N, 1] with one value per row.");
+                }
+
+                rows = t.Shape[0];
+                t.Input = -1;
+                continue;
             }
 
             if (tensorOf[input] >= 0)
@@ -615,7 +619,7 @@ internal static class OpenInferenceProtocol
                 throw new RequestShapeException(at + ".shape", $"A feature tensor has shape [N] or [N, 1]; got [{string.Join(", ", t.Shape)}].");
             }
 
-            var categorical = ProtocolSupport.IsCategorical(model, input);
+            var categorical = model.IsCategorical(input);
             if (categorical != (t.Type == Datatype.Bytes))
             {
                 throw new RequestShapeException(at + ".datatype", categorical
@@ -685,7 +689,15 @@ internal static class OpenInferenceProtocol
                 {
                     var reader = new Utf8JsonReader(body.Slice(offsets[k]), isFinalBlock: true, states[k]);
                     NextLeaf(ref reader);
-                    JsonValues.ReadValue(ref reader, batch, tensors[k].Input);
+                    if (tensors[k].Input >= 0)
+                    {
+                        JsonValues.ReadValue(ref reader, batch, tensors[k].Input);
+                    }
+                    else
+                    {
+                        JsonValues.ReadExtra(ref reader, batch, tensors[k].Name!);
+                    }
+
                     offsets[k] += reader.BytesConsumed;
                     states[k] = reader.CurrentState;
                 }
@@ -694,7 +706,7 @@ internal static class OpenInferenceProtocol
             batch.EndItem();
             if (batch.ErrorOf(row) is { } error)
             {
-                var input = ProtocolSupport.FindInput(batch.Model, error.Field);
+                var input = batch.Model.InputIndex(error.Field);
                 var field = request.Packed
                     ? $"inputs[0].data[{row}][{input}]"
                     : $"inputs[{Array.FindIndex(tensors, t => t.Input == input)}].data[{row}]";
@@ -729,6 +741,8 @@ internal static class OpenInferenceProtocol
     {
         Score,
         Label,
+        Rule,
+        Reason,
     }
 
     private sealed class Tensor(int index)
