@@ -109,4 +109,13 @@ public interface IInferenceLogReader : IAsyncDisposable
 
     /// <summary>The newest <paramref name="count"/> rows (optionally of one model), oldest first.</summary>
     Task<IReadOnlyList<InferenceRecord>> TailAsync(int count, string? model = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams the logged items (inference log v2) of <paramref name="model"/>'s requests that started in
+    /// [<paramref name="sinceUs"/>, <paramref name="untilUs"/>) (either bound may be open), in chunks of up to about
+    /// 65,536 items, each chunk of one feature set; requests come in start-time order (ties by log id), items in request
+    /// order. Requests logged without items (before v2, or never reaching a model) are left out. Only one chunk is held
+    /// in memory at a time.
+    /// </summary>
+    IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(string model, long? sinceUs = null, long? untilUs = null, CancellationToken cancellationToken = default);
 }
