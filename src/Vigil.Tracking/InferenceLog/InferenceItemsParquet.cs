@@ -294,9 +294,9 @@ internal static class InferenceItemsParquet
                 throw new InvalidDataException($"{path}: column '{field.Name}' is not a feature column ({FeaturePrefix}NAME)");
             }
             var name = field.Name[FeaturePrefix.Length..];
-            features[f] = field.ClrType == typeof(string)
-                ? new InferenceFeatureColumn(name, null, Select(await TextAsync(path, group, field, n, ct).ConfigureAwait(false), keep, all))
-                : new InferenceFeatureColumn(name, Select(await NumbersAsync(path, group, field, n, ct).ConfigureAwait(false), keep, all), null);
+            features[f] = field.ClrType == typeof(double)
+                ? new InferenceFeatureColumn(name, Select(await NumbersAsync(path, group, field, n, ct).ConfigureAwait(false), keep, all), null)
+                : new InferenceFeatureColumn(name, null, Select(await TextAsync(path, group, field, n, ct).ConfigureAwait(false), keep, all));
         }
         var labels = new sbyte[keep.Count];
         for (var i = 0; i < keep.Count; i++)

@@ -157,7 +157,7 @@ internal sealed partial class SqlTrackingStore
         {
             yield return builder.Take();
         }
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        // the read transaction ends (rolled back: it wrote nothing) when the reader, command and connection are disposed
     }
 
     private bool Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, byte[] buffer, int length)
