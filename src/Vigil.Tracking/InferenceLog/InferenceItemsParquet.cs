@@ -320,6 +320,32 @@ internal static class InferenceItemsParquet
         };
     }
 
+    /// <summary>The items of <paramref name="chunk"/> at the positions <paramref name="keep"/>.</summary>
+    public static InferenceItemChunk Select(InferenceItemChunk chunk, List<int> keep)
+    {
+        var features = new InferenceFeatureColumn[chunk.Features.Count];
+        for (var f = 0; f < features.Length; f++)
+        {
+            var c = chunk.Features[f];
+            features[f] = new InferenceFeatureColumn(c.Name, c.Numbers is null ? null : Select(c.Numbers, keep, false), c.Texts is null ? null : Select(c.Texts, keep, false));
+        }
+        return new InferenceItemChunk
+        {
+            Count = keep.Count,
+            Model = chunk.Model,
+            LogId = Select(chunk.LogId, keep, false),
+            RequestId = Select(chunk.RequestId, keep, false),
+            Item = Select(chunk.Item, keep, false),
+            StartUs = Select(chunk.StartUs, keep, false),
+            Version = Select(chunk.Version, keep, false),
+            Status = Select(chunk.Status, keep, false),
+            Score = Select(chunk.Score, keep, false),
+            Label = Select(chunk.Label, keep, false),
+            Rule = Select(chunk.Rule, keep, false),
+            Features = features,
+        };
+    }
+
     private static T[] Select<T>(T[] values, List<int> keep, bool all)
     {
         if (all)
