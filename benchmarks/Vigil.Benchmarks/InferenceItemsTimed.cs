@@ -44,12 +44,18 @@ internal static class InferenceItemsTimed
         }
     }
 
-    private static async Task<IInferenceLogSink> OpenSinkAsync(string home, string destination, string name) => destination switch
+    private static async Task<string> LocationAsync(string home, string destination, string name) => destination switch
     {
-        "sqlite" => await InferenceLogStore.OpenAsync("sqlite:" + Path.Combine(home, name + ".db"), home),
-        "parquet" => new ParquetInferenceLogSink(Path.Combine(home, name)),
-        _ => await InferenceLogStore.OpenAsync(new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("VIGIL_TEST_POSTGRES")) { SearchPath = await NewSchemaAsync() }.ConnectionString, home),
+        "sqlite" => "sqlite:" + Path.Combine(home, name + ".db"),
+        "parquet" => Path.Combine(home, name),
+        _ => new Npgsql.NpgsqlConnectionStringBuilder(Environment.GetEnvironmentVariable("VIGIL_TEST_POSTGRES")) { SearchPath = await NewSchemaAsync() }.ConnectionString,
     };
+
+    private static async Task<IInferenceLogSink> OpenSinkAsync(string home, string destination, string location) =>
+        destination == "parquet" ? new ParquetInferenceLogSink(location) : await InferenceLogStore.OpenAsync(location, home);
+
+    private static async Task<IInferenceLogReader> OpenReaderAsync(string home, string destination, string location) =>
+        destination == "parquet" ? new ParquetInferenceLogReader(location) : await InferenceLogStore.OpenAsync(location, home);
 
     private static async Task<string> NewSchemaAsync()
     {
@@ -67,7 +73,7 @@ internal static class InferenceItemsTimed
     {
         const int rows = 100_000;
         const int batch = 1_000;
-        await using var sink = await OpenSinkAsync(home, destination, "write" + itemsPerRequest.ToString(CultureInfo.InvariantCulture));
+        await using var sink = await OpenSinkAsync(home, destination, await LocationAsync(home, destination, "write" + itemsPerRequest.ToString(CultureInfo.InvariantCulture)));
         var best = 0.0;
         for (var round = 0; round < 3; round++)
         {
@@ -92,7 +98,8 @@ internal static class InferenceItemsTimed
         const int items = 1_000_000;
         var requests = items / perRequest;
         var spacing = 3_600_000_000L / requests; // one hour
-        await using (var sink = await OpenSinkAsync(home, destination, "read"))
+        var location = await LocationAsync(home, destination, "read");
+        await using (var sink = await OpenSinkAsync(home, destination, location))
         {
             const int batch = 2_000;
             for (var offset = 0; offset < requests; offset += batch)
@@ -103,23 +110,81 @@ internal static class InferenceItemsTimed
             }
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"logged {requests:N0} requests x {perRequest} items for 'fraud' and as many for 'aml'"));
-        ReadAction? read = null;
+        if (destination == "sqlite")
+        {
+            for (var round = 0; round < 2; round++)
+            {
+                await RawSqliteAsync(location["sqlite:".Length..], round == 1);
+            }
+        }
         for (var round = 0; round < 3; round++)
         {
-            read = await TimedReadAsync(home, destination);
+            var read = await TimedReadAsync(home, destination, location, T0, T0 + 3_600_000_000L);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"read {destination} one hour of 'fraud': {read.Items:N0} items in {read.Seconds:F3} s ({read.Items / read.Seconds:N0} items/s)"));
+                $"read {destination} one hour of 'fraud': {read.Items:N0} items in {read.Seconds:F3} s, CPU {read.CpuSeconds:F3} s ({read.Items / read.Seconds:N0} items/s)"));
         }
     }
 
-    private sealed record ReadAction(long Items, double Seconds);
-
-    private static async Task<ReadAction> TimedReadAsync(string home, string destination)
+    /// <summary>The same query through Microsoft.Data.Sqlite with no decoding: what SQLite itself costs.</summary>
+    private static async Task RawSqliteAsync(string path, bool decode)
     {
-        await Task.Yield();
-        _ = home;
-        _ = destination;
-        return new ReadAction(0, 1);
+        var clock = Stopwatch.StartNew();
+        await using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path);
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = 'fraud' AND start_us >= @s AND start_us < @u AND items IS NOT NULL ORDER BY start_us, log_id";
+        cmd.Parameters.AddWithValue("@s", T0);
+        cmd.Parameters.AddWithValue("@u", T0 + 3_600_000_000L);
+        await using var r = await cmd.ExecuteReaderAsync();
+        long bytes = 0;
+        var buffer = new byte[1 << 20];
+        var builder = decode ? new InferenceItemChunkBuilder("fraud") : null;
+        while (await r.ReadAsync())
+        {
+            var logId = r.GetString(0);
+            var requestId = r.GetString(1);
+            var n = (int)r.GetBytes(4, 0, buffer, 0, buffer.Length);
+            bytes += n;
+            if (builder is not null)
+            {
+                builder.TryAppend(logId, requestId, 0, 1, buffer.AsSpan(0, n));
+                if (builder.IsFull)
+                {
+                    builder.Take();
+                }
+            }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw sqlite query (decode: {decode}): {bytes:N0} blob bytes in {clock.Elapsed.TotalSeconds:F3} s"));
+    }
+
+    private sealed record ReadAction(long Items, double Seconds, double CpuSeconds);
+
+    /// <summary>Streams every item of 'fraud' in [since, until), touching each score and feature value.</summary>
+    private static async Task<ReadAction> TimedReadAsync(string home, string destination, string location, long since, long until)
+    {
+        var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        await using var reader = await OpenReaderAsync(home, destination, location);
+        long items = 0;
+        var sum = 0.0;
+        await foreach (var chunk in reader.ReadItemsAsync("fraud", since, until))
+        {
+            items += chunk.Count;
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                sum += chunk.Score[i];
+            }
+            foreach (var f in chunk.Features)
+            {
+                if (f.Numbers is { } numbers)
+                {
+                    sum += numbers[^1];
+                }
+            }
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        return double.IsFinite(sum) ? new ReadAction(items, seconds, cpuSeconds) : throw new InvalidOperationException("not finite");
     }
 
     /// <summary><paramref name="count"/> requests of <paramref name="itemsPerRequest"/> items (0: no per-item entries, as before v2).</summary>

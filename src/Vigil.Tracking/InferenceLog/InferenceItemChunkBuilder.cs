@@ -7,7 +7,7 @@ namespace Vigil.Tracking;
 /// </summary>
 internal sealed class InferenceItemChunkBuilder(string model, int targetItems = InferenceItemChunkBuilder.DefaultTargetItems)
 {
-    public const int DefaultTargetItems = 65_536;
+    public const int DefaultTargetItems = 8_192; // arrays stay below the large object heap's 85,000 bytes
 
     private readonly InferenceItemsCodec.StringCache _strings = new();
     private byte[] _signature = [];
@@ -118,7 +118,10 @@ internal sealed class InferenceItemChunkBuilder(string model, int targetItems = 
         {
             return;
         }
-        var capacity = Math.Max(needed, Math.Max(1024, Math.Min(_capacity * 2, Math.Max(targetItems, needed))));
+        // a bounded chunk gets its full size at once (no regrowth); an unbounded one (a Parquet batch) doubles
+        var capacity = targetItems < int.MaxValue && _capacity == 0
+            ? Math.Max(needed, targetItems)
+            : Math.Max(needed, Math.Max(256, _capacity < int.MaxValue / 2 ? _capacity * 2 : needed));
         Array.Resize(ref _logId, capacity);
         Array.Resize(ref _requestId, capacity);
         Array.Resize(ref _item, capacity);
