@@ -129,6 +129,7 @@ internal static class InferenceItemsTimed
     private static async Task RawSqliteAsync(string path, bool decode)
     {
         var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         await using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path);
         await c.OpenAsync();
         await using var cmd = c.CreateCommand();
@@ -154,7 +155,7 @@ internal static class InferenceItemsTimed
                 }
             }
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw sqlite query (decode: {decode}): {bytes:N0} blob bytes in {clock.Elapsed.TotalSeconds:F3} s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw sqlite query (decode: {decode}): {bytes:N0} blob bytes in {clock.Elapsed.TotalSeconds:F3} s, CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F3} s"));
     }
 
     private sealed record ReadAction(long Items, double Seconds, double CpuSeconds);

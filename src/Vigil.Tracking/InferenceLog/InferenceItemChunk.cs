@@ -4,7 +4,7 @@ namespace Vigil.Tracking;
 /// A run of logged items of one model, column by column, as <see cref="IInferenceLogReader.ReadItemsAsync"/> streams
 /// them: entry <c>i</c> of every array describes one item (<see cref="Item"/> is its index in its request). All
 /// items of a chunk share one feature set (<see cref="Features"/>, in the model's input order); a new chunk starts
-/// when the feature set changes (e.g. another model version) or the chunk is full. Arrays hold exactly
+/// when the feature set changes (e.g. another model version) or the chunk is full (about 8,192 items from the SQL stores; one Parquet row group). Arrays hold exactly
 /// <see cref="Count"/> entries and belong to the caller.
 /// </summary>
 public sealed class InferenceItemChunk

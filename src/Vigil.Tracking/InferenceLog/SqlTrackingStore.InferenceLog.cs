@@ -107,6 +107,7 @@ internal sealed partial class SqlTrackingStore
         sql.Append(" AND items IS NOT NULL ORDER BY start_us, log_id");
 
         await using var c = await _db.OpenAsync(ct).ConfigureAwait(false);
+        await _db.PrepareScanAsync(c, ct).ConfigureAwait(false);
         await using var tx = await _db.BeginReadAsync(c, ct).ConfigureAwait(false);
         await using var command = c.CreateCommand();
         command.Transaction = tx;
@@ -131,13 +132,17 @@ internal sealed partial class SqlTrackingStore
                 var requestId = reader.GetString(1);
                 var startUs = reader.GetInt64(2);
                 int? version = reader.IsDBNull(3) ? null : checked((int)reader.GetInt64(3));
-                var length = checked((int)reader.GetBytes(4, 0, null, 0, 0));
-                if (buffer.Length < length)
+                var read = reader.GetBytes(4, 0, buffer, 0, buffer.Length);
+                if (read == buffer.Length)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(length);
+                    var length = checked((int)reader.GetBytes(4, 0, null, 0, 0)); // the value may be longer than the buffer
+                    if (length > buffer.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(length);
+                        read = reader.GetBytes(4, 0, buffer, 0, length);
+                    }
                 }
-                var read = reader.GetBytes(4, 0, buffer, 0, length);
                 if (!Append(builder, logId, requestId, startUs, version, buffer, (int)read))
                 {
                     yield return builder.Take();

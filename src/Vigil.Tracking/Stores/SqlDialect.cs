@@ -35,6 +35,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Runs once before migrations, outside a transaction (SQLite: journal_mode=WAL).</summary>
     public virtual Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Prepares a connection for a long sequential read (SQLite: memory-mapped I/O, which avoids a read call per page).</summary>
+    public virtual Task PrepareScanAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Serialises concurrent migrators inside the migration transaction.</summary>
     public virtual Task LockMigrationsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -216,6 +216,15 @@ internal sealed class SqliteDialect : SqlDialect
         return Task.CompletedTask;
     }
 
+    public override Task PrepareScanAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        // up to 1 GiB of the file mapped (address space only); stays on the pooled connection, which is harmless for writes
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA mmap_size = 1073741824;";
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
     public override bool IsTransient(Exception exception) =>
         exception is SqliteException { SqliteErrorCode: 5 or 6 }; // SQLITE_BUSY, SQLITE_LOCKED
 
