@@ -189,4 +189,124 @@ public sealed class LogsCliTests(LogsFixture fx) : IClassFixture<LogsFixture>
         fx.Run("logs", "count", "--store", "sqlite:x.db", "--parquet", fx.Parquet).ShouldFailWithOneLine("--store and --parquet");
         fx.Run("logs", "tail", "--parquet", Path.Combine(fx.Dir, "missing")).ShouldFailWithOneLine("inference log folder", "not found");
     }
+
+    /// <summary>
+    /// A load-run-like log for <c>logs export</c>: 40 fraud requests × 3 items one second apart from an hour ago (the
+    /// first 30 scored by v3 with inputs amount and country, the last 10 by v4 which adds hour; in request 35 a rule
+    /// decided item 1 without the model and item 2 failed validation), plus 5 aml requests; written to a SQLite store
+    /// and to a Parquet folder.
+    /// </summary>
+    private static async Task<(string Store, string Folder, long T0)> WriteExportLogAsync(string dir)
+    {
+        var t0 = ((DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.Ticks) / TimeSpan.TicksPerMicrosecond) - 3_600_000_000L;
+        var records = new List<InferenceRecord>();
+        for (var r = 0; r < 45; r++)
+        {
+            var fraud = r < 40;
+            var version = !fraud ? 1 : r < 30 ? 3 : 4;
+            var status = new[] { 200, 200, r == 35 ? 400 : 200 };
+            var score = new[] { r / 100.0, r == 35 ? double.NaN : 0.5 + (r / 100.0), r == 35 ? double.NaN : 0.99 };
+            var label = new sbyte[] { 0, 1, r == 35 ? (sbyte)-1 : (sbyte)1 };
+            List<InferenceFeatureColumn> features =
+            [
+                new("amount", [r * 10.0, (r * 10.0) + 1, double.NaN], null),
+                new("country", null, ["DE", null, "日本"]),
+            ];
+            if (version == 4)
+            {
+                features.Add(new("hour", [1, 2, 3], null));
+            }
+            var start = t0 + (r * 1_000_000L);
+            records.Add(new InferenceRecord
+            {
+                LogId = "exp-" + r.ToString("D3", CultureInfo.InvariantCulture),
+                RequestId = "req-" + r.ToString(CultureInfo.InvariantCulture),
+                StartUs = start,
+                EndUs = start + 500,
+                Route = "v1/predict",
+                Model = fraud ? "fraud" : "aml",
+                Version = version,
+                Status = 200,
+                Rows = 3,
+                ScoredRows = r == 35 ? 2 : 3,
+                Items = new InferenceItems
+                {
+                    Count = 3, Status = status, Score = score, Label = label, Rule = [null, r == 35 ? "deny_list" : null, null], Features = features,
+                },
+            });
+        }
+        var store = "sqlite:" + Path.Combine(dir, "export.db");
+        var folder = Path.Combine(dir, "export-parquet");
+        await using (var log = await InferenceLogStore.OpenAsync(store, dir))
+        {
+            await log.WriteAsync(records.Take(25).ToArray());
+            await log.WriteAsync(records.Skip(25).ToArray());
+        }
+        await using var sink = new ParquetInferenceLogSink(folder);
+        await sink.WriteAsync(records.Take(25).ToArray());
+        await sink.WriteAsync(records.Skip(25).ToArray());
+        return (store, folder, t0);
+    }
+
+    [Theory]
+    [InlineData("store")]
+    [InlineData("parquet")]
+    public async Task Export_writes_one_row_per_decided_item_with_score_version_and_the_union_of_features(string source)
+    {
+        var dir = Path.Combine(fx.Dir, "export-" + source);
+        Directory.CreateDirectory(dir);
+        var (store, folder, t0) = await WriteExportLogAsync(dir);
+        string[] from = source == "store" ? ["--store", store] : ["--parquet", folder];
+        var output = Path.Combine(dir, "items.parquet");
+
+        var r = fx.Run(["logs", "export", "--model", "fraud", "--out", output, .. from]);
+        r.ShouldSucceed();
+        r.StdOut.Trim().ShouldBe("119"); // 40 requests × 3 items, less the item that failed validation
+
+        var frame = Vigil.Data.ParquetFile.Read(output); // Vigil.Data's reader, not the writer's code
+        frame.RowCount.ShouldBe(119);
+        frame.Columns.Select(c => c.Name).ShouldBe(["request_id", "item", "time", "model", "version", "score", "label", "rule", "amount", "country", "hour"]);
+        var rows = Enumerable.Range(0, frame.RowCount).ToArray();
+        var requestIds = rows.Select(i => frame["request_id"].FormatValue(i)).ToArray();
+        var first = Array.IndexOf(requestIds, "req-0");
+        frame["item"].GetDouble(first).ShouldBe(0);
+        ((Vigil.Data.TimestampColumn)frame["time"]).UnixMicros[first].ShouldBe(t0);
+        frame["model"].FormatValue(first).ShouldBe("fraud");
+        frame["version"].GetDouble(first).ShouldBe(3);
+        frame["score"].GetDouble(first).ShouldBe(0.0);
+        frame["rule"].FormatValue(first).ShouldBe("");
+        frame["amount"].GetDouble(first).ShouldBe(0.0);
+        frame["country"].FormatValue(first).ShouldBe("DE");
+        frame["hour"].IsMissing(first).ShouldBeTrue(); // v3 has no input 'hour'
+        rows.Count(i => frame["version"].GetDouble(i) == 4).ShouldBe(29);
+        rows.Where(i => frame["version"].GetDouble(i) == 4).ShouldAllBe(i => !frame["hour"].IsMissing(i));
+        rows.Count(i => frame["score"].IsMissing(i)).ShouldBe(1); // decided by the rule alone
+        var ruled = rows.Single(i => frame["rule"].FormatValue(i) == "deny_list");
+        requestIds[ruled].ShouldBe("req-35");
+        frame["item"].GetDouble(ruled).ShouldBe(1);
+        frame["label"].GetDouble(ruled).ShouldBe(1);
+        rows.Count(i => frame["country"].IsMissing(i)).ShouldBe(40);
+
+        // [since, until): requests 10..19
+        var since = DateTimeOffset.UnixEpoch.AddTicks((t0 + 10_000_000L) * TimeSpan.TicksPerMicrosecond).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var until = DateTimeOffset.UnixEpoch.AddTicks((t0 + 20_000_000L) * TimeSpan.TicksPerMicrosecond).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        var window = fx.Run(["logs", "export", "-m", "fraud", "--since", since, "--until", until, "-o", output, .. from]);
+        window.ShouldSucceed();
+        window.StdOut.Trim().ShouldBe("30");
+        Vigil.Data.ParquetFile.Read(output).Columns.Select(c => c.Name).ShouldNotContain("hour"); // only v3 in the window
+        fx.Run(["logs", "export", "-m", "aml", "--since", "2h", "-o", output, .. from]).StdOut.Trim().ShouldBe("15");
+        fx.Run(["logs", "export", "-m", "nope", "-o", output, .. from]).StdOut.Trim().ShouldBe("0");
+    }
+
+    [Fact]
+    public void Export_with_bad_arguments_fails_with_one_line()
+    {
+        var output = Path.Combine(fx.Dir, "bad.parquet");
+        fx.Run("logs", "export", "--model", "fraud", "--until", "yesterday", "--out", output).ShouldFailWithOneLine("--until 'yesterday'", "ISO-8601");
+        fx.Run("logs", "export", "--model", "fraud", "--since", "1h", "--until", "2h", "--out", output).ShouldFailWithOneLine("--until '2h' is not after --since '1h'");
+        fx.Run("logs", "export", "--model", "fraud", "--out", Path.Combine(fx.Dir, "missing", "x.parquet")).ShouldFailWithOneLine("--out", "not found");
+        fx.Run("logs", "export", "--model", "fraud", "--out", output, "--parquet", Path.Combine(fx.Dir, "missing")).ShouldFailWithOneLine("inference log folder", "not found");
+        fx.Run("logs", "export", "--out", output).ExitCode.ShouldBe(2); // --model is required
+        File.Exists(output).ShouldBeFalse();
+    }
 }

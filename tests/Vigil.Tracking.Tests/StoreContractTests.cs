@@ -74,7 +74,7 @@ public abstract class StoreContractTests : IDisposable
             ((SqlTrackingStore)first).SupportedSchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         }
         await using var again = await OpenAsync();
-        again.SchemaVersion.ShouldBe(5);
+        again.SchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         (await again.ListExperimentsAsync(Ct)).ShouldBeEmpty();
     }
 
@@ -92,7 +92,7 @@ public abstract class StoreContractTests : IDisposable
         }
 
         await using var upgraded = await OpenAsync();
-        upgraded.SchemaVersion.ShouldBe(5);
+        upgraded.SchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
         var kept = await upgraded.GetRunAsync(runId, Ct);
         kept.Name.ShouldBe("old-run");
         kept.LatestMetrics["loss"].Value.ShouldBe(0.5);
@@ -105,10 +105,10 @@ public abstract class StoreContractTests : IDisposable
     {
         await using (var store = await OpenAtSchemaVersionAsync(null))
         {
-            await store.ExecuteRawAsync("INSERT INTO schema_version (version, applied_us) VALUES (7, 0)", Ct);
+            await store.ExecuteRawAsync("INSERT INTO schema_version (version, applied_us) VALUES (99, 0)", Ct);
         }
         var error = await Should.ThrowAsync<TrackingException>(OpenAsync);
-        error.Message.ShouldStartWith("store schema version 7 is newer than this Vigil (supports 5); upgrade Vigil");
+        error.Message.ShouldStartWith("store schema version 99 is newer than this Vigil (supports 6); upgrade Vigil");
     }
 
     // ------------------------------------------------------------------ experiments and runs

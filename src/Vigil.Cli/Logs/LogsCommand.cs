@@ -6,7 +6,7 @@ using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil logs count|tail</c>: read the inference log back from the tracking store or a Parquet folder.</summary>
+/// <summary><c>vigil logs count|tail|export</c>: read the inference log back from the tracking store or a Parquet folder.</summary>
 internal static class LogsCommand
 {
     public static Command Build()
@@ -14,6 +14,46 @@ internal static class LogsCommand
         var cmd = new Command("logs", "Read the inference log of the scoring server (tracking store or Parquet folder).");
         cmd.Subcommands.Add(BuildCount());
         cmd.Subcommands.Add(BuildTail());
+        cmd.Subcommands.Add(BuildExport());
+        return cmd;
+    }
+
+    private static Command BuildExport()
+    {
+        var model = new Option<string>("--model", "-m") { Description = "The model whose items to export.", Required = true };
+        var since = new Option<string?>("--since") { HelpName = "T", Description = "Only requests started at or after T: an ISO-8601 time (2026-03-01T12:00:00Z) or a duration back from now (90s, 15m, 2h, 1d, 1w)." };
+        var until = new Option<string?>("--until") { HelpName = "T", Description = "Only requests started before T (same forms as --since)." };
+        var output = new Option<string>("--out", "-o") { HelpName = "FILE", Description = "The Parquet file to write (replaced if it exists).", Required = true };
+        var cmd = new Command("export", "Write the logged items of a model as Parquet, one row per decided item: request_id, item, time, model, version, score, label, rule, then one column per feature; prints the number of rows.")
+        {
+            model, since, until, output,
+        };
+        var source = new LogSource().AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var sinceUs = ParseTime("--since", parse.GetValue(since), now);
+            var untilUs = ParseTime("--until", parse.GetValue(until), now);
+            if (sinceUs is { } s && untilUs is { } u && u <= s)
+            {
+                throw new CliUsageException($"--until '{parse.GetValue(until)}' is not after --since '{parse.GetValue(since)}'");
+            }
+            var name = parse.GetValue(model)!;
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw new CliUsageException("--model must name a model");
+            }
+            var path = parse.GetValue(output)!;
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null && !Directory.Exists(directory))
+            {
+                throw new CliUsageException($"--out '{path}': folder {directory} not found");
+            }
+            await using var reader = await source.OpenAsync(parse, ct).ConfigureAwait(false);
+            var rows = await InferenceItemsExport.WriteParquetAsync(reader, name, sinceUs, untilUs, path, ct).ConfigureAwait(false);
+            Console.Out.WriteLine(rows.ToString(CultureInfo.InvariantCulture));
+            return CliApp.Ok;
+        });
         return cmd;
     }
 
@@ -110,7 +150,10 @@ internal static class LogsCommand
     /// <c>--since</c>: an ISO-8601 time (without an offset: UTC) or a duration back from <paramref name="now"/>
     /// (a whole number followed by s, m, h, d or w). Returns unix microseconds, or null without the option.
     /// </summary>
-    internal static long? ParseSince(string? text, DateTimeOffset now)
+    internal static long? ParseSince(string? text, DateTimeOffset now) => ParseTime("--since", text, now);
+
+    /// <summary>A time option (<c>--since</c>, <c>--until</c>) in the forms of <see cref="ParseSince"/>.</summary>
+    internal static long? ParseTime(string option, string? text, DateTimeOffset now)
     {
         if (text is null)
         {
@@ -142,7 +185,7 @@ internal static class LogsCommand
             return ToMicros(time);
         }
 
-        throw new CliUsageException($"--since '{text}': expected an ISO-8601 time such as 2026-03-01T12:00:00Z or a duration back from now such as 90s, 15m, 2h, 1d, 1w");
+        throw new CliUsageException($"{option} '{text}': expected an ISO-8601 time such as 2026-03-01T12:00:00Z or a duration back from now such as 90s, 15m, 2h, 1d, 1w");
     }
 
     private static long ToMicros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.Ticks) / TimeSpan.TicksPerMicrosecond;

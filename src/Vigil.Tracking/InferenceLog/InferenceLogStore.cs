@@ -2,7 +2,7 @@ namespace Vigil.Tracking;
 
 /// <summary>
 /// The inference log in the tracking store (SQLite or PostgreSQL): table <c>inference_log</c>, created by store
-/// schema migration 4, indexed by (model, start_us) and start_us. Each batch is written in one transaction
+/// schema migration 5 (column <c>items</c>: migration 6), indexed by (model, start_us) and start_us. Each batch is written in one transaction
 /// (SQLite: one prepared statement re-bound per row; PostgreSQL: binary COPY), all rows or none; a row whose log id
 /// is already stored is skipped, so retrying a batch that did commit adds nothing.
 /// </summary>
@@ -55,6 +55,14 @@ public sealed class InferenceLogStore : IInferenceLogSink, IInferenceLogReader
         return count == 0
             ? Task.FromResult<IReadOnlyList<InferenceRecord>>([])
             : _store.TailInferenceAsync(count, model, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="TrackingException">A stored row's items cannot be decoded; the message names its log id.</exception>
+    public IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(string model, long? sinceUs = null, long? untilUs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return _store.ReadInferenceItemsAsync(model, sinceUs, untilUs, InferenceItemChunkBuilder.DefaultTargetItems, cancellationToken);
     }
 
     /// <inheritdoc/>

@@ -109,4 +109,14 @@ public interface IInferenceLogReader : IAsyncDisposable
 
     /// <summary>The newest <paramref name="count"/> rows (optionally of one model), oldest first.</summary>
     Task<IReadOnlyList<InferenceRecord>> TailAsync(int count, string? model = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams the logged items (inference log v2) of <paramref name="model"/>'s requests that started in
+    /// [<paramref name="sinceUs"/>, <paramref name="untilUs"/>) (either bound may be open), in chunks (SQL stores: about
+    /// 8,192 items; Parquet: one per items-file row group), each chunk of one feature set, items in request order. The
+    /// SQL stores give requests in start-time order (ties by log id); a Parquet folder gives them batch by batch in
+    /// write order. Requests logged without items (before v2, or never reaching a model) are left out. The reader holds
+    /// one chunk at a time (the caller may keep the chunks it is given).
+    /// </summary>
+    IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(string model, long? sinceUs = null, long? untilUs = null, CancellationToken cancellationToken = default);
 }

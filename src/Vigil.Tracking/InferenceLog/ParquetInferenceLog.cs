@@ -10,6 +10,11 @@ namespace Vigil.Tracking;
 /// per sink so that several servers can share a folder), so that names sort by time. A file is written under a
 /// temporary name, flushed to disk and then renamed, so readers never see a partial file and a failed batch
 /// leaves nothing behind. Columns are those of the SQL table <c>inference_log</c>; times are INT64 unix microseconds.
+/// Inference log v2: the items of the batch's requests go to items files beside it, one per model and feature set,
+/// <c>inference_items-YYYYMMDDTHHMMSSfff-NNNNNN-TOKEN-K.parquet</c> (one row per item; columns in
+/// <see cref="InferenceItemsParquet"/>; a prefix that older readers' <c>inference-*</c> pattern does not match). Items
+/// of a request without a model are not written (they could never be read by model). The items files are renamed
+/// into place before the request file; if any rename fails, those already renamed are deleted again.
 /// </summary>
 public sealed class ParquetInferenceLogSink : IInferenceLogSink
 {
@@ -62,18 +67,40 @@ public sealed class ParquetInferenceLogSink : IInferenceLogSink
             $"{InferenceParquet.FilePrefix}{_time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff}-{sequence:D6}-{_token}{InferenceParquet.FileSuffix}");
         var path = Path.Combine(Folder, name);
         var temp = Path.Combine(Folder, "." + name + ".tmp");
+        var chunks = InferenceParquet.ItemChunks(batch);
+        var itemPaths = new string[chunks.Count];
+        var itemTemps = new string[chunks.Count];
+        var renamed = 0;
         try
         {
+            for (var k = 0; k < chunks.Count; k++)
+            {
+                var itemsName = InferenceParquet.ItemsFilePrefix + name[InferenceParquet.FilePrefix.Length..^InferenceParquet.FileSuffix.Length]
+                    + "-" + k.ToString(CultureInfo.InvariantCulture) + InferenceParquet.FileSuffix;
+                itemPaths[k] = Path.Combine(Folder, itemsName);
+                itemTemps[k] = Path.Combine(Folder, "." + itemsName + ".tmp");
+                await using var stream = new FileStream(itemTemps[k], FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                await InferenceItemsParquet.WriteLogFileAsync(stream, chunks[k], cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
                 await InferenceParquet.WriteAsync(stream, batch, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
+            }
+            for (; renamed < chunks.Count; renamed++)
+            {
+                File.Move(itemTemps[renamed], itemPaths[renamed], overwrite: false);
             }
             File.Move(temp, path, overwrite: false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException or InvalidOperationException or NotSupportedException)
         {
             TryDelete(temp);
+            for (var k = 0; k < chunks.Count; k++)
+            {
+                TryDelete(k < renamed ? itemPaths[k] : itemTemps[k]);
+            }
             if (e is OperationCanceledException)
             {
                 throw;
@@ -174,12 +201,33 @@ public sealed class ParquetInferenceLogReader : IInferenceLogReader
         return candidates;
     }
 
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Reads the items files (<c>inference_items-*.parquet</c>) in name order, i.e. batch by batch in write order: within
+    /// a file items are in logged order, but requests of different batches may interleave in start time. Files of other
+    /// models or outside the range are skipped by their metadata without reading their columns.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">A file is not an items file; the message names it.</exception>
+    public async IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(
+        string model, long? sinceUs = null, long? untilUs = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var path in Files(InferenceParquet.ItemsFilePrefix))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await foreach (var chunk in InferenceItemsParquet.ReadLogFileAsync(path, model, sinceUs, untilUs, cancellationToken).ConfigureAwait(false))
+            {
+                yield return chunk;
+            }
+        }
+    }
+
     /// <summary>Nothing to release: files are opened per call.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private string[] Files()
+    private string[] Files(string prefix = InferenceParquet.FilePrefix)
     {
-        var files = Directory.GetFiles(Folder, InferenceParquet.FilePrefix + "*" + InferenceParquet.FileSuffix);
+        var files = Directory.GetFiles(Folder, prefix + "*" + InferenceParquet.FileSuffix);
         Array.Sort(files, StringComparer.Ordinal);
         return files;
     }
@@ -189,6 +237,7 @@ public sealed class ParquetInferenceLogReader : IInferenceLogReader
 internal static class InferenceParquet
 {
     public const string FilePrefix = "inference-";
+    public const string ItemsFilePrefix = "inference_items-";
     public const string FileSuffix = ".parquet";
     private const string FormatKey = "vigil.inference_log.format";
     private const string MinStartKey = "vigil.inference_log.min_start_us";
@@ -233,6 +282,46 @@ internal static class InferenceParquet
                 throw new ArgumentException($"inference log batch row {i.ToString(CultureInfo.InvariantCulture)} has no {missing}", nameof(batch));
             }
         }
+    }
+
+    /// <summary>The items of a batch as chunks, one per model and run of requests with one feature set.</summary>
+    /// <exception cref="ArgumentException">A request's items are inconsistent.</exception>
+    public static List<InferenceItemChunk> ItemChunks(IReadOnlyList<InferenceRecord> batch)
+    {
+        var chunks = new List<InferenceItemChunk>();
+        Dictionary<string, InferenceItemChunkBuilder>? builders = null;
+        InferenceItemsCodec.Encoder? encoder = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var r = batch[i];
+            if (r.Items is not { } items || r.Model is not { } model)
+            {
+                continue;
+            }
+            builders ??= new Dictionary<string, InferenceItemChunkBuilder>(StringComparer.Ordinal);
+            encoder ??= new InferenceItemsCodec.Encoder();
+            if (!builders.TryGetValue(model, out var builder))
+            {
+                builders.Add(model, builder = new InferenceItemChunkBuilder(model, int.MaxValue));
+            }
+            var encoded = encoder.Encode(items).Span;
+            if (!builder.TryAppend(r.LogId, r.RequestId, r.StartUs, r.Version, encoded))
+            {
+                chunks.Add(builder.Take());
+                builder.TryAppend(r.LogId, r.RequestId, r.StartUs, r.Version, encoded);
+            }
+        }
+        if (builders is not null)
+        {
+            foreach (var builder in builders.Values)
+            {
+                if (builder.Count > 0)
+                {
+                    chunks.Add(builder.Take());
+                }
+            }
+        }
+        return chunks;
     }
 
     public static async Task WriteAsync(Stream stream, IReadOnlyList<InferenceRecord> batch, CancellationToken ct)

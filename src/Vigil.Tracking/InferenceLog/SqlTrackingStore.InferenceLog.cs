@@ -1,20 +1,29 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Dapper;
 
 namespace Vigil.Tracking;
 
-/// <summary>The inference log table of the tracking store (schema version 5), used through <see cref="InferenceLogStore"/>.</summary>
+/// <summary>
+/// The inference log table of the tracking store (schema version 5; version 6 adds column <c>items</c>, the per-item
+/// entries of a request encoded by <see cref="InferenceItemsCodec"/>), used through <see cref="InferenceLogStore"/>.
+/// </summary>
 internal sealed partial class SqlTrackingStore
 {
+    /// <summary>The first schema version with the <c>items</c> column (inference log v2).</summary>
+    internal const int InferenceItemsVersion = 6;
+
     private const string InferenceSelect = """
         SELECT log_id AS LogId, request_id AS RequestId, start_us AS StartUs, end_us AS EndUs, route AS Route, model AS Model,
                version AS Version, status AS Status, row_count AS RowCount, scored_rows AS ScoredRows,
                request_payload AS RequestPayload, response_payload AS ResponsePayload,
                parse_us AS ParseUs, transform_us AS TransformUs, score_us AS ScoreUs, error AS Error
-        FROM inference_log
         """;
+
+    private bool HasInferenceItems => SchemaVersion >= InferenceItemsVersion;
 
     /// <summary>Appends a batch in one transaction (all rows or none), retried as a whole on lock timeouts.</summary>
     internal async Task WriteInferenceAsync(IReadOnlyList<InferenceRecord> batch, CancellationToken ct)
@@ -23,11 +32,22 @@ internal sealed partial class SqlTrackingStore
         {
             return;
         }
+        if (!HasInferenceItems)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (batch[i]?.Items is not null)
+                {
+                    throw new TrackingException(
+                        $"the {Backend} store {Location} is at schema version {SchemaVersion.ToString(CultureInfo.InvariantCulture)}, which cannot hold per-item inference log entries; open it with all migrations applied");
+                }
+            }
+        }
         try
         {
             await WriteAsync(async (c, tx) =>
             {
-                await _db.InsertInferenceAsync(c, tx, batch, ct).ConfigureAwait(false);
+                await _db.InsertInferenceAsync(c, tx, batch, HasInferenceItems, ct).ConfigureAwait(false);
                 return 0;
             }, ct).ConfigureAwait(false);
         }
@@ -48,6 +68,7 @@ internal sealed partial class SqlTrackingStore
     internal Task<IReadOnlyList<InferenceRecord>> TailInferenceAsync(int count, string? model, CancellationToken ct)
     {
         var sql = new StringBuilder(InferenceSelect);
+        sql.Append(HasInferenceItems ? ", items AS Items" : ", NULL AS Items").Append(" FROM inference_log");
         AppendFilter(sql, model, null);
         sql.Append(" ORDER BY start_us DESC, log_id DESC LIMIT @count");
         return ReadAsync<IReadOnlyList<InferenceRecord>>(async (c, tx) =>
@@ -60,6 +81,108 @@ internal sealed partial class SqlTrackingStore
             }
             return records;
         }, ct);
+    }
+
+    /// <summary>
+    /// Streams the items of <paramref name="model"/>'s requests started in [<paramref name="sinceUs"/>, <paramref name="untilUs"/>),
+    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot). Rows without items
+    /// (written before schema 6, or requests that reached no model) are skipped.
+    /// </summary>
+    internal async IAsyncEnumerable<InferenceItemChunk> ReadInferenceItemsAsync(
+        string model, long? sinceUs, long? untilUs, int chunkItems, [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (!HasInferenceItems)
+        {
+            yield break;
+        }
+        var sql = new StringBuilder("SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = @model");
+        if (sinceUs is not null)
+        {
+            sql.Append(" AND start_us >= @since");
+        }
+        if (untilUs is not null)
+        {
+            sql.Append(" AND start_us < @until");
+        }
+        sql.Append(" AND items IS NOT NULL ORDER BY start_us, log_id");
+
+        await using var c = await _db.OpenAsync(ct).ConfigureAwait(false);
+        await _db.PrepareScanAsync(c, ct).ConfigureAwait(false);
+        await using var tx = await _db.BeginReadAsync(c, ct).ConfigureAwait(false);
+        await using var command = c.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql.ToString();
+        AddParameter(command, "@model", model);
+        if (sinceUs is { } since)
+        {
+            AddParameter(command, "@since", since);
+        }
+        if (untilUs is { } until)
+        {
+            AddParameter(command, "@until", until);
+        }
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var builder = new InferenceItemChunkBuilder(model, chunkItems);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var logId = reader.GetString(0);
+                var requestId = reader.GetString(1);
+                var startUs = reader.GetInt64(2);
+                int? version = reader.IsDBNull(3) ? null : checked((int)reader.GetInt64(3));
+                var read = reader.GetBytes(4, 0, buffer, 0, buffer.Length);
+                if (read == buffer.Length)
+                {
+                    var length = checked((int)reader.GetBytes(4, 0, null, 0, 0)); // the value may be longer than the buffer
+                    if (length > buffer.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(length);
+                        read = reader.GetBytes(4, 0, buffer, 0, length);
+                    }
+                }
+                if (!Append(builder, logId, requestId, startUs, version, buffer, (int)read))
+                {
+                    yield return builder.Take();
+                    Append(builder, logId, requestId, startUs, version, buffer, (int)read);
+                }
+                if (builder.IsFull)
+                {
+                    yield return builder.Take();
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        if (builder.Count > 0)
+        {
+            yield return builder.Take();
+        }
+        // the read transaction ends (rolled back: it wrote nothing) when the reader, command and connection are disposed
+    }
+
+    private bool Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, byte[] buffer, int length)
+    {
+        try
+        {
+            return builder.TryAppend(logId, requestId, startUs, version, buffer.AsSpan(0, length));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TrackingException($"the {Backend} store {Location}: inference log row {logId}: {e.Message}", e);
+        }
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
     }
 
     private static void AppendFilter(StringBuilder sql, string? model, long? sinceUs)
@@ -110,6 +233,8 @@ internal sealed partial class SqlTrackingStore
 
         public string? Error { get; set; }
 
+        public byte[]? Items { get; set; }
+
         public InferenceRecord ToRecord() => new()
         {
             LogId = LogId,
@@ -128,6 +253,7 @@ internal sealed partial class SqlTrackingStore
             TransformUs = TransformUs,
             ScoreUs = ScoreUs,
             Error = Error,
+            Items = Items is null ? null : InferenceItemsCodec.Decode(Items),
         };
     }
 }

@@ -163,6 +163,12 @@ internal sealed class PostgresDialect : SqlDialect
         CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
         CREATE INDEX ix_inference_log_start ON inference_log (start_us);
         """,
+        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec; NULL for rows written before);
+        // EXTERNAL: stored out of line when large but not compressed (doubles barely compress; writes stay cheap)
+        """
+        ALTER TABLE inference_log ADD COLUMN items BYTEA;
+        ALTER TABLE inference_log ALTER COLUMN items SET STORAGE EXTERNAL;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
@@ -203,11 +209,14 @@ internal sealed class PostgresDialect : SqlDialect
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private const string InferenceColumns =
+    private const string InferenceV5Columns =
         "log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows, request_payload, response_payload, parse_us, transform_us, score_us, error";
 
-    public override async Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    private const string InferenceColumns = InferenceV5Columns + ", items";
+
+    public override async Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
+        var columns = withItems ? InferenceColumns : InferenceV5Columns;
         // Binary COPY straight into the table; when a log id is already stored (a retried batch that did commit)
         // the COPY fails, and the batch goes through a temporary table and INSERT ... ON CONFLICT DO NOTHING instead.
         var npgsql = (NpgsqlConnection)connection;
@@ -219,7 +228,7 @@ internal sealed class PostgresDialect : SqlDialect
         }
         try
         {
-            await CopyInferenceAsync(npgsql, "inference_log", batch, cancellationToken).ConfigureAwait(false);
+            await CopyInferenceAsync(npgsql, "inference_log", withItems, batch, cancellationToken).ConfigureAwait(false);
             return;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -235,19 +244,20 @@ internal sealed class PostgresDialect : SqlDialect
             stage.CommandText = "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS";
             await stage.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
+        await CopyInferenceAsync(npgsql, "inference_log_stage", withItems, batch, cancellationToken).ConfigureAwait(false);
         await using var insert = npgsql.CreateCommand();
         insert.Transaction = (NpgsqlTransaction)transaction;
         insert.CommandText = $"""
-            INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
+            INSERT INTO inference_log ({columns}) SELECT {columns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
             """;
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task CopyInferenceAsync(NpgsqlConnection connection, string table, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    private static async Task CopyInferenceAsync(NpgsqlConnection connection, string table, bool withItems, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
     {
+        var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
         await using var writer = await connection.BeginBinaryImportAsync(
-            $"COPY {table} ({InferenceColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            $"COPY {table} ({(withItems ? InferenceColumns : InferenceV5Columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < batch.Count; i++)
         {
             var r = batch[i];
@@ -275,6 +285,17 @@ internal sealed class PostgresDialect : SqlDialect
             await writer.WriteAsync(r.TransformUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(r.ScoreUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(writer, r.Error, cancellationToken).ConfigureAwait(false);
+            if (encoder is not null)
+            {
+                if (r.Items is { } items)
+                {
+                    await writer.WriteAsync(encoder.Encode(items), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }

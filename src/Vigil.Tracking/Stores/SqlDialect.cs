@@ -35,6 +35,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>Runs once before migrations, outside a transaction (SQLite: journal_mode=WAL).</summary>
     public virtual Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Prepares a connection for a long sequential read (SQLite: memory-mapped I/O, which avoids a read call per page).</summary>
+    public virtual Task PrepareScanAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Serialises concurrent migrators inside the migration transaction.</summary>
     public virtual Task LockMigrationsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -46,9 +49,11 @@ internal abstract class SqlDialect : IAsyncDisposable
 
     /// <summary>
     /// Appends inference log rows inside the transaction (fastest bulk path of the backend); a row whose log id is
-    /// already stored is skipped, so retrying a batch that did commit adds nothing.
+    /// already stored is skipped, so retrying a batch that did commit adds nothing. With <paramref name="withItems"/>
+    /// (schema 6 and later) each row's <see cref="InferenceRecord.Items"/> goes to column <c>items</c>, encoded by
+    /// <see cref="InferenceItemsCodec"/>; without it (a store held at schema 5) the column does not exist.
     /// </summary>
-    public abstract Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken);
+    public abstract Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken);
 
     public abstract ValueTask DisposeAsync();
 }

@@ -174,6 +174,10 @@ internal sealed class SqliteDialect : SqlDialect
         CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
         CREATE INDEX ix_inference_log_start ON inference_log (start_us);
         """,
+        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec; NULL for rows written before)
+        """
+        ALTER TABLE inference_log ADD COLUMN items BLOB;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -209,6 +213,15 @@ internal sealed class SqliteDialect : SqlDialect
         {
             throw new TrackingException($"SQLite store {Path}: cannot switch to WAL journal mode (got '{mode}'); is the file on a network drive?");
         }
+        return Task.CompletedTask;
+    }
+
+    public override Task PrepareScanAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        // up to 1 GiB of the file mapped (address space only); stays on the pooled connection, which is harmless for writes
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA mmap_size = 1073741824;";
+        command.ExecuteNonQuery();
         return Task.CompletedTask;
     }
 
@@ -261,12 +274,13 @@ internal sealed class SqliteDialect : SqlDialect
         return Task.CompletedTask;
     }
 
-    public override Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    public override Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
         // One prepared statement re-bound per row through the C API; strings are bound as UTF-16 spans (SQLite
-        // copies and converts them), so the loop allocates nothing per row.
+        // copies and converts them) and items as a blob encoded into one reused buffer, so the loop allocates nothing per row.
         var db = ((SqliteConnection)connection).Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, InferenceInsertSql, out var statement);
+        var rc = raw.sqlite3_prepare_v2(db, withItems ? InferenceInsertSql : InferenceInsertV5Sql, out var statement);
+        var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
         SqliteException.ThrowExceptionForRC(rc, db);
         using (statement)
         {
@@ -316,6 +330,17 @@ internal sealed class SqliteDialect : SqlDialect
                 raw.sqlite3_bind_int64(statement, 14, r.TransformUs);
                 raw.sqlite3_bind_int64(statement, 15, r.ScoreUs);
                 BindText(statement, 16, r.Error);
+                if (encoder is not null)
+                {
+                    if (r.Items is { } items)
+                    {
+                        raw.sqlite3_bind_blob(statement, 17, encoder.Encode(items).Span);
+                    }
+                    else
+                    {
+                        raw.sqlite3_bind_null(statement, 17);
+                    }
+                }
                 rc = raw.sqlite3_step(statement);
                 if (rc != raw.SQLITE_DONE)
                 {
@@ -328,6 +353,13 @@ internal sealed class SqliteDialect : SqlDialect
     }
 
     private const string InferenceInsertSql = """
+        INSERT INTO inference_log (log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows,
+                                   request_payload, response_payload, parse_us, transform_us, score_us, error, items)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+        ON CONFLICT (log_id) DO NOTHING
+        """;
+
+    private const string InferenceInsertV5Sql = """
         INSERT INTO inference_log (log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows,
                                    request_payload, response_payload, parse_us, transform_us, score_us, error)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)

@@ -203,4 +203,139 @@ public abstract class InferenceLogContractTests : IDisposable
         sink.Description.ShouldNotBeNullOrWhiteSpace();
         sink.Description.ShouldNotContain("password", Case.Insensitive);
     }
+
+    // ---------------------------------------------------------------- inference log v2: items
+
+    /// <summary>Three items: scored normal, decided by a rule (no score), invalid (no label); a numeric and a categorical input.</summary>
+    internal static InferenceItems Items3(double amount0 = 12.5) => new()
+    {
+        Count = 3,
+        Status = [200, 200, 400],
+        Score = [0.25, double.NaN, double.NaN],
+        Label = [0, 1, -1],
+        Rule = [null, "blocked_country_✓", null],
+        Features =
+        [
+            new InferenceFeatureColumn("amount", [amount0, 1e300, double.NaN], null),
+            new InferenceFeatureColumn("länd", null, ["DE", null, "日本"]),
+        ],
+    };
+
+    internal static InferenceRecord WithItems(InferenceRecord r, InferenceItems? items) => new()
+    {
+        LogId = r.LogId,
+        RequestId = r.RequestId,
+        StartUs = r.StartUs,
+        EndUs = r.EndUs,
+        Route = r.Route,
+        Model = r.Model,
+        Version = r.Version,
+        Status = r.Status,
+        Rows = items?.Count ?? r.Rows,
+        ScoredRows = r.ScoredRows,
+        RequestPayload = r.RequestPayload,
+        ResponsePayload = r.ResponsePayload,
+        ParseUs = r.ParseUs,
+        TransformUs = r.TransformUs,
+        ScoreUs = r.ScoreUs,
+        Items = items,
+    };
+
+    protected async Task<List<InferenceItemChunk>> ReadItemsAsync(string model, long? sinceUs = null, long? untilUs = null)
+    {
+        await using var reader = await OpenReaderAsync();
+        var chunks = new List<InferenceItemChunk>();
+        await foreach (var chunk in reader.ReadItemsAsync(model, sinceUs, untilUs, Ct))
+        {
+            chunk.Count.ShouldBeGreaterThan(0);
+            chunk.Model.ShouldBe(model);
+            chunks.Add(chunk);
+        }
+        return chunks;
+    }
+
+    [Fact]
+    public async Task Items_read_back_exactly_as_written()
+    {
+        var record = WithItems(Record(0, requestId: "req-ünï"), Items3());
+        await WriteAsync(record);
+        var chunk = (await ReadItemsAsync("fraud")).ShouldHaveSingleItem();
+        chunk.Count.ShouldBe(3);
+        chunk.LogId.ShouldBe(["log00000000", "log00000000", "log00000000"]);
+        chunk.RequestId.ShouldBe(["req-ünï", "req-ünï", "req-ünï"]);
+        chunk.Item.ShouldBe([0, 1, 2]);
+        chunk.StartUs.ShouldBe([T0, T0, T0]);
+        chunk.Version.ShouldBe([3, 3, 3]);
+        chunk.Status.ShouldBe([200, 200, 400]);
+        chunk.Score[0].ShouldBe(0.25);
+        double.IsNaN(chunk.Score[1]).ShouldBeTrue();
+        double.IsNaN(chunk.Score[2]).ShouldBeTrue();
+        chunk.Label.ShouldBe([(sbyte)0, (sbyte)1, (sbyte)-1]);
+        chunk.Rule.ShouldBe([null, "blocked_country_✓", null]);
+        chunk.Features.Select(f => (f.Name, f.IsText)).ShouldBe([("amount", false), ("länd", true)]);
+        chunk.Features[0].Numbers!.Length.ShouldBe(3);
+        chunk.Features[0].Numbers![0].ShouldBe(12.5);
+        chunk.Features[0].Numbers![1].ShouldBe(1e300);
+        double.IsNaN(chunk.Features[0].Numbers![2]).ShouldBeTrue();
+        chunk.Features[1].Texts.ShouldBe(["DE", null, "日本"]);
+    }
+
+    [Fact]
+    public async Task Items_are_filtered_by_model_and_start_time_half_open()
+    {
+        // requests start at T0 + i ms; fraud: 0, 1, 2, 4; aml: 3; request 5 has no items (logged before v2 or malformed)
+        await WriteAsync(
+            WithItems(Record(0), Items3(0)), WithItems(Record(1), Items3(1)), WithItems(Record(2), Items3(2)),
+            WithItems(Record(3, "aml"), Items3(3)), WithItems(Record(4), Items3(4)), Record(5));
+        (await ReadItemsAsync("fraud")).Sum(c => c.Count).ShouldBe(12);
+        (await ReadItemsAsync("aml")).Sum(c => c.Count).ShouldBe(3);
+        (await ReadItemsAsync("nope")).ShouldBeEmpty();
+        var window = await ReadItemsAsync("fraud", T0 + 1_000, T0 + 4_000); // [since, until): requests 1 and 2
+        window.SelectMany(c => c.LogId).Distinct().Order(StringComparer.Ordinal).ShouldBe(["log00000001", "log00000002"]);
+        window.SelectMany(c => c.Features[0].Numbers!.Where((_, i) => c.Item[i] == 0)).Order().ShouldBe([1.0, 2.0]);
+        (await ReadItemsAsync("fraud", sinceUs: T0 + 4_000)).SelectMany(c => c.LogId).Distinct().ShouldBe(["log00000004"]);
+        (await ReadItemsAsync("fraud", untilUs: T0)).ShouldBeEmpty();
+        (await ReadItemsAsync("fraud", sinceUs: T0 + 5_000)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Model_versions_with_other_features_come_in_separate_chunks()
+    {
+        var v4 = new InferenceItems
+        {
+            Count = 2,
+            Status = [200, 200],
+            Score = [0.9, 0.1],
+            Label = [1, 0],
+            Rule = [null, null],
+            Features = [new InferenceFeatureColumn("amount", [5, 6], null), new InferenceFeatureColumn("hour", [23, 2], null)],
+        };
+        var r4 = Record(1);
+        await WriteAsync(WithItems(Record(0), Items3()), new InferenceRecord
+        {
+            LogId = r4.LogId, RequestId = "r4", StartUs = r4.StartUs, EndUs = r4.EndUs, Route = r4.Route, Model = "fraud", Version = 4, Status = 200, Items = v4,
+        });
+        var chunks = await ReadItemsAsync("fraud");
+        chunks.Count.ShouldBe(2);
+        var byVersion = chunks.OrderBy(c => c.Version[0]).ToArray();
+        byVersion[0].Features.Select(f => f.Name).ShouldBe(["amount", "länd"]);
+        byVersion[1].Features.Select(f => f.Name).ShouldBe(["amount", "hour"]);
+        byVersion[1].Version.ShouldBe([4, 4]);
+        byVersion[1].Features[1].Numbers.ShouldBe([23.0, 2.0]);
+        byVersion[1].Label.ShouldBe([(sbyte)1, (sbyte)0]);
+    }
+
+    [Fact]
+    public async Task A_request_with_no_items_and_one_with_inconsistent_items()
+    {
+        var empty = new InferenceItems { Count = 0, Status = [], Score = [], Label = [], Rule = [], Features = [] };
+        await WriteAsync(WithItems(Record(0), empty), WithItems(Record(1), Items3()));
+        (await ReadItemsAsync("fraud")).Sum(c => c.Count).ShouldBe(3);
+        var bad = new InferenceItems { Count = 2, Status = [200], Score = [1, 2], Label = [0, 0], Rule = [null, null], Features = [] };
+        await using var sink = await OpenSinkAsync();
+        (await Should.ThrowAsync<Exception>(() => sink.WriteAsync([WithItems(Record(2), Items3()), WithItems(Record(3), bad)], Ct)))
+            .Message.ShouldContain("status, score, label or rule array shorter than the item count");
+        await using var reader = await OpenReaderAsync();
+        (await reader.CountAsync(cancellationToken: Ct)).ShouldBe(2); // the failed batch wrote nothing
+    }
 }

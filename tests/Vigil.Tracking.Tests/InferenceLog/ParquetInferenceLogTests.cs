@@ -86,4 +86,50 @@ public sealed class ParquetInferenceLogTests : InferenceLogContractTests
         var missing = Path.Combine(Home, "nope");
         Should.Throw<TrackingException>(() => new ParquetInferenceLogReader(missing)).Message.ShouldBe($"inference log folder {missing} not found");
     }
+
+    [Fact]
+    public async Task Items_go_to_one_file_per_model_and_feature_set_beside_the_batch_file()
+    {
+        var sink = new ParquetInferenceLogSink(Folder, _time);
+        var v4 = new InferenceItems
+        {
+            Count = 1, Status = [200], Score = [0.75], Label = [1], Rule = [null], Features = [new InferenceFeatureColumn("hour", [7], null)],
+        };
+        var r2 = Record(2, "aml");
+        await sink.WriteAsync(
+        [
+            WithItems(Record(0), Items3()), WithItems(Record(1), Items3()), WithItems(r2, v4), Record(3),
+            new InferenceRecord { LogId = "x", RequestId = "r", Route = "v1/predict", Status = 200, Items = Items3() }, // no model: not stored
+        ], Ct);
+        var files = Files();
+        files.Length.ShouldBe(3);
+        files[0].ShouldMatch(@"^inference-20261123T101500\d{3}-000001-[0-9a-f]{8}\.parquet$");
+        var stem = files[0]["inference-".Length..^".parquet".Length];
+        files[1].ShouldBe($"inference_items-{stem}-0.parquet");
+        files[2].ShouldBe($"inference_items-{stem}-1.parquet");
+        (await new ParquetInferenceLogReader(Folder).CountAsync(cancellationToken: Ct)).ShouldBe(5); // request rows only
+
+        // Vigil.Data's Parquet reader (not the sink's code) sees one row per item with prefixed feature columns
+        var fraud = Vigil.Data.ParquetFile.Read(Path.Combine(Folder, files[1]));
+        fraud.Columns.Select(c => c.Name).ShouldBe(
+            ["log_id", "request_id", "item", "start_us", "model", "version", "status", "score", "label", "rule", "feature:amount", "feature:länd"]);
+        fraud.RowCount.ShouldBe(6);
+        Enumerable.Range(0, 6).Select(i => fraud["log_id"].FormatValue(i)).ShouldBe(["log00000000", "log00000000", "log00000000", "log00000001", "log00000001", "log00000001"]);
+        fraud["score"].IsMissing(1).ShouldBeTrue();
+        fraud["rule"].FormatValue(1).ShouldBe("blocked_country_✓");
+        fraud["feature:länd"].FormatValue(2).ShouldBe("日本");
+        var aml = Vigil.Data.ParquetFile.Read(Path.Combine(Folder, files[2]));
+        aml.RowCount.ShouldBe(1);
+        aml["feature:hour"].GetDouble(0).ShouldBe(7);
+    }
+
+    [Fact]
+    public async Task A_failed_batch_with_items_leaves_no_items_file_behind()
+    {
+        var sink = new ParquetInferenceLogSink(Folder, _time);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Should.ThrowAsync<OperationCanceledException>(() => sink.WriteAsync([WithItems(Record(1), Items3())], cancelled.Token));
+        Directory.GetFiles(Folder).ShouldBeEmpty();
+    }
 }

@@ -29,7 +29,7 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
     }
 
     [Fact]
-    public async Task The_inference_log_lives_in_the_tracking_store_at_schema_version_4()
+    public async Task The_inference_log_lives_in_the_tracking_store_at_the_current_schema_version()
     {
         await using (var log = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct))
         {
@@ -57,6 +57,84 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
         }
         await using var tracking = await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Ct);
         (await tracking.GetRegisteredModelAsync("fraud", Ct)).Description.ShouldBe("kept");
+    }
+    [Fact]
+    public async Task Tail_returns_each_request_with_its_items()
+    {
+        await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        var written = WithItems(Record(0), Items3());
+        await store.WriteAsync([written, Record(1)], Ct);
+        var tail = await store.TailAsync(2, cancellationToken: Ct);
+        tail[1].Items.ShouldBeNull();
+        var items = tail[0].Items.ShouldNotBeNull();
+        items.Count.ShouldBe(3);
+        items.Status.ShouldBe([200, 200, 400]);
+        items.Score.Select(BitConverter.DoubleToInt64Bits).ShouldBe(written.Items!.Score.Select(BitConverter.DoubleToInt64Bits));
+        items.Label.ShouldBe([(sbyte)0, (sbyte)1, (sbyte)-1]);
+        items.Rule.ShouldBe([null, "blocked_country_✓", null]);
+        items.Features[0].Numbers!.Select(BitConverter.DoubleToInt64Bits).ShouldBe(written.Items.Features[0].Numbers!.Select(BitConverter.DoubleToInt64Bits));
+        items.Features[1].Texts.ShouldBe(["DE", null, "日本"]);
+    }
+
+    [Fact]
+    public async Task The_item_reader_streams_in_start_order_in_chunks_of_about_8192_items()
+    {
+        // 7,000 requests × 10 items = 70,000 items, written newest first: read back oldest first in nine chunks
+        const int requests = 7_000;
+        var batch = new InferenceRecord[requests];
+        for (var i = 0; i < requests; i++)
+        {
+            var n = 10;
+            var amount = new double[n];
+            for (var k = 0; k < n; k++)
+            {
+                amount[k] = i + (k / 100.0);
+            }
+            batch[requests - 1 - i] = WithItems(Record(i), new InferenceItems
+            {
+                Count = n,
+                Status = Enumerable.Repeat(200, n).ToArray(),
+                Score = Enumerable.Repeat(0.5, n).ToArray(),
+                Label = new sbyte[n],
+                Rule = new string?[n],
+                Features = [new InferenceFeatureColumn("amount", amount, null)],
+            });
+        }
+        await using (var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct))
+        {
+            await store.WriteAsync(batch, Ct);
+        }
+        var chunks = await ReadItemsAsync("fraud");
+        chunks.Select(c => c.Count).ShouldBe([.. Enumerable.Repeat(8_200, 8), 4_400]); // a chunk closes at the first request that reaches 8,192 items
+        var starts = chunks.SelectMany(c => c.StartUs).ToArray();
+        starts.ShouldBe(starts.Order().ToArray());
+        chunks[^1].Features[0].Numbers![^1].ShouldBe(6_999.09);
+        chunks[^1].Item[^1].ShouldBe(9);
+    }
+
+    [Fact]
+    public async Task A_schema_5_store_migrates_to_6_and_its_rows_stay_readable_without_items()
+    {
+        await using (var v5 = await StoreFactory.OpenSqlAsync(await StoreSpecAsync(), Home, TimeProvider.System, 5, Ct))
+        {
+            v5.SchemaVersion.ShouldBe(5);
+            await v5.WriteInferenceAsync([Record(0), Record(1, "aml")], Ct); // the v5 table: no items column
+            (await Should.ThrowAsync<TrackingException>(() => v5.WriteInferenceAsync([WithItems(Record(2), Items3())], Ct)))
+                .Message.ShouldContain("schema version 5, which cannot hold per-item inference log entries");
+        }
+        await using (var log = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct))
+        {
+            var old = await log.TailAsync(10, cancellationToken: Ct);
+            old.Select(r => r.LogId).ShouldBe(["log00000000", "log00000001"]);
+            old.ShouldAllBe(r => r.Items == null);
+            old[0].ShouldBeEquivalentTo(Record(0));
+            await log.WriteAsync([WithItems(Record(3), Items3())], Ct);
+            (await log.CountAsync(cancellationToken: Ct)).ShouldBe(3);
+        }
+        var items = await ReadItemsAsync("fraud");
+        items.ShouldHaveSingleItem().LogId.ShouldBe(["log00000003", "log00000003", "log00000003"]);
+        await using var tracking = await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        tracking.SchemaVersion.ShouldBe(6);
     }
 }
 

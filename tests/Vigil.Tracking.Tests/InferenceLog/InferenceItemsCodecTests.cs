@@ -1,0 +1,68 @@
+namespace Vigil.Tracking.Tests;
+
+/// <summary>The SQL stores' encoding of a request's items (<see cref="InferenceItemsCodec"/>).</summary>
+public sealed class InferenceItemsCodecTests
+{
+    private static byte[] Encode(InferenceItems items) => new InferenceItemsCodec.Encoder().Encode(items).ToArray();
+
+    [Fact]
+    public void Ten_scored_items_with_three_numeric_inputs_take_under_330_bytes()
+    {
+        // 1 version + 1 count + 1 feature count + 3 × (kind, length, name) + 2 statuses + 80 scores + 10 labels + 1 rules + 240 values
+        var n = 10;
+        var items = new InferenceItems
+        {
+            Count = n,
+            Status = Enumerable.Repeat(200, n).ToArray(),
+            Score = Enumerable.Range(0, n).Select(i => i / 10.0).ToArray(),
+            Label = new sbyte[n],
+            Rule = new string?[n],
+            Features = new[] { "a", "b", "c" }.Select(name => new InferenceFeatureColumn(name, new double[n], null)).ToArray(),
+        };
+        Encode(items).Length.ShouldBe(1 + 1 + 1 + (3 * 3) + 1 + 2 + 80 + 10 + 1 + 240);
+    }
+
+    [Fact]
+    public void Arrays_longer_than_the_count_are_cut_to_it()
+    {
+        var items = new InferenceItems
+        {
+            Count = 1,
+            Status = [200, 500],
+            Score = [0.5, 0.7],
+            Label = [1, 0],
+            Rule = [null, "r"],
+            Features = [new InferenceFeatureColumn("x", null, ["a", "b"])],
+        };
+        var back = InferenceItemsCodec.Decode(Encode(items));
+        back.Count.ShouldBe(1);
+        back.Status.ShouldBe([200]);
+        back.Score.ShouldBe([0.5]);
+        back.Rule.ShouldBe([null]);
+        back.Features.ShouldHaveSingleItem().Texts.ShouldBe(["a"]);
+    }
+
+    [Fact]
+    public void Truncated_or_foreign_bytes_are_rejected()
+    {
+        var bytes = Encode(InferenceLogContractTests.Items3());
+        InferenceItemsCodec.Decode(bytes).Count.ShouldBe(3);
+        Should.Throw<InvalidDataException>(() => InferenceItemsCodec.Decode(bytes.AsSpan(0, bytes.Length - 1)))
+            .Message.ShouldBe("inference log items: the encoding is truncated");
+        Should.Throw<InvalidDataException>(() => InferenceItemsCodec.Decode([.. bytes, 0]))
+            .Message.ShouldBe("inference log items: trailing bytes after the last column");
+        bytes[0] = 2;
+        Should.Throw<InvalidDataException>(() => InferenceItemsCodec.Decode(bytes))
+            .Message.ShouldBe("inference log items: unknown encoding version 2");
+    }
+
+    [Fact]
+    public void A_feature_with_both_numbers_and_texts_is_refused()
+    {
+        var items = new InferenceItems
+        {
+            Count = 1, Status = [200], Score = [1], Label = [1], Rule = [null], Features = [new InferenceFeatureColumn("x", [1], ["a"])],
+        };
+        Should.Throw<ArgumentException>(() => Encode(items)).Message.ShouldStartWith("inference log items: feature 'x' with both or neither of numbers and texts");
+    }
+}
