@@ -33,9 +33,21 @@ internal sealed class TrackedRun
         ModelLifecycle lifecycle, string experiment, string? name, string? parentRunId, CancellationToken cancellationToken)
     {
         var store = lifecycle.RequireStore($"run in experiment '{experiment}'");
-        var run = await store.CreateRunAsync(experiment, name, codeVersion: parentRunId is null ? CodeVersion.TryGetGitCommit(lifecycle.CodeDirectory) : null,
-            parentRunId: parentRunId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new TrackedRun(store, lifecycle.Time, run);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Not cancellable once begun: a run that exists must be ended, so a cancellation arriving while it is created
+        // ends it KILLED here instead of leaving it RUNNING behind an exception.
+        var run = new TrackedRun(store, lifecycle.Time, await store.CreateRunAsync(experiment, name,
+            codeVersion: parentRunId is null ? CodeVersion.TryGetGitCommit(lifecycle.CodeDirectory) : null,
+            parentRunId: parentRunId, cancellationToken: CancellationToken.None).ConfigureAwait(false));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            var cancelled = new OperationCanceledException(cancellationToken);
+            await run.FailAsync(cancelled).ConfigureAwait(false);
+            throw cancelled;
+        }
+
+        return run;
     }
 
     public Task LogParamsAsync(IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
