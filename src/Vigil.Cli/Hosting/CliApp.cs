@@ -161,6 +161,9 @@ internal static class Terminal
             return console;
         }
 
+        // Progress arrives from several threads at once (search candidates): write through synchronized writers.
+        stdout = TextWriter.Synchronized(stdout);
+        stderr = TextWriter.Synchronized(stderr);
         var previous = Current.Value;
         Current.Value = new CliConsole(stdout, stderr, Plain(stdout, width), Plain(stderr, width), false, home);
         return new Restore(() => Current.Value = previous);
