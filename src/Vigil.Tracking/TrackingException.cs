@@ -5,7 +5,7 @@ namespace Vigil.Tracking;
 /// name, a store written by a newer Vigil, a missing or corrupted artifact. The message says what is
 /// wrong and where (run id, model name and version, store location).
 /// </summary>
-public sealed class TrackingException : Exception
+public sealed class TrackingException : Vigil.Data.VigilException
 {
     /// <summary>Creates the exception with a user-facing message.</summary>
     public TrackingException(string message) : base(message) { }

@@ -6,14 +6,14 @@ public sealed class CliErrorTests
     public void Unknown_option_exits_2_with_one_line()
     {
         using var dir = new TempDir();
-        VigilProcess.Run(dir.Path, "train", "--data", "x.csv", "--out", "m", "--bogus").ShouldFailWithOneLine("--bogus");
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "x.csv", "--out", "m", "--bogus").ShouldFailWithOneLine("--bogus");
     }
 
     [Fact]
     public void Missing_required_option_names_it()
     {
         using var dir = new TempDir();
-        VigilProcess.Run(dir.Path, "score", "--data", "x.csv").ShouldFailWithOneLine("--model");
+        VigilProcess.RunProcess(dir.Path, null, "score", "--data", "x.csv").ShouldFailWithOneLine("--model");
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class CliErrorTests
     public void Help_succeeds_and_lists_the_commands()
     {
         using var dir = new TempDir();
-        var r = VigilProcess.Run(dir.Path, "--help");
+        var r = VigilProcess.RunProcess(dir.Path, null, "--help");
         r.ShouldSucceed();
         foreach (var c in new[] { "generate", "train", "score", "evaluate", "bench", "quickstart" })
         {
@@ -39,7 +39,7 @@ public sealed class CliErrorTests
     public void Missing_data_file_is_one_line_naming_the_file()
     {
         using var dir = new TempDir();
-        VigilProcess.Run(dir.Path, "train", "--data", "nope.csv", "--out", "m").ShouldFailWithOneLine("nope.csv", "not found");
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "nope.csv", "--out", "m").ShouldFailWithOneLine("nope.csv", "not found");
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class CliErrorTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.csv"), "a,b,label\n1,2,0\n3,x,1\n");
-        VigilProcess.Run(dir.Path, "train", "--data", "bad.csv", "--label", "label", "--out", "m", "--schema", "b:float64")
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "bad.csv", "--label", "label", "--out", "m", "--schema", "b:float64")
             .ShouldFailWithOneLine("bad.csv", "line 3", "'b'");
     }
 
@@ -56,7 +56,7 @@ public sealed class CliErrorTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.csv"), "a,b,label\n1,2,0\n3,1\n");
-        VigilProcess.Run(dir.Path, "train", "--data", "bad.csv", "--out", "m").ShouldFailWithOneLine("bad.csv", "line 3");
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "bad.csv", "--out", "m").ShouldFailWithOneLine("bad.csv", "line 3");
     }
 
     [Fact]
@@ -64,14 +64,14 @@ public sealed class CliErrorTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("d.csv"), "a,label\n1,0\n");
-        VigilProcess.Run(dir.Path, "train", "--data", "d.csv", "--model", "svm", "--out", "m").ShouldFailWithOneLine("svm");
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "d.csv", "--model", "svm", "--out", "m").ShouldFailWithOneLine("svm");
     }
 
     [Fact]
     public void Bad_fraction_is_refused_with_the_option_name()
     {
         using var dir = new TempDir();
-        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "10", "--fraud-rate", "1.5", "--out", "t.csv")
+        VigilProcess.RunProcess(dir.Path, null, "generate", "transactions", "--rows", "10", "--fraud-rate", "1.5", "--out", "t.csv")
             .ShouldFailWithOneLine("fraud");
     }
 
@@ -79,7 +79,7 @@ public sealed class CliErrorTests
     public void Unknown_output_extension_is_refused()
     {
         using var dir = new TempDir();
-        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "10", "--out", "t.xlsx").ShouldFailWithOneLine("t.xlsx");
+        VigilProcess.RunProcess(dir.Path, null, "generate", "transactions", "--rows", "10", "--out", "t.xlsx").ShouldFailWithOneLine("t.xlsx");
     }
 
     [Fact]
@@ -87,6 +87,6 @@ public sealed class CliErrorTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("d.csv"), "a,label\n1,0\n");
-        VigilProcess.Run(dir.Path, "score", "--model", "nomodel", "--data", "d.csv", "--out", "s.csv").ShouldFailWithOneLine("nomodel");
+        VigilProcess.RunProcess(dir.Path, null, "score", "--model", "nomodel", "--data", "d.csv", "--out", "s.csv").ShouldFailWithOneLine("nomodel");
     }
 }

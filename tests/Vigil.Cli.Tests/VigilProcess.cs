@@ -24,15 +24,56 @@ internal sealed record VigilResult(int ExitCode, string StdOut, string StdErr)
     }
 }
 
-/// <summary>Runs the <c>vigil</c> CLI (vigil.dll copied next to the tests) as a child process.</summary>
+/// <summary>
+/// Runs the <c>vigil</c> CLI: in process through <see cref="CliApp.RunAsync"/> with captured output (fast: no process
+/// start, no JIT per call), or as a child process (vigil.dll copied next to the tests) for what only a process shows:
+/// exit codes and stderr of the real executable, signals, the server, and commands that write to the console directly.
+/// </summary>
 internal static class VigilProcess
 {
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "vigil.dll");
 
+    /// <summary>In-process runs change the current directory, so they take turns.</summary>
+    private static readonly SemaphoreSlim InProcess = new(1, 1);
+
     public static VigilResult Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, args);
 
-    /// <summary>Runs vigil with extra environment variables (e.g. VIGIL_HOME pointing into a temp folder).</summary>
-    public static VigilResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    /// <summary>
+    /// Runs vigil with extra environment variables (e.g. VIGIL_HOME pointing into a temp folder): in process when the
+    /// only variable is VIGIL_HOME and the command neither serves nor reads the inference log, else as a process.
+    /// </summary>
+    public static VigilResult Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        (environment is null || environment.Keys.All(k => k == "VIGIL_HOME")) && args.Length > 0 && args[0] is not ("serve" or "logs")
+            ? RunInProcess(workingDirectory, environment?.GetValueOrDefault("VIGIL_HOME"), args)
+            : RunProcess(workingDirectory, environment, args);
+
+    /// <summary>Runs vigil in this process with its output captured; the store defaults to <paramref name="home"/> (else workingDirectory/.vigil-home).</summary>
+    public static VigilResult RunInProcess(string workingDirectory, string? home, params string[] args)
+    {
+        var stdout = new StringWriter { NewLine = "\n" };
+        var stderr = new StringWriter { NewLine = "\n" };
+        int exit;
+        InProcess.Wait();
+        var previous = Environment.CurrentDirectory;
+        try
+        {
+            Environment.CurrentDirectory = workingDirectory;
+            using (Terminal.Redirect(stdout, stderr, home ?? Path.Combine(workingDirectory, ".vigil-home")))
+            {
+                exit = Task.Run(() => CliApp.RunAsync(args)).GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+            InProcess.Release();
+        }
+
+        return new VigilResult(exit, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Runs vigil as a child process, with extra environment variables.</summary>
+    public static VigilResult RunProcess(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {

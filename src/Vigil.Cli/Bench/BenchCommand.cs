@@ -71,7 +71,7 @@ internal static class BenchCommand
                     });
                 }
 
-                Console.Out.WriteLine(array.ToJsonString());
+                Terminal.OutWriter.WriteLine(array.ToJsonString());
                 return CliApp.Ok;
             }
 

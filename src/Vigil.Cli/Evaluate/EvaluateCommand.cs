@@ -5,6 +5,7 @@ using Spectre.Console;
 using Vigil.Data;
 using Vigil.Detectors;
 using Vigil.Evaluation;
+using Vigil.Lifecycle;
 
 namespace Vigil.Cli;
 
@@ -24,31 +25,25 @@ internal static class EvaluateCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
         {
-            var (bundle, _) = await ModelLocator.LoadAsync(parse.GetRequiredValue(model), parse.GetValue(storeArgs.Store), cancellationToken).ConfigureAwait(false);
+            var modelRef = parse.GetRequiredValue(model);
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
-            var labelName = parse.GetRequiredValue(label);
-            var topK = (int)OptionParsing.Positive("--k", parse.GetValue(k));
-            var frame = FrameFile.Read(dataPath, TrainCommand.CsvOptions(parse.GetValue(schema)));
-            if (!frame.Contains(labelName))
+            var options = new EvaluateOptions
             {
-                throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
-            }
-
-            var labels = Labels.From(frame, labelName);
-            if (!Labels.HasBothClasses(labels))
-            {
-                throw new CliUsageException($"--label {labelName}: {dataPath} holds only one class; metrics need both 0 and 1 labels");
-            }
-
-            var scores = bundle.Score(frame);
-            var report = EvaluationReport.Create(scores, labels, bundle, topK);
+                Model = modelRef,
+                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema))),
+                Label = parse.GetRequiredValue(label),
+                K = (int)OptionParsing.Positive("--k", parse.GetValue(k)),
+            };
+            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(modelRef), cancellationToken).ConfigureAwait(false);
+            var result = await lifecycle.Operations.EvaluateAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
+            var bundle = result.Model.Bundle;
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind)));
+                Terminal.OutWriter.WriteLine(JsonSerializer.Serialize(result.Report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind)));
                 return CliApp.Ok;
             }
 
-            Render(report, dataPath, bundle);
+            Render(result.Report, dataPath, bundle);
             return CliApp.Ok;
         });
         return cmd;

@@ -47,15 +47,15 @@ internal static class CliApp
         }
 
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
             cts.Cancel();
         };
-
+        Console.CancelKeyPress += onCancel;
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cts.Token)
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = Terminal.OutWriter, Error = Terminal.ErrWriter }, cts.Token)
                 .ConfigureAwait(false);
         }
         catch (Exception ex) when (CliErrors.TryDescribe(ex, out var message))
@@ -74,6 +74,10 @@ internal static class CliApp
                 (Environment.GetEnvironmentVariable("VIGIL_DEBUG") == "1" ? Environment.NewLine + ex : string.Empty));
             return InternalError;
         }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 
     private static string CommandPath(ParseResult parse)
@@ -90,39 +94,85 @@ internal static class CliApp
     }
 }
 
-/// <summary>Console output: results on stdout, progress and errors on stderr.</summary>
+/// <summary>
+/// Console output: results on stdout, progress and errors on stderr. By default the process's console; a test (or a
+/// host) can run commands in process with its own writers through <see cref="Redirect"/>, per async flow.
+/// </summary>
 internal static class Terminal
 {
-    private static readonly Lazy<IAnsiConsole> StdErr = new(() => AnsiConsole.Create(new AnsiConsoleSettings
-    {
-        Out = new AnsiConsoleOutput(Console.Error),
-    }));
+    private static readonly AsyncLocal<CliConsole?> Current = new();
 
-    private static readonly Lazy<IAnsiConsole> StdOut = new(() =>
+    private static readonly Lazy<CliConsole> Process = new(() =>
     {
-        var console = AnsiConsole.Console;
+        var stdout = AnsiConsole.Console;
         if (Console.IsOutputRedirected)
         {
             // Redirected output has no terminal width; keep tables on one line each for files and pipes.
-            console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var w) && w > 40 ? w : 160;
+            stdout.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var w) && w > 40 ? w : 160;
         }
 
-        return console;
+        var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return new CliConsole(Console.Out, Console.Error, stdout, stderr, !Console.IsErrorRedirected && stderr.Profile.Capabilities.Interactive, null);
     });
 
+    private static CliConsole Active => Current.Value ?? Process.Value;
+
     /// <summary>The console for results (stdout).</summary>
-    public static IAnsiConsole Out => StdOut.Value;
+    public static IAnsiConsole Out => Active.Out;
 
     /// <summary>The console for progress and diagnostics (stderr).</summary>
-    public static IAnsiConsole Err => StdErr.Value;
+    public static IAnsiConsole Err => Active.Err;
+
+    /// <summary>Plain stdout, for JSON and lines that must not be wrapped.</summary>
+    public static TextWriter OutWriter => Active.OutWriter;
+
+    /// <summary>Plain stderr.</summary>
+    public static TextWriter ErrWriter => Active.ErrWriter;
 
     /// <summary>True when stderr is a terminal, so live progress can be drawn.</summary>
-    public static bool Interactive => !Console.IsErrorRedirected && Err.Profile.Capabilities.Interactive;
+    public static bool Interactive => Active.Interactive;
+
+    /// <summary>The VIGIL_HOME of an in-process run, or null for the environment's.</summary>
+    public static string? Home => Active.Home;
 
     /// <summary>Writes one readable error line to stderr.</summary>
     public static void Error(string message) =>
-        Console.Error.WriteLine($"vigil: error: {string.Join(' ', message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
+        Active.ErrWriter.WriteLine($"vigil: error: {string.Join(' ', message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
 
     /// <summary>Writes a note line to stderr.</summary>
-    public static void Note(string message) => Console.Error.WriteLine(message);
+    public static void Note(string message) => Active.ErrWriter.WriteLine(message);
+
+    /// <summary>
+    /// Sends this async flow's output to <paramref name="stdout"/> and <paramref name="stderr"/> (plain text, no colour,
+    /// <paramref name="width"/> columns, never interactive) and its default store to <paramref name="home"/>, until disposed.
+    /// </summary>
+    public static IDisposable Redirect(TextWriter stdout, TextWriter stderr, string? home, int width = 200)
+    {
+        static IAnsiConsole Plain(TextWriter writer, int width)
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(writer),
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+            });
+            console.Profile.Width = width;
+            return console;
+        }
+
+        // Progress arrives from several threads at once (search candidates): write through synchronized writers.
+        stdout = TextWriter.Synchronized(stdout);
+        stderr = TextWriter.Synchronized(stderr);
+        var previous = Current.Value;
+        Current.Value = new CliConsole(stdout, stderr, Plain(stdout, width), Plain(stderr, width), false, home);
+        return new Restore(() => Current.Value = previous);
+    }
+
+    private sealed record CliConsole(TextWriter OutWriter, TextWriter ErrWriter, IAnsiConsole Out, IAnsiConsole Err, bool Interactive, string? Home);
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Vigil.Detectors;
-using Vigil.Tracking;
+using Vigil.Lifecycle;
 
 namespace Vigil.Cli;
 
@@ -69,28 +69,15 @@ internal static class ImportCommand
                     return CliApp.Ok;
                 }
 
-                var tracking = await TrainTracking.StartAsync(storeArgs.OpenAsync(parse, cancellationToken), experimentName ?? "default", registerName, cancellationToken)
-                    .ConfigureAwait(false);
-                await using (tracking.ConfigureAwait(false))
+                await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, cancellationToken).ConfigureAwait(false);
+                var run = await lifecycle.Operations.RecordBundleAsync(new RecordBundleOptions
                 {
-                    ModelVersion? version;
-                    try
-                    {
-                        version = await tracking.CompleteAsync(parameters, null, null, bundle, null, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception e)
-                    {
-                        await tracking.FailAsync(cancelled: e is OperationCanceledException).ConfigureAwait(false);
-                        throw;
-                    }
-
-                    Terminal.Out.MarkupLine($"run: [bold]{tracking.Run.RunId}[/] (experiment {Markup.Escape(tracking.Run.ExperimentName)})");
-                    if (version is not null)
-                    {
-                        Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
-                    }
-                }
-
+                    Bundle = bundle,
+                    Experiment = experimentName ?? "default",
+                    RegisterAs = registerName,
+                    Parameters = parameters,
+                }, cancellationToken).ConfigureAwait(false);
+                TrainCommand.RenderRun(run);
                 return CliApp.Ok;
             }
             finally

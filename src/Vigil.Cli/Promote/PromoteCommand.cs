@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using Vigil.Data;
+using Vigil.Lifecycle;
 using Vigil.Evaluation;
 
 namespace Vigil.Cli;
@@ -44,7 +44,6 @@ internal static class PromoteCommand
         {
             var parsedGate = PromotionGate.Parse(parse.GetRequiredValue(gate));
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
-            var labelName = parse.GetRequiredValue(label);
             var days = parse.GetValue(ootDays);
             var start = parse.GetValue(ootStart);
             if (days is not null && start is not null)
@@ -52,31 +51,37 @@ internal static class PromoteCommand
                 throw new CliUsageException("give --oot-days or --oot-start, not both");
             }
 
-            var frame = FrameFile.Read(dataPath, TrainCommand.CsvOptions(parse.GetValue(schema)));
-            if (!frame.Contains(labelName))
+            DateTimeOffset? startTime = null;
+            if (start is not null)
             {
-                throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
+                startTime = DateTimeOffset.TryParse(start, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var from)
+                    ? from
+                    : throw new CliUsageException($"--oot-start '{start}': not an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T00:00:00Z");
             }
 
-            var (oot, window) = OutOfTimeRows.Select(frame, parse.GetRequiredValue(timeColumn), days, start);
-            var labels = Labels.From(oot, labelName);
             var modelName = parse.GetRequiredValue(name);
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
-            var context = new Dictionary<string, string>(StringComparer.Ordinal)
+            var experimentName = parse.GetRequiredValue(experiment);
+            var options = new PromoteOptions
             {
-                ["data"] = Path.GetFileName(dataPath),
-                ["label"] = labelName,
-                ["oot_window"] = window,
+                ModelName = modelName,
+                Candidate = parse.GetValue(candidate),
+                Gate = parsedGate,
+                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema))),
+                Label = parse.GetRequiredValue(label),
+                Window = new OutOfTimeWindow { TimeColumn = parse.GetRequiredValue(timeColumn), OotDays = days, OotStart = startTime },
+                Experiment = experimentName,
+                Actor = storeArgs.Actor(parse),
+                DryRun = parse.GetValue(dryRun),
             };
-            var outcome = await Promotion.RunAsync(store, modelName, parse.GetValue(candidate), parsedGate, oot, labels, context,
-                parse.GetRequiredValue(experiment), storeArgs.Actor(parse), parse.GetValue(dryRun), ct).ConfigureAwait(false);
+            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
+            var outcome = await lifecycle.Operations.PromoteAsync(options, CliLifecycle.Notes, ct).ConfigureAwait(false);
 
-            Terminal.Note($"out-of-time rows: {oot.RowCount.ToString("N0", CultureInfo.InvariantCulture)} ({window})");
-            Promotion.Render(outcome, modelName);
+            Terminal.Note($"out-of-time rows: {outcome.Rows.ToString("N0", CultureInfo.InvariantCulture)} ({outcome.Window})");
+            Render(outcome, modelName);
             var v = outcome.Candidate.Version.ToString(CultureInfo.InvariantCulture);
             if (outcome.RunId is not null)
             {
-                Terminal.Out.MarkupLine($"run: [bold]{outcome.RunId}[/] (experiment {Markup.Escape(parse.GetRequiredValue(experiment))})");
+                Terminal.Out.MarkupLine($"run: [bold]{outcome.RunId}[/] (experiment {Markup.Escape(experimentName)})");
             }
 
             if (!outcome.Gate.Passed)
@@ -102,67 +107,27 @@ internal static class PromoteCommand
         });
         return cmd;
     }
-}
 
-/// <summary>Picks the out-of-time rows of a frame: all rows, the last D days, or the rows from a start instant on.</summary>
-internal static class OutOfTimeRows
-{
-    public static (Frame Rows, string Window) Select(Frame frame, string timeColumn, double? days, string? start)
+    /// <summary>A side-by-side table of the candidate and champion metrics with the gate's checks.</summary>
+    public static void Render(PromoteResult o, string name)
     {
-        if (days is null && start is null)
+        static string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
+        var v = (int x) => x.ToString(CultureInfo.InvariantCulture);
+        var table = new Table().Border(TableBorder.Rounded).Title($"{Markup.Escape(name)}: candidate v{v(o.Candidate.Version)} vs " +
+            (o.Champion is null ? "no champion" : $"champion v{v(o.Champion.Version)}") + " (out of time)");
+        table.AddColumn("metric");
+        table.AddColumn(new TableColumn($"candidate v{v(o.Candidate.Version)}").RightAligned());
+        table.AddColumn(new TableColumn(o.Champion is null ? "champion" : $"champion v{v(o.Champion.Version)}").RightAligned());
+        foreach (var (k, value) in o.CandidateMetrics)
         {
-            return (frame, "all rows");
+            table.AddRow(k, F(value), o.ChampionMetrics is { } c && c.TryGetValue(k, out var cv) ? F(cv) : "-");
         }
 
-        if (!frame.Contains(timeColumn) || frame[timeColumn] is not TimestampColumn ts)
+        Terminal.Out.Write(table);
+        foreach (var check in o.Gate.Checks)
         {
-            throw new CliUsageException(frame.Contains(timeColumn)
-                ? $"--time-column {timeColumn}: not a timestamp column"
-                : $"--time-column {timeColumn}: no such column; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
-        }
-
-        var micros = ts.UnixMicros;
-        long min = long.MaxValue, max = long.MinValue;
-        foreach (var t in micros)
-        {
-            if (t == TimestampColumn.Missing)
-            {
-                continue;
-            }
-
-            min = Math.Min(min, t);
-            max = Math.Max(max, t);
-        }
-
-        DateTimeOffset from;
-        if (days is { } d)
-        {
-            if (!(d > 0))
-            {
-                throw new CliUsageException($"--oot-days must be > 0, got {d.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            from = TimestampColumn.FromMicros(max).AddDays(-d);
-        }
-        else if (!DateTimeOffset.TryParse(start, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out from))
-        {
-            throw new CliUsageException($"--oot-start '{start}': not an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T00:00:00Z");
-        }
-
-        var window = $"{timeColumn} >= {from.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}";
-        if (from <= TimestampColumn.FromMicros(min))
-        {
-            return (frame, window);
-        }
-
-        try
-        {
-            var split = Splits.OutOfTime(micros, from, TimeSpan.Zero);
-            return (frame.Take(split.Test), window);
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliUsageException($"out-of-time window {window}: {e.Message}");
+            var mark = check.Outcome switch { GateOutcome.Passed => "pass", GateOutcome.Failed => "FAIL", _ => "skip" };
+            Terminal.Out.WriteLine($"  {mark}  {check}");
         }
     }
 }

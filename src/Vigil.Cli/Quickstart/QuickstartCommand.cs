@@ -5,6 +5,7 @@ using Spectre.Console;
 using Vigil.Data;
 using Vigil.Detectors;
 using Vigil.Evaluation;
+using Vigil.Lifecycle;
 using Vigil.Tracking;
 
 namespace Vigil.Cli;
@@ -29,8 +30,12 @@ internal static class QuickstartCommand
             dir, rows, seed,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
-        cmd.SetAction((parse, ct) => RunAsync(parse.GetRequiredValue(dir), OptionParsing.Positive("--rows", parse.GetValue(rows)), parse.GetValue(seed),
-            () => storeArgs.OpenAsync(parse, ct), ct));
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var rowCount = OptionParsing.Positive("--rows", parse.GetValue(rows));
+            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
+            return await RunAsync(parse.GetRequiredValue(dir), rowCount, parse.GetValue(seed), lifecycle.Operations, ct).ConfigureAwait(false);
+        });
         return cmd;
     }
 
@@ -40,10 +45,13 @@ internal static class QuickstartCommand
     /// <summary>The gate the best quickstart model must pass against the current champion.</summary>
     internal const string Gate = "auc_pr>=champion,recall_at_fpr_0.05>=champion-0.02";
 
+    /// <summary>The prefix of the out-of-time metrics stored with each quickstart model.</summary>
+    private const string OotPrefix = "oot_";
+
     /// <summary>Training rows of the autoencoder and LightGBM (a seeded stratified sample of the training period).</summary>
     private const int SampleRows = 20_000;
 
-    private static async Task<int> RunAsync(string dir, long rows, ulong seed, Func<Task<ITrackingStore>> openStore, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dir, long rows, ulong seed, ModelLifecycle lifecycle, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(dir);
@@ -91,38 +99,22 @@ internal static class QuickstartCommand
         foreach (var (kind, rowsOf, spec) in candidates)
         {
             Step($"3/6 training {kind} on {rowsOf.RowCount:N0} rows x {Features.Length} features");
-            var sw = Stopwatch.StartNew();
-            var bundle = ModelBundle.Train(rowsOf, spec);
-            sw.Stop();
-            var metrics = MetricSet.Standard(bundle.Score(test), labels);
-            bundle = bundle.WithMetrics(metrics.ToDictionary(kv => "oot_" + kv.Key, kv => kv.Value, StringComparer.Ordinal));
-            var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+            var trained = await lifecycle.TrainAsync(new TrainOptions
             {
-                ["model"] = kind,
-                ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
-                ["train_rows"] = rowsOf.RowCount.ToString(CultureInfo.InvariantCulture),
-                ["features"] = string.Join(",", Features),
-            };
-            foreach (var (k, v) in TrainParameters.Describe(spec))
-            {
-                parameters[k] = v;
-            }
-
-            ModelVersion version;
-            await using (var tracking = await TrainTracking.StartAsync(openStore(), "quickstart", ModelName, cancellationToken).ConfigureAwait(false))
-            {
-                try
+                Data = DataSource.FromFrame(rowsOf, Path.GetFileName(trainPath), trainPath),
+                Spec = spec,
+                Experiment = "quickstart",
+                RegisterAs = ModelName,
+                MetricsData = DataSource.FromFrame(test, Path.GetFileName(testPath), testPath),
+                MetricPrefix = OotPrefix,
+                Parameters = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
-                    version = (await tracking.CompleteAsync(parameters, trainPath, rowsOf, bundle, bundle.Manifest.Metrics, cancellationToken).ConfigureAwait(false))!;
-                }
-                catch
-                {
-                    await tracking.FailAsync().ConfigureAwait(false);
-                    throw;
-                }
-            }
-
-            results.Add((kind, bundle, version, metrics, sw.Elapsed.TotalSeconds, rowsOf.RowCount));
+                    ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
+                    ["train_rows"] = rowsOf.RowCount.ToString(CultureInfo.InvariantCulture),
+                },
+            }, null, cancellationToken).ConfigureAwait(false);
+            var metrics = trained.Metrics!.ToDictionary(kv => kv.Key[OotPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            results.Add((kind, trained.Bundle, trained.Run!.Version!, metrics, trained.FitTime.TotalSeconds, rowsOf.RowCount));
         }
 
         Step($"4/6 comparing the three on the {test.RowCount:N0} out-of-time rows");
@@ -154,23 +146,25 @@ internal static class QuickstartCommand
         Terminal.Out.Write(compare);
 
         Step($"5/6 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
-        PromotionOutcome promotion;
-        await using (var store = await openStore().ConfigureAwait(false))
+        // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
+        var baseline = results[0];
+        if (!(await lifecycle.Store!.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases.ContainsKey(ModelLifecycle.ChampionAlias) &&
+            best.Kind != baseline.Kind)
         {
-            // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
-            var baseline = results[0];
-            if (!(await store.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases.ContainsKey(Promotion.ChampionAlias) &&
-                best.Kind != baseline.Kind)
-            {
-                await store.SetAliasAsync(ModelName, Promotion.ChampionAlias, baseline.Version.Version, Actor.Resolve(),
-                    "quickstart: first champion (isolation forest baseline)", cancellationToken).ConfigureAwait(false);
-                Step($"   {baseline.Kind} (version {baseline.Version.Version.ToString(CultureInfo.InvariantCulture)}) is the first champion: the baseline to beat");
-            }
-
-            promotion = await Promotion.RunAsync(store, ModelName, best.Version.Version, PromotionGate.Parse(Gate), test, labels,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["data"] = Path.GetFileName(testPath), ["label"] = "label", ["oot_window"] = "all rows" },
-                "quickstart", Actor.Resolve(), dryRun: false, cancellationToken).ConfigureAwait(false);
+            await lifecycle.MoveAliasAsync(ModelName, ModelLifecycle.ChampionAlias, baseline.Version.Version,
+                "quickstart: first champion (isolation forest baseline)", cancellationToken: cancellationToken).ConfigureAwait(false);
+            Step($"   {baseline.Kind} (version {baseline.Version.Version.ToString(CultureInfo.InvariantCulture)}) is the first champion: the baseline to beat");
         }
+
+        var promotion = await lifecycle.PromoteAsync(new PromoteOptions
+        {
+            ModelName = ModelName,
+            Candidate = best.Version.Version,
+            Gate = PromotionGate.Parse(Gate),
+            Data = DataSource.FromFrame(test, Path.GetFileName(testPath), testPath),
+            Label = "label",
+            Experiment = "quickstart",
+        }, null, cancellationToken).ConfigureAwait(false);
 
         var championUri = ModelUri.ForAlias(ModelName, "champion").ToString();
         Terminal.Out.WriteLine(promotion.Moved

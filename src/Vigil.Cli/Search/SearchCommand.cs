@@ -1,9 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using Vigil.Data;
+using Vigil.Lifecycle;
 using Vigil.Detectors;
 using Vigil.Evaluation;
 using Vigil.Tracking;
@@ -131,123 +130,88 @@ internal static class SearchCommand
                 }
                 catch (ArgumentException e)
                 {
-                    throw new CliUsageException($"candidate {(i + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(combos[i])}): {e.Message}");
+                    throw new CliUsageException($"candidate {(i + 1).ToString(CultureInfo.InvariantCulture)} ({ModelLifecycle.Describe(combos[i])}): {e.Message}");
                 }
             }
 
             var dataPath = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
-            var frame = FrameFile.Read(dataPath, TrainCommand.CsvOptions(parse.GetValue(schema)));
-            if (!frame.Contains(labelName))
-            {
-                throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
-            }
-
-            var time = parse.GetValue(timeColumn);
-            var (train, valid, splitText) = Split(frame, labelName, time, fraction, seedValue);
-            var validLabels = Labels.From(valid, labelName);
-            if (!Labels.HasBothClasses(validLabels))
-            {
-                throw new CliUsageException($"the validation split ({valid.RowCount.ToString(CultureInfo.InvariantCulture)} rows, {splitText}) holds only one label class; use more data or a larger --validation-fraction");
-            }
-
             var experimentName = parse.GetRequiredValue(experiment);
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
-            var parent = await store.CreateRunAsync(experimentName, $"search-{kind}", codeVersion: CodeVersion.TryGetGitCommit(Environment.CurrentDirectory), cancellationToken: ct)
-                .ConfigureAwait(false);
-            var search = new Search(store, parent, experimentName, kind, specs, combos, train, valid, validLabels);
-            IReadOnlyList<SearchCandidate> ranked;
-            try
+            var options = new SearchOptions
             {
-                await store.LogParamsAsync(parent.RunId, new Dictionary<string, string>(StringComparer.Ordinal)
+                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema))),
+                Label = labelName,
+                Candidates = [.. specs.Select((spec, i) => new SearchCandidateSpec(spec, combos[i]))],
+                Metric = metricName,
+                Seed = seedValue,
+                Parallel = workers,
+                ValidationFraction = fraction,
+                TimeColumn = parse.GetValue(timeColumn),
+                Experiment = experimentName,
+                RegisterAs = parse.GetValue(register),
+                Top = topCount,
+                Parameters = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
-                    ["model"] = kind,
-                    ["data"] = Path.GetFileName(dataPath),
-                    ["label"] = labelName,
-                    ["metric"] = metricName,
-                    ["seed"] = seedValue.ToString(CultureInfo.InvariantCulture),
                     ["space"] = gridPath is null ? "default" : Path.GetFileName(gridPath),
                     ["mode"] = trialCount is { } t ? $"trials {t.ToString(CultureInfo.InvariantCulture)}" : "grid",
-                    ["candidates"] = specs.Length.ToString(CultureInfo.InvariantCulture),
-                    ["validation"] = splitText,
-                    ["parallel"] = workers.ToString(CultureInfo.InvariantCulture),
-                }, ct).ConfigureAwait(false);
-                Terminal.Note($"search: {specs.Length.ToString(CultureInfo.InvariantCulture)} {kind} candidates, {workers.ToString(CultureInfo.InvariantCulture)} at a time " +
-                    $"({inner.ToString(CultureInfo.InvariantCulture)} threads each); train {train.RowCount.ToString("N0", CultureInfo.InvariantCulture)} rows, " +
-                    $"validation {valid.RowCount.ToString("N0", CultureInfo.InvariantCulture)} rows ({splitText}); run {parent.RunId}");
-                await search.RunAsync(workers, metricName, ct).ConfigureAwait(false);
-                ranked = Leaderboard.Rank(search.Results, metricName);
-                var best = ranked[0];
-                if (best.Error is null)
-                {
-                    await store.LogMetricsAsync(parent.RunId, [new MetricPoint("best_" + metricName, best.Metrics[metricName], 0, DateTimeOffset.UtcNow)], ct).ConfigureAwait(false);
-                    await store.SetTagsAsync(parent.RunId, new Dictionary<string, string>
-                    {
-                        ["best_run"] = search.RunIds[best.Candidate - 1],
-                        ["best_candidate"] = best.Candidate.ToString(CultureInfo.InvariantCulture),
-                    }, ct).ConfigureAwait(false);
-                }
-
-                await store.EndRunAsync(parent.RunId, best.Error is null ? RunStatus.Finished : RunStatus.Failed, ct).ConfigureAwait(false);
-            }
-            catch (Exception e)
+                },
+            };
+            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
+            var started = (LifecycleProgress p) => Terminal.Note(
+                $"search: {specs.Length.ToString(CultureInfo.InvariantCulture)} {kind} candidates, {workers.ToString(CultureInfo.InvariantCulture)} at a time " +
+                $"({inner.ToString(CultureInfo.InvariantCulture)} threads each); {p.Message}; run {p.RunId}");
+            SearchResult result;
+            if (Terminal.Interactive)
             {
-                await RunEnding.EndAfterErrorAsync(store, parent.RunId, e).ConfigureAwait(false);
-
-                throw;
-            }
-
-            var registered = new List<ModelVersion>();
-            var registerName = parse.GetValue(register);
-            if (registerName is not null)
-            {
-                foreach (var c in ranked.Where(c => c.Error is null).Take(topCount))
-                {
-                    var stored = search.Bundles[c.Candidate - 1]!;
-                    registered.Add(await store.CreateModelVersionAsync(registerName, new NewModelVersion
+                result = await Terminal.Err.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .StartAsync(async ctx =>
                     {
-                        BundleSha256 = stored.Sha256,
-                        SourceRunId = search.RunIds[c.Candidate - 1],
-                        FeatureSchema = stored.FeatureSchema,
-                        Metrics = c.Metrics.ToDictionary(kv => "val_" + kv.Key, kv => kv.Value, StringComparer.Ordinal),
-                        Description = $"vigil search {parent.RunId}: candidate {c.Candidate.ToString(CultureInfo.InvariantCulture)} ({Describe(c.Parameters)})",
-                    }, ct).ConfigureAwait(false));
-                }
+                        ProgressTask? task = null;
+                        return await lifecycle.Operations.SearchAsync(options, new CliProgress(p =>
+                        {
+                            if (p.Stage == LifecycleStages.Search)
+                            {
+                                started(p);
+                                task = ctx.AddTask($"training {specs.Length.ToString(CultureInfo.InvariantCulture)} candidates", maxValue: specs.Length);
+                            }
+                            else if (p.Stage == LifecycleStages.Candidate && task is not null)
+                            {
+                                task.Increment(1);
+                                task.Description = Progress(p);
+                            }
+                        }), ct).ConfigureAwait(false);
+                    }).ConfigureAwait(false);
+            }
+            else
+            {
+                result = await lifecycle.Operations.SearchAsync(options, new CliProgress(p =>
+                {
+                    if (p.Stage == LifecycleStages.Search)
+                    {
+                        started(p);
+                    }
+                    else if (p.Stage == LifecycleStages.Candidate)
+                    {
+                        Terminal.Note(Progress(p));
+                    }
+                }), ct).ConfigureAwait(false);
             }
 
-            Print(ranked, search, metricName, parent, parse.GetValue(json), registered);
-            return ranked[0].Error is null ? CliApp.Ok : CliApp.InternalError;
+            Print(result, parse.GetValue(json));
+            return result.Succeeded ? CliApp.Ok : CliApp.InternalError;
         });
         return cmd;
     }
 
-    private static (Frame Train, Frame Valid, string Text) Split(Frame frame, string label, string? timeColumn, double fraction, ulong seed)
+    /// <summary><c>[n/N] trial-001 auc_pr=0.1234 (0.12 s)</c>.</summary>
+    private static string Progress(LifecycleProgress p) =>
+        $"[{p.Done.ToString(CultureInfo.InvariantCulture)}/{p.Total.GetValueOrDefault().ToString(CultureInfo.InvariantCulture)}] {p.Message}";
+
+    private static void Print(SearchResult result, bool json)
     {
-        try
-        {
-            if (timeColumn is null)
-            {
-                var s = Splits.StratifiedRandom(frame, label, 1 - fraction, seed);
-                return (frame.Take(s.Train), frame.Take(s.Test), $"stratified random {fraction.ToString(CultureInfo.InvariantCulture)}");
-            }
-
-            if (!frame.Contains(timeColumn) || frame[timeColumn] is not TimestampColumn ts)
-            {
-                throw new CliUsageException($"--time-column {timeColumn}: {(frame.Contains(timeColumn) ? "not a timestamp column" : "no such column")}");
-            }
-
-            var o = Splits.OutOfTimeByFraction(ts.UnixMicros, 1 - fraction, TimeSpan.Zero);
-            return (frame.Take(o.Train), frame.Take(o.Test), $"out of time: {timeColumn} >= {o.TestStart.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}");
-        }
-        catch (ArgumentException e)
-        {
-            throw new CliUsageException($"cannot split {frame.RowCount.ToString(CultureInfo.InvariantCulture)} rows for validation: {e.Message}");
-        }
-    }
-
-    private static string Describe(IReadOnlyDictionary<string, string> values) => string.Join(" ", values.Select(kv => $"{kv.Key}={kv.Value}"));
-
-    private static void Print(IReadOnlyList<SearchCandidate> ranked, Search search, string metric, Run parent, bool json, List<ModelVersion> registered)
-    {
+        var ranked = result.Leaderboard;
+        var metric = result.Metric;
+        var registered = result.Registered;
         if (json)
         {
             var array = new JsonArray();
@@ -258,17 +222,17 @@ internal static class SearchCommand
                 {
                     ["rank"] = i + 1,
                     ["candidate"] = c.Candidate,
-                    ["run_id"] = search.RunIds[c.Candidate - 1],
+                    ["run_id"] = c.RunId,
                     ["params"] = TrackingFormat.Map(c.Parameters),
                     ["metrics"] = TrackingFormat.Map(c.Metrics),
-                    ["fit_seconds"] = search.Seconds[c.Candidate - 1],
+                    ["fit_seconds"] = c.FitSeconds,
                     ["error"] = c.Error,
                 });
             }
 
             TrackingFormat.WriteJson(new JsonObject
             {
-                ["search_run_id"] = parent.RunId,
+                ["search_run_id"] = result.RunId,
                 ["metric"] = metric,
                 ["leaderboard"] = array,
                 ["registered"] = new JsonArray([.. registered.Select(v => (JsonNode?)JsonValue.Create(v.Uri.ToString()))]),
@@ -286,7 +250,7 @@ internal static class SearchCommand
             }
         }
 
-        var table = new Table().Border(TableBorder.Rounded).Title($"leaderboard by {Markup.Escape(metric)} (validation), search run {Markup.Escape(parent.RunId)}");
+        var table = new Table().Border(TableBorder.Rounded).Title($"leaderboard by {Markup.Escape(metric)} (validation), search run {Markup.Escape(result.RunId)}");
         table.AddColumn(new TableColumn("rank").RightAligned());
         table.AddColumn(new TableColumn("#").RightAligned());
         table.AddColumn("parameters");
@@ -304,15 +268,15 @@ internal static class SearchCommand
             {
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 c.Candidate.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(Describe(c.Parameters)),
+                Markup.Escape(ModelLifecycle.Describe(c.Parameters)),
             };
             foreach (var m in shown)
             {
                 cells.Add(c.Error is not null ? (m == metric ? "[red]failed[/]" : "") : F(c.Metrics.TryGetValue(m, out var v) ? v : double.NaN));
             }
 
-            cells.Add(search.Seconds[c.Candidate - 1].ToString("F2", CultureInfo.InvariantCulture));
-            cells.Add(Markup.Escape(search.RunIds[c.Candidate - 1]));
+            cells.Add(c.FitSeconds.ToString("F2", CultureInfo.InvariantCulture));
+            cells.Add(Markup.Escape(c.RunId));
             table.AddRow([.. cells]);
         }
 
@@ -325,114 +289,6 @@ internal static class SearchCommand
         foreach (var v in registered)
         {
             Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(v.ModelName)}[/] version {v.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(v.Uri.ToString())}) from run {Markup.Escape(v.SourceRunId ?? "")}");
-        }
-    }
-
-    /// <summary>The stored bundle of a candidate.</summary>
-    private sealed record StoredBundle(string Sha256, string FeatureSchema);
-
-    /// <summary>Trains the candidates, at most K at a time, each in its own child run.</summary>
-    private sealed class Search(
-        ITrackingStore store, Run parent, string experiment, string kind, TrainSpec[] specs,
-        IReadOnlyList<IReadOnlyDictionary<string, string>> combos, Frame train, Frame valid, int[] validLabels)
-    {
-        private readonly SearchCandidate?[] _results = new SearchCandidate?[specs.Length];
-
-        public string[] RunIds { get; } = new string[specs.Length];
-
-        public double[] Seconds { get; } = new double[specs.Length];
-
-        public StoredBundle?[] Bundles { get; } = new StoredBundle?[specs.Length];
-
-        public IEnumerable<SearchCandidate> Results => _results.Select(r => r!);
-
-        public async Task RunAsync(int workers, string metric, CancellationToken ct)
-        {
-            var width = specs.Length.ToString(CultureInfo.InvariantCulture).Length;
-            var done = 0;
-            async Task Work(int i, Action<string> report)
-            {
-                var name = "trial-" + (i + 1).ToString(CultureInfo.InvariantCulture).PadLeft(Math.Max(3, width), '0');
-                await TrainOneAsync(i, name, ct).ConfigureAwait(false);
-                var r = _results[i]!;
-                var n = Interlocked.Increment(ref done);
-                report($"[{n.ToString(CultureInfo.InvariantCulture)}/{specs.Length.ToString(CultureInfo.InvariantCulture)}] {name} " +
-                    (r.Error is null ? $"{metric}={r.Metrics[metric].ToString("F4", CultureInfo.InvariantCulture)}" : "failed: " + r.Error) +
-                    $" ({Seconds[i].ToString("F2", CultureInfo.InvariantCulture)} s)");
-            }
-
-            var options = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct };
-            if (Terminal.Interactive)
-            {
-                await Terminal.Err.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                    .StartAsync(async ctx =>
-                    {
-                        var task = ctx.AddTask($"training {specs.Length.ToString(CultureInfo.InvariantCulture)} candidates", maxValue: specs.Length);
-                        await Parallel.ForEachAsync(Enumerable.Range(0, specs.Length), options, async (i, _) =>
-                            await Work(i, line =>
-                            {
-                                task.Increment(1);
-                                task.Description = line;
-                            }).ConfigureAwait(false)).ConfigureAwait(false);
-                    }).ConfigureAwait(false);
-            }
-            else
-            {
-                await Parallel.ForEachAsync(Enumerable.Range(0, specs.Length), options, async (i, _) =>
-                    await Work(i, Terminal.Note).ConfigureAwait(false)).ConfigureAwait(false);
-            }
-        }
-
-        private async Task TrainOneAsync(int i, string name, CancellationToken ct)
-        {
-            var spec = specs[i];
-            var run = await store.CreateRunAsync(experiment, name, parentRunId: parent.RunId, cancellationToken: ct).ConfigureAwait(false);
-            RunIds[i] = run.RunId;
-            var sw = Stopwatch.StartNew();
-            try
-            {
-                var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = kind };
-                foreach (var (k, v) in TrainParameters.Describe(spec))
-                {
-                    parameters[k] = v;
-                }
-
-                await store.LogParamsAsync(run.RunId, parameters, ct).ConfigureAwait(false);
-                var bundle = await Task.Run(() => ModelBundle.Train(train, spec with { TrainingRunId = run.RunId }), ct).ConfigureAwait(false);
-                var metrics = MetricSet.Standard(bundle.Score(valid), validLabels);
-                sw.Stop();
-                Seconds[i] = sw.Elapsed.TotalSeconds;
-                bundle = bundle.WithMetrics(metrics.ToDictionary(kv => "val_" + kv.Key, kv => kv.Value, StringComparer.Ordinal));
-                var now = DateTimeOffset.UtcNow;
-                await store.LogMetricsAsync(run.RunId, [.. metrics.Select(kv => new MetricPoint("val_" + kv.Key, kv.Value, 0, now))], ct).ConfigureAwait(false);
-                var temp = Path.Combine(Path.GetTempPath(), "vigil-bundle-" + Guid.NewGuid().ToString("N") + ".zip");
-                try
-                {
-                    bundle.Save(temp);
-                    var stored = await store.Artifacts.PutFileAsync(temp, ct).ConfigureAwait(false);
-                    await store.RecordArtifactAsync(run.RunId, TrainTracking.ArtifactName, stored, ct).ConfigureAwait(false);
-                    Bundles[i] = new StoredBundle(stored.Sha256, TrackingFormat.FeatureSchema(bundle.Manifest));
-                }
-                finally
-                {
-                    File.Delete(temp);
-                }
-
-                await store.EndRunAsync(run.RunId, RunStatus.Finished, ct).ConfigureAwait(false);
-                _results[i] = new SearchCandidate(i + 1, combos[i], metrics);
-            }
-            catch (Exception e) when (e is not OperationCanceledException && CliErrors.TryDescribe(e, out var message))
-            {
-                Seconds[i] = sw.Elapsed.TotalSeconds;
-                await store.EndRunAsync(run.RunId, RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
-                _results[i] = new SearchCandidate(i + 1, combos[i], new Dictionary<string, double>(), message);
-            }
-            catch (Exception e)
-            {
-                await RunEnding.EndAfterErrorAsync(store, run.RunId, e).ConfigureAwait(false);
-                throw;
-            }
         }
     }
 }

@@ -1,10 +1,9 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using Vigil.Data;
 using Vigil.Detectors;
-using Vigil.Evaluation;
+using Vigil.Lifecycle;
 
 namespace Vigil.Cli;
 
@@ -125,7 +124,8 @@ internal static class TrainCommand
                 throw new CliUsageException("--features: with --model onnx the features are the ones listed in --onnx-schema");
             }
 
-            var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;            var spec = new TrainSpec
+            var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;
+            var spec = new TrainSpec
             {
                 Model = kind,
                 Label = labelName,
@@ -138,126 +138,71 @@ internal static class TrainCommand
                 Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = forest.Contamination },
             };
 
-            // Run params: the data and feature choices, then the detector settings under the names the bundle
-            // manifest and search grids use (TrainParameters).
-            var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["model"] = kind,
-                ["data"] = Path.GetFileName(dataPath),
-                ["label"] = labelName ?? "",
-                ["id"] = parse.GetValue(id) ?? "",
-                ["features"] = parse.GetValue(features) ?? "auto",
-                ["exclude"] = parse.GetValue(exclude) ?? "",
-            };
+            Dictionary<string, string>? onnxParameters = null;
             if (onnx is not null)
             {
-                OnnxImport.AddParameters(parameters, onnxPath!, onnxSchemaPath!, onnx);
+                onnxParameters = new Dictionary<string, string>(StringComparer.Ordinal);
+                OnnxImport.AddParameters(onnxParameters, onnxPath!, onnxSchemaPath!, onnx);
             }
-            else
+
+            var options = new TrainOptions
             {
-                foreach (var (name, value) in TrainParameters.Describe(spec))
-                {
-                    parameters[name] = value;
-                }
-            }
-
-            var tracking = experimentName is null && registerName is null
-                ? null
-                : await TrainTracking.StartAsync(storeArgs.OpenAsync(parse, cancellationToken), experimentName ?? "default", registerName, cancellationToken).ConfigureAwait(false);
-            try
+                Data = DataSource.FromFile(dataPath, Schema(parse.GetValue(schema))),
+                Spec = spec,
+                Output = outPath,
+                Experiment = experimentName,
+                RegisterAs = registerName,
+                Parameters = onnxParameters,
+            };
+            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, experimentName is not null || registerName is not null, cancellationToken)
+                .ConfigureAwait(false);
+            var result = await lifecycle.Operations.TrainAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
+            var bundle = result.Bundle;
+            var m = bundle.Manifest;
+            Terminal.Out.MarkupLine(
+                $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {result.Rows:N0} rows x {m.FeatureSchema.Count} features " +
+                $"(read {result.ReadTime.TotalSeconds:F2} s, fit {result.FitTime.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
+            if (bundle.Detector is AutoencoderModel { Training: { } t })
             {
-                return await RunAsync().ConfigureAwait(false);
+                var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
+                Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
+                Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
             }
-            catch (Exception e)
+
+            if (result.Metrics is { } metrics)
             {
-                if (tracking is not null)
-                {
-                    await tracking.FailAsync(cancelled: e is OperationCanceledException).ConfigureAwait(false);
-                }
-
-                throw;
+                Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
             }
-            finally
+
+            if (outPath is not null)
             {
-                if (tracking is not null)
-                {
-                    await tracking.DisposeAsync().ConfigureAwait(false);
-                }
+                Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
             }
 
-            async Task<int> RunAsync()
-            {
-                var total = Stopwatch.StartNew();
-                var frame = FrameFile.Read(dataPath, CsvOptions(parse.GetValue(schema)));
-                var readSeconds = total.Elapsed.TotalSeconds;
-                if (labelName is not null && !frame.Contains(labelName))
-                {
-                    throw new CliUsageException($"--label {labelName}: no such column in {dataPath}; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
-                }
-
-                var fit = Stopwatch.StartNew();
-                var bundle = ModelBundle.Train(frame, spec);
-                fit.Stop();
-
-                IReadOnlyDictionary<string, double>? metrics = null;
-                if (labelName is not null)
-                {
-                    var labels = Labels.From(frame, labelName);
-                    if (Labels.HasBothClasses(labels))
-                    {
-                        metrics = MetricSet.Standard(bundle.Score(frame), labels)
-                            .ToDictionary(kv => "train_" + kv.Key, kv => kv.Value, StringComparer.Ordinal);
-                        bundle = bundle.WithMetrics(metrics);
-                    }
-                }
-
-                if (outPath is not null)
-                {
-                    bundle.Save(outPath);
-                }
-
-                total.Stop();
-
-                var m = bundle.Manifest;
-                Terminal.Out.MarkupLine(
-                    $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {frame.RowCount:N0} rows x {m.FeatureSchema.Count} features " +
-                    $"(read {readSeconds:F2} s, fit {fit.Elapsed.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
-                if (bundle.Detector is AutoencoderModel { Training: { } t })
-                {
-                    var mean = t.EpochSeconds.Count > 0 ? t.EpochSeconds.Average() : 0;
-                    Terminal.Out.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                        $"autoencoder: {t.EpochsRun} epochs, mean epoch {mean:F3} s, best epoch {t.BestEpoch}, layers {string.Join("-", ((AutoencoderModel)bundle.Detector).LayerSizes)}"));
-                    Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
-                }
-
-                if (metrics is not null)
-                {
-                    Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
-                }
-
-                if (outPath is not null)
-                {
-                    Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
-                }
-
-                if (tracking is not null)
-                {
-                    var version = await tracking.CompleteAsync(parameters, dataPath, frame, bundle, metrics, cancellationToken).ConfigureAwait(false);
-                    Terminal.Out.MarkupLine($"run: [bold]{tracking.Run.RunId}[/] (experiment {Markup.Escape(tracking.Run.ExperimentName)})");
-                    if (version is not null)
-                    {
-                        Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
-                    }
-                }
-
-                return CliApp.Ok;
-            }
+            RenderRun(result.Run);
+            return CliApp.Ok;
         });
         return cmd;
     }
 
-    internal static CsvReadOptions? CsvOptions(string? schema) =>
-        schema is null ? null : new CsvReadOptions { Schema = FrameSchema.Parse(schema) };
+    /// <summary>Prints the run and the registered version of a tracked training or import.</summary>
+    internal static void RenderRun(RecordedRun? run)
+    {
+        if (run is null)
+        {
+            return;
+        }
+
+        Terminal.Out.MarkupLine($"run: [bold]{run.RunId}[/] (experiment {Markup.Escape(run.Experiment)})");
+        if (run.Version is { } version)
+        {
+            Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
+        }
+    }
+
+    /// <summary>The <c>--schema</c> option's column kinds, or null.</summary>
+    internal static FrameSchema? Schema(string? schema) => schema is null ? null : FrameSchema.Parse(schema);
 
     private static IReadOnlyList<int>? ParseLayers(string? text)
     {

@@ -8,7 +8,7 @@ namespace Vigil.Data;
 /// and, when one field is at fault, the column name and 1-based position in the file.
 /// The message reads like <c>data.csv: line 12, column 'amount' (3): cannot parse "12,x" as float64</c>.
 /// </summary>
-public sealed class DataFormatException : Exception
+public sealed class DataFormatException : VigilException
 {
     /// <summary>Creates an exception with a location; <paramref name="detail"/> says what is wrong.</summary>
     /// <param name="file">The file name or path (null when reading an unnamed stream).</param>

@@ -4,7 +4,7 @@ namespace Vigil.Detectors;
 /// A model bundle cannot be read or written: unknown format version or detector kind, a missing,
 /// modified, truncated or malformed file. The message names the bundle path and the file.
 /// </summary>
-public sealed class BundleException : Exception
+public sealed class BundleException : Vigil.Data.VigilException
 {
     /// <summary>Creates the exception; the message becomes <c>"{bundlePath}: {problem}"</c>.</summary>
     public BundleException(string bundlePath, string? file, string problem, Exception? inner = null)

@@ -6,7 +6,7 @@ namespace Vigil.Detectors;
 /// The frame given to a fitted <see cref="FeatureTransform"/> lacks a column the model was trained on,
 /// or holds it with another kind.
 /// </summary>
-public sealed class SchemaMismatchException : Exception
+public sealed class SchemaMismatchException : VigilException
 {
     /// <summary>Creates the exception for <paramref name="column"/>; <paramref name="actualKind"/> is null when the column is missing.</summary>
     public SchemaMismatchException(string column, ColumnKind expectedKind, ColumnKind? actualKind)
@@ -31,7 +31,7 @@ public sealed class SchemaMismatchException : Exception
 
 /// <summary>A value a <see cref="FeatureTransform"/> cannot turn into a feature: missing under
 /// <see cref="MissingPolicy.Error"/>, or infinite.</summary>
-public sealed class FeatureDataException : Exception
+public sealed class FeatureDataException : VigilException
 {
     /// <summary>Creates the exception.</summary>
     public FeatureDataException(string column, int row, string problem)

@@ -5,7 +5,7 @@ namespace Vigil.Detectors;
 /// bad value, or the model does not match the schema (no such input or output, wrong shape or element type).
 /// The message names the file and, when it is about one, the schema key.
 /// </summary>
-public sealed class OnnxModelException : Exception
+public sealed class OnnxModelException : Vigil.Data.VigilException
 {
     /// <summary>Creates the exception; the message becomes <c>"{file}: {key}: {problem}"</c> (without the key part when it is null).</summary>
     public OnnxModelException(string file, string? key, string problem, Exception? inner = null)

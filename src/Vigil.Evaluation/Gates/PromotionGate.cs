@@ -150,7 +150,7 @@ public sealed class GateResult
 }
 
 /// <summary>A gate text that does not parse; the message names the condition.</summary>
-public sealed class PromotionGateException(string message) : FormatException(message);
+public sealed class PromotionGateException(string message) : Vigil.Data.VigilException(message);
 
 /// <summary>
 /// A promotion gate: comma-separated conditions <c>metric OP rhs</c>, OP one of <c>&gt;=</c>, <c>&gt;</c>,

@@ -19,7 +19,7 @@ public sealed record SearchDimension(string Name, IReadOnlyList<string>? Values,
 }
 
 /// <summary>A search space file (or text) that does not parse; the message names the source and line.</summary>
-public sealed class SearchSpaceException(string message) : FormatException(message);
+public sealed class SearchSpaceException(string message) : Vigil.Data.VigilException(message);
 
 /// <summary>
 /// Hyper-parameter candidates: a grid (the cartesian product of value lists) or seeded random trials. Read from

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Vigil.Detectors;
+using Vigil.Lifecycle;
 using Vigil.Tracking;
 
 namespace Vigil.Cli;
@@ -30,32 +30,53 @@ internal sealed class StoreArgs
     }
 
     public Task<ITrackingStore> OpenAsync(ParseResult parse, CancellationToken cancellationToken) =>
-        StoreFactory.OpenAsync(parse.GetValue(Store), null, cancellationToken);
+        StoreFactory.OpenAsync(parse.GetValue(Store), Terminal.Home, cancellationToken);
 
     public string Actor(ParseResult parse) => Tracking.Actor.Resolve(parse.GetValue(User));
 }
 
-/// <summary>Loads a model named by a bundle path or a registry URI (models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/STAGE).</summary>
-internal static class ModelLocator
+/// <summary>
+/// A <see cref="ModelLifecycle"/> for one command, over the tracking store when the command needs one (a registry URI,
+/// a tracked run); the store is opened only then, so commands on plain files never create one.
+/// </summary>
+internal sealed class CliLifecycle : IAsyncDisposable
 {
-    public const string Scheme = "models:/";
+    private readonly ITrackingStore? _store;
 
-    public static bool IsRegistryUri(string text) => text.StartsWith(Scheme, StringComparison.Ordinal);
-
-    /// <summary>The bundle and, for a registry URI, the resolved version.</summary>
-    public static async Task<(ModelBundle Bundle, ModelVersion? Version)> LoadAsync(string model, string? storeSpec, CancellationToken cancellationToken)
+    private CliLifecycle(ITrackingStore? store)
     {
-        if (!IsRegistryUri(model))
+        _store = store;
+        Operations = new ModelLifecycle(store);
+    }
+
+    public ModelLifecycle Operations { get; }
+
+    /// <summary>Progress that prints what a model reference resolved to (stderr), as every command does.</summary>
+    public static IProgress<LifecycleProgress> Notes { get; } = new CliProgress(null);
+
+    public static async Task<CliLifecycle> OpenAsync(StoreArgs storeArgs, ParseResult parse, bool withStore, CancellationToken cancellationToken) =>
+        new(withStore ? await storeArgs.OpenAsync(parse, cancellationToken).ConfigureAwait(false) : null);
+
+    /// <summary>True when <paramref name="model"/> is a registry URI (which needs the store).</summary>
+    public static bool IsRegistryUri(string model) => model.StartsWith(ModelLifecycle.ModelUriScheme, StringComparison.Ordinal);
+
+    public ValueTask DisposeAsync() => _store?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>
+/// Synchronous progress for the CLI: prints resolved model references as notes, then hands every event to
+/// <paramref name="onEvent"/> (a progress bar, a note per candidate) on the reporting thread.
+/// </summary>
+internal sealed class CliProgress(Action<LifecycleProgress>? onEvent) : IProgress<LifecycleProgress>
+{
+    public void Report(LifecycleProgress value)
+    {
+        if (value.Stage == LifecycleStages.Model && value.Message is not null)
         {
-            return (ModelBundle.Load(model), null);
+            Terminal.Note(value.Message);
         }
 
-        var uri = ModelUri.Parse(model);
-        await using var store = await StoreFactory.OpenAsync(storeSpec, null, cancellationToken).ConfigureAwait(false);
-        var version = await store.ResolveAsync(uri, cancellationToken).ConfigureAwait(false);
-        var path = await store.GetVerifiedBundlePathAsync(version, cancellationToken).ConfigureAwait(false);
-        Terminal.Note($"{uri} -> {version.Uri} ({store.Location})");
-        return (ModelBundle.Load(path), version);
+        onEvent?.Invoke(value);
     }
 }
 
@@ -64,7 +85,7 @@ internal static class TrackingFormat
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void WriteJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(Indented));
+    public static void WriteJson(JsonNode node) => Terminal.OutWriter.WriteLine(node.ToJsonString(Indented));
 
     public static string Time(DateTimeOffset? t) => t is null ? "" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
@@ -73,9 +94,6 @@ internal static class TrackingFormat
     public static string Number(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
     public static string Int(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
-
-    public static string FeatureSchema(BundleManifest manifest) =>
-        string.Join(",", manifest.FeatureSchema.Select(c => $"{c.Name}:{c.Kind.ToString().ToLowerInvariant()}"));
 
     public static JsonObject Map(IReadOnlyDictionary<string, double> values)
     {

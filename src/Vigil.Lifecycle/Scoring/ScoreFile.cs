@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Vigil.Data;
+using Vigil.Detectors;
+
+namespace Vigil.Lifecycle;
+
+/// <summary>Options of <see cref="ModelLifecycle.ScoreFileAsync"/>.</summary>
+public sealed record ScoreFileOptions
+{
+    /// <summary>Column names recognised as a row identifier when <see cref="IdColumn"/> is not given, in order of preference.</summary>
+    public static readonly IReadOnlyList<string> IdCandidates = ["id", "transaction_id", "event_id", "row_id", "deal_id"];
+
+    /// <summary>The model: a bundle path or a registry URI (see <see cref="ModelLifecycle.LoadModelAsync"/>).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The file to score (.csv, .csv.gz or .parquet), streamed in chunks: it may exceed memory.</summary>
+    public required string Data { get; init; }
+
+    /// <summary>The scores file to write (.csv, .csv.gz or .parquet); written to a temporary name, then renamed.</summary>
+    public required string Output { get; init; }
+
+    /// <summary>The identifier column copied to the output (default: the first of <see cref="IdCandidates"/> present, else none).</summary>
+    public string? IdColumn { get; init; }
+
+    /// <summary>Extra columns copied to the output (e.g. the label).</summary>
+    public IReadOnlyList<string> Keep { get; init; } = [];
+
+    /// <summary>Rows per streamed chunk.</summary>
+    public int ChunkRows { get; init; } = 131_072;
+
+    /// <summary>Explicit column kinds for CSV input, or null to infer them.</summary>
+    public FrameSchema? Schema { get; init; }
+}
+
+/// <summary>What <see cref="ModelLifecycle.ScoreFileAsync"/> wrote.</summary>
+/// <param name="Model">The model used.</param>
+/// <param name="Output">The scores file: <c>[id,] [kept columns,] score, is_anomaly</c> per row.</param>
+/// <param name="Rows">Rows scored.</param>
+/// <param name="Flagged">Rows over the bundle's threshold (<c>is_anomaly</c> = 1).</param>
+/// <param name="Elapsed">Time spent reading, scoring and writing.</param>
+public sealed record ScoreFileResult(LoadedModel Model, string Output, long Rows, long Flagged, TimeSpan Elapsed);
+
+public sealed partial class ModelLifecycle
+{
+    /// <summary>
+    /// Streams a data file through a model and writes one row of scores per input row; memory stays bounded by a
+    /// chunk. Reports <see cref="LifecycleStages.Score"/> after every chunk. The output appears only when complete.
+    /// </summary>
+    /// <exception cref="LifecycleException">No such id or kept column, or no rows.</exception>
+    public async Task<ScoreFileResult> ScoreFileAsync(ScoreFileOptions options, IProgress<LifecycleProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkRows, 1, nameof(options.ChunkRows));
+        FrameFile.FormatOf(options.Output);
+        var model = await LoadModelAsync(options.Model, progress, cancellationToken).ConfigureAwait(false);
+        var sw = Stopwatch.StartNew();
+        var (rows, flagged) = await Task.Run(() => ScoreChunks(model.Bundle, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return new ScoreFileResult(model, options.Output, rows, flagged, sw.Elapsed);
+    }
+
+    private static (long Rows, long Flagged) ScoreChunks(ModelBundle bundle, ScoreFileOptions options, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
+    {
+        var dataPath = options.Data;
+        var keep = options.Keep;
+        IFrameWriter? writer = null;
+        var id = options.IdColumn;
+        long rows = 0, flagged = 0;
+        var full = Path.GetFullPath(options.Output);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".vigil-{Environment.ProcessId}-{Path.GetFileName(full)}");
+        var done = false;
+        try
+        {
+            var csv = options.Schema is null ? null : new CsvReadOptions { Schema = options.Schema };
+            foreach (var chunk in FrameFile.ReadChunks(dataPath, options.ChunkRows, csv))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (writer is null)
+                {
+                    id ??= ScoreFileOptions.IdCandidates.FirstOrDefault(chunk.Contains);
+                    if (id is not null && !chunk.Contains(id))
+                    {
+                        throw new LifecycleException(nameof(ScoreFileOptions.IdColumn), $"{id}: no such column in {dataPath}");
+                    }
+
+                    foreach (var k in keep)
+                    {
+                        if (!chunk.Contains(k))
+                        {
+                            throw new LifecycleException(nameof(ScoreFileOptions.Keep), $"{k}: no such column in {dataPath}");
+                        }
+                    }
+                }
+
+                var scores = new double[chunk.RowCount];
+                bundle.Score(chunk, scores);
+                var flags = new double[scores.Length];
+                for (var i = 0; i < scores.Length; i++)
+                {
+                    if (bundle.IsAnomaly(scores[i]))
+                    {
+                        flags[i] = 1;
+                        flagged++;
+                    }
+                }
+
+                var cols = new List<Column>(keep.Count + 3);
+                if (id is not null)
+                {
+                    cols.Add(chunk[id]);
+                }
+
+                foreach (var k in keep)
+                {
+                    if (!string.Equals(k, id, StringComparison.Ordinal))
+                    {
+                        cols.Add(chunk[k]);
+                    }
+                }
+
+                cols.Add(new Float64Column("score", scores));
+                cols.Add(new Float64Column("is_anomaly", flags));
+                var result = new Frame(cols);
+                writer ??= FrameFile.OpenWriter(temp, result.Schema);
+                writer.Write(result);
+                rows += chunk.RowCount;
+                progress?.Report(new LifecycleProgress(LifecycleStages.Score, rows, null));
+            }
+
+            if (writer is null)
+            {
+                throw new LifecycleException(nameof(ScoreFileOptions.Data), $"{dataPath}: the file has no rows to score");
+            }
+
+            writer.Dispose();
+            File.Move(temp, full, overwrite: true);
+            done = true;
+        }
+        finally
+        {
+            if (!done)
+            {
+                writer?.Dispose();
+                File.Delete(temp);
+            }
+        }
+
+        return (rows, flagged);
+    }
+}
