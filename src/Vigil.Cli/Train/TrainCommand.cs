@@ -15,8 +15,15 @@ internal static class TrainCommand
     {
         var data = new Option<string>("--data", "-d") { Description = "Training data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string?>("--label") { Description = "Label column (1 = fraud/anomaly); never used as a feature. With it, training metrics are stored in the bundle." };
-        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, lightgbm (supervised: needs --label), or onnx (trained elsewhere: needs --onnx and --onnx-schema).", DefaultValueFactory = _ => "iforest" };
-        model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm", "onnx");
+        // Kinds and their settings come from the detector catalog: a registered kind shows up here with its parameters.
+        var model = new Option<string>("--model", "-m") { Description = KindsHelp(), DefaultValueFactory = _ => "iforest" };
+        model.AcceptOnlyFromAmong([.. DetectorCatalog.Kinds]);
+        var settings = new Option<string[]>("--param", "-p")
+        {
+            Description = ParametersHelp(),
+            AllowMultipleArgumentsPerToken = false,
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var onnxFile = new Option<string?>("--onnx") { Description = "onnx: the .onnx model file (see 'vigil import onnx')." };
         var onnxSchema = new Option<string?>("--onnx-schema") { Description = "onnx: the model's schema JSON (features, input, output, ...), as for 'vigil import onnx --schema'." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
@@ -49,7 +56,7 @@ internal static class TrainCommand
         {
             data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
             hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
-            experiment, register, onnxFile, onnxSchema,
+            experiment, register, onnxFile, onnxSchema, settings,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -108,9 +115,10 @@ internal static class TrainCommand
             }
 
             var labelName = parse.GetValue(label);
-            if (kind == "lightgbm" && labelName is null)
+            var descriptor = DetectorCatalog.Get(kind);
+            if (descriptor.Supervised && labelName is null)
             {
-                throw new CliUsageException("--model lightgbm is supervised: give the 0/1 label column with --label");
+                throw new CliUsageException($"--model {kind} is supervised: give the 0/1 label column with --label");
             }
 
             var onnxPath = parse.GetValue(onnxFile);
@@ -125,7 +133,8 @@ internal static class TrainCommand
                 throw new CliUsageException("--features: with --model onnx the features are the ones listed in --onnx-schema");
             }
 
-            var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;            var spec = new TrainSpec
+            var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;
+            var spec = new TrainSpec
             {
                 Model = kind,
                 Label = labelName,
@@ -137,6 +146,7 @@ internal static class TrainCommand
                 LightGbm = lightGbm,
                 Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = forest.Contamination },
             };
+            spec = ApplySettings(spec, parse.GetValue(settings));
 
             // Run params: the data and feature choices, then the detector settings under the names the bundle
             // manifest and search grids use (TrainParameters).
@@ -254,6 +264,56 @@ internal static class TrainCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>The --model help: every registered kind with its one-line description.</summary>
+    private static string KindsHelp() =>
+        "Detector kind: " + string.Join("; ", DetectorCatalog.All.Select(d => $"{d.Name} = {d.Description}")) + ".";
+
+    /// <summary>The --param help: every registered kind's settings with the values they take and their defaults.</summary>
+    private static string ParametersHelp()
+    {
+        var kinds = new List<string>();
+        foreach (var d in DetectorCatalog.All)
+        {
+            if (d.Parameters.Count > 0)
+            {
+                kinds.Add($"{d.Name}: " + string.Join(", ", d.Parameters.Select(p => $"{p.Name} ({p.Expects}; default {p.DefaultValue})")));
+            }
+        }
+
+        return "A detector setting NAME=VALUE under the names of bundle.json, run params and search grids (repeatable; applied after the "
+            + "options above). " + string.Join(". ", kinds) + ".";
+    }
+
+    /// <summary>Applies --param NAME=VALUE settings through the catalog's parameters of the spec's kind.</summary>
+    private static TrainSpec ApplySettings(TrainSpec spec, string[]? values)
+    {
+        if (values is not { Length: > 0 })
+        {
+            return spec;
+        }
+
+        var pairs = new List<KeyValuePair<string, string>>();
+        foreach (var value in values)
+        {
+            var eq = value.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new CliUsageException($"--param must be NAME=VALUE, got '{value}'");
+            }
+
+            pairs.Add(new(value[..eq].Trim(), value[(eq + 1)..]));
+        }
+
+        try
+        {
+            return TrainParameters.Apply(spec, pairs);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUsageException("--param: " + e.Message);
+        }
     }
 
     internal static CsvReadOptions? CsvOptions(string? schema) =>
