@@ -158,20 +158,36 @@ public sealed record FeatureProfile
             count += part.Length;
         }
 
+        long missing;
+        CategoricalProfile? categorical = null;
+        NumericProfile? numeric = null;
         if (schema.Kind == ColumnKind.Categorical)
         {
-            var categorical = CategoricalProfile.Compute(parts, out var missingCategories);
-            return new FeatureProfile
-            {
-                Name = schema.Name,
-                Kind = schema.Kind,
-                Count = count,
-                MissingCount = missingCategories,
-                MissingRate = count == 0 ? 0 : (double)missingCategories / count,
-                Categorical = categorical,
-            };
+            categorical = CategoricalProfile.Compute(parts, out missing);
+        }
+        else
+        {
+            var sorted = PresentValues(schema.Name, parts, count);
+            Array.Sort(sorted);
+            missing = count - sorted.LongLength;
+            numeric = sorted.Length == 0 ? null : NumericProfile.FromSorted(sorted);
         }
 
+        return new FeatureProfile
+        {
+            Name = schema.Name,
+            Kind = schema.Kind,
+            Count = count,
+            MissingCount = missing,
+            MissingRate = count == 0 ? 0 : (double)missing / count,
+            Numeric = numeric,
+            Categorical = categorical,
+        };
+    }
+
+    /// <summary>The non-missing values of numeric column parts, as doubles (float32 widens exactly).</summary>
+    private static double[] PresentValues(string name, Column[] parts, long count)
+    {
         var values = new List<double>((int)count);
         foreach (var part in parts)
         {
@@ -198,22 +214,11 @@ public sealed record FeatureProfile
 
                     break;
                 default:
-                    throw new InvalidOperationException($"Column '{schema.Name}' has the unsupported kind {part.Kind}.");
+                    throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
             }
         }
 
-        var sorted = values.ToArray();
-        Array.Sort(sorted);
-        var missing = count - sorted.LongLength;
-        return new FeatureProfile
-        {
-            Name = schema.Name,
-            Kind = schema.Kind,
-            Count = count,
-            MissingCount = missing,
-            MissingRate = count == 0 ? 0 : (double)missing / count,
-            Numeric = sorted.Length == 0 ? null : NumericProfile.FromSorted(sorted),
-        };
+        return [.. values];
     }
 }
 
