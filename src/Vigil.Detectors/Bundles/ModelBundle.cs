@@ -113,7 +113,7 @@ public sealed class ModelBundle
     {
         ArgumentNullException.ThrowIfNull(model);
         var descriptor = DetectorCatalog.Get(OnnxModel.DetectorKind);
-        var transform = FeatureTransform.PassThrough(model.Schema.Features, model.Schema.Defaults);
+        var transform = OnnxDescriptor.TransformOf(model);
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = OnnxModel.DetectorKind };
         descriptor.DescribeModel(model, parameters);
         var manifest = new BundleManifest

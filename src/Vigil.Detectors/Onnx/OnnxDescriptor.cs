@@ -48,9 +48,11 @@ internal sealed class OnnxDescriptor : DetectorDescriptor
     public override FeatureTransform FixedTransform(TrainSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var schema = spec.Onnx!.Model!.Schema;
-        return FeatureTransform.PassThrough(schema.Features, schema.Defaults);
+        return TransformOf(spec.Onnx!.Model!);
     }
+
+    /// <summary>The transform of an ONNX model: its schema's features passed through, missing values by its defaults.</summary>
+    internal static FeatureTransform TransformOf(OnnxModel model) => FeatureTransform.PassThrough(model.Schema.Features, model.Schema.Defaults);
 
     public override IDetectorModel Fit(DetectorFitContext context)
     {
