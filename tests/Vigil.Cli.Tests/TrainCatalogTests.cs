@@ -56,6 +56,40 @@ public sealed partial class TrainCatalogTests : IDisposable
         (await CliApp.RunAsync(["train", "--data", data, "--model", "meandistance", "--param", "estimators=5", "--out", bundle])).ShouldBe(CliApp.UsageError);
     }
 
+    [Fact]
+    public async Task Per_kind_options_come_from_the_catalog_and_set_that_kinds_parameters()
+    {
+        var data = Path.Combine(_dir, "labelled.csv");
+        FrameFile.Write(new Frame(
+        [
+            new Float64Column("amount", [.. Enumerable.Range(0, 300).Select(i => 100.0 + (i % 17) + (i % 10 == 0 ? 50 : 0))]),
+            new Float64Column("hour", [.. Enumerable.Range(0, 300).Select(i => (double)(i % 24))]),
+            new Float64Column("label", [.. Enumerable.Range(0, 300).Select(i => i % 10 == 0 ? 1.0 : 0.0)]),
+        ]), data);
+
+        // --estimators is iforest's estimators and lightgbm's iterations; --learning-rate is shared by autoencoder and lightgbm.
+        var gbm = Path.Combine(_dir, "gbm");
+        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "lightgbm", "--estimators", "7", "--leaves", "5",
+            "--learning-rate", "0.2", "--unbalanced", "--seed", "3", "--threads", "1", "--out", gbm])).ShouldBe(0);
+        var p = ModelBundle.Load(gbm).Manifest.Parameters;
+        (p["iterations"], p["leaves"], p["learningRate"], p["unbalanced"], p["seed"]).ShouldBe(("7", "5", "0.2", "true", "3"));
+
+        var ae = Path.Combine(_dir, "ae");
+        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "autoencoder", "--hidden", "4,2,4", "--activation", "relu",
+            "--epochs", "2", "--out", ae])).ShouldBe(0);
+        p = ModelBundle.Load(ae).Manifest.Parameters;
+        (p["hiddenLayers"], p["hiddenActivation"], p["epochs"], p["learningRate"]).ShouldBe(("4,2,4", "relu", "2", "0.001"));
+
+        var forest = Path.Combine(_dir, "forest");
+        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--estimators", "9", "--max-samples", "0.5", "--bootstrap",
+            "--contamination", "0.1", "--out", forest])).ShouldBe(0);
+        p = ModelBundle.Load(forest).Manifest.Parameters;
+        (p["estimators"], p["maxSamples"], p["bootstrap"], p["contamination"]).ShouldBe(("9", "0.5", "true", "0.1"));
+
+        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--estimators", "0", "--out", forest])).ShouldBe(CliApp.UsageError);
+        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--max-samples", "lots", "--out", forest])).ShouldBe(CliApp.UsageError);
+    }
+
     [GeneratedRegex(@"\s+")]
     private static partial Regex Spaces();
 }

@@ -119,18 +119,7 @@ internal static class SearchCommand
                 Features = OptionParsing.List(parse.GetValue(features)),
                 Exclude = OptionParsing.List(parse.GetValue(exclude))?.ToHashSet(StringComparer.Ordinal),
             };
-            if (TrainParameters.For(kind).FirstOrDefault(p => p.Name == "seed") is { } seedParameter)
-            {
-                try
-                {
-                    baseSpec = seedParameter.Apply(baseSpec, seedValue.ToString(CultureInfo.InvariantCulture));
-                }
-                catch (TrainParameterException)
-                {
-                    // A kind with a 32-bit seed (LightGBM) takes the seed modulo int.MaxValue.
-                    baseSpec = seedParameter.Apply(baseSpec, (seedValue % int.MaxValue).ToString(CultureInfo.InvariantCulture));
-                }
-            }
+            baseSpec = TrainParameters.WithSeed(baseSpec, seedValue);
             var specs = new TrainSpec[combos.Count];
             for (var i = 0; i < specs.Length; i++)
             {

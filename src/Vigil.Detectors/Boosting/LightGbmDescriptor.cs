@@ -15,15 +15,20 @@ internal sealed class LightGbmDescriptor : SingleFileDescriptor<LightGbmModel, L
     {
         _settings =
         [
-            Setting("iterations", "a whole number >= 1", o => I(o.Iterations), (o, v) => o with { Iterations = ParseInt(v) }),
-            Setting("leaves", "a whole number >= 2", o => I(o.Leaves), (o, v) => o with { Leaves = ParseInt(v) }),
-            Setting("learningRate", "a number > 0", o => D(o.LearningRate), (o, v) => o with { LearningRate = ParseDouble(v) }),
+            Setting("iterations", "a whole number >= 1", o => I(o.Iterations), (o, v) => o with { Iterations = ParseInt(v) })
+                .WithCommandLineOption("--estimators", "number of trees (boosting rounds)"),
+            Setting("leaves", "a whole number >= 2", o => I(o.Leaves), (o, v) => o with { Leaves = ParseInt(v) })
+                .WithCommandLineOption("--leaves", "leaves per tree"),
+            Setting("learningRate", "a number > 0", o => D(o.LearningRate), (o, v) => o with { LearningRate = ParseDouble(v) })
+                .WithCommandLineOption("--learning-rate", "step size"),
             Setting("minRowsPerLeaf", "a whole number >= 1", o => I(o.MinRowsPerLeaf), (o, v) => o with { MinRowsPerLeaf = ParseInt(v) }),
             Setting("minHessianPerLeaf", "a number >= 0", o => D(o.MinHessianPerLeaf), (o, v) => o with { MinHessianPerLeaf = ParseDouble(v) }),
             Setting("l2", "a number >= 0", o => D(o.L2), (o, v) => o with { L2 = ParseDouble(v) }),
             Setting("maxBins", "a whole number >= 2", o => I(o.MaxBins), (o, v) => o with { MaxBins = ParseInt(v) }),
-            Setting("unbalanced", "true or false", o => B(o.Unbalanced), (o, v) => o with { Unbalanced = ParseBool(v) }),
-            Setting("scalePositiveWeight", "a number > 0", o => D(o.ScalePositiveWeight), (o, v) => o with { ScalePositiveWeight = ParseDouble(v) }),
+            Setting("unbalanced", "true or false", o => B(o.Unbalanced), (o, v) => o with { Unbalanced = ParseBool(v) })
+                .WithCommandLineOption("--unbalanced", "is_unbalance: reweight the classes", isSwitch: true),
+            Setting("scalePositiveWeight", "a number > 0", o => D(o.ScalePositiveWeight), (o, v) => o with { ScalePositiveWeight = ParseDouble(v) })
+                .WithCommandLineOption("--scale-pos-weight", "weight of positive rows"),
             Setting("seed", "a whole number", o => I(o.Seed), (o, v) => o with { Seed = ParseInt(v) }),
         ];
     }

@@ -40,6 +40,23 @@ public sealed class TrainParameter
     /// <summary>What values are accepted, for messages and help, e.g. "a whole number >= 1".</summary>
     public string Expects { get; }
 
+    /// <summary>The <c>vigil train</c> option that sets it (e.g. <c>--estimators</c>; kinds may share one), or null when only <c>--param</c> does.</summary>
+    public string? CommandLineOption { get; private init; }
+
+    /// <summary>True when <see cref="CommandLineOption"/> is a switch: given means <c>true</c>.</summary>
+    public bool IsSwitch { get; private init; }
+
+    /// <summary>What the setting does, in a few words for help (e.g. "number of trees"); may be empty.</summary>
+    public string Help { get; private init; } = string.Empty;
+
+    /// <summary>A copy that <c>vigil train</c> sets with <paramref name="option"/>, described by <paramref name="help"/>.</summary>
+    public TrainParameter WithCommandLineOption(string option, string help, bool isSwitch = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(option);
+        ArgumentNullException.ThrowIfNull(help);
+        return new TrainParameter(Kind, Name, Expects, _format, _apply) { CommandLineOption = option, Help = help, IsSwitch = isSwitch };
+    }
+
     /// <summary>The value when nothing sets it (its value in a fresh <see cref="TrainSpec"/> of the kind), for help.</summary>
     public string DefaultValue => Format(new TrainSpec { Model = Kind });
 
@@ -178,8 +195,38 @@ public static class TrainParameters
         return result;
     }
 
+    /// <summary>
+    /// A copy of <paramref name="spec"/> whose kind's <c>seed</c> setting is <paramref name="seed"/> (a kind with a 32-bit
+    /// seed, LightGBM, takes it modulo <see cref="int.MaxValue"/>); the spec itself when the kind has no seed.
+    /// </summary>
+    public static TrainSpec WithSeed(TrainSpec spec, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        foreach (var p in For(spec.Model))
+        {
+            if (p.Name == "seed")
+            {
+                try
+                {
+                    return p.Apply(spec, seed.ToString(CultureInfo.InvariantCulture));
+                }
+                catch (TrainParameterException)
+                {
+                    return p.Apply(spec, (seed % int.MaxValue).ToString(CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        return spec;
+    }
+
     /// <summary>Validates the options of the spec's kind (the other kinds' options are ignored).</summary>
-    internal static void Validate(TrainSpec spec) => DetectorCatalog.Get(spec.Model).Validate(spec);
+    /// <exception cref="ArgumentException">They are invalid together (the message names the option).</exception>
+    public static void Validate(TrainSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        DetectorCatalog.Get(spec.Model).Validate(spec);
+    }
 }
 
 /// <summary>Culture-invariant text of parameter values, shared by the built-in descriptors.</summary>
