@@ -8,7 +8,7 @@ namespace Vigil.Benchmarks;
 /// <summary>
 /// Scoring a frame through a whole bundle (bind, transform in chunks, detector) as <c>vigil score</c> and
 /// <c>vigil evaluate</c> do: an isolation forest (100 trees, max_samples 256) over 8 numeric columns and one
-/// categorical column of 6 values (14 features after one-hot), 200,000 rows; plus one row's reasons as serving asks.
+/// categorical column of 6 values (14 features after one-hot), 200,000 rows; the transform alone; one row's reasons as serving asks.
 /// </summary>
 [MemoryDiagnoser]
 public class BundleScoringBenchmarks
@@ -18,6 +18,7 @@ public class BundleScoringBenchmarks
     private Frame _frame = null!;
     private double[] _scores = null!;
     private float[] _row = null!;
+    private float[] _features = null!;
 
     [Params(200_000)]
     public int Rows { get; set; }
@@ -29,12 +30,17 @@ public class BundleScoringBenchmarks
         _frame = Build(2, Rows);
         _scores = new double[Rows];
         _row = new float[_bundle.Transform.OutputCount];
+        _features = new float[Rows * _bundle.Transform.OutputCount];
         _bundle.Transform.Transform(Build(3, 1), _row);
     }
 
     /// <summary>The whole frame: bind, transform in chunks, score (all cores).</summary>
     [Benchmark]
     public void ScoreFrame() => _bundle.Score(_frame, _scores);
+
+    /// <summary>The feature transform alone (the batch encoding path), on the calling thread.</summary>
+    [Benchmark]
+    public void TransformFrame() => _bundle.Transform.Transform(_frame, _features);
 
     /// <summary>Top-5 reasons of one transformed row (serving's path).</summary>
     [Benchmark]
