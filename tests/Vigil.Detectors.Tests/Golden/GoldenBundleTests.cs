@@ -67,6 +67,37 @@ public sealed class GoldenBundleTests
         }
     }
 
+    [Fact]
+    public void Golden_v1_bundle_saved_again_stays_v1_and_a_new_threshold_makes_it_v2_without_a_profile()
+    {
+        var dir = Directory.CreateTempSubdirectory("vigil-golden-").FullName;
+        try
+        {
+            var v1 = ModelBundle.Load(Path.Combine(V1, "iforest"));
+            var rows = FrameFile.Read(Path.Combine(V1, "rows.csv"));
+            var expected = v1.Score(rows);
+
+            // New metrics only: the files are the v1 files, so the bundle stays format 1.
+            v1.WithMetrics(new Dictionary<string, double> { ["auc_pr"] = 0.5 }).Save(Path.Combine(dir, "metrics"));
+            var again = ModelBundle.Load(Path.Combine(dir, "metrics"));
+            again.Manifest.FormatVersion.ShouldBe(1);
+            again.Manifest.Metrics["auc_pr"].ShouldBe(0.5);
+            again.Score(rows).Select(BitConverter.DoubleToInt64Bits).ShouldBe(expected.Select(BitConverter.DoubleToInt64Bits));
+
+            // A new threshold rewrites the weights file: written as the current format, with no profile to carry over.
+            v1.WithThreshold(0.6).Save(Path.Combine(dir, "threshold.zip"));
+            var moved = ModelBundle.Load(Path.Combine(dir, "threshold.zip"));
+            moved.Manifest.FormatVersion.ShouldBe(2);
+            moved.Profile.ShouldBeNull();
+            moved.Threshold.ShouldBe(0.6);
+            moved.Score(rows).Select(BitConverter.DoubleToInt64Bits).ShouldBe(expected.Select(BitConverter.DoubleToInt64Bits));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static (string[] Ids, double[] Scores, bool[] Flagged) ReadScores(string path)
     {
         var lines = File.ReadAllLines(path);
