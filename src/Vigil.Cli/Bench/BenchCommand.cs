@@ -15,7 +15,11 @@ internal static class BenchCommand
         var folder = new Argument<string>("FOLDER") { Description = "Folder of .csv/.csv.gz files whose last column is 'label'." };
         var seeds = new Option<int>("--seeds") { Description = "Seeds 0..N-1 per dataset.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print only a JSON array of results." };
-        var models = new Option<string>("--models") { Description = "Comma-separated detectors: iforest, autoencoder, lightgbm (supervised: trained with the training part's labels).", DefaultValueFactory = _ => "iforest" };
+        var models = new Option<string>("--models")
+        {
+            Description = "Comma-separated detectors: " + string.Join(", ", Vigil.Detectors.DetectorCatalog.All.Where(d => d.LearnsFromData).Select(d => d.Supervised ? d.Name + " (supervised: trained with the training part's labels)" : d.Name)) + ".",
+            DefaultValueFactory = _ => "iforest",
+        };
         var adbench = new Command("adbench", "The ADBench protocol: 70/30 stratified split, subsample to 10,000 rows, min-max scaling; isolation forest by default.")
         {
             folder, seeds, json, models,
@@ -27,9 +31,9 @@ internal static class BenchCommand
             var kinds = OptionParsing.List(parse.GetValue(models)) ?? ["iforest"];
             foreach (var kind in kinds)
             {
-                if (!Vigil.Detectors.ModelBundle.KnownKinds.Contains(kind, StringComparer.Ordinal))
+                if (!Vigil.Detectors.DetectorCatalog.TryGet(kind, out _))
                 {
-                    throw new CliUsageException($"--models: unknown model '{kind}'; known models: {string.Join(", ", Vigil.Detectors.ModelBundle.KnownKinds)}");
+                    throw new CliUsageException($"--models: unknown model '{kind}'; known models: {string.Join(", ", Vigil.Detectors.DetectorCatalog.Kinds)}");
                 }
             }
 

@@ -41,8 +41,10 @@ internal static class SearchCommand
 
     public static Command Build()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder or lightgbm.", Required = true };
-        model.AcceptOnlyFromAmong([.. ModelBundle.KnownKinds]);
+        // Every registered kind that learns from data can be searched; grids name its TrainParameters.
+        var searchable = DetectorCatalog.All.Where(d => d.LearnsFromData).Select(d => d.Name).ToArray();
+        var model = new Option<string>("--model", "-m") { Description = $"Detector kind: {string.Join(", ", searchable)}.", Required = true };
+        model.AcceptOnlyFromAmong(searchable);
         var data = new Option<string>("--data", "-d") { Description = "Labelled data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string>("--label") { Description = "Label column (1 = fraud/anomaly): scores the validation split; never a feature.", Required = true };
         var grid = new Option<string?>("--grid") { Description = "YAML file mapping parameter names to value lists (every combination) or ranges {min, max, log} (with --trials)." };
@@ -81,6 +83,11 @@ internal static class SearchCommand
                 throw new CliUsageException($"--trials must be a positive whole number, got {trialCount.Value.ToString(CultureInfo.InvariantCulture)}");
             }
 
+            if (gridPath is null && !DefaultSpaces.ContainsKey(kind))
+            {
+                throw new CliUsageException($"--model {kind} has no default search space: give --grid grid.yaml");
+            }
+
             var space = gridPath is null
                 ? SearchSpace.ParseYaml(DefaultSpaces[kind], $"default {kind} space")
                 : SearchSpace.ParseYaml(File.ReadAllText(OptionParsing.ExistingFile("--grid", gridPath)), gridPath);
@@ -111,8 +118,7 @@ internal static class SearchCommand
                 Features = OptionParsing.List(parse.GetValue(features)),
                 Exclude = OptionParsing.List(parse.GetValue(exclude))?.ToHashSet(StringComparer.Ordinal),
             };
-            baseSpec = TrainParameters.Find(kind, "seed").Apply(baseSpec,
-                (kind == LightGbmModel.DetectorKind ? seedValue % int.MaxValue : seedValue).ToString(CultureInfo.InvariantCulture));
+            baseSpec = TrainParameters.WithSeed(baseSpec, seedValue);
             var specs = new TrainSpec[combos.Count];
             for (var i = 0; i < specs.Length; i++)
             {

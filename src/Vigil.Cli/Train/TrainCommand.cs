@@ -14,8 +14,15 @@ internal static class TrainCommand
     {
         var data = new Option<string>("--data", "-d") { Description = "Training data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string?>("--label") { Description = "Label column (1 = fraud/anomaly); never used as a feature. With it, training metrics are stored in the bundle." };
-        var model = new Option<string>("--model", "-m") { Description = "Detector kind: iforest, autoencoder, lightgbm (supervised: needs --label), or onnx (trained elsewhere: needs --onnx and --onnx-schema).", DefaultValueFactory = _ => "iforest" };
-        model.AcceptOnlyFromAmong("iforest", "autoencoder", "lightgbm", "onnx");
+        // Kinds and their settings come from the detector catalog: a registered kind shows up here with its parameters.
+        var model = new Option<string>("--model", "-m") { Description = KindsHelp(), DefaultValueFactory = _ => "iforest" };
+        model.AcceptOnlyFromAmong([.. DetectorCatalog.Kinds]);
+        var settings = new Option<string[]>("--param", "-p")
+        {
+            Description = ParametersHelp(),
+            AllowMultipleArgumentsPerToken = false,
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var onnxFile = new Option<string?>("--onnx") { Description = "onnx: the .onnx model file (see 'vigil import onnx')." };
         var onnxSchema = new Option<string?>("--onnx-schema") { Description = "onnx: the model's schema JSON (features, input, output, ...), as for 'vigil import onnx --schema'." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
@@ -25,31 +32,19 @@ internal static class TrainCommand
         var id = new Option<string?>("--id") { Description = "Identifier column to exclude from the features." };
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
-        var estimators = new Option<int>("--estimators") { Description = "Number of trees (iforest, lightgbm).", DefaultValueFactory = _ => 100 };
-        var hidden = new Option<string?>("--hidden") { Description = "autoencoder: comma-separated hidden layer widths (default 64,32,b,32,64 with b = clamp(features/2, 2, 8))." };
-        var activation = new Option<string>("--activation") { Description = "autoencoder: hidden activation relu|tanh|sigmoid|linear.", DefaultValueFactory = _ => "tanh" };
-        var epochs = new Option<int>("--epochs") { Description = "autoencoder: maximum epochs.", DefaultValueFactory = _ => 100 };
-        var batchSize = new Option<int>("--batch-size") { Description = "autoencoder: rows per mini-batch.", DefaultValueFactory = _ => 64 };
-        var learningRate = new Option<double?>("--learning-rate") { Description = "autoencoder (default 0.001) and lightgbm (default 0.1) step size." };
-        var validation = new Option<double>("--validation-fraction") { Description = "autoencoder: share of rows held out for early stopping (0 = none).", DefaultValueFactory = _ => 0.1 };
-        var patience = new Option<int>("--patience") { Description = "autoencoder: epochs without improvement before stopping.", DefaultValueFactory = _ => 10 };
-        var trim = new Option<double>("--trim-fraction") { Description = "autoencoder: share of each 32-row shard's worst-reconstructed rows left out of the gradient (trimmed loss).", DefaultValueFactory = _ => 0.45 };
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
-        var leaves = new Option<int>("--leaves") { Description = "lightgbm: leaves per tree.", DefaultValueFactory = _ => 31 };
-        var unbalanced = new Option<bool>("--unbalanced") { Description = "lightgbm: is_unbalance (reweight the classes)." };
-        var scalePos = new Option<double>("--scale-pos-weight") { Description = "lightgbm: weight of positive rows.", DefaultValueFactory = _ => 1.0 };
-        var maxSamples = new Option<string>("--max-samples") { Description = "Rows per tree: 'auto' (min(256, n)), a count, or a fraction in (0, 1].", DefaultValueFactory = _ => "auto" };
-        var maxFeatures = new Option<double>("--max-features") { Description = "Fraction of features per tree, in (0, 1].", DefaultValueFactory = _ => 1.0 };
-        var bootstrap = new Option<bool>("--bootstrap") { Description = "Sample rows with replacement." };
-        var contamination = new Option<string>("--contamination") { Description = "'auto' (threshold 0.5) or the expected anomaly fraction in (0, 0.5], which sets the threshold from training scores.", DefaultValueFactory = _ => "auto" };
+        var kindOptions = KindOptions();
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical,amount:float64'." };
 
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
-            data, label, model, seed, output, id, features, exclude, estimators, maxSamples, maxFeatures, bootstrap, contamination, schema,
-            hidden, activation, epochs, batchSize, learningRate, validation, patience, trim, threads, leaves, unbalanced, scalePos,
-            experiment, register, onnxFile, onnxSchema,
+            data, label, model, seed, output, id, features, exclude, schema, threads, experiment, register, onnxFile, onnxSchema, settings,
         };
+        foreach (var option in kindOptions.Values)
+        {
+            cmd.Options.Add(option);
+        }
+
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
         {
@@ -61,55 +56,12 @@ internal static class TrainCommand
             {
                 throw new CliUsageException("give --out BUNDLE to write the model, or --register NAME to store it in the registry");
             }
-            var forest = new IsolationForestOptions
-            {
-                Estimators = (int)OptionParsing.Positive("--estimators", parse.GetValue(estimators)),
-                MaxSamples = ParseMaxSamples(parse.GetRequiredValue(maxSamples)),
-                MaxFeatures = OptionParsing.Fraction("--max-features", parse.GetValue(maxFeatures)),
-                Bootstrap = parse.GetValue(bootstrap),
-                Contamination = ParseContamination(parse.GetRequiredValue(contamination)),
-                Seed = parse.GetValue(seed),
-            };
-            forest.Validate();
             var kind = parse.GetRequiredValue(model);
-            var lr = parse.GetValue(learningRate);
-            var autoencoder = new AutoencoderOptions
-            {
-                HiddenLayers = ParseLayers(parse.GetValue(hidden)),
-                HiddenActivation = ParseActivation(parse.GetRequiredValue(activation)),
-                Epochs = (int)OptionParsing.Positive("--epochs", parse.GetValue(epochs)),
-                BatchSize = (int)OptionParsing.Positive("--batch-size", parse.GetValue(batchSize)),
-                LearningRate = lr ?? 0.001,
-                ValidationFraction = parse.GetValue(validation),
-                Patience = (int)OptionParsing.Positive("--patience", parse.GetValue(patience)),
-                TrimFraction = parse.GetValue(trim),
-                Seed = parse.GetValue(seed),
-                MaxDegreeOfParallelism = parse.GetValue(threads),
-            };
-            var lightGbm = new LightGbmOptions
-            {
-                Iterations = (int)OptionParsing.Positive("--estimators", parse.GetValue(estimators)),
-                Leaves = parse.GetValue(leaves),
-                LearningRate = lr ?? 0.1,
-                Unbalanced = parse.GetValue(unbalanced),
-                ScalePositiveWeight = parse.GetValue(scalePos),
-                Seed = (int)(parse.GetValue(seed) % int.MaxValue),
-                Threads = parse.GetValue(threads),
-            };
-            try
-            {
-                autoencoder.Validate();
-                lightGbm.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new CliUsageException(e.Message);
-            }
-
             var labelName = parse.GetValue(label);
-            if (kind == "lightgbm" && labelName is null)
+            var descriptor = DetectorCatalog.Get(kind);
+            if (descriptor.Supervised && labelName is null)
             {
-                throw new CliUsageException("--model lightgbm is supervised: give the 0/1 label column with --label");
+                throw new CliUsageException($"--model {kind} is supervised: give the 0/1 label column with --label");
             }
 
             var onnxPath = parse.GetValue(onnxFile);
@@ -132,10 +84,18 @@ internal static class TrainCommand
                 IdColumn = parse.GetValue(id),
                 Features = OptionParsing.List(parse.GetValue(features)),
                 Exclude = OptionParsing.List(parse.GetValue(exclude))?.ToHashSet(StringComparer.Ordinal),
-                Forest = forest,
-                Autoencoder = autoencoder,
-                LightGbm = lightGbm,
-                Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = forest.Contamination },
+                Onnx = onnx is null ? null : new OnnxOptions { Model = onnx, Contamination = ParseContamination(parse.GetValue((Option<string?>)kindOptions["--contamination"]) ?? "auto") },
+            };
+
+            // The kind's settings: its command-line options, then --param NAME=VALUE, then the run seed and thread count.
+            spec = ApplyKindOptions(spec, descriptor, kindOptions, parse);
+            spec = ApplySettings(spec, parse.GetValue(settings));
+            spec = TrainParameters.WithSeed(spec, parse.GetValue(seed));
+            var threadCount = parse.GetValue(threads);
+            spec = spec with
+            {
+                Autoencoder = spec.Autoencoder with { MaxDegreeOfParallelism = threadCount },
+                LightGbm = spec.LightGbm with { Threads = threadCount },
             };
 
             Dictionary<string, string>? onnxParameters = null;
@@ -204,55 +164,122 @@ internal static class TrainCommand
     /// <summary>The <c>--schema</c> option's column kinds, or null.</summary>
     internal static FrameSchema? Schema(string? schema) => schema is null ? null : FrameSchema.Parse(schema);
 
-    private static IReadOnlyList<int>? ParseLayers(string? text)
+    /// <summary>The --model help: every registered kind with its one-line description.</summary>
+    private static string KindsHelp() =>
+        "Detector kind: " + string.Join("; ", DetectorCatalog.All.Select(d => $"{d.Name} = {d.Description}")) + ".";
+
+    /// <summary>The --param help: every registered kind's settings with the values they take and their defaults.</summary>
+    private static string ParametersHelp()
     {
-        if (text is null)
+        var kinds = new List<string>();
+        foreach (var d in DetectorCatalog.All)
         {
-            return null;
-        }
-
-        var layers = new List<int>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var width) || width < 1)
+            if (d.Parameters.Count > 0)
             {
-                throw new CliUsageException($"--hidden must list positive layer widths like 64,32,8,32,64, got '{text}'");
+                kinds.Add($"{d.Name}: " + string.Join(", ", d.Parameters.Select(p => $"{p.Name} ({p.Expects}; default {p.DefaultValue})")));
             }
-
-            layers.Add(width);
         }
 
-        return layers.Count > 0 ? layers : throw new CliUsageException("--hidden lists no layer width");
+        return "A detector setting NAME=VALUE under the names of bundle.json, run params and search grids (repeatable; applied after the per-kind "
+            + "options below). " + string.Join(". ", kinds) + ".";
     }
 
-    private static Activation ParseActivation(string text) => text.ToLowerInvariant() switch
+    /// <summary>
+    /// One option per command-line option the registered kinds' settings name (<see cref="TrainParameter.CommandLineOption"/>;
+    /// kinds may share one, e.g. --estimators is iforest's estimators and lightgbm's iterations), described from the catalog.
+    /// </summary>
+    private static Dictionary<string, Option> KindOptions()
     {
-        "relu" => Activation.Relu,
-        "tanh" => Activation.Tanh,
-        "sigmoid" => Activation.Sigmoid,
-        "linear" => Activation.Linear,
-        _ => throw new CliUsageException($"--activation must be relu, tanh, sigmoid or linear, got '{text}'"),
-    };
+        var options = new Dictionary<string, Option>(StringComparer.Ordinal);
+        var help = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var d in DetectorCatalog.All)
+        {
+            foreach (var p in d.Parameters)
+            {
+                if (p.CommandLineOption is not { } name)
+                {
+                    continue;
+                }
 
-    private static MaxSamples ParseMaxSamples(string text)
+                if (!options.ContainsKey(name))
+                {
+                    options[name] = p.IsSwitch ? new Option<bool>(name) : new Option<string?>(name);
+                    help[name] = [];
+                }
+
+                help[name].Add($"{d.Name}: {p.Help} ({p.Name}; {p.Expects}; default {p.DefaultValue})");
+            }
+        }
+
+        foreach (var (name, option) in options)
+        {
+            option.Description = string.Join("; ", help[name]) + ".";
+        }
+
+        return options;
+    }
+
+    /// <summary>Applies the given command-line options of the kind's settings (the other kinds' options are ignored).</summary>
+    private static TrainSpec ApplyKindOptions(TrainSpec spec, DetectorDescriptor descriptor, Dictionary<string, Option> options, ParseResult parse)
     {
-        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase))
+        foreach (var p in descriptor.Parameters)
         {
-            return MaxSamples.Auto;
+            if (p.CommandLineOption is not { } name || parse.GetResult(options[name]) is not { Implicit: false })
+            {
+                continue;
+            }
+
+            var value = options[name] is Option<bool> flag ? (parse.GetValue(flag) ? "true" : "false") : parse.GetValue((Option<string?>)options[name]) ?? string.Empty;
+            try
+            {
+                spec = p.Apply(spec, value);
+            }
+            catch (TrainParameterException e)
+            {
+                throw new CliUsageException($"{name}: {e.Message}");
+            }
         }
 
-        if (text.Contains('.', StringComparison.Ordinal) &&
-            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction))
+        try
         {
-            return MaxSamples.Fraction(OptionParsing.Fraction("--max-samples", fraction));
+            TrainParameters.Validate(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUsageException(e.Message);
         }
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count) && count > 0)
+        return spec;
+    }
+
+    /// <summary>Applies --param NAME=VALUE settings through the catalog's parameters of the spec's kind.</summary>
+    private static TrainSpec ApplySettings(TrainSpec spec, string[]? values)
+    {
+        if (values is not { Length: > 0 })
         {
-            return MaxSamples.Count(count);
+            return spec;
         }
 
-        throw new CliUsageException($"--max-samples must be 'auto', a positive count or a fraction like 0.5, got '{text}'");
+        var pairs = new List<KeyValuePair<string, string>>();
+        foreach (var value in values)
+        {
+            var eq = value.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new CliUsageException($"--param must be NAME=VALUE, got '{value}'");
+            }
+
+            pairs.Add(new(value[..eq].Trim(), value[(eq + 1)..]));
+        }
+
+        try
+        {
+            return TrainParameters.Apply(spec, pairs);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliUsageException("--param: " + e.Message);
+        }
     }
 
     private static double? ParseContamination(string text)

@@ -8,10 +8,13 @@ namespace Vigil.Detectors;
 /// </summary>
 public sealed record BundleManifest
 {
-    /// <summary>The only bundle format version this build reads and writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The bundle format version this build writes: 2 (v1 plus the reference profile, <c>profile.json</c>). It reads
+    /// versions 1 and 2.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
-    /// <summary>The bundle format version; loading refuses any other value before reading anything else.</summary>
+    /// <summary>The bundle format version; loading refuses a version it has no loader for before reading anything else.</summary>
     public int FormatVersion { get; init; } = CurrentFormatVersion;
 
     /// <summary>The detector kind (data, not a type name): <c>"iforest"</c>.</summary>

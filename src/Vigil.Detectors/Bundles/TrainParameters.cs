@@ -12,8 +12,18 @@ public sealed class TrainParameter
     private readonly Func<TrainSpec, string> _format;
     private readonly Func<TrainSpec, string, TrainSpec> _apply;
 
-    internal TrainParameter(string kind, string name, string expects, Func<TrainSpec, string> format, Func<TrainSpec, string, TrainSpec> apply)
+    /// <summary>
+    /// Creates a setting of detector kind <paramref name="kind"/>: <paramref name="format"/> reads its value from a spec
+    /// (culture-invariant text), <paramref name="apply"/> returns a spec with a parsed value (throw
+    /// <see cref="FormatException"/> or <see cref="OverflowException"/> for a bad one).
+    /// </summary>
+    public TrainParameter(string kind, string name, string expects, Func<TrainSpec, string> format, Func<TrainSpec, string, TrainSpec> apply)
     {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(expects);
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentNullException.ThrowIfNull(apply);
         Kind = kind;
         Name = name;
         Expects = expects;
@@ -29,6 +39,57 @@ public sealed class TrainParameter
 
     /// <summary>What values are accepted, for messages and help, e.g. "a whole number >= 1".</summary>
     public string Expects { get; }
+
+    /// <summary>The <c>vigil train</c> option that sets it (e.g. <c>--estimators</c>; kinds may share one), or null when only <c>--param</c> does.</summary>
+    public string? CommandLineOption { get; private init; }
+
+    /// <summary>True when <see cref="CommandLineOption"/> is a switch: given means <c>true</c>.</summary>
+    public bool IsSwitch { get; private init; }
+
+    /// <summary>What the setting does, in a few words for help (e.g. "number of trees"); may be empty.</summary>
+    public string Help { get; private init; } = string.Empty;
+
+    /// <summary>A copy that <c>vigil train</c> sets with <paramref name="option"/>, described by <paramref name="help"/>.</summary>
+    public TrainParameter WithCommandLineOption(string option, string help, bool isSwitch = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(option);
+        ArgumentNullException.ThrowIfNull(help);
+        return new TrainParameter(Kind, Name, Expects, _format, _apply) { CommandLineOption = option, Help = help, IsSwitch = isSwitch };
+    }
+
+    /// <summary>The value when nothing sets it (its value in a fresh <see cref="TrainSpec"/> of the kind), for help.</summary>
+    public string DefaultValue => Format(new TrainSpec { Model = Kind });
+
+    /// <summary>
+    /// A setting kept as text in <see cref="TrainSpec.Settings"/> (for kinds without a typed options record, such as
+    /// kinds registered outside this assembly): <paramref name="defaultValue"/> when unset; <paramref name="isValid"/>
+    /// accepts or refuses a value.
+    /// </summary>
+    public static TrainParameter Setting(string kind, string name, string expects, string defaultValue, Func<string, bool> isValid)
+    {
+        ArgumentNullException.ThrowIfNull(isValid);
+        return new TrainParameter(kind, name, expects,
+            s => s.Settings is not null && s.Settings.TryGetValue(name, out var v) ? v : defaultValue,
+            (s, v) =>
+            {
+                if (!isValid(v))
+                {
+                    throw new FormatException();
+                }
+
+                var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+                if (s.Settings is not null)
+                {
+                    foreach (var (k, old) in s.Settings)
+                    {
+                        settings[k] = old;
+                    }
+                }
+
+                settings[name] = v;
+                return s with { Settings = settings };
+            });
+    }
 
     /// <summary>The setting's value in <paramref name="spec"/>, formatted culture-invariantly (parses back with <see cref="Apply"/>).</summary>
     public string Format(TrainSpec spec)
@@ -70,63 +131,19 @@ public sealed class TrainParameterException : ArgumentException
 }
 
 /// <summary>
-/// The tunable settings of every detector kind, under one set of names (<see cref="TrainParameter"/>).
+/// The tunable settings of every detector kind, under one set of names (<see cref="TrainParameter"/>), as each kind's
+/// <see cref="DetectorDescriptor.Parameters"/> in <see cref="DetectorCatalog"/> declares them.
 /// <see cref="ModelBundle.Train"/> records <see cref="Describe"/> in the manifest; the CLI logs the same
 /// names as run params and accepts them in search grids.
 /// </summary>
 public static class TrainParameters
 {
-    private static readonly Dictionary<string, TrainParameter[]> ByKind = new(StringComparer.Ordinal)
-    {
-        [IsolationForestModel.DetectorKind] =
-        [
-            Forest("estimators", "a whole number >= 1", o => I(o.Estimators), (o, v) => o with { Estimators = ParseInt(v) }),
-            Forest("maxSamples", "'auto', a row count or a fraction like 0.5", o => o.MaxSamples.ToString(), (o, v) => o with { MaxSamples = MaxSamples.Parse(v) }),
-            Forest("maxFeatures", "a fraction in (0, 1] or a whole count", o => D(o.MaxFeatures), (o, v) => o with { MaxFeatures = ParseDouble(v) }),
-            Forest("bootstrap", "true or false", o => B(o.Bootstrap), (o, v) => o with { Bootstrap = ParseBool(v) }),
-            Forest("contamination", "'auto' or a fraction in (0, 0.5]", o => o.Contamination is { } c ? D(c) : "auto",
-                (o, v) => o with { Contamination = v.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null : ParseDouble(v) }),
-            Forest("seed", "a whole number >= 0", o => I(o.Seed), (o, v) => o with { Seed = ParseULong(v) }),
-        ],
-        [AutoencoderModel.DetectorKind] =
-        [
-            Auto("hiddenLayers", "'auto' or layer widths like 64,32,8,32,64", o => o.HiddenLayers is { } l ? string.Join(",", l.Select(I)) : "auto",
-                (o, v) => o with { HiddenLayers = v.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null : ParseLayers(v) }),
-            Auto("hiddenActivation", "relu, tanh, sigmoid or linear", o => Name(o.HiddenActivation), (o, v) => o with { HiddenActivation = ParseActivation(v) }),
-            Auto("outputActivation", "relu, tanh, sigmoid or linear", o => Name(o.OutputActivation), (o, v) => o with { OutputActivation = ParseActivation(v) }),
-            Auto("epochs", "a whole number >= 1", o => I(o.Epochs), (o, v) => o with { Epochs = ParseInt(v) }),
-            Auto("batchSize", "a whole number >= 1", o => I(o.BatchSize), (o, v) => o with { BatchSize = ParseInt(v) }),
-            Auto("learningRate", "a number > 0", o => D(o.LearningRate), (o, v) => o with { LearningRate = ParseDouble(v) }),
-            Auto("weightDecay", "a number >= 0", o => D(o.WeightDecay), (o, v) => o with { WeightDecay = ParseDouble(v) }),
-            Auto("validationFraction", "a fraction in [0, 0.5]", o => D(o.ValidationFraction), (o, v) => o with { ValidationFraction = ParseDouble(v) }),
-            Auto("patience", "a whole number >= 1", o => I(o.Patience), (o, v) => o with { Patience = ParseInt(v) }),
-            Auto("trimFraction", "a fraction in [0, 0.5)", o => D(o.TrimFraction), (o, v) => o with { TrimFraction = ParseDouble(v) }),
-            Auto("contamination", "a fraction in (0, 0.5]", o => D(o.Contamination), (o, v) => o with { Contamination = ParseDouble(v) }),
-            Auto("seed", "a whole number >= 0", o => I(o.Seed), (o, v) => o with { Seed = ParseULong(v) }),
-        ],
-        [LightGbmModel.DetectorKind] =
-        [
-            Gbm("iterations", "a whole number >= 1", o => I(o.Iterations), (o, v) => o with { Iterations = ParseInt(v) }),
-            Gbm("leaves", "a whole number >= 2", o => I(o.Leaves), (o, v) => o with { Leaves = ParseInt(v) }),
-            Gbm("learningRate", "a number > 0", o => D(o.LearningRate), (o, v) => o with { LearningRate = ParseDouble(v) }),
-            Gbm("minRowsPerLeaf", "a whole number >= 1", o => I(o.MinRowsPerLeaf), (o, v) => o with { MinRowsPerLeaf = ParseInt(v) }),
-            Gbm("minHessianPerLeaf", "a number >= 0", o => D(o.MinHessianPerLeaf), (o, v) => o with { MinHessianPerLeaf = ParseDouble(v) }),
-            Gbm("l2", "a number >= 0", o => D(o.L2), (o, v) => o with { L2 = ParseDouble(v) }),
-            Gbm("maxBins", "a whole number >= 2", o => I(o.MaxBins), (o, v) => o with { MaxBins = ParseInt(v) }),
-            Gbm("unbalanced", "true or false", o => B(o.Unbalanced), (o, v) => o with { Unbalanced = ParseBool(v) }),
-            Gbm("scalePositiveWeight", "a number > 0", o => D(o.ScalePositiveWeight), (o, v) => o with { ScalePositiveWeight = ParseDouble(v) }),
-            Gbm("seed", "a whole number", o => I(o.Seed), (o, v) => o with { Seed = ParseInt(v) }),
-        ],
-    };
-
     /// <summary>The settings of detector kind <paramref name="kind"/>, in a fixed order.</summary>
     /// <exception cref="ArgumentException">Unknown kind.</exception>
     public static IReadOnlyList<TrainParameter> For(string kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
-        return ByKind.TryGetValue(kind, out var list)
-            ? list
-            : throw new ArgumentException($"Unknown model '{kind}'; known models: {string.Join(", ", ModelBundle.KnownKinds)}.");
+        return DetectorCatalog.Get(kind).Parameters;
     }
 
     /// <summary>The setting named <paramref name="name"/> (exact, case-sensitive) of <paramref name="kind"/>.</summary>
@@ -134,7 +151,8 @@ public static class TrainParameters
     public static TrainParameter Find(string kind, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        foreach (var p in For(kind))
+        var all = For(kind);
+        foreach (var p in all)
         {
             if (string.Equals(p.Name, name, StringComparison.Ordinal))
             {
@@ -142,7 +160,7 @@ public static class TrainParameters
             }
         }
 
-        throw new TrainParameterException(name, $"unknown {kind} parameter '{name}'; valid parameters: {string.Join(", ", For(kind).Select(p => p.Name))}");
+        throw new TrainParameterException(name, $"unknown {kind} parameter '{name}'; valid parameters: {string.Join(", ", all.Select(p => p.Name))}");
     }
 
     /// <summary>
@@ -177,55 +195,71 @@ public static class TrainParameters
         return result;
     }
 
-    /// <summary>Validates the options of the spec's kind (the other kinds' options are ignored).</summary>
-    internal static void Validate(TrainSpec spec)
+    /// <summary>
+    /// A copy of <paramref name="spec"/> whose kind's <c>seed</c> setting is <paramref name="seed"/> (a kind with a 32-bit
+    /// seed, LightGBM, takes it modulo <see cref="int.MaxValue"/>); the spec itself when the kind has no seed.
+    /// </summary>
+    public static TrainSpec WithSeed(TrainSpec spec, ulong seed)
     {
-        switch (spec.Model)
+        ArgumentNullException.ThrowIfNull(spec);
+        foreach (var p in For(spec.Model))
         {
-            case IsolationForestModel.DetectorKind: spec.Forest.Validate(); break;
-            case AutoencoderModel.DetectorKind: spec.Autoencoder.Validate(); break;
-            case LightGbmModel.DetectorKind: spec.LightGbm.Validate(); break;
-            default: For(spec.Model); break;
+            if (p.Name == "seed")
+            {
+                try
+                {
+                    return p.Apply(spec, seed.ToString(CultureInfo.InvariantCulture));
+                }
+                catch (TrainParameterException)
+                {
+                    return p.Apply(spec, (seed % int.MaxValue).ToString(CultureInfo.InvariantCulture));
+                }
+            }
         }
+
+        return spec;
     }
 
-    private static TrainParameter Forest(string name, string expects, Func<IsolationForestOptions, string> get, Func<IsolationForestOptions, string, IsolationForestOptions> set) =>
-        new(IsolationForestModel.DetectorKind, name, expects, s => get(s.Forest), (s, v) => s with { Forest = set(s.Forest, v) });
+    /// <summary>Validates the options of the spec's kind (the other kinds' options are ignored).</summary>
+    /// <exception cref="ArgumentException">They are invalid together (the message names the option).</exception>
+    public static void Validate(TrainSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        DetectorCatalog.Get(spec.Model).Validate(spec);
+    }
+}
 
-    private static TrainParameter Auto(string name, string expects, Func<AutoencoderOptions, string> get, Func<AutoencoderOptions, string, AutoencoderOptions> set) =>
-        new(AutoencoderModel.DetectorKind, name, expects, s => get(s.Autoencoder), (s, v) => s with { Autoencoder = set(s.Autoencoder, v) });
+/// <summary>Culture-invariant text of parameter values, shared by the built-in descriptors.</summary>
+internal static class ParameterText
+{
+    public static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static TrainParameter Gbm(string name, string expects, Func<LightGbmOptions, string> get, Func<LightGbmOptions, string, LightGbmOptions> set) =>
-        new(LightGbmModel.DetectorKind, name, expects, s => get(s.LightGbm), (s, v) => s with { LightGbm = set(s.LightGbm, v) });
+    public static string I(ulong v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+    public static string D(double v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static string I(ulong v) => v.ToString(CultureInfo.InvariantCulture);
+    public static string B(bool v) => v ? "true" : "false";
 
-    private static string D(double v) => v.ToString(CultureInfo.InvariantCulture);
+    public static string Name(Activation a) => a.ToString().ToLowerInvariant();
 
-    private static string B(bool v) => v ? "true" : "false";
+    public static int ParseInt(string v) => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture);
 
-    private static string Name(Activation a) => a.ToString().ToLowerInvariant();
+    public static ulong ParseULong(string v) => ulong.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture);
 
-    private static int ParseInt(string v) => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture);
-
-    private static ulong ParseULong(string v) => ulong.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture);
-
-    private static double ParseDouble(string v)
+    public static double ParseDouble(string v)
     {
         var d = double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture);
         return double.IsFinite(d) ? d : throw new FormatException();
     }
 
-    private static bool ParseBool(string v) => v.ToLowerInvariant() switch
+    public static bool ParseBool(string v) => v.ToLowerInvariant() switch
     {
         "true" or "1" or "yes" => true,
         "false" or "0" or "no" => false,
         _ => throw new FormatException(),
     };
 
-    private static Activation ParseActivation(string v) => v.ToLowerInvariant() switch
+    public static Activation ParseActivation(string v) => v.ToLowerInvariant() switch
     {
         "relu" => Activation.Relu,
         "tanh" => Activation.Tanh,
@@ -234,7 +268,7 @@ public static class TrainParameters
         _ => throw new FormatException(),
     };
 
-    private static int[] ParseLayers(string v)
+    public static int[] ParseLayers(string v)
     {
         var parts = v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)

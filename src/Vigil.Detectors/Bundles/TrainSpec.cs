@@ -3,8 +3,8 @@ namespace Vigil.Detectors;
 /// <summary>What <see cref="ModelBundle.Train"/> should build.</summary>
 public sealed record TrainSpec
 {
-    /// <summary>The detector kind: <c>"iforest"</c>, <c>"autoencoder"</c>, <c>"lightgbm"</c> (supervised: needs <see cref="Label"/>)
-    /// or <c>"onnx"</c> (trained elsewhere: needs <see cref="Onnx"/>).</summary>
+    /// <summary>The detector kind, a name registered in <see cref="DetectorCatalog"/>: <c>"iforest"</c>, <c>"autoencoder"</c>,
+    /// <c>"lightgbm"</c> (supervised: needs <see cref="Label"/>) or <c>"onnx"</c> (trained elsewhere: needs <see cref="Onnx"/>).</summary>
     public string Model { get; init; } = IsolationForestModel.DetectorKind;
 
     /// <summary>The label column, if the data has one: never a feature.</summary>
@@ -30,6 +30,12 @@ public sealed record TrainSpec
 
     /// <summary>The imported model (used when <see cref="Model"/> is <c>"onnx"</c>); its schema names the features.</summary>
     public OnnxOptions? Onnx { get; init; }
+
+    /// <summary>
+    /// Settings kept as text, by parameter name, for kinds without a typed options record (kinds registered outside
+    /// this assembly; see <see cref="TrainParameter.Setting"/>). Null = every such setting at its default.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Settings { get; init; }
 
     /// <summary>Feature transform settings; its Features/Exclude are merged with the ones above.</summary>
     public FeatureTransformOptions? Transform { get; init; }

@@ -123,25 +123,13 @@ public sealed class FeatureTransform
             return "expected a string category, got a number";
         }
 
-        if (double.IsNaN(value))
+        var problem = Encode(column, value, out var encoded);
+        if (problem is null)
         {
-            return TryEncodeMissing(input, row);
+            row[column.OutputStart] = encoded;
         }
 
-        if (!double.IsFinite(value))
-        {
-            return "value is not finite";
-        }
-
-        var encoded = Scaling == Scaling.MinMax ? (float)((value * column.Scale) + column.Offset) : (float)value;
-        if (!float.IsFinite(encoded))
-        {
-            // A finite double can still overflow the float feature matrix (or the min-max scaling).
-            return "value is too large: it overflows the model's float features";
-        }
-
-        row[column.OutputStart] = encoded;
-        return null;
+        return problem;
     }
 
     /// <summary>
@@ -169,34 +157,69 @@ public sealed class FeatureTransform
     public string? TryEncodeMissing(int input, Span<float> row)
     {
         var column = _inputs[input];
-        if (MissingPolicy == MissingPolicy.Error)
-        {
-            return "is required (missing value and the model's missing policy is Error)";
-        }
-
         if (column.Kind == ColumnKind.Categorical)
         {
+            if (MissingPolicy == MissingPolicy.Error)
+            {
+                return MissingRequired;
+            }
+
             row.Slice(column.OutputStart, column.Categories.Length + 1).Clear();
             return null;
         }
 
-        double v;
-        if ((MissingPolicy is MissingPolicy.Median or MissingPolicy.Default) && !double.IsNaN(column.Median))
+        return TryEncodeNumeric(input, double.NaN, row);
+    }
+
+    // What is wrong with a value, in the same words for batch (FeatureDataException) and online (per-item error) scoring.
+    private const string MissingRequired = "is required (missing value and the model's missing policy is Error)";
+    private const string MissingNoDefault = "is required: the value is missing and the model's schema gives no default for it";
+    private const string NotFinite = "value is not finite";
+    private const string Overflow = "value is too large: it overflows the model's float features";
+
+    /// <summary>
+    /// The one numeric encoding core of batch (<see cref="TransformRows"/>) and online (<see cref="TryEncodeNumeric"/>)
+    /// scoring: NaN is a missing value imputed under <see cref="MissingPolicy"/>; an infinite value, or a finite one
+    /// that overflows float32 after scaling, is refused. Returns null and the feature, or what is wrong.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private string? Encode(Input column, double value, out float encoded)
+    {
+        if (double.IsNaN(value))
         {
-            v = column.Median; // the training median, or the schema's default of an imported (ONNX) model
+            if (MissingPolicy == MissingPolicy.Error)
+            {
+                encoded = 0;
+                return MissingRequired;
+            }
+
+            if ((MissingPolicy is MissingPolicy.Median or MissingPolicy.Default) && !double.IsNaN(column.Median))
+            {
+                value = column.Median; // the training median, or the schema's default of an imported (ONNX) model
+            }
+            else if (MissingPolicy == MissingPolicy.Default)
+            {
+                encoded = 0;
+                return MissingNoDefault;
+            }
+            else
+            {
+                value = 0.0;
+            }
         }
-        else if (MissingPolicy == MissingPolicy.Default)
+        else if (!double.IsFinite(value))
         {
-            return "is required: the value is missing and the model's schema gives no default for it";
-        }
-        else
-        {
-            v = 0.0;
+            encoded = 0;
+            return NotFinite;
         }
 
-        row[column.OutputStart] = Scaling == Scaling.MinMax ? (float)((v * column.Scale) + column.Offset) : (float)v;
-        return null;
+        encoded = Scaling == Scaling.MinMax ? (float)((value * column.Scale) + column.Offset) : (float)value;
+
+        // A finite double can still overflow the float feature matrix (or the min-max scaling).
+        return float.IsFinite(encoded) ? null : Overflow;
     }
+
+    private static void ThrowData(Input column, int row, string problem) => throw new FeatureDataException(column.Name, row, problem);
 
     /// <summary>Learns medians, min/max and categories from <paramref name="data"/>.</summary>
     /// <exception cref="ArgumentException">A named feature is absent, excluded, or a Timestamp/String column; no feature is left; a column has no values.</exception>
@@ -353,7 +376,10 @@ public sealed class FeatureTransform
                         var values = f64.Values.Slice(start, count);
                         for (var r = 0; r < count; r++)
                         {
-                            dest[(r * width) + o] = input.Numeric(values[r], start + r, MissingPolicy, Scaling);
+                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                            {
+                                ThrowData(input, start + r, problem);
+                            }
                         }
 
                         break;
@@ -364,7 +390,10 @@ public sealed class FeatureTransform
                         var values = f32.Values.Slice(start, count);
                         for (var r = 0; r < count; r++)
                         {
-                            dest[(r * width) + o] = input.Numeric(values[r], start + r, MissingPolicy, Scaling);
+                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                            {
+                                ThrowData(input, start + r, problem);
+                            }
                         }
 
                         break;
@@ -386,7 +415,7 @@ public sealed class FeatureTransform
                             }
                             else if (MissingPolicy == MissingPolicy.Error)
                             {
-                                throw new FeatureDataException(input.Name, start + r, "missing value and MissingPolicy is Error");
+                                ThrowData(input, start + r, MissingRequired);
                             }
                         }
 
@@ -694,24 +723,6 @@ public sealed class FeatureTransform
         public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> SlotLookup { get; }
 
         public int OutputStart { get; set; }
-
-        public float Numeric(double v, int row, MissingPolicy missing, Scaling scaling)
-        {
-            if (!double.IsFinite(v))
-            {
-                v = double.IsNaN(v) ? Impute(row, missing) : throw new FeatureDataException(Name, row, string.Create(CultureInfo.InvariantCulture, $"value {v} is not finite"));
-            }
-
-            return scaling == Scaling.MinMax ? (float)((v * Scale) + Offset) : (float)v;
-        }
-
-        private double Impute(int row, MissingPolicy missing) => missing switch
-        {
-            MissingPolicy.Median or MissingPolicy.Default when !double.IsNaN(Median) => Median,
-            MissingPolicy.Median or MissingPolicy.Zero => 0.0,
-            MissingPolicy.Default => throw new FeatureDataException(Name, row, "missing value and the model's schema gives no default for it"),
-            _ => throw new FeatureDataException(Name, row, "missing value and MissingPolicy is Error"),
-        };
     }
 
     /// <summary>The columns of a frame resolved against the transform's inputs, with pooled buffers.</summary>

@@ -25,10 +25,61 @@ internal static class RowBlocks
     /// <summary>Rows per parallel work item; matrices with at most this many rows are scored on the calling thread.</summary>
     public const int ParallelChunkRows = 4096;
 
+    /// <summary>A piece of work over rows [<paramref name="start"/>, start + <paramref name="count"/>).</summary>
+    public delegate void ChunkAction<in TState>(TState state, int start, int count);
+
+    /// <summary>
+    /// The one batch loop: runs <paramref name="action"/> over <paramref name="rows"/> rows in chunks of
+    /// <see cref="ParallelChunkRows"/>, on the calling thread when there is one chunk or
+    /// <paramref name="maxDegreeOfParallelism"/> is 1, else on the thread pool. Chunks are independent. When a chunk
+    /// throws, the chunks are redone in order so the caller hears about the earliest failing row, as from a
+    /// sequential pass.
+    /// </summary>
+    public static void ForEachChunk<TState>(int rows, int? maxDegreeOfParallelism, TState state, ChunkAction<TState> action)
+    {
+        if (rows <= 0)
+        {
+            return;
+        }
+
+        var chunks = (rows + ParallelChunkRows - 1) / ParallelChunkRows;
+        if (chunks == 1 || maxDegreeOfParallelism == 1)
+        {
+            for (var c = 0; c < chunks; c++)
+            {
+                var start = c * ParallelChunkRows;
+                action(state, start, Math.Min(ParallelChunkRows, rows - start));
+            }
+
+            return;
+        }
+
+        try
+        {
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism ?? -1 };
+            Parallel.For(0, chunks, parallel, c =>
+            {
+                var start = c * ParallelChunkRows;
+                action(state, start, Math.Min(ParallelChunkRows, rows - start));
+            });
+        }
+        catch (AggregateException e)
+        {
+            // Chunks run in any order and stop at the first failure: redo them in order (the first failing one throws).
+            for (var c = 0; c < chunks; c++)
+            {
+                var start = c * ParallelChunkRows;
+                action(state, start, Math.Min(ParallelChunkRows, rows - start));
+            }
+
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
     /// <summary>
     /// Scores every row of <paramref name="x"/> into <paramref name="scores"/>: directly when the matrix is small or
-    /// <paramref name="maxDegreeOfParallelism"/> is 1 (no allocation), else in chunks of <see cref="ParallelChunkRows"/>
-    /// rows on the thread pool into a pooled buffer. The caller has checked the shape.
+    /// <paramref name="maxDegreeOfParallelism"/> is 1 (no allocation), else through <see cref="ForEachChunk"/> on the
+    /// thread pool into a pooled buffer. The caller has checked the shape.
     /// </summary>
     public static void Score(IRowScorer scorer, FeatureMatrix x, int? maxDegreeOfParallelism, Span<double> scores)
     {
@@ -42,16 +93,8 @@ internal static class RowBlocks
         var buffer = ArrayPool<double>.Shared.Rent(rows);
         try
         {
-            var data = x.Data;
-            var d = x.Columns;
-            var chunks = (rows + ParallelChunkRows - 1) / ParallelChunkRows;
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism ?? -1 };
-            Parallel.For(0, chunks, parallel, c =>
-            {
-                var start = c * ParallelChunkRows;
-                var count = Math.Min(ParallelChunkRows, rows - start);
-                scorer.ScoreRows(data.AsSpan(start * d, count * d), count, buffer.AsSpan(start, count));
-            });
+            ForEachChunk(rows, maxDegreeOfParallelism, (Scorer: scorer, Data: x.Data, Width: x.Columns, Scores: buffer),
+                static (s, start, count) => s.Scorer.ScoreRows(s.Data.AsSpan(start * s.Width, count * s.Width), count, s.Scores.AsSpan(start, count)));
             buffer.AsSpan(0, rows).CopyTo(scores);
         }
         finally

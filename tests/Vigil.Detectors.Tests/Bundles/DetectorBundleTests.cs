@@ -78,7 +78,7 @@ public sealed class DetectorBundleTests : IDisposable
         model.GroupNames.ShouldBe(["numeric", "country"]);
         model.FeatureGroups.Count(g => g == 1).ShouldBe(6); // 5 countries + the other slot
         bundle.Manifest.Parameters["groups"].ShouldBe("numeric,country");
-        bundle.Manifest.Files.Keys.ShouldBe(["transform.json", "autoencoder.bin"], ignoreOrder: true);
+        bundle.Manifest.Files.Keys.ShouldBe(["transform.json", "autoencoder.bin", "profile.json"], ignoreOrder: true);
     }
 
     [Fact]

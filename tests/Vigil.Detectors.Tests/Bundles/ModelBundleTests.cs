@@ -29,11 +29,11 @@ public sealed class ModelBundleTests : IDisposable
         var bundle = Train();
         bundle.Manifest.FeatureSchema.Select(c => c.Name).ShouldBe(["amount", "hour", "country"]);
         bundle.Manifest.DetectorKind.ShouldBe("iforest");
-        bundle.Manifest.FormatVersion.ShouldBe(1);
+        bundle.Manifest.FormatVersion.ShouldBe(2);
         bundle.Manifest.TrainingRunId.ShouldBe("run-1");
         bundle.Manifest.Parameters["estimators"].ShouldBe("50");
         bundle.Manifest.Parameters["label"].ShouldBe("label");
-        bundle.Manifest.Files.Keys.ShouldBe(["transform.json", "forest.bin"], ignoreOrder: true);
+        bundle.Manifest.Files.Keys.ShouldBe(["transform.json", "forest.bin", "profile.json"], ignoreOrder: true);
         bundle.Threshold.ShouldBe(0.5);
     }
 
@@ -93,7 +93,7 @@ public sealed class ModelBundleTests : IDisposable
     {
         Train().Save(PathOf("m"));
         var text = File.ReadAllText(Path.Combine(PathOf("m"), "bundle.json"));
-        text.ShouldStartWith("{\n  \"formatVersion\": 1,");
+        text.ShouldStartWith("{\n  \"formatVersion\": 2,");
         text.ShouldContain("\"detectorKind\": \"iforest\"");
         text.ShouldContain("\"kind\": \"Float64\"");
         var files = JsonNode.Parse(text)!["files"]!["forest.bin"]!;
@@ -183,14 +183,14 @@ public sealed class ModelBundleTests : IDisposable
         Train().Save(PathOf("m"));
         RewriteManifest("m", json =>
         {
-            json["formatVersion"] = 2;
+            json["formatVersion"] = 3;
             json["detectorKind"] = "from-the-future";
             json.Remove("files");
         });
         File.Delete(Path.Combine(PathOf("m"), "forest.bin"));
 
         Should.Throw<BundleException>(() => ModelBundle.Load(PathOf("m")))
-            .Message.ShouldBe($"{PathOf("m")}: bundle.json has format version 2; this Vigil reads only version 1");
+            .Message.ShouldBe($"{PathOf("m")}: bundle.json has format version 3; this Vigil reads versions 1, 2");
     }
 
     [Fact]

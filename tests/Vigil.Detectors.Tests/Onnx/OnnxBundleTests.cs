@@ -54,6 +54,7 @@ public sealed class OnnxBundleTests : IDisposable
         loaded.Manifest.Parameters["input"].ShouldBe("features");
         loaded.Manifest.Parameters["output"].ShouldBe("score");
         loaded.CanExplain.ShouldBeFalse();
+        loaded.Profile.ShouldBeNull(); // made without data: nothing to profile
     }
 
     [Theory]
@@ -109,6 +110,8 @@ public sealed class OnnxBundleTests : IDisposable
         bundle.Manifest.Parameters["contamination"].ShouldBe("0.0625");
         bundle.Manifest.Parameters["trainRows"].ShouldBe("256");
         scores.Count(bundle.IsAnomaly).ShouldBe(16); // 6.25 % of 256 rows
+        bundle.Profile.ShouldNotBeNull().Scores.Alerts.ShouldBe(16); // trained on data: profiled, at the new threshold
+        bundle.Profile.Features.Select(f => f.Name).ShouldBe(OnnxFixture.Schema("scorer").Features);
         OnnxFixture.MaxError(scores, OnnxFixture.Expected("scorer")).ShouldBeLessThanOrEqualTo(1e-5);
 
         bundle.Save(PathOf("trained.zip"));

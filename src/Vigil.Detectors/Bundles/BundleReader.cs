@@ -1,0 +1,284 @@
+using System.Globalization;
+using System.Text.Json;
+using static Vigil.Detectors.ModelBundle;
+
+namespace Vigil.Detectors;
+
+/// <summary>
+/// Reads bundles with one loader per format version (ML.NET's versioned loaders are the model): the manifest's
+/// <c>formatVersion</c> picks the loader before anything else is interpreted, the detector kind picks the reader from
+/// <see cref="DetectorCatalog"/> (data only: never a type named by the file), and every file is verified by size and
+/// SHA-256 before it is parsed. Version 1: manifest, transform and weights. Version 2: the same plus an optional
+/// reference profile (<c>profile.json</c>). Every version ever written stays readable (golden bundles in the tests).
+/// </summary>
+internal static class BundleReader
+{
+    private const long MaxManifestBytes = 64L << 20;
+
+    /// <summary>The loader of each format version this build reads.</summary>
+    private static readonly SortedDictionary<int, Func<LoadContext, ModelBundle>> Loaders = new()
+    {
+        [1] = LoadV1,
+        [2] = LoadV2,
+    };
+
+    public static ModelBundle Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var source = BundleSource.Open(path);
+        byte[]? manifestBytes;
+        try
+        {
+            manifestBytes = source.Read(ManifestFile, MaxManifestBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} cannot be read: {e.Message}", e);
+        }
+
+        if (manifestBytes is null)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is missing; this is not a model bundle");
+        }
+
+        if (manifestBytes.LongLength > MaxManifestBytes)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is larger than {MaxManifestBytes} bytes");
+        }
+
+        var manifest = ReadManifest(path, manifestBytes);
+        if (!DetectorCatalog.TryGet(manifest.DetectorKind, out var descriptor))
+        {
+            throw new BundleException(path, ManifestFile,
+                $"{ManifestFile} names the unknown detector kind '{manifest.DetectorKind}'; this Vigil reads: {string.Join(", ", DetectorCatalog.Kinds)}");
+        }
+
+        foreach (var name in (string[])[TransformFile, .. descriptor.WeightFiles])
+        {
+            if (!manifest.Files.ContainsKey(name))
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} does not list {name}, which a '{manifest.DetectorKind}' bundle needs");
+            }
+        }
+
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (name, expected) in manifest.Files)
+        {
+            files[name] = ReadVerified(source, path, name, expected);
+        }
+
+        return Loaders[manifest.FormatVersion](new LoadContext(path, manifest, descriptor, files));
+    }
+
+    /// <summary>Version 1: transform and weights; a profile file is not part of this version.</summary>
+    private static ModelBundle LoadV1(LoadContext context)
+    {
+        if (context.Files.ContainsKey(ProfileFile))
+        {
+            throw new BundleException(context.Path, ManifestFile, $"{ManifestFile} lists {ProfileFile}, which format version 1 does not have");
+        }
+
+        return LoadCore(context, profile: null);
+    }
+
+    /// <summary>Version 2: version 1 plus the reference profile when the bundle was trained on data.</summary>
+    private static ModelBundle LoadV2(LoadContext context)
+    {
+        ReferenceProfile? profile = null;
+        if (context.Files.TryGetValue(ProfileFile, out var bytes))
+        {
+            try
+            {
+                profile = ReferenceProfile.FromJson(bytes);
+            }
+            catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
+            {
+                throw new BundleException(context.Path, ProfileFile, $"{ProfileFile} is malformed ({e.Message})", e);
+            }
+        }
+
+        return LoadCore(context, profile);
+    }
+
+    private static ModelBundle LoadCore(LoadContext context, ReferenceProfile? profile)
+    {
+        var (path, manifest, descriptor, files) = context;
+        var transform = ReadTransform(path, files[TransformFile]);
+        var weightsFile = descriptor.WeightFiles[0];
+        IDetectorModel detector;
+        try
+        {
+            detector = descriptor.Read(files, path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(path, weightsFile, $"{weightsFile} {e.Message}", e);
+        }
+
+        try
+        {
+            CheckConsistency(path, manifest, descriptor, transform, detector);
+        }
+        catch (BundleException)
+        {
+            (detector as IDisposable)?.Dispose();
+            throw;
+        }
+
+        return new ModelBundle(manifest, transform, detector, descriptor, profile, files);
+    }
+
+    private readonly record struct LoadContext(string Path, BundleManifest Manifest, DetectorDescriptor Descriptor, Dictionary<string, byte[]> Files);
+
+    private static void CheckConsistency(string path, BundleManifest manifest, DetectorDescriptor descriptor, FeatureTransform transform, IDetectorModel detector)
+    {
+        if (detector.FeatureCount != transform.OutputCount)
+        {
+            var weightsFile = descriptor.WeightFiles[0];
+            throw new BundleException(path, weightsFile,
+                $"{weightsFile} expects {detector.FeatureCount} features but {TransformFile} produces {transform.OutputCount}");
+        }
+
+        descriptor.CheckTransform(detector, transform, path);
+        var schema = transform.InputSchema;
+        var listed = manifest.FeatureSchema;
+        var same = listed.Count == schema.Count;
+        for (var i = 0; same && i < schema.Count; i++)
+        {
+            same = listed[i] is not null && listed[i].Equals(schema[i]);
+        }
+
+        if (!same)
+        {
+            throw new BundleException(path, ManifestFile, $"the featureSchema in {ManifestFile} does not match the inputs of {TransformFile}");
+        }
+
+        if (BitConverter.DoubleToInt64Bits(manifest.Threshold) != BitConverter.DoubleToInt64Bits(detector.Threshold))
+        {
+            throw new BundleException(path, ManifestFile,
+                string.Create(CultureInfo.InvariantCulture, $"the threshold in {ManifestFile} ({manifest.Threshold:R}) differs from the one in the detector weights ({detector.Threshold:R}); use ModelBundle.WithThreshold to change it"));
+        }
+    }
+
+    private static BundleManifest ReadManifest(string path, byte[] bytes)
+    {
+        // The version is checked before anything else is interpreted.
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("formatVersion", out var version)
+                || version.ValueKind != JsonValueKind.Number)
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} has no numeric formatVersion; this is not a Vigil model bundle");
+            }
+
+            if (!version.TryGetInt32(out var v) || !Loaders.ContainsKey(v))
+            {
+                throw new BundleException(path, ManifestFile,
+                    $"{ManifestFile} has format version {version.GetRawText()}; this Vigil reads versions {string.Join(", ", Loaders.Keys)}");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is not valid JSON ({e.Message})", e);
+        }
+
+        BundleManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.BundleManifest);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+        }
+
+        if (manifest is null || string.IsNullOrEmpty(manifest.DetectorKind) || manifest.Files is null
+            || manifest.FeatureSchema is null || manifest.Transform is null || manifest.Metrics is null || manifest.Parameters is null)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} lacks detectorKind, files, featureSchema, transform, metrics or parameters");
+        }
+
+        return manifest;
+    }
+
+    private static byte[] ReadVerified(BundleSource source, string path, string name, BundleFile expected)
+    {
+        if (!IsSafeFileName(name) || string.Equals(name, ManifestFile, StringComparison.Ordinal))
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} lists the invalid file name '{name}'");
+        }
+
+        if (expected is null || expected.Size < 0 || expected.Sha256 is null)
+        {
+            throw new BundleException(path, name, $"{ManifestFile} has no size or SHA-256 for {name}");
+        }
+
+        byte[]? bytes;
+        try
+        {
+            bytes = source.Read(name, expected.Size);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, name, $"{name} cannot be read: {e.Message}", e);
+        }
+
+        if (bytes is null)
+        {
+            throw new BundleException(path, name, $"{name} is missing (listed in {ManifestFile})");
+        }
+
+        if (bytes.LongLength != expected.Size)
+        {
+            throw new BundleException(path, name,
+                string.Create(CultureInfo.InvariantCulture, $"{name} has {bytes.LongLength}{(bytes.LongLength > expected.Size ? "+" : string.Empty)} bytes but {ManifestFile} says {expected.Size}; the bundle was truncated, modified or corrupted"));
+        }
+
+        var actual = BundleWriter.Sha256Hex(bytes);
+        if (!string.Equals(actual, expected.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BundleException(path, name,
+                $"{name} SHA-256 mismatch ({ManifestFile} says {expected.Sha256}, file is {actual}); the bundle was modified or corrupted");
+        }
+
+        return bytes;
+    }
+
+    private static FeatureTransform ReadTransform(string path, byte[] bytes)
+    {
+        try
+        {
+            var doc = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.TransformDocument)
+                ?? throw new InvalidDataException("is empty");
+            return FeatureTransform.FromDocument(doc);
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(path, TransformFile, $"{TransformFile} is not valid JSON ({e.Message})", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(path, TransformFile, $"{TransformFile} {e.Message}", e);
+        }
+    }
+
+    private static bool IsSafeFileName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 128 || name is "." or "..")
+        {
+            return false;
+        }
+
+        foreach (var ch in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

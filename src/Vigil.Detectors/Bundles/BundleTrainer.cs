@@ -1,0 +1,135 @@
+using System.Globalization;
+using Vigil.Data;
+
+namespace Vigil.Detectors;
+
+/// <summary>
+/// The estimator of a bundle (ML.NET's estimator → Fit → transformer): given a <see cref="TrainSpec"/>, <see cref="Fit"/>
+/// fits the feature transform and the detector of the spec's kind (looked up in <see cref="DetectorCatalog"/>) on
+/// training rows and returns an immutable <see cref="ModelBundle"/> with its reference profile.
+/// </summary>
+public sealed class BundleTrainer
+{
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a trainer for <paramref name="spec"/>.</summary>
+    /// <param name="spec">What to train.</param>
+    /// <param name="time">Clock for <see cref="BundleManifest.CreatedUtc"/>; the system clock when null.</param>
+    /// <exception cref="ArgumentException">The kind is not registered.</exception>
+    public BundleTrainer(TrainSpec spec, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Spec = spec;
+        Descriptor = DetectorCatalog.Get(spec.Model);
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>What is trained.</summary>
+    public TrainSpec Spec { get; }
+
+    /// <summary>The registered kind of <see cref="TrainSpec.Model"/>.</summary>
+    public DetectorDescriptor Descriptor { get; }
+
+    /// <summary>Columns never used as features, whatever the spec says.</summary>
+    public static IReadOnlyList<string> AlwaysExcluded { get; } = ["fraud_pattern"];
+
+    /// <summary>
+    /// Fits the transform and the detector on <paramref name="data"/>; the label, the id column and <c>fraud_pattern</c>
+    /// are never features. The reference profile is computed from <paramref name="data"/> and, when given, the
+    /// <paramref name="validation"/> rows (held out from fitting, same columns).
+    /// </summary>
+    /// <exception cref="ArgumentException">The spec does not fit the data or its options are invalid.</exception>
+    /// <exception cref="FeatureDataException">A value cannot be turned into a feature.</exception>
+    public ModelBundle Fit(Frame data, Frame? validation = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var spec = Spec;
+        var descriptor = Descriptor;
+        descriptor.Validate(spec);
+        if (descriptor.LearnsFromData)
+        {
+            foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
+            {
+                if (column is not null && !data.Contains(column))
+                {
+                    throw new ArgumentException($"TrainSpec.{role} column '{column}' is not in the data.", nameof(data));
+                }
+            }
+        }
+
+        int[]? labels = null;
+        if (descriptor.Supervised)
+        {
+            if (spec.Label is null)
+            {
+                throw new ArgumentException($"The '{descriptor.Name}' model is supervised: TrainSpec.Label must name the 0/1 label column.", nameof(data));
+            }
+
+            labels = TrainingLabels.Read(data, spec.Label);
+        }
+
+        var transform = descriptor.FixedTransform(spec) ?? FeatureTransform.Fit(data, TransformOptions(spec));
+        var x = transform.Transform(data);
+
+        // The settable parameters under their one name set (TrainParameters), then what training resolved.
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = descriptor.Name };
+        foreach (var (name, value) in TrainParameters.Describe(spec))
+        {
+            parameters[name] = value;
+        }
+
+        var resolved = new Dictionary<string, string>(StringComparer.Ordinal);
+        var detector = descriptor.Fit(new DetectorFitContext(spec, transform, x, labels, resolved));
+        descriptor.DescribeModel(detector, parameters);
+        foreach (var (name, value) in resolved)
+        {
+            parameters[name] = value;
+        }
+
+        parameters["trainRows"] = Invariant(data.RowCount);
+        parameters["featureCount"] = Invariant(x.Columns);
+        if (spec.Label is not null)
+        {
+            parameters["label"] = spec.Label;
+        }
+
+        if (spec.IdColumn is not null)
+        {
+            parameters["idColumn"] = spec.IdColumn;
+        }
+
+        var profile = ReferenceProfile.Compute(transform, detector, data, validation, x);
+        var manifest = new BundleManifest
+        {
+            DetectorKind = descriptor.Name,
+            CreatedUtc = _time.GetUtcNow(),
+            TrainingRunId = spec.TrainingRunId,
+            Parameters = parameters,
+        };
+        return BundleWriter.Assemble(manifest, transform, detector, descriptor, profile);
+    }
+
+    private static FeatureTransformOptions TransformOptions(TrainSpec spec)
+    {
+        var exclude = new HashSet<string>(AlwaysExcluded, StringComparer.Ordinal);
+        exclude.UnionWith(spec.Exclude ?? new HashSet<string>());
+        exclude.UnionWith(spec.Transform?.Exclude ?? new HashSet<string>());
+        if (spec.Label is not null)
+        {
+            exclude.Add(spec.Label);
+        }
+
+        if (spec.IdColumn is not null)
+        {
+            exclude.Add(spec.IdColumn);
+        }
+
+        return (spec.Transform ?? new FeatureTransformOptions()) with
+        {
+            Features = spec.Features ?? spec.Transform?.Features,
+            Exclude = exclude,
+        };
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
