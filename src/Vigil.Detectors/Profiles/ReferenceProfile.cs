@@ -24,6 +24,14 @@ public sealed record ReferenceProfile
     public const int TopCategories = 20;
 
     /// <summary>
+    /// The sample size behind the quantiles: with more profiled rows, <see cref="Scores"/> come from a deterministic
+    /// uniform sample of this many rows (seed 0, in row order) and the inner quantiles of a numeric feature from a
+    /// sample of this many of its present values, so that profiling costs a small, bounded fraction of training.
+    /// Counts, missing rates, means, minimum and maximum and the feature histograms always cover every row.
+    /// </summary>
+    public const int MaxSampleRows = 32_768;
+
+    /// <summary>
     /// The quantile levels of every quantile list (<see cref="NumericProfile.Quantiles"/>, <see cref="ScoreProfile.Quantiles"/>),
     /// in this order: 0 (the minimum), 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1 (the maximum).
     /// </summary>
@@ -88,17 +96,8 @@ public sealed record ReferenceProfile
     /// </summary>
     internal static ReferenceProfile Compute(FeatureTransform transform, IDetectorModel detector, Frame training, Frame? validation, FeatureMatrix trainingFeatures)
     {
-        var trainingScores = Score(detector, trainingFeatures);
-        double[] scores;
-        if (validation is { RowCount: > 0 })
-        {
-            var validationScores = Score(detector, transform.Transform(validation));
-            scores = [.. trainingScores, .. validationScores];
-        }
-        else
-        {
-            scores = trainingScores;
-        }
+        var validationFeatures = validation is { RowCount: > 0 } ? transform.Transform(validation) : null;
+        var scores = SampledScores(detector, trainingFeatures, validationFeatures);
 
         var schema = transform.InputSchema;
         var features = new FeatureProfile[schema.Count];
@@ -118,10 +117,43 @@ public sealed record ReferenceProfile
         };
     }
 
-    private static double[] Score(IDetectorModel detector, FeatureMatrix x)
+    /// <summary>
+    /// The scores of the profiled rows (training, then validation), or of a deterministic uniform sample of
+    /// <see cref="MaxSampleRows"/> of them in row order when there are more.
+    /// </summary>
+    private static double[] SampledScores(IDetectorModel detector, FeatureMatrix training, FeatureMatrix? validation)
     {
-        var scores = new double[x.Rows];
-        detector.Score(x, scores);
+        var total = (long)training.Rows + (validation?.Rows ?? 0);
+        var width = training.Columns;
+        if (total <= MaxSampleRows)
+        {
+            var all = new double[total];
+            detector.Score(training, all.AsSpan(0, training.Rows));
+            if (validation is not null)
+            {
+                detector.Score(validation, all.AsSpan(training.Rows));
+            }
+
+            return all;
+        }
+
+        // Selection sampling (Knuth's algorithm S): each row is taken with probability needed / left, giving a uniform
+        // sample of exactly MaxSampleRows rows in row order.
+        var random = new VigilRandom(0);
+        var rows = new float[MaxSampleRows * width];
+        var taken = 0;
+        for (long r = 0; r < total && taken < MaxSampleRows; r++)
+        {
+            if ((total - r) * random.NextDouble() < MaxSampleRows - taken)
+            {
+                var source = r < training.Rows ? training.Row((int)r) : validation!.Row((int)(r - training.Rows));
+                source.CopyTo(rows.AsSpan(taken * width, width));
+                taken++;
+            }
+        }
+
+        var scores = new double[MaxSampleRows];
+        detector.Score(new FeatureMatrix(rows, MaxSampleRows, training.ColumnNames), scores);
         return scores;
     }
 }
@@ -167,10 +199,7 @@ public sealed record FeatureProfile
         }
         else
         {
-            var sorted = PresentValues(schema.Name, parts, count);
-            Array.Sort(sorted);
-            missing = count - sorted.LongLength;
-            numeric = sorted.Length == 0 ? null : NumericProfile.FromSorted(sorted);
+            numeric = NumericProfile.Compute(schema.Name, parts, count, out missing);
         }
 
         return new FeatureProfile
@@ -185,41 +214,6 @@ public sealed record FeatureProfile
         };
     }
 
-    /// <summary>The non-missing values of numeric column parts, as doubles (float32 widens exactly).</summary>
-    private static double[] PresentValues(string name, Column[] parts, long count)
-    {
-        var values = new List<double>((int)count);
-        foreach (var part in parts)
-        {
-            switch (part)
-            {
-                case Float64Column f64:
-                    foreach (var v in f64.Values)
-                    {
-                        if (!double.IsNaN(v))
-                        {
-                            values.Add(v);
-                        }
-                    }
-
-                    break;
-                case Float32Column f32:
-                    foreach (var v in f32.Values)
-                    {
-                        if (!float.IsNaN(v))
-                        {
-                            values.Add(v);
-                        }
-                    }
-
-                    break;
-                default:
-                    throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
-            }
-        }
-
-        return [.. values];
-    }
 }
 
 /// <summary>The present values of a numeric feature: exact quantiles and a fixed-edge histogram.</summary>
@@ -234,42 +228,124 @@ public sealed record NumericProfile
     /// <summary>Counts over <see cref="ReferenceProfile.HistogramBins"/> equal-width bins from the minimum to the maximum.</summary>
     public Histogram Histogram { get; init; } = new();
 
-    internal static NumericProfile FromSorted(double[] sorted)
+    /// <summary>
+    /// The profile of the present values of numeric column parts (float32 widens exactly), or null when every value
+    /// is missing. One pass gives the count, sum (in row order), minimum and maximum; a second the histogram over
+    /// every value; the inner quantiles come from every present value, or from a deterministic uniform sample of
+    /// <see cref="ReferenceProfile.MaxSampleRows"/> of them when there are more (the minimum and maximum stay exact).
+    /// </summary>
+    internal static NumericProfile? Compute(string name, Column[] parts, long count, out long missing)
     {
-        var sum = 0.0;
-        foreach (var v in sorted)
+        long present = 0;
+        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var part in parts)
         {
-            sum += v;
+            Visit(name, part, ref sum, ref present, ref min, ref max);
         }
 
-        return new NumericProfile
+        missing = count - present;
+        if (present == 0)
         {
-            Quantiles = QuantilesOf(sorted),
-            Mean = sum / sorted.Length,
-            Histogram = Histogram.FromSorted(sorted),
-        };
+            return null;
+        }
+
+        var sampleSize = (int)Math.Min(present, ReferenceProfile.MaxSampleRows);
+        var sample = new double[sampleSize];
+        var random = new VigilRandom(0);
+        long seen = 0;
+        var taken = 0;
+        foreach (var part in parts)
+        {
+            // Selection sampling (Knuth's algorithm S): each present value is taken with probability needed / left.
+            ForEachPresent(name, part, v =>
+            {
+                if (taken < sampleSize && (present - seen) * random.NextDouble() < sampleSize - taken)
+                {
+                    sample[taken++] = v;
+                }
+
+                seen++;
+            });
+        }
+
+        var quantiles = OrderSelection.Quantiles(sample, ReferenceProfile.QuantileLevels);
+        quantiles[0] = min;
+        quantiles[^1] = max;
+        var histogram = Histogram.Empty(min, max, out var edges, out var counts, present);
+        if (counts is not null)
+        {
+            foreach (var part in parts)
+            {
+                ForEachPresent(name, part, v => counts[Histogram.BinOf(edges!, v)]++);
+            }
+        }
+
+        return new NumericProfile { Quantiles = quantiles, Mean = sum / present, Histogram = histogram };
     }
 
-    /// <summary>Quantiles of sorted values at <see cref="ReferenceProfile.QuantileLevels"/> (numpy's linear method).</summary>
-    internal static double[] QuantilesOf(double[] sorted)
+    private static void Visit(string name, Column part, ref double sum, ref long present, ref double min, ref double max)
     {
-        var levels = ReferenceProfile.QuantileLevels;
-        var result = new double[levels.Count];
-        if (sorted.Length == 0)
+        switch (part)
         {
-            return [];
-        }
+            case Float64Column f64:
+                foreach (var v in f64.Values)
+                {
+                    if (!double.IsNaN(v))
+                    {
+                        sum += v;
+                        present++;
+                        min = Math.Min(min, v);
+                        max = Math.Max(max, v);
+                    }
+                }
 
-        for (var i = 0; i < result.Length; i++)
+                break;
+            case Float32Column f32:
+                foreach (var f in f32.Values)
+                {
+                    if (!float.IsNaN(f))
+                    {
+                        double v = f;
+                        sum += v;
+                        present++;
+                        min = Math.Min(min, v);
+                        max = Math.Max(max, v);
+                    }
+                }
+
+                break;
+            default:
+                throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+        }
+    }
+
+    private static void ForEachPresent(string name, Column part, Action<double> action)
+    {
+        switch (part)
         {
-            var position = levels[i] * (sorted.Length - 1);
-            var lo = (int)Math.Floor(position);
-            var hi = Math.Min(lo + 1, sorted.Length - 1);
-            var fraction = position - lo;
-            result[i] = fraction == 0 ? sorted[lo] : sorted[lo] + ((sorted[hi] - sorted[lo]) * fraction);
-        }
+            case Float64Column f64:
+                foreach (var v in f64.Values)
+                {
+                    if (!double.IsNaN(v))
+                    {
+                        action(v);
+                    }
+                }
 
-        return result;
+                break;
+            case Float32Column f32:
+                foreach (var f in f32.Values)
+                {
+                    if (!float.IsNaN(f))
+                    {
+                        action(f);
+                    }
+                }
+
+                break;
+            default:
+                throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+        }
     }
 }
 
@@ -318,34 +394,70 @@ public sealed record Histogram
         return lo;
     }
 
-    internal static Histogram FromSorted(double[] sorted)
+    /// <summary>The histogram of <paramref name="values"/> (any order) whose minimum and maximum are given.</summary>
+    internal static Histogram FromValues(ReadOnlySpan<double> values, double min, double max)
     {
-        if (sorted.Length == 0)
+        if (values.Length == 0)
         {
             return new Histogram();
         }
 
-        double min = sorted[0], max = sorted[^1];
+        var histogram = Empty(min, max, out var edges, out var counts, values.Length);
+        if (counts is not null)
+        {
+            foreach (var v in values)
+            {
+                counts[BinOf(edges!, v)]++;
+            }
+        }
+
+        return histogram;
+    }
+
+    /// <summary>
+    /// The histogram over [<paramref name="min"/>, <paramref name="max"/>] with <see cref="ReferenceProfile.HistogramBins"/>
+    /// equal-width bins whose <paramref name="counts"/> the caller fills (it is the histogram's own array); when every
+    /// value is equal, one bin holding all <paramref name="total"/> values and null arrays.
+    /// </summary>
+    internal static Histogram Empty(double min, double max, out double[]? edges, out long[]? counts, long total)
+    {
         if (!(max > min))
         {
-            return new Histogram { Edges = [min, max], Counts = [sorted.LongLength] };
+            edges = null;
+            counts = null;
+            return new Histogram { Edges = [min, max], Counts = [total] };
         }
 
         var bins = ReferenceProfile.HistogramBins;
-        var edges = new double[bins + 1];
+        edges = new double[bins + 1];
         for (var i = 0; i <= bins; i++)
         {
             edges[i] = i == bins ? max : min + ((max - min) * i / bins);
         }
 
-        var histogram = new Histogram { Edges = edges };
-        var counts = new long[bins];
-        foreach (var v in sorted)
+        counts = new long[bins];
+        return new Histogram { Edges = edges, Counts = counts };
+    }
+
+    /// <summary>
+    /// The bin of <paramref name="v"/> (within the edges) as <see cref="BinOf(double)"/> decides: the arithmetic bin,
+    /// then moved to the largest i with edges[i] &lt;= v, capped at the last bin.
+    /// </summary>
+    internal static int BinOf(double[] edges, double v)
+    {
+        var bins = edges.Length - 1;
+        var i = Math.Clamp((int)((v - edges[0]) / (edges[bins] - edges[0]) * bins), 0, bins - 1);
+        while (i > 0 && edges[i] > v)
         {
-            counts[histogram.BinOf(v)]++;
+            i--;
         }
 
-        return histogram with { Counts = counts };
+        while (i < bins - 1 && edges[i + 1] <= v)
+        {
+            i++;
+        }
+
+        return i;
     }
 }
 
@@ -416,7 +528,7 @@ public sealed record CategoryFrequency(string Category, long Count, double Frequ
 /// <summary>The distribution of a detector's scores over the profiled rows, and how many it flagged.</summary>
 public sealed record ScoreProfile
 {
-    /// <summary>Rows scored.</summary>
+    /// <summary>Rows scored: every profiled row, or a deterministic sample of <see cref="ReferenceProfile.MaxSampleRows"/> of them.</summary>
     public long Count { get; init; }
 
     /// <summary>The scores at <see cref="ReferenceProfile.QuantileLevels"/>; empty without rows.</summary>
@@ -442,11 +554,9 @@ public sealed record ScoreProfile
 
     internal static ScoreProfile Compute(double[] scores, double threshold)
     {
-        var sorted = (double[])scores.Clone();
-        Array.Sort(sorted);
         long alerts = 0;
         var sum = 0.0;
-        foreach (var s in sorted)
+        foreach (var s in scores)
         {
             sum += s;
             if (s > threshold)
@@ -455,15 +565,16 @@ public sealed record ScoreProfile
             }
         }
 
+        var quantiles = scores.Length == 0 ? [] : OrderSelection.Quantiles((double[])scores.Clone(), ReferenceProfile.QuantileLevels);
         return new ScoreProfile
         {
-            Count = sorted.LongLength,
-            Quantiles = NumericProfile.QuantilesOf(sorted),
-            Mean = sorted.Length == 0 ? 0 : sum / sorted.Length,
-            Histogram = Histogram.FromSorted(sorted),
+            Count = scores.LongLength,
+            Quantiles = quantiles,
+            Mean = scores.Length == 0 ? 0 : sum / scores.Length,
+            Histogram = scores.Length == 0 ? new Histogram() : Histogram.FromValues(scores, quantiles[0], quantiles[^1]),
             Threshold = threshold,
             Alerts = alerts,
-            AlertRate = sorted.Length == 0 ? 0 : (double)alerts / sorted.Length,
+            AlertRate = scores.Length == 0 ? 0 : (double)alerts / scores.Length,
         };
     }
 }

@@ -74,6 +74,82 @@ public sealed class ReferenceProfileTests : IDisposable
     }
 
     [Fact]
+    public void Above_the_sample_size_counts_means_extremes_and_histograms_stay_exact_and_quantiles_come_from_a_sample()
+    {
+        // 200,000 rows of a skewed column (every 7th missing): more than MaxSampleRows present values.
+        const int rows = 200_000;
+        var random = new VigilRandom(11);
+        var v = new double[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            v[i] = i % 7 == 0 ? double.NaN : Math.Exp(random.NextGaussian());
+        }
+
+        var data = new Frame([new Float64Column("v", v)]);
+        var profile = ModelBundle.Train(data, Spec).Profile.ShouldNotBeNull();
+        var again = ModelBundle.Train(data, Spec).Profile.ShouldNotBeNull();
+
+        var present = v.Where(x => !double.IsNaN(x)).ToArray();
+        var sorted = present.Order().ToArray();
+        var f = profile.Feature("v").ShouldNotBeNull();
+        f.Count.ShouldBe(rows);
+        f.MissingCount.ShouldBe(rows - present.Length);
+        var numeric = f.Numeric.ShouldNotBeNull();
+        numeric.Mean.ShouldBe(present.Average(), tolerance: 1e-12);
+        numeric.Quantiles[0].ShouldBe(sorted[0]);
+        numeric.Quantiles[^1].ShouldBe(sorted[^1]);
+        numeric.Histogram.Counts.Sum().ShouldBe(present.Length);
+        for (var b = 0; b < numeric.Histogram.Counts.Count; b++)
+        {
+            // Every value counted in the bin BinOf gives it, over all present values (not the sample).
+            numeric.Histogram.Counts[b].ShouldBe(present.Count(x => numeric.Histogram.BinOf(x) == b));
+        }
+
+        // Inner quantiles from a 32,768-value uniform sample: within a few standard errors in rank of the exact ones.
+        var levels = ReferenceProfile.QuantileLevels;
+        for (var q = 1; q < levels.Count - 1; q++)
+        {
+            var rank = Array.BinarySearch(sorted, numeric.Quantiles[q]);
+            rank = rank < 0 ? ~rank : rank;
+            var error = Math.Abs(((double)rank / (sorted.Length - 1)) - levels[q]);
+            error.ShouldBeLessThan(4 * Math.Sqrt(levels[q] * (1 - levels[q]) / ReferenceProfile.MaxSampleRows) + 1e-4, $"level {levels[q]}");
+        }
+
+        // Scores: a sample of MaxSampleRows rows; the same data give the same profile.
+        profile.Scores.Count.ShouldBe(ReferenceProfile.MaxSampleRows);
+        again.ToJson().ShouldBe(profile.ToJson());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(33)]
+    [InlineData(1000)]
+    [InlineData(5001)]
+    public void Quantiles_by_selection_equal_numpys_linear_quantiles_of_the_sorted_values(int n)
+    {
+        // Many ties (values 0..9) and distinct values mixed, so the three-way partition meets both.
+        var random = new VigilRandom((ulong)n);
+        var values = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = i % 3 == 0 ? random.Next(10) : random.NextDouble() * 100;
+        }
+
+        var sorted = values.Order().ToArray();
+        var expected = ReferenceProfile.QuantileLevels.Select(level =>
+        {
+            // numpy.quantile's default ("linear"): sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac at h = level * (n - 1).
+            var h = level * (n - 1);
+            var lo = (int)Math.Floor(h);
+            var hi = Math.Min(lo + 1, n - 1);
+            return h == lo ? sorted[lo] : sorted[lo] + ((sorted[hi] - sorted[lo]) * (h - lo));
+        }).ToArray();
+
+        OrderSelection.Quantiles(values, ReferenceProfile.QuantileLevels).ShouldBe(expected);
+    }
+
+    [Fact]
     public void Categories_beyond_the_top_ones_are_counted_together()
     {
         var cat = new string?[300];
