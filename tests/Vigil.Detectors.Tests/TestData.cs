@@ -118,7 +118,7 @@ internal static class TestData
         return (sum - (positives * (positives + 1) / 2)) / (positives * negatives);
     }
 
-    /// <summary>A small mixed frame: two numeric features, a categorical, a timestamp, a string, label, id and fraud_pattern.</summary>
+    /// <summary>A small mixed frame: two numeric features, a categorical, a timestamp, a string, label and id.</summary>
     public static Frame Transactions(ulong seed, int rows)
     {
         var normal = Normal(seed, rows * 2);
@@ -129,7 +129,6 @@ internal static class TestData
         var note = new string?[rows];
         var label = new double[rows];
         var id = new double[rows];
-        var pattern = new string?[rows];
         string[] countries = ["FR", "DE", "US", "GB", "JP"];
         for (var i = 0; i < rows; i++)
         {
@@ -140,7 +139,6 @@ internal static class TestData
             note[i] = "n" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
             label[i] = i % 50 == 0 ? 1 : 0;
             id[i] = i;
-            pattern[i] = i % 50 == 0 ? "burst" : null;
         }
 
         return new Frame(
@@ -152,7 +150,6 @@ internal static class TestData
             new StringColumn("note", note),
             new Float64Column("label", label),
             new Float64Column("id", id),
-            CategoricalColumn.FromValues("fraud_pattern", pattern),
         ]);
     }
 }

@@ -54,6 +54,26 @@ public sealed class TrainTests
     }
 
     [Fact]
+    public async Task Training_on_generated_transactions_never_uses_the_fraud_pattern_column_as_a_feature()
+    {
+        // fraud_pattern reveals the label (TransactionColumns.LeakColumns); the detectors know nothing of it, the lifecycle excludes it.
+        var frame = Vigil.Data.TransactionGenerator.GenerateFrame(new Vigil.Data.TransactionGeneratorOptions { Rows = 2_000, Seed = 3 });
+        frame.Contains(Vigil.Data.TransactionColumns.FraudPattern).ShouldBeTrue();
+        var lifecycle = new ModelLifecycle(null, null);
+
+        var result = await lifecycle.TrainAsync(new TrainOptions
+        {
+            Data = DataSource.FromFrame(frame, "generated"),
+            Spec = new Vigil.Detectors.TrainSpec { Label = "label", IdColumn = "transaction_id", Forest = new Vigil.Detectors.IsolationForestOptions { Seed = 1, Estimators = 10 } },
+        }, null, TestContext.Current.CancellationToken);
+
+        var features = result.Bundle.Manifest.FeatureSchema.Select(c => c.Name).ToArray();
+        features.ShouldNotContain(Vigil.Data.TransactionColumns.FraudPattern);
+        features.ShouldNotContain("label");
+        features.ShouldContain("amount");
+    }
+
+    [Fact]
     public async Task Train_without_experiment_or_registry_logs_no_run_and_needs_no_store()
     {
         var dir = Path.Combine(Path.GetTempPath(), "vigil-lifecycle-tests", Guid.NewGuid().ToString("N"));

@@ -70,4 +70,10 @@ public static class TransactionColumns
 
     /// <summary>Columns that leak the answer and must be excluded from model features.</summary>
     public static IReadOnlyList<string> LabelColumns { get; } = [Label, FraudPattern];
+
+    /// <summary>
+    /// Columns that reveal the label without being it: training never uses them as features when the data has them
+    /// (the label itself is excluded by naming it, or explicitly for unsupervised training).
+    /// </summary>
+    public static IReadOnlyList<string> LeakColumns { get; } = [FraudPattern];
 }

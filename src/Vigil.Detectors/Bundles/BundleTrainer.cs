@@ -30,12 +30,9 @@ public sealed class BundleTrainer
     /// <summary>The registered kind of <see cref="TrainSpec.Model"/>.</summary>
     public DetectorDescriptor Descriptor { get; }
 
-    /// <summary>Columns never used as features, whatever the spec says.</summary>
-    public static IReadOnlyList<string> AlwaysExcluded { get; } = ["fraud_pattern"];
-
     /// <summary>
-    /// Fits the transform and the detector on <paramref name="data"/>; the label, the id column and <c>fraud_pattern</c>
-    /// are never features. The reference profile is computed from <paramref name="data"/> and, when given, the
+    /// Fits the transform and the detector on <paramref name="data"/>; the label, the id column and the spec's excluded
+    /// columns are never features. The reference profile is computed from <paramref name="data"/> and, when given, the
     /// <paramref name="validation"/> rows (held out from fitting, same columns).
     /// </summary>
     /// <exception cref="ArgumentException">The spec does not fit the data or its options are invalid.</exception>
@@ -111,8 +108,7 @@ public sealed class BundleTrainer
 
     private static FeatureTransformOptions TransformOptions(TrainSpec spec)
     {
-        var exclude = new HashSet<string>(AlwaysExcluded, StringComparer.Ordinal);
-        exclude.UnionWith(spec.Exclude ?? new HashSet<string>());
+        var exclude = new HashSet<string>(spec.Exclude ?? new HashSet<string>(), StringComparer.Ordinal);
         exclude.UnionWith(spec.Transform?.Exclude ?? new HashSet<string>());
         if (spec.Label is not null)
         {

@@ -55,8 +55,6 @@ public sealed class ModelBundle
     /// <summary>The detector kinds this build trains and reads: every kind registered in <see cref="DetectorCatalog"/>.</summary>
     public static IReadOnlyList<string> KnownKinds => DetectorCatalog.Kinds;
 
-    /// <summary>Columns never used as features, whatever the spec says (forwards to <see cref="BundleTrainer.AlwaysExcluded"/>).</summary>
-    public static IReadOnlyList<string> AlwaysExcluded => BundleTrainer.AlwaysExcluded;
 
     /// <summary>The manifest (contents of <c>bundle.json</c>).</summary>
     public BundleManifest Manifest { get; }

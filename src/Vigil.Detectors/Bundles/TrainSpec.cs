@@ -16,7 +16,7 @@ public sealed record TrainSpec
     /// <summary>Explicit feature columns; null = every numeric and categorical column not excluded.</summary>
     public IReadOnlyList<string>? Features { get; init; }
 
-    /// <summary>More columns that are never features (<c>fraud_pattern</c> is always excluded).</summary>
+    /// <summary>More columns that are never features (the label and the id column never are).</summary>
     public IReadOnlySet<string>? Exclude { get; init; }
 
     /// <summary>Isolation forest settings (used when <see cref="Model"/> is <c>"iforest"</c>).</summary>

@@ -41,7 +41,7 @@ public sealed record FeatureTransformOptions
     /// </summary>
     public IReadOnlyList<string>? Features { get; init; }
 
-    /// <summary>Columns that are never features (label, id, fraud_pattern, ...).</summary>
+    /// <summary>Columns that are never features (label, id, columns that leak the label, ...).</summary>
     public IReadOnlySet<string> Exclude { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Scaling of numeric columns; default <see cref="Scaling.MinMax"/>.</summary>

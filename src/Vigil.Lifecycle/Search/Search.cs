@@ -262,7 +262,7 @@ public sealed partial class ModelLifecycle
                 }
 
                 await run.LogParamsAsync(parameters, ct).ConfigureAwait(false);
-                var bundle = await Task.Run(() => ModelBundle.Train(train, spec with { TrainingRunId = run.Id }, lifecycle.Time), ct).WaitAsync(ct).ConfigureAwait(false);
+                var bundle = await Task.Run(() => ModelBundle.Train(train, WithoutLeaks(spec, train) with { TrainingRunId = run.Id }, lifecycle.Time), ct).WaitAsync(ct).ConfigureAwait(false);
                 var metrics = MetricSet.Standard(bundle.Score(valid), validLabels);
                 sw.Stop();
                 Seconds[i] = sw.Elapsed.TotalSeconds;

@@ -132,10 +132,10 @@ public sealed partial class ModelLifecycle
 
     private async Task<(TrainResult Result, Frame Rows)> TrainCoreAsync(TrainOptions options, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
     {
-        var spec = options.Spec;
         var read = Stopwatch.StartNew();
         var frame = options.Data.Read();
         read.Stop();
+        var spec = WithoutLeaks(options.Spec, frame);
         progress?.Report(new LifecycleProgress(LifecycleStages.Read, frame.RowCount, frame.RowCount));
         if (spec.Label is { } label)
         {
@@ -178,6 +178,25 @@ public sealed partial class ModelLifecycle
     }
 
     /// <summary>The standard run params of a training (data and feature choices, detector settings), then the caller's.</summary>
+    /// <summary>
+    /// <paramref name="spec"/> with the columns of <paramref name="frame"/> that reveal the label without being it
+    /// (<see cref="TransactionColumns.LeakColumns"/>, e.g. the generator's <c>fraud_pattern</c>) excluded from the features.
+    /// </summary>
+    internal static TrainSpec WithoutLeaks(TrainSpec spec, Frame frame)
+    {
+        HashSet<string>? exclude = null;
+        foreach (var column in TransactionColumns.LeakColumns)
+        {
+            if (frame.Contains(column) && spec.Exclude?.Contains(column) != true)
+            {
+                exclude ??= new HashSet<string>(spec.Exclude ?? new HashSet<string>(), StringComparer.Ordinal);
+                exclude.Add(column);
+            }
+        }
+
+        return exclude is null ? spec : spec with { Exclude = exclude };
+    }
+
     private static Dictionary<string, string> TrainRunParameters(TrainOptions options)
     {
         var spec = options.Spec;

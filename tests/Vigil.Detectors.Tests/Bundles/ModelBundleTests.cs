@@ -24,7 +24,7 @@ public sealed class ModelBundleTests : IDisposable
     private string PathOf(string name) => Path.Combine(_dir, name);
 
     [Fact]
-    public void Label_id_and_fraud_pattern_are_never_features()
+    public void Label_and_id_are_never_features()
     {
         var bundle = Train();
         bundle.Manifest.FeatureSchema.Select(c => c.Name).ShouldBe(["amount", "hour", "country"]);
