@@ -66,6 +66,7 @@ public sealed class BundleTrainer
         }
 
         var transform = descriptor.FixedTransform(spec) ?? FeatureTransform.Fit(data, TransformOptions(spec));
+        var profiling = ReferenceProfile.Start(transform, data, validation); // overlaps the fit below
         var x = transform.Transform(data);
 
         // The settable parameters under their one name set (TrainParameters), then what training resolved.
@@ -95,7 +96,7 @@ public sealed class BundleTrainer
             parameters["idColumn"] = spec.IdColumn;
         }
 
-        var profile = ReferenceProfile.Compute(transform, detector, data, validation, x);
+        var profile = profiling.Finish(detector, x);
         var manifest = new BundleManifest
         {
             DetectorKind = descriptor.Name,

@@ -24,12 +24,13 @@ public sealed record ReferenceProfile
     public const int TopCategories = 20;
 
     /// <summary>
-    /// The sample size behind the quantiles: with more profiled rows, <see cref="Scores"/> come from a deterministic
-    /// uniform sample of this many rows (seed 0, in row order) and the inner quantiles of a numeric feature from a
-    /// sample of this many of its present values, so that profiling costs a small, bounded fraction of training.
+    /// The sample size behind the quantiles: with more profiled rows, <see cref="Scores"/> and the inner quantiles of
+    /// the numeric features come from one deterministic uniform sample of this many rows (seed 0, in row order; a
+    /// feature's quantiles from the present values among them), so that profiling costs a small, bounded fraction of
+    /// training.
     /// Counts, missing rates, means, minimum and maximum and the feature histograms always cover every row.
     /// </summary>
-    public const int MaxSampleRows = 32_768;
+    public const int MaxSampleRows = 16_384;
 
     /// <summary>
     /// The quantile levels of every quantile list (<see cref="NumericProfile.Quantiles"/>, <see cref="ScoreProfile.Quantiles"/>),
@@ -90,44 +91,81 @@ public sealed record ReferenceProfile
     }
 
     /// <summary>
-    /// Profiles the inputs of <paramref name="transform"/> over <paramref name="training"/> (and
-    /// <paramref name="validation"/>), and the scores of <paramref name="detector"/> on the same rows.
-    /// <paramref name="trainingFeatures"/> is <paramref name="training"/> already transformed.
+    /// Starts profiling the inputs of <paramref name="transform"/> over <paramref name="training"/> (and
+    /// <paramref name="validation"/>) on the thread pool, so that it overlaps the detector's fit; finish with
+    /// <see cref="Pending.Finish"/> once the detector is fitted.
     /// </summary>
-    internal static ReferenceProfile Compute(FeatureTransform transform, IDetectorModel detector, Frame training, Frame? validation, FeatureMatrix trainingFeatures)
+    internal static Pending Start(FeatureTransform transform, Frame training, Frame? validation)
     {
-        var validationFeatures = validation is { RowCount: > 0 } ? transform.Transform(validation) : null;
-        var scores = SampledScores(detector, trainingFeatures, validationFeatures);
-
+        var sample = SampleRows(training.RowCount + (validation?.RowCount ?? 0));
         var schema = transform.InputSchema;
-        var features = new FeatureProfile[schema.Count];
-        Parallel.For(0, features.Length, i =>
+        var features = Task.Run(() =>
         {
-            var column = schema[i];
-            Column[] parts = validation is { RowCount: > 0 } ? [training[column.Name], validation[column.Name]] : [training[column.Name]];
-            features[i] = FeatureProfile.Compute(column, parts);
+            var profiles = new FeatureProfile[schema.Count];
+            Parallel.For(0, profiles.Length, i =>
+            {
+                var column = schema[i];
+                Column[] parts = validation is { RowCount: > 0 } ? [training[column.Name], validation[column.Name]] : [training[column.Name]];
+                profiles[i] = FeatureProfile.Compute(column, parts, sample);
+            });
+            return profiles;
         });
+        return new Pending(transform, training, validation, sample, features);
+    }
 
-        return new ReferenceProfile
+    /// <summary>A profile whose feature statistics are being computed; <see cref="Finish"/> adds the scores.</summary>
+    internal sealed class Pending(FeatureTransform transform, Frame training, Frame? validation, int[]? sample, Task<FeatureProfile[]> features)
+    {
+        /// <summary>
+        /// Scores the profiled rows (or the sample) with <paramref name="detector"/> and completes the profile;
+        /// <paramref name="trainingFeatures"/> is the training frame already transformed.
+        /// </summary>
+        public ReferenceProfile Finish(IDetectorModel detector, FeatureMatrix trainingFeatures)
         {
-            TrainingRows = training.RowCount,
-            ValidationRows = validation?.RowCount ?? 0,
-            Features = features,
-            Scores = ScoreProfile.Compute(scores, detector.Threshold),
-        };
+            var validationFeatures = validation is { RowCount: > 0 } ? transform.Transform(validation) : null;
+            var scores = SampledScores(detector, trainingFeatures, validationFeatures, sample);
+            return new ReferenceProfile
+            {
+                TrainingRows = training.RowCount,
+                ValidationRows = validation?.RowCount ?? 0,
+                Features = features.GetAwaiter().GetResult(),
+                Scores = ScoreProfile.Compute(scores, detector.Threshold),
+            };
+        }
     }
 
     /// <summary>
-    /// The scores of the profiled rows (training, then validation), or of a deterministic uniform sample of
-    /// <see cref="MaxSampleRows"/> of them in row order when there are more.
+    /// The rows (of training, then validation) behind the quantiles: every row up to <see cref="MaxSampleRows"/>, else a
+    /// deterministic uniform sample of that many in row order (selection sampling, Knuth's algorithm S, seed 0); null
+    /// means every row.
     /// </summary>
-    private static double[] SampledScores(IDetectorModel detector, FeatureMatrix training, FeatureMatrix? validation)
+    private static int[]? SampleRows(int total)
     {
-        var total = (long)training.Rows + (validation?.Rows ?? 0);
-        var width = training.Columns;
         if (total <= MaxSampleRows)
         {
-            var all = new double[total];
+            return null;
+        }
+
+        var random = new VigilRandom(0);
+        var rows = new int[MaxSampleRows];
+        var taken = 0;
+        for (var r = 0; r < total && taken < MaxSampleRows; r++)
+        {
+            if ((total - r) * random.NextDouble() < MaxSampleRows - taken)
+            {
+                rows[taken++] = r;
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>The scores of the profiled rows (training, then validation), or of the <paramref name="sample"/> rows.</summary>
+    private static double[] SampledScores(IDetectorModel detector, FeatureMatrix training, FeatureMatrix? validation, int[]? sample)
+    {
+        if (sample is null)
+        {
+            var all = new double[training.Rows + (validation?.Rows ?? 0)];
             detector.Score(training, all.AsSpan(0, training.Rows));
             if (validation is not null)
             {
@@ -137,23 +175,17 @@ public sealed record ReferenceProfile
             return all;
         }
 
-        // Selection sampling (Knuth's algorithm S): each row is taken with probability needed / left, giving a uniform
-        // sample of exactly MaxSampleRows rows in row order.
-        var random = new VigilRandom(0);
-        var rows = new float[MaxSampleRows * width];
-        var taken = 0;
-        for (long r = 0; r < total && taken < MaxSampleRows; r++)
+        var width = training.Columns;
+        var rows = new float[sample.Length * width];
+        for (var i = 0; i < sample.Length; i++)
         {
-            if ((total - r) * random.NextDouble() < MaxSampleRows - taken)
-            {
-                var source = r < training.Rows ? training.Row((int)r) : validation!.Row((int)(r - training.Rows));
-                source.CopyTo(rows.AsSpan(taken * width, width));
-                taken++;
-            }
+            var r = sample[i];
+            var source = r < training.Rows ? training.Row(r) : validation!.Row(r - training.Rows);
+            source.CopyTo(rows.AsSpan(i * width, width));
         }
 
-        var scores = new double[MaxSampleRows];
-        detector.Score(new FeatureMatrix(rows, MaxSampleRows, training.ColumnNames), scores);
+        var scores = new double[sample.Length];
+        detector.Score(new FeatureMatrix(rows, sample.Length, training.ColumnNames), scores);
         return scores;
     }
 }
@@ -182,7 +214,7 @@ public sealed record FeatureProfile
     /// <summary>Category frequencies of a categorical feature; null for numeric ones.</summary>
     public CategoricalProfile? Categorical { get; init; }
 
-    internal static FeatureProfile Compute(ColumnSchema schema, Column[] parts)
+    internal static FeatureProfile Compute(ColumnSchema schema, Column[] parts, int[]? sample)
     {
         long count = 0;
         foreach (var part in parts)
@@ -199,7 +231,7 @@ public sealed record FeatureProfile
         }
         else
         {
-            numeric = NumericProfile.Compute(schema.Name, parts, count, out missing);
+            numeric = NumericProfile.Compute(schema.Name, parts, count, sample, out missing);
         }
 
         return new FeatureProfile
@@ -231,120 +263,132 @@ public sealed record NumericProfile
     /// <summary>
     /// The profile of the present values of numeric column parts (float32 widens exactly), or null when every value
     /// is missing. One pass gives the count, sum (in row order), minimum and maximum; a second the histogram over
-    /// every value; the inner quantiles come from every present value, or from a deterministic uniform sample of
-    /// <see cref="ReferenceProfile.MaxSampleRows"/> of them when there are more (the minimum and maximum stay exact).
+    /// every value; the inner quantiles come from the present values of the <paramref name="sample"/> rows (every row
+    /// when null); the minimum and maximum are always exact.
     /// </summary>
-    internal static NumericProfile? Compute(string name, Column[] parts, long count, out long missing)
+    internal static NumericProfile? Compute(string name, Column[] parts, long count, int[]? sample, out long missing)
     {
-        long present = 0;
-        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        var stats = default(Stats);
         foreach (var part in parts)
         {
-            Visit(name, part, ref sum, ref present, ref min, ref max);
+            switch (part)
+            {
+                case Float64Column f64: stats.Add<double>(f64.Values); break;
+                case Float32Column f32: stats.Add<float>(f32.Values); break;
+                default: throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+            }
         }
 
-        missing = count - present;
-        if (present == 0)
+        missing = count - stats.Present;
+        if (stats.Present == 0)
         {
             return null;
         }
 
-        var sampleSize = (int)Math.Min(present, ReferenceProfile.MaxSampleRows);
-        var sample = new double[sampleSize];
-        var random = new VigilRandom(0);
-        long seen = 0;
-        var taken = 0;
+        var values = new List<double>(sample?.Length ?? (int)stats.Present);
+        var offset = 0;
+        var next = 0;
         foreach (var part in parts)
         {
-            // Selection sampling (Knuth's algorithm S): each present value is taken with probability needed / left.
-            ForEachPresent(name, part, v =>
+            switch (part)
             {
-                if (taken < sampleSize && (present - seen) * random.NextDouble() < sampleSize - taken)
-                {
-                    sample[taken++] = v;
-                }
+                case Float64Column f64: Gather<double>(f64.Values, offset, sample, ref next, values); break;
+                case Float32Column f32: Gather<float>(f32.Values, offset, sample, ref next, values); break;
+            }
 
-                seen++;
-            });
+            offset += part.Length;
         }
 
-        var quantiles = OrderSelection.Quantiles(sample, ReferenceProfile.QuantileLevels);
-        quantiles[0] = min;
-        quantiles[^1] = max;
-        var histogram = Histogram.Empty(min, max, out var edges, out var counts, present);
+        if (values.Count == 0)
+        {
+            // No present value among the sampled rows (a feature missing almost everywhere): take every present one.
+            offset = 0;
+            foreach (var part in parts)
+            {
+                switch (part)
+                {
+                    case Float64Column f64: Gather<double>(f64.Values, offset, null, ref next, values); break;
+                    case Float32Column f32: Gather<float>(f32.Values, offset, null, ref next, values); break;
+                }
+
+                offset += part.Length;
+            }
+        }
+
+        var quantiles = OrderSelection.Quantiles([.. values], ReferenceProfile.QuantileLevels);
+        quantiles[0] = stats.Min;
+        quantiles[^1] = stats.Max;
+        var histogram = Histogram.Empty(stats.Min, stats.Max, out var edges, out var counts, stats.Present);
         if (counts is not null)
         {
             foreach (var part in parts)
             {
-                ForEachPresent(name, part, v => counts[Histogram.BinOf(edges!, v)]++);
+                switch (part)
+                {
+                    case Float64Column f64: Histogram.Count<double>(f64.Values, edges!, counts); break;
+                    case Float32Column f32: Histogram.Count<float>(f32.Values, edges!, counts); break;
+                }
             }
         }
 
-        return new NumericProfile { Quantiles = quantiles, Mean = sum / present, Histogram = histogram };
+        return new NumericProfile { Quantiles = quantiles, Mean = stats.Sum / stats.Present, Histogram = histogram };
     }
 
-    private static void Visit(string name, Column part, ref double sum, ref long present, ref double min, ref double max)
+    /// <summary>The present values among rows <paramref name="sample"/>[next..] that fall in this part (rows from <paramref name="offset"/>), or all of them.</summary>
+    private static void Gather<T>(ReadOnlySpan<T> part, int offset, int[]? sample, ref int next, List<double> values)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        switch (part)
+        if (sample is null)
         {
-            case Float64Column f64:
-                foreach (var v in f64.Values)
+            foreach (var v in part)
+            {
+                if (!T.IsNaN(v))
                 {
-                    if (!double.IsNaN(v))
-                    {
-                        sum += v;
-                        present++;
-                        min = Math.Min(min, v);
-                        max = Math.Max(max, v);
-                    }
+                    values.Add(double.CreateTruncating(v));
                 }
+            }
 
-                break;
-            case Float32Column f32:
-                foreach (var f in f32.Values)
-                {
-                    if (!float.IsNaN(f))
-                    {
-                        double v = f;
-                        sum += v;
-                        present++;
-                        min = Math.Min(min, v);
-                        max = Math.Max(max, v);
-                    }
-                }
+            return;
+        }
 
-                break;
-            default:
-                throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+        while (next < sample.Length && sample[next] < offset + part.Length)
+        {
+            var v = part[sample[next++] - offset];
+            if (!T.IsNaN(v))
+            {
+                values.Add(double.CreateTruncating(v));
+            }
         }
     }
 
-    private static void ForEachPresent(string name, Column part, Action<double> action)
+    /// <summary>Count, sum (in row order), minimum and maximum of the present values.</summary>
+    private struct Stats
     {
-        switch (part)
+        public long Present;
+        public double Sum;
+        public double Min;
+        public double Max;
+
+        public void Add<T>(ReadOnlySpan<T> values)
+            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            case Float64Column f64:
-                foreach (var v in f64.Values)
-                {
-                    if (!double.IsNaN(v))
-                    {
-                        action(v);
-                    }
-                }
+            if (Present == 0)
+            {
+                Min = double.PositiveInfinity;
+                Max = double.NegativeInfinity;
+            }
 
-                break;
-            case Float32Column f32:
-                foreach (var f in f32.Values)
+            foreach (var t in values)
+            {
+                if (!T.IsNaN(t))
                 {
-                    if (!float.IsNaN(f))
-                    {
-                        action(f);
-                    }
+                    var v = double.CreateTruncating(t);
+                    Present++;
+                    Sum += v;
+                    Min = Math.Min(Min, v);
+                    Max = Math.Max(Max, v);
                 }
-
-                break;
-            default:
-                throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+            }
         }
     }
 }
@@ -437,6 +481,19 @@ public sealed record Histogram
 
         counts = new long[bins];
         return new Histogram { Edges = edges, Counts = counts };
+    }
+
+    /// <summary>Adds every present value of <paramref name="values"/> to the bin <see cref="BinOf(double[], double)"/> gives it.</summary>
+    internal static void Count<T>(ReadOnlySpan<T> values, double[] edges, long[] counts)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        foreach (var t in values)
+        {
+            if (!T.IsNaN(t))
+            {
+                counts[BinOf(edges, double.CreateTruncating(t))]++;
+            }
+        }
     }
 
     /// <summary>

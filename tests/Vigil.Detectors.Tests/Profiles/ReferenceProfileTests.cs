@@ -105,14 +105,14 @@ public sealed class ReferenceProfileTests : IDisposable
             numeric.Histogram.Counts[b].ShouldBe(present.Count(x => numeric.Histogram.BinOf(x) == b));
         }
 
-        // Inner quantiles from a 32,768-value uniform sample: within a few standard errors in rank of the exact ones.
+        // Inner quantiles from the present values of a 16,384-row uniform sample: within a few standard errors in rank of the exact ones.
         var levels = ReferenceProfile.QuantileLevels;
         for (var q = 1; q < levels.Count - 1; q++)
         {
             var rank = Array.BinarySearch(sorted, numeric.Quantiles[q]);
             rank = rank < 0 ? ~rank : rank;
             var error = Math.Abs(((double)rank / (sorted.Length - 1)) - levels[q]);
-            error.ShouldBeLessThan(4 * Math.Sqrt(levels[q] * (1 - levels[q]) / ReferenceProfile.MaxSampleRows) + 1e-4, $"level {levels[q]}");
+            error.ShouldBeLessThan(5 * Math.Sqrt(levels[q] * (1 - levels[q]) / (ReferenceProfile.MaxSampleRows * 6.0 / 7)) + 1e-4, $"level {levels[q]}");
         }
 
         // Scores: a sample of MaxSampleRows rows; the same data give the same profile.
