@@ -133,7 +133,7 @@ internal static class InferenceItemsTimed
         await using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path);
         await c.OpenAsync();
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = 'fraud' AND start_us >= @s AND start_us < @u AND items IS NOT NULL ORDER BY start_us, log_id";
+        cmd.CommandText = "SELECT log_id, request_id, start_us, version, items FROM inference_items WHERE model = 'fraud' AND start_us >= @s AND start_us < @u ORDER BY start_us, log_id";
         cmd.Parameters.AddWithValue("@s", T0);
         cmd.Parameters.AddWithValue("@u", T0 + 3_600_000_000L);
         await using var r = await cmd.ExecuteReaderAsync();

@@ -8,12 +8,14 @@ using Dapper;
 namespace Vigil.Tracking;
 
 /// <summary>
-/// The inference log table of the tracking store (schema version 5; version 6 adds column <c>items</c>, the per-item
-/// entries of a request encoded by <see cref="InferenceItemsCodec"/>), used through <see cref="InferenceLogStore"/>.
+/// The inference log tables of the tracking store, used through <see cref="InferenceLogStore"/>: <c>inference_log</c>
+/// (schema version 5), one row per request, and since version 6 <c>inference_items</c>, one row per request that has
+/// per-item entries (encoded by <see cref="InferenceItemsCodec"/>), keyed (model, start_us, log_id) so reading a model's
+/// time range is one range scan.
 /// </summary>
 internal sealed partial class SqlTrackingStore
 {
-    /// <summary>The first schema version with the <c>items</c> column (inference log v2).</summary>
+    /// <summary>The first schema version with table <c>inference_items</c> (inference log v2).</summary>
     internal const int InferenceItemsVersion = 6;
 
     private const string InferenceSelect = """
@@ -68,9 +70,16 @@ internal sealed partial class SqlTrackingStore
     internal Task<IReadOnlyList<InferenceRecord>> TailInferenceAsync(int count, string? model, CancellationToken ct)
     {
         var sql = new StringBuilder(InferenceSelect);
-        sql.Append(HasInferenceItems ? ", items AS Items" : ", NULL AS Items").Append(" FROM inference_log");
+        sql.Append(" FROM inference_log");
         AppendFilter(sql, model, null);
         sql.Append(" ORDER BY start_us DESC, log_id DESC LIMIT @count");
+        if (HasInferenceItems)
+        {
+            // the last rows first, then each one's items by the key of inference_items (one index lookup per row)
+            sql.Insert(0, "SELECT t.*, i.items AS Items FROM (")
+                .Append(") t LEFT JOIN inference_items i ON i.model = t.Model AND i.start_us = t.StartUs AND i.log_id = t.LogId")
+                .Append(" ORDER BY t.StartUs DESC, t.LogId DESC");
+        }
         return ReadAsync<IReadOnlyList<InferenceRecord>>(async (c, tx) =>
         {
             var rows = (await c.QueryAsync<InferenceRow>(Cmd(sql.ToString(), new { model, count = (long)count }, tx, ct)).ConfigureAwait(false)).AsList();
@@ -85,8 +94,8 @@ internal sealed partial class SqlTrackingStore
 
     /// <summary>
     /// Streams the items of <paramref name="model"/>'s requests started in [<paramref name="sinceUs"/>, <paramref name="untilUs"/>),
-    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot). Rows without items
-    /// (written before schema 6, or requests that reached no model) are skipped.
+    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot), from table
+    /// <c>inference_items</c>: requests without items (logged before schema 6, or that reached no model) are not there.
     /// </summary>
     internal async IAsyncEnumerable<InferenceItemChunk> ReadInferenceItemsAsync(
         string model, long? sinceUs, long? untilUs, int chunkItems, [EnumeratorCancellation] CancellationToken ct)
@@ -95,7 +104,7 @@ internal sealed partial class SqlTrackingStore
         {
             yield break;
         }
-        var sql = new StringBuilder("SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = @model");
+        var sql = new StringBuilder("SELECT log_id, request_id, start_us, version, items FROM inference_items WHERE model = @model");
         if (sinceUs is not null)
         {
             sql.Append(" AND start_us >= @since");
@@ -104,7 +113,7 @@ internal sealed partial class SqlTrackingStore
         {
             sql.Append(" AND start_us < @until");
         }
-        sql.Append(" AND items IS NOT NULL ORDER BY start_us, log_id");
+        sql.Append(" ORDER BY start_us, log_id");
 
         await using var c = await _db.OpenAsync(ct).ConfigureAwait(false);
         await _db.PrepareScanAsync(c, ct).ConfigureAwait(false);
