@@ -104,7 +104,7 @@ public sealed class ModelRouterTests : IAsyncLifetime
         try
         {
             var data = ServerHarness.Data;
-            ModelBundle.Train(data, new TrainSpec { Model = "iforest", Label = Vigil.Data.TransactionColumns.Label, IdColumn = Vigil.Data.TransactionColumns.TransactionId, Forest = new IsolationForestOptions { Seed = 9, Estimators = 5 } }).Save(folder);
+            ModelBundle.Train(data, new TrainSpec { Model = "iforest", Label = Vigil.Data.TransactionColumns.Label, IdColumn = Vigil.Data.TransactionColumns.TransactionId, Exclude = new HashSet<string>(Vigil.Data.TransactionColumns.LeakColumns), Forest = new IsolationForestOptions { Seed = 9, Estimators = 5 } }).Save(folder);
             if (tenants is not null)
             {
                 var path = Path.Combine(folder, ModelBundle.ManifestFile);

@@ -19,13 +19,16 @@ namespace Vigil.Serving.Tests;
 /// </summary>
 internal sealed class ServerHarness : IAsyncDisposable
 {
+    /// <summary>The generator's label-revealing columns: never features (the lifecycle excludes them the same way).</summary>
+    private static readonly HashSet<string> Leaks = [.. TransactionColumns.LeakColumns];
+
     private static readonly Lazy<Frame> TrainingData = new(() => TransactionGenerator.GenerateFrame(new TransactionGeneratorOptions { Rows = 4000, Seed = 7 }));
     private static readonly Lazy<ModelBundle[]> Bundles = new(() =>
     [
-        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Forest = new IsolationForestOptions { Seed = 1, Estimators = 50 } }),
-        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Forest = new IsolationForestOptions { Seed = 2, Estimators = 50 } }),
-        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "autoencoder", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Autoencoder = new AutoencoderOptions { Epochs = 3, Seed = 3 } }),
-        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Features = NumericFeatures, Forest = new IsolationForestOptions { Seed = 4, Estimators = 50 } }),
+        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Exclude = Leaks, Forest = new IsolationForestOptions { Seed = 1, Estimators = 50 } }),
+        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Exclude = Leaks, Forest = new IsolationForestOptions { Seed = 2, Estimators = 50 } }),
+        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "autoencoder", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Exclude = Leaks, Autoencoder = new AutoencoderOptions { Epochs = 3, Seed = 3 } }),
+        ModelBundle.Train(TrainingData.Value, new TrainSpec { Model = "iforest", Label = TransactionColumns.Label, IdColumn = TransactionColumns.TransactionId, Exclude = Leaks, Features = NumericFeatures, Forest = new IsolationForestOptions { Seed = 4, Estimators = 50 } }),
     ]);
 
     private bool _ownsHome;
