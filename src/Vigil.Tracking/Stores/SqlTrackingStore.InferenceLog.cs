@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Dapper;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Vigil.Tracking;
 
@@ -130,8 +132,23 @@ internal sealed partial class SqlTrackingStore
         {
             AddParameter(command, "@until", until);
         }
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var builder = new InferenceItemChunkBuilder(model, chunkItems);
+        if (c is SqliteConnection sqlite)
+        {
+            // SQLite: the statement is stepped through the C API, each row's blob read in place (no copy, no
+            // ADO.NET blob stream per row), inside the read transaction begun above
+            using var cursor = new SqliteItemsCursor(this, sqlite, command.CommandText, model, sinceUs, untilUs);
+            while (cursor.Next(builder, ct))
+            {
+                yield return builder.Take();
+            }
+            if (builder.Count > 0)
+            {
+                yield return builder.Take();
+            }
+            yield break;
+        }
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
@@ -172,6 +189,84 @@ internal sealed partial class SqlTrackingStore
             yield return builder.Take();
         }
         // the read transaction ends (rolled back: it wrote nothing) when the reader, command and connection are disposed
+    }
+
+    /// <summary>
+    /// The item query on a SQLite connection, stepped through the C API: <see cref="Next"/> appends rows to the
+    /// builder until it is full or the current row starts another feature set (the row is then appended on the next
+    /// call, after the caller took the chunk).
+    /// </summary>
+    private sealed class SqliteItemsCursor : IDisposable
+    {
+        private readonly SqlTrackingStore _store;
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
+        private bool _pending;
+
+        public SqliteItemsCursor(SqlTrackingStore store, SqliteConnection connection, string sql, string model, long? sinceUs, long? untilUs)
+        {
+            _store = store;
+            _db = connection.Handle!;
+            var rc = raw.sqlite3_prepare_v2(_db, sql, out _statement);
+            if (rc != raw.SQLITE_OK)
+            {
+                _statement.Dispose();
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+            raw.sqlite3_bind_text16(_statement, raw.sqlite3_bind_parameter_index(_statement, "@model"), model.AsSpan());
+            if (sinceUs is { } since)
+            {
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@since"), since);
+            }
+            if (untilUs is { } until)
+            {
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@until"), until);
+            }
+        }
+
+        /// <summary>True when the builder holds a chunk to take; false at the end of the rows.</summary>
+        public bool Next(InferenceItemChunkBuilder builder, CancellationToken ct)
+        {
+            for (var n = 0; ; n++)
+            {
+                if ((n & 4095) == 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                }
+                if (!_pending)
+                {
+                    var rc = raw.sqlite3_step(_statement);
+                    if (rc == raw.SQLITE_DONE)
+                    {
+                        return false;
+                    }
+                    if (rc != raw.SQLITE_ROW)
+                    {
+                        SqliteException.ThrowExceptionForRC(rc, _db);
+                    }
+                }
+                var logId = raw.sqlite3_column_text(_statement, 0).utf8_to_string();
+                var requestId = raw.sqlite3_column_text(_statement, 1).utf8_to_string();
+                var startUs = raw.sqlite3_column_int64(_statement, 2);
+                int? version = raw.sqlite3_column_type(_statement, 3) == raw.SQLITE_NULL ? null : checked((int)raw.sqlite3_column_int64(_statement, 3));
+                bool appended;
+                try
+                {
+                    appended = builder.TryAppend(logId, requestId, startUs, version, raw.sqlite3_column_blob(_statement, 4));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new TrackingException($"the {_store.Backend} store {_store.Location}: inference log row {logId}: {e.Message}", e);
+                }
+                _pending = !appended;
+                if (!appended || builder.IsFull)
+                {
+                    return true;
+                }
+            }
+        }
+
+        public void Dispose() => _statement.Dispose();
     }
 
     private bool Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, byte[] buffer, int length)
