@@ -125,33 +125,32 @@ internal static class InferenceItemsTimed
         }
     }
 
-    /// <summary>The same query through Microsoft.Data.Sqlite with no decoding: what SQLite itself costs.</summary>
+    /// <summary>The same query stepped through SQLite's C API (as the store does) with no chunk building, or decoding only: what SQLite itself costs.</summary>
     private static async Task RawSqliteAsync(string path, bool decode)
     {
         var clock = Stopwatch.StartNew();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         await using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + path);
         await c.OpenAsync();
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = 'fraud' AND start_us >= @s AND start_us < @u AND items IS NOT NULL ORDER BY start_us, log_id";
-        cmd.Parameters.AddWithValue("@s", T0);
-        cmd.Parameters.AddWithValue("@u", T0 + 3_600_000_000L);
-        await using var r = await cmd.ExecuteReaderAsync();
+        var db = c.Handle!;
+        SQLitePCL.raw.sqlite3_prepare_v2(db, "SELECT log_id, request_id, start_us, version, items FROM inference_items WHERE model = 'fraud' AND start_us >= ?1 AND start_us < ?2 ORDER BY start_us, log_id", out var statement);
         long bytes = 0;
-        var buffer = new byte[1 << 20];
-        var builder = decode ? new InferenceItemChunkBuilder("fraud") : null;
-        while (await r.ReadAsync())
+        using (statement)
         {
-            var logId = r.GetString(0);
-            var requestId = r.GetString(1);
-            var n = (int)r.GetBytes(4, 0, buffer, 0, buffer.Length);
-            bytes += n;
-            if (builder is not null)
+            SQLitePCL.raw.sqlite3_bind_int64(statement, 1, T0);
+            SQLitePCL.raw.sqlite3_bind_int64(statement, 2, T0 + 3_600_000_000L);
+            var builder = decode ? new InferenceItemChunkBuilder("fraud") : null;
+            while (SQLitePCL.raw.sqlite3_step(statement) == SQLitePCL.raw.SQLITE_ROW)
             {
-                builder.TryAppend(logId, requestId, 0, 1, buffer.AsSpan(0, n));
-                if (builder.IsFull)
+                var blob = SQLitePCL.raw.sqlite3_column_blob(statement, 4);
+                bytes += blob.Length;
+                if (builder is not null)
                 {
-                    builder.Take();
+                    builder.TryAppend("", "", 0, 1, blob);
+                    if (builder.IsFull)
+                    {
+                        builder.Take();
+                    }
                 }
             }
         }

@@ -8,7 +8,7 @@ namespace Vigil.Tracking;
 
 /// <summary>
 /// The compact binary encoding of a request's <see cref="InferenceItems"/>, stored by both SQL stores in the
-/// <c>inference_log.items</c> column (one value per request row; the same bytes for SQLite and PostgreSQL).
+/// <c>inference_items.items</c> column (one value per request; the same bytes for SQLite and PostgreSQL).
 /// Little-endian, columnar, version 1:
 /// <code>
 /// u8 version (1) · varint count · varint feature count · per feature: u8 kind (0 numeric, 1 categorical), varint byte length, UTF-8 name

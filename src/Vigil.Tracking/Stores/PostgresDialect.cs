@@ -163,11 +163,20 @@ internal sealed class PostgresDialect : SqlDialect
         CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
         CREATE INDEX ix_inference_log_start ON inference_log (start_us);
         """,
-        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec; NULL for rows written before);
-        // EXTERNAL: stored out of line when large but not compressed (doubles barely compress; writes stay cheap)
+        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec), one row per request that has
+        // items, keyed (model, start_us, log_id) so a model's hour is one index range scan over rows that carry only
+        // what the reader needs; rows logged before have no entry here. EXTERNAL: stored out of line when large but
+        // not compressed (doubles barely compress; writes stay cheap)
         """
-        ALTER TABLE inference_log ADD COLUMN items BYTEA;
-        ALTER TABLE inference_log ALTER COLUMN items SET STORAGE EXTERNAL;
+        CREATE TABLE inference_items (
+            model TEXT NOT NULL,
+            start_us BIGINT NOT NULL,
+            log_id TEXT NOT NULL,
+            version BIGINT,
+            request_id TEXT NOT NULL,
+            items BYTEA NOT NULL,
+            PRIMARY KEY (model, start_us, log_id));
+        ALTER TABLE inference_items ALTER COLUMN items SET STORAGE EXTERNAL;
         """,
     ];
 
@@ -209,55 +218,65 @@ internal sealed class PostgresDialect : SqlDialect
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private const string InferenceV5Columns =
+    private const string InferenceColumns =
         "log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows, request_payload, response_payload, parse_us, transform_us, score_us, error";
 
-    private const string InferenceColumns = InferenceV5Columns + ", items";
+    private const string InferenceItemsColumns = "model, start_us, log_id, version, request_id, items";
 
     public override async Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
-        var columns = withItems ? InferenceColumns : InferenceV5Columns;
-        // Binary COPY straight into the table; when a log id is already stored (a retried batch that did commit)
-        // the COPY fails, and the batch goes through a temporary table and INSERT ... ON CONFLICT DO NOTHING instead.
+        // Binary COPY straight into the tables (the request rows, then in the same session the items rows); when a log
+        // id is already stored (a retried batch that did commit) the COPY fails, and the batch goes through temporary
+        // tables and INSERT ... ON CONFLICT DO NOTHING instead, items only for the request rows that were added.
         var npgsql = (NpgsqlConnection)connection;
-        await using (var savepoint = npgsql.CreateCommand())
-        {
-            savepoint.Transaction = (NpgsqlTransaction)transaction;
-            savepoint.CommandText = "SAVEPOINT inference_copy";
-            await savepoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        var tx = (NpgsqlTransaction)transaction;
+        await ExecuteAsync(npgsql, tx, "SAVEPOINT inference_copy", cancellationToken).ConfigureAwait(false);
         try
         {
-            await CopyInferenceAsync(npgsql, "inference_log", withItems, batch, cancellationToken).ConfigureAwait(false);
+            await CopyInferenceAsync(npgsql, "inference_log", batch, cancellationToken).ConfigureAwait(false);
+            if (withItems)
+            {
+                await CopyInferenceItemsAsync(npgsql, "inference_items", batch, cancellationToken).ConfigureAwait(false);
+            }
             return;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            await using var rollback = npgsql.CreateCommand();
-            rollback.Transaction = (NpgsqlTransaction)transaction;
-            rollback.CommandText = "ROLLBACK TO SAVEPOINT inference_copy";
-            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(npgsql, tx, "ROLLBACK TO SAVEPOINT inference_copy", cancellationToken).ConfigureAwait(false);
         }
-        await using (var stage = npgsql.CreateCommand())
+        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
+        await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
+        if (!withItems)
         {
-            stage.Transaction = (NpgsqlTransaction)transaction;
-            stage.CommandText = "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS";
-            await stage.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(npgsql, tx, $"""
+                INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
+                """, cancellationToken).ConfigureAwait(false);
+            return;
         }
-        await CopyInferenceAsync(npgsql, "inference_log_stage", withItems, batch, cancellationToken).ConfigureAwait(false);
-        await using var insert = npgsql.CreateCommand();
-        insert.Transaction = (NpgsqlTransaction)transaction;
-        insert.CommandText = $"""
-            INSERT INTO inference_log ({columns}) SELECT {columns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
-            """;
-        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_items_stage (LIKE inference_items) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
+        await CopyInferenceItemsAsync(npgsql, "inference_items_stage", batch, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(npgsql, tx, $"""
+            WITH added AS (
+                INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage
+                ON CONFLICT (log_id) DO NOTHING RETURNING log_id)
+            INSERT INTO inference_items ({InferenceItemsColumns})
+            SELECT s.model, s.start_us, s.log_id, s.version, s.request_id, s.items FROM inference_items_stage s JOIN added a ON a.log_id = s.log_id
+            ON CONFLICT (model, start_us, log_id) DO NOTHING
+            """, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task CopyInferenceAsync(NpgsqlConnection connection, string table, bool withItems, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task CopyInferenceAsync(NpgsqlConnection connection, string table, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    {
         await using var writer = await connection.BeginBinaryImportAsync(
-            $"COPY {table} ({(withItems ? InferenceColumns : InferenceV5Columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            $"COPY {table} ({InferenceColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < batch.Count; i++)
         {
             var r = batch[i];
@@ -268,14 +287,7 @@ internal sealed class PostgresDialect : SqlDialect
             await writer.WriteAsync(r.EndUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(writer, r.Route, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(writer, r.Model, cancellationToken).ConfigureAwait(false);
-            if (r.Version is { } version)
-            {
-                await writer.WriteAsync((long)version, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await WriteVersionAsync(writer, r.Version, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync((long)r.Status, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync((long)r.Rows, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync((long)r.ScoredRows, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
@@ -285,20 +297,38 @@ internal sealed class PostgresDialect : SqlDialect
             await writer.WriteAsync(r.TransformUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await writer.WriteAsync(r.ScoreUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(writer, r.Error, cancellationToken).ConfigureAwait(false);
-            if (encoder is not null)
-            {
-                if (r.Items is { } items)
-                {
-                    await writer.WriteAsync(encoder.Encode(items), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
         }
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Copies the items rows of the batch's requests that have items (and a model: the key of the table).</summary>
+    private static async Task CopyInferenceItemsAsync(NpgsqlConnection connection, string table, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    {
+        var encoder = new InferenceItemsCodec.Encoder();
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY {table} ({InferenceItemsColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var r = batch[i];
+            if (r is not { Items: { } items, Model: { } model })
+            {
+                continue;
+            }
+            await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(model, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(r.StartUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.LogId, cancellationToken).ConfigureAwait(false);
+            await WriteVersionAsync(writer, r.Version, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, r.RequestId, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(encoder.Encode(items), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+        }
+        await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task WriteVersionAsync(NpgsqlBinaryImporter writer, int? version, CancellationToken cancellationToken) =>
+        version is { } v
+            ? writer.WriteAsync((long)v, NpgsqlDbType.Bigint, cancellationToken)
+            : writer.WriteNullAsync(cancellationToken);
 
     private static Task WriteTextAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken cancellationToken) =>
         value is null

@@ -50,8 +50,9 @@ internal abstract class SqlDialect : IAsyncDisposable
     /// <summary>
     /// Appends inference log rows inside the transaction (fastest bulk path of the backend); a row whose log id is
     /// already stored is skipped, so retrying a batch that did commit adds nothing. With <paramref name="withItems"/>
-    /// (schema 6 and later) each row's <see cref="InferenceRecord.Items"/> goes to column <c>items</c>, encoded by
-    /// <see cref="InferenceItemsCodec"/>; without it (a store held at schema 5) the column does not exist.
+    /// (schema 6 and later) each added row with <see cref="InferenceRecord.Items"/> and a model gets a row in table
+    /// <c>inference_items</c> (the items encoded by <see cref="InferenceItemsCodec"/>) in the same transaction; without
+    /// it (a store held at schema 5) that table does not exist.
     /// </summary>
     public abstract Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken);
 

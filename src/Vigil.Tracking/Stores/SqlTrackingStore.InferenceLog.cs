@@ -4,16 +4,20 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Dapper;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Vigil.Tracking;
 
 /// <summary>
-/// The inference log table of the tracking store (schema version 5; version 6 adds column <c>items</c>, the per-item
-/// entries of a request encoded by <see cref="InferenceItemsCodec"/>), used through <see cref="InferenceLogStore"/>.
+/// The inference log tables of the tracking store, used through <see cref="InferenceLogStore"/>: <c>inference_log</c>
+/// (schema version 5), one row per request, and since version 6 <c>inference_items</c>, one row per request that has
+/// per-item entries (encoded by <see cref="InferenceItemsCodec"/>), keyed (model, start_us, log_id) so reading a model's
+/// time range is one range scan.
 /// </summary>
 internal sealed partial class SqlTrackingStore
 {
-    /// <summary>The first schema version with the <c>items</c> column (inference log v2).</summary>
+    /// <summary>The first schema version with table <c>inference_items</c> (inference log v2).</summary>
     internal const int InferenceItemsVersion = 6;
 
     private const string InferenceSelect = """
@@ -68,9 +72,16 @@ internal sealed partial class SqlTrackingStore
     internal Task<IReadOnlyList<InferenceRecord>> TailInferenceAsync(int count, string? model, CancellationToken ct)
     {
         var sql = new StringBuilder(InferenceSelect);
-        sql.Append(HasInferenceItems ? ", items AS Items" : ", NULL AS Items").Append(" FROM inference_log");
+        sql.Append(" FROM inference_log");
         AppendFilter(sql, model, null);
         sql.Append(" ORDER BY start_us DESC, log_id DESC LIMIT @count");
+        if (HasInferenceItems)
+        {
+            // the last rows first, then each one's items by the key of inference_items (one index lookup per row)
+            sql.Insert(0, "SELECT t.*, i.items AS Items FROM (")
+                .Append(") t LEFT JOIN inference_items i ON i.model = t.Model AND i.start_us = t.StartUs AND i.log_id = t.LogId")
+                .Append(" ORDER BY t.StartUs DESC, t.LogId DESC");
+        }
         return ReadAsync<IReadOnlyList<InferenceRecord>>(async (c, tx) =>
         {
             var rows = (await c.QueryAsync<InferenceRow>(Cmd(sql.ToString(), new { model, count = (long)count }, tx, ct)).ConfigureAwait(false)).AsList();
@@ -85,8 +96,8 @@ internal sealed partial class SqlTrackingStore
 
     /// <summary>
     /// Streams the items of <paramref name="model"/>'s requests started in [<paramref name="sinceUs"/>, <paramref name="untilUs"/>),
-    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot). Rows without items
-    /// (written before schema 6, or requests that reached no model) are skipped.
+    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot), from table
+    /// <c>inference_items</c>: requests without items (logged before schema 6, or that reached no model) are not there.
     /// </summary>
     internal async IAsyncEnumerable<InferenceItemChunk> ReadInferenceItemsAsync(
         string model, long? sinceUs, long? untilUs, int chunkItems, [EnumeratorCancellation] CancellationToken ct)
@@ -95,7 +106,7 @@ internal sealed partial class SqlTrackingStore
         {
             yield break;
         }
-        var sql = new StringBuilder("SELECT log_id, request_id, start_us, version, items FROM inference_log WHERE model = @model");
+        var sql = new StringBuilder("SELECT log_id, request_id, start_us, version, items FROM inference_items WHERE model = @model");
         if (sinceUs is not null)
         {
             sql.Append(" AND start_us >= @since");
@@ -104,7 +115,7 @@ internal sealed partial class SqlTrackingStore
         {
             sql.Append(" AND start_us < @until");
         }
-        sql.Append(" AND items IS NOT NULL ORDER BY start_us, log_id");
+        sql.Append(" ORDER BY start_us, log_id");
 
         await using var c = await _db.OpenAsync(ct).ConfigureAwait(false);
         await _db.PrepareScanAsync(c, ct).ConfigureAwait(false);
@@ -121,8 +132,23 @@ internal sealed partial class SqlTrackingStore
         {
             AddParameter(command, "@until", until);
         }
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var builder = new InferenceItemChunkBuilder(model, chunkItems);
+        if (c is SqliteConnection sqlite)
+        {
+            // SQLite: the statement is stepped through the C API, each row's blob read in place (no copy, no
+            // ADO.NET blob stream per row), inside the read transaction begun above
+            using var cursor = new SqliteItemsCursor(this, sqlite, command.CommandText, model, sinceUs, untilUs);
+            while (cursor.Next(builder, ct))
+            {
+                yield return builder.Take();
+            }
+            if (builder.Count > 0)
+            {
+                yield return builder.Take();
+            }
+            yield break;
+        }
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
@@ -163,6 +189,84 @@ internal sealed partial class SqlTrackingStore
             yield return builder.Take();
         }
         // the read transaction ends (rolled back: it wrote nothing) when the reader, command and connection are disposed
+    }
+
+    /// <summary>
+    /// The item query on a SQLite connection, stepped through the C API: <see cref="Next"/> appends rows to the
+    /// builder until it is full or the current row starts another feature set (the row is then appended on the next
+    /// call, after the caller took the chunk).
+    /// </summary>
+    private sealed class SqliteItemsCursor : IDisposable
+    {
+        private readonly SqlTrackingStore _store;
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
+        private bool _pending;
+
+        public SqliteItemsCursor(SqlTrackingStore store, SqliteConnection connection, string sql, string model, long? sinceUs, long? untilUs)
+        {
+            _store = store;
+            _db = connection.Handle!;
+            var rc = raw.sqlite3_prepare_v2(_db, sql, out _statement);
+            if (rc != raw.SQLITE_OK)
+            {
+                _statement.Dispose();
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+            raw.sqlite3_bind_text16(_statement, raw.sqlite3_bind_parameter_index(_statement, "@model"), model.AsSpan());
+            if (sinceUs is { } since)
+            {
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@since"), since);
+            }
+            if (untilUs is { } until)
+            {
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@until"), until);
+            }
+        }
+
+        /// <summary>True when the builder holds a chunk to take; false at the end of the rows.</summary>
+        public bool Next(InferenceItemChunkBuilder builder, CancellationToken ct)
+        {
+            for (var n = 0; ; n++)
+            {
+                if ((n & 4095) == 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                }
+                if (!_pending)
+                {
+                    var rc = raw.sqlite3_step(_statement);
+                    if (rc == raw.SQLITE_DONE)
+                    {
+                        return false;
+                    }
+                    if (rc != raw.SQLITE_ROW)
+                    {
+                        SqliteException.ThrowExceptionForRC(rc, _db);
+                    }
+                }
+                var logId = raw.sqlite3_column_text(_statement, 0).utf8_to_string();
+                var requestId = raw.sqlite3_column_text(_statement, 1).utf8_to_string();
+                var startUs = raw.sqlite3_column_int64(_statement, 2);
+                int? version = raw.sqlite3_column_type(_statement, 3) == raw.SQLITE_NULL ? null : checked((int)raw.sqlite3_column_int64(_statement, 3));
+                bool appended;
+                try
+                {
+                    appended = builder.TryAppend(logId, requestId, startUs, version, raw.sqlite3_column_blob(_statement, 4));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new TrackingException($"the {_store.Backend} store {_store.Location}: inference log row {logId}: {e.Message}", e);
+                }
+                _pending = !appended;
+                if (!appended || builder.IsFull)
+                {
+                    return true;
+                }
+            }
+        }
+
+        public void Dispose() => _statement.Dispose();
     }
 
     private bool Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, byte[] buffer, int length)

@@ -174,9 +174,18 @@ internal sealed class SqliteDialect : SqlDialect
         CREATE INDEX ix_inference_log_model_start ON inference_log (model, start_us);
         CREATE INDEX ix_inference_log_start ON inference_log (start_us);
         """,
-        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec; NULL for rows written before)
+        // 6: inference log v2: per-item entries of a request (InferenceItemsCodec), one row per request that has
+        // items, in a table clustered by (model, start_us, log_id): reading a model's hour is one range scan of one
+        // B-tree, with no index-to-table lookup per request. Rows logged before have no entry here.
         """
-        ALTER TABLE inference_log ADD COLUMN items BLOB;
+        CREATE TABLE inference_items (
+            model TEXT NOT NULL,
+            start_us INTEGER NOT NULL,
+            log_id TEXT NOT NULL,
+            version INTEGER,
+            request_id TEXT NOT NULL,
+            items BLOB NOT NULL,
+            PRIMARY KEY (model, start_us, log_id)) WITHOUT ROWID;
         """,
     ];
 
@@ -276,94 +285,122 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
-        // One prepared statement re-bound per row through the C API; strings are bound as UTF-16 spans (SQLite
-        // copies and converts them) and items as a blob encoded into one reused buffer, so the loop allocates nothing per row.
+        // One prepared statement per table re-bound per row through the C API; strings are bound as UTF-16 spans
+        // (SQLite copies and converts them) and items as a blob encoded into one reused buffer, so the loop allocates
+        // nothing per row. A request's items row is written only when its request row was (not already stored).
         var db = ((SqliteConnection)connection).Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, withItems ? InferenceInsertSql : InferenceInsertV5Sql, out var statement);
-        var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
+        var rc = raw.sqlite3_prepare_v2(db, InferenceInsertSql, out var statement);
         SqliteException.ThrowExceptionForRC(rc, db);
         using (statement)
         {
-            for (var i = 0; i < batch.Count; i++)
+            sqlite3_stmt? itemsStatement = null;
+            if (withItems)
             {
-                if ((i & 1023) == 0)
+                rc = raw.sqlite3_prepare_v2(db, InferenceItemsInsertSql, out itemsStatement);
+                if (rc != raw.SQLITE_OK)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-                var r = batch[i];
-                BindText(statement, 1, r.LogId);
-                BindText(statement, 2, r.RequestId);
-                raw.sqlite3_bind_int64(statement, 3, r.StartUs);
-                raw.sqlite3_bind_int64(statement, 4, r.EndUs);
-                BindText(statement, 5, r.Route);
-                BindText(statement, 6, r.Model);
-                if (r.Version is { } version)
-                {
-                    raw.sqlite3_bind_int64(statement, 7, version);
-                }
-                else
-                {
-                    raw.sqlite3_bind_null(statement, 7);
-                }
-                raw.sqlite3_bind_int64(statement, 8, r.Status);
-                raw.sqlite3_bind_int64(statement, 9, r.Rows);
-                raw.sqlite3_bind_int64(statement, 10, r.ScoredRows);
-                if (r.RequestPayloadUtf8 is { } request)
-                {
-                    raw.sqlite3_bind_text(statement, 11, request.AsSpan());
-                }
-                else
-                {
-                    BindText(statement, 11, r.RequestPayload);
-                }
-
-                if (r.ResponsePayloadUtf8 is { } response)
-                {
-                    raw.sqlite3_bind_text(statement, 12, response.Span);
-                }
-                else
-                {
-                    BindText(statement, 12, r.ResponsePayload);
-                }
-
-                raw.sqlite3_bind_int64(statement, 13, r.ParseUs);
-                raw.sqlite3_bind_int64(statement, 14, r.TransformUs);
-                raw.sqlite3_bind_int64(statement, 15, r.ScoreUs);
-                BindText(statement, 16, r.Error);
-                if (encoder is not null)
-                {
-                    if (r.Items is { } items)
-                    {
-                        raw.sqlite3_bind_blob(statement, 17, encoder.Encode(items).Span);
-                    }
-                    else
-                    {
-                        raw.sqlite3_bind_null(statement, 17);
-                    }
-                }
-                rc = raw.sqlite3_step(statement);
-                if (rc != raw.SQLITE_DONE)
-                {
+                    itemsStatement.Dispose();
                     SqliteException.ThrowExceptionForRC(rc, db);
                 }
-                raw.sqlite3_reset(statement);
+            }
+            using (itemsStatement)
+            {
+                var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if ((i & 1023) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+                    var r = batch[i];
+                    BindRequest(statement, r);
+                    Step(db, statement);
+                    if (itemsStatement is not null && r is { Items: { } items, Model: { } model } && raw.sqlite3_changes(db) == 1)
+                    {
+                        BindText(itemsStatement, 1, model);
+                        raw.sqlite3_bind_int64(itemsStatement, 2, r.StartUs);
+                        BindText(itemsStatement, 3, r.LogId);
+                        if (r.Version is { } version)
+                        {
+                            raw.sqlite3_bind_int64(itemsStatement, 4, version);
+                        }
+                        else
+                        {
+                            raw.sqlite3_bind_null(itemsStatement, 4);
+                        }
+                        BindText(itemsStatement, 5, r.RequestId);
+                        raw.sqlite3_bind_blob(itemsStatement, 6, encoder!.Encode(items).Span);
+                        Step(db, itemsStatement);
+                    }
+                }
             }
         }
         return Task.CompletedTask;
     }
 
-    private const string InferenceInsertSql = """
-        INSERT INTO inference_log (log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows,
-                                   request_payload, response_payload, parse_us, transform_us, score_us, error, items)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-        ON CONFLICT (log_id) DO NOTHING
-        """;
+    private static void Step(sqlite3 db, sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+        raw.sqlite3_reset(statement);
+    }
 
-    private const string InferenceInsertV5Sql = """
+    private static void BindRequest(sqlite3_stmt statement, InferenceRecord r)
+    {
+        BindText(statement, 1, r.LogId);
+        BindText(statement, 2, r.RequestId);
+        raw.sqlite3_bind_int64(statement, 3, r.StartUs);
+        raw.sqlite3_bind_int64(statement, 4, r.EndUs);
+        BindText(statement, 5, r.Route);
+        BindText(statement, 6, r.Model);
+        if (r.Version is { } version)
+        {
+            raw.sqlite3_bind_int64(statement, 7, version);
+        }
+        else
+        {
+            raw.sqlite3_bind_null(statement, 7);
+        }
+        raw.sqlite3_bind_int64(statement, 8, r.Status);
+        raw.sqlite3_bind_int64(statement, 9, r.Rows);
+        raw.sqlite3_bind_int64(statement, 10, r.ScoredRows);
+        if (r.RequestPayloadUtf8 is { } request)
+        {
+            raw.sqlite3_bind_text(statement, 11, request.AsSpan());
+        }
+        else
+        {
+            BindText(statement, 11, r.RequestPayload);
+        }
+
+        if (r.ResponsePayloadUtf8 is { } response)
+        {
+            raw.sqlite3_bind_text(statement, 12, response.Span);
+        }
+        else
+        {
+            BindText(statement, 12, r.ResponsePayload);
+        }
+
+        raw.sqlite3_bind_int64(statement, 13, r.ParseUs);
+        raw.sqlite3_bind_int64(statement, 14, r.TransformUs);
+        raw.sqlite3_bind_int64(statement, 15, r.ScoreUs);
+        BindText(statement, 16, r.Error);
+    }
+
+    private const string InferenceInsertSql = """
         INSERT INTO inference_log (log_id, request_id, start_us, end_us, route, model, version, status, row_count, scored_rows,
                                    request_payload, response_payload, parse_us, transform_us, score_us, error)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         ON CONFLICT (log_id) DO NOTHING
+        """;
+
+    private const string InferenceItemsInsertSql = """
+        INSERT INTO inference_items (model, start_us, log_id, version, request_id, items) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        ON CONFLICT (model, start_us, log_id) DO NOTHING
         """;
 
     private static void BindText(sqlite3_stmt statement, int index, string? value)

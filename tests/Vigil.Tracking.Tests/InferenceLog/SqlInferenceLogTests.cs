@@ -21,6 +21,23 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
     }
 
     [Fact]
+    public async Task Retrying_a_batch_with_items_adds_no_items_and_keeps_the_first_ones()
+    {
+        await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        InferenceRecord[] batch = [WithItems(Record(0), Items3(0)), WithItems(Record(1), Items3(1))];
+        await store.WriteAsync(batch, Ct);
+        await store.WriteAsync(batch, Ct); // the commit succeeded but its acknowledgement was lost
+        await store.WriteAsync([WithItems(Record(1), Items3(99)), WithItems(Record(2), Items3(2))], Ct); // overlapping
+        (await store.CountAsync(cancellationToken: Ct)).ShouldBe(3);
+        var chunk = (await ReadItemsAsync("fraud")).ShouldHaveSingleItem();
+        chunk.Count.ShouldBe(9);
+        chunk.LogId.Distinct().ShouldBe(["log00000000", "log00000001", "log00000002"]);
+        chunk.Features[0].Numbers!.Where((_, i) => chunk.LogId[i] == "log00000001" && chunk.Item[i] == 0).ShouldBe([1.0]);
+        var tail = await store.TailAsync(10, "fraud", Ct);
+        tail.Select(r => r.Items.ShouldNotBeNull().Features[0].Numbers![0]).ShouldBe([0.0, 1.0, 2.0]);
+    }
+
+    [Fact]
     public async Task A_failed_batch_names_the_store_and_says_nothing_was_written()
     {
         await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
