@@ -30,17 +30,9 @@ public sealed class EvaluationReport
     public ConfusionMatrix AtThreshold { get; }
 
     /// <summary>Computes the report.</summary>
-    public static EvaluationReport Create(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, double threshold, int k = 100)
-    {
-        var metrics = new Dictionary<string, double>(MetricSet.Standard(scores, labels), StringComparer.Ordinal);
-        if (k > 0 && k <= scores.Length)
-        {
-            metrics[$"precision_at_{k}"] = Vigil.Evaluation.Metrics.PrecisionAtK(scores, labels, k);
-        }
-
-        return new EvaluationReport(scores.Length, Labels.Positives(labels), metrics, threshold,
+    public static EvaluationReport Create(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, double threshold, int k = 100) =>
+        new(scores.Length, Labels.Positives(labels), StandardMetrics(scores, labels, k), threshold,
             Vigil.Evaluation.Metrics.ConfusionMatrixAt(scores, labels, threshold));
-    }
 
     /// <summary>
     /// Computes the report of <paramref name="bundle"/>'s scores, with the confusion matrix of its own decision
@@ -49,7 +41,8 @@ public sealed class EvaluationReport
     public static EvaluationReport Create(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, Vigil.Detectors.ModelBundle bundle, int k = 100)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        var report = Create(scores, labels, bundle.Threshold, k);
+        var metrics = StandardMetrics(scores, labels, k); // checks lengths, scores and labels first
+        var positives = Labels.Positives(labels);
         long tp = 0, fp = 0;
         for (var i = 0; i < scores.Length; i++)
         {
@@ -60,7 +53,18 @@ public sealed class EvaluationReport
             }
         }
 
-        return new EvaluationReport(report.Rows, report.Positives, report.Metrics, bundle.Threshold, new ConfusionMatrix(tp, fp, scores.Length - report.Positives - fp, report.Positives - tp));
+        return new EvaluationReport(scores.Length, positives, metrics, bundle.Threshold, new ConfusionMatrix(tp, fp, scores.Length - positives - fp, positives - tp));
+    }
+
+    private static Dictionary<string, double> StandardMetrics(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels, int k)
+    {
+        var metrics = new Dictionary<string, double>(MetricSet.Standard(scores, labels), StringComparer.Ordinal);
+        if (k > 0 && k <= scores.Length)
+        {
+            metrics[$"precision_at_{k}"] = Vigil.Evaluation.Metrics.PrecisionAtK(scores, labels, k);
+        }
+
+        return metrics;
     }
 
     /// <summary>A JSON object: data, model, rows, positives, every metric, threshold and the confusion matrix.</summary>
