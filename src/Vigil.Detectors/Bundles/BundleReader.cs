@@ -13,7 +13,7 @@ namespace Vigil.Detectors;
 /// </summary>
 internal static class BundleReader
 {
-    private const long MaxManifestBytes = 64L << 20;
+    internal const long MaxManifestBytes = 64L << 20;
 
     /// <summary>The loader of each format version this build reads.</summary>
     private static readonly SortedDictionary<int, Func<LoadContext, ModelBundle>> Loaders = new()
@@ -22,9 +22,10 @@ internal static class BundleReader
         [2] = LoadV2,
     };
 
-    public static ModelBundle Load(string path)
+    public static ModelBundle Load(string path, BundleLoadOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(options);
         using var source = BundleSource.Open(path);
         byte[]? manifestBytes;
         try
@@ -46,6 +47,8 @@ internal static class BundleReader
             throw new BundleException(path, ManifestFile, $"{ManifestFile} is larger than {MaxManifestBytes} bytes");
         }
 
+        // The signature covers the manifest bytes; it is checked before the manifest is interpreted.
+        options.TrustedKeys?.Verify(path, manifestBytes, ReadSignature(source, path));
         var manifest = ReadManifest(path, manifestBytes);
         if (!DetectorCatalog.TryGet(manifest.DetectorKind, out var descriptor))
         {
@@ -61,6 +64,7 @@ internal static class BundleReader
             }
         }
 
+        CheckSizes(source, path, manifest, options, manifestBytes.LongLength);
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var (name, expected) in manifest.Files)
         {
@@ -68,6 +72,76 @@ internal static class BundleReader
         }
 
         return Loaders[manifest.FormatVersion](new LoadContext(path, manifest, descriptor, files));
+    }
+
+    /// <summary>The bytes of <c>signature.json</c>, or null when the bundle has none.</summary>
+    private static byte[]? ReadSignature(BundleSource source, string path)
+    {
+        byte[]? bytes;
+        try
+        {
+            bytes = source.Read(SignatureFile, BundleSignatureDocument.MaxBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new BundleException(path, SignatureFile, $"{SignatureFile} cannot be read: {e.Message}", e);
+        }
+
+        if (bytes is not null && bytes.LongLength > BundleSignatureDocument.MaxBytes)
+        {
+            throw new BundleException(path, SignatureFile, $"{SignatureFile} is larger than {BundleSignatureDocument.MaxBytes} bytes");
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Refuses, before any file is read, a file whose declared size or actual length is over
+    /// <see cref="BundleLoadOptions.MaxFileBytes"/>, and a bundle whose declared or actual total is over
+    /// <see cref="BundleLoadOptions.MaxBundleBytes"/>.
+    /// </summary>
+    private static void CheckSizes(BundleSource source, string path, BundleManifest manifest, BundleLoadOptions options, long manifestBytes)
+    {
+        var fileCap = Math.Min(options.MaxFileBytes, Array.MaxLength);
+        long declared = manifestBytes, actual = manifestBytes;
+        foreach (var (name, expected) in manifest.Files)
+        {
+            if (expected is null)
+            {
+                continue; // reported by ReadVerified
+            }
+
+            long length;
+            try
+            {
+                length = source.Length(name) ?? 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                throw new BundleException(path, name, $"{name} cannot be read: {e.Message}", e);
+            }
+
+            foreach (var (size, what) in (ReadOnlySpan<(long, string)>)[(expected.Size, $"{ManifestFile} declares {name} as"), (length, $"{name} is")])
+            {
+                if (size > fileCap)
+                {
+                    throw new BundleException(path, name, string.Create(CultureInfo.InvariantCulture,
+                        $"{what} {size} bytes, over the limit of {fileCap} bytes per file ({BundleLoadOptions.MaxFileBytesVariable}); nothing was read"));
+                }
+            }
+
+            declared += Math.Max(0, expected.Size);
+            actual += length;
+        }
+
+        foreach (var (total, what) in (ReadOnlySpan<(long, string)>)[(declared, $"{ManifestFile} declares"), (actual, "the files hold")])
+        {
+            if (total > options.MaxBundleBytes)
+            {
+                throw new BundleException(path, null, string.Create(CultureInfo.InvariantCulture,
+                    $"{what} {total} bytes in all, over the limit of {options.MaxBundleBytes} bytes per bundle ({BundleLoadOptions.MaxBundleBytesVariable}); nothing was read"));
+            }
+        }
     }
 
     /// <summary>Version 1: transform and weights; a profile file is not part of this version.</summary>

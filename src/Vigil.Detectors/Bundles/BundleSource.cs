@@ -30,6 +30,9 @@ internal abstract class BundleSource : IDisposable
     /// <summary>The file's bytes, or null when absent. Reads at most <paramref name="limit"/> + 1 bytes.</summary>
     public abstract byte[]? Read(string name, long limit);
 
+    /// <summary>The file's length in bytes (a zip entry's uncompressed length), or null when absent.</summary>
+    public abstract long? Length(string name);
+
     public virtual void Dispose()
     {
     }
@@ -51,6 +54,12 @@ internal abstract class BundleSource : IDisposable
 
     private sealed class DirectorySource(string root) : BundleSource
     {
+        public override long? Length(string name)
+        {
+            var file = new FileInfo(Path.Combine(root, name));
+            return file.Exists ? file.Length : null;
+        }
+
         public override byte[]? Read(string name, long limit)
         {
             var file = Path.Combine(root, name);
@@ -66,6 +75,8 @@ internal abstract class BundleSource : IDisposable
 
     private sealed class ZipSource(ZipArchive zip) : BundleSource
     {
+        public override long? Length(string name) => zip.GetEntry(name)?.Length;
+
         public override byte[]? Read(string name, long limit)
         {
             var entry = zip.GetEntry(name);

@@ -8,7 +8,7 @@ namespace Vigil.Detectors;
 /// <summary>
 /// Writes bundles: <see cref="Assemble"/> turns a manifest, transform, detector and profile into files with their
 /// SHA-256 (the current format version, <see cref="BundleManifest.CurrentFormatVersion"/>); <see cref="Save"/> writes
-/// them as a directory or zip, beside the target first and renamed into place.
+/// them as a directory or zip, beside the target first and renamed into place, never over anything but a Vigil bundle.
 /// </summary>
 internal static class BundleWriter
 {
@@ -49,34 +49,31 @@ internal static class BundleWriter
         return new ModelBundle(full, transform, detector, descriptor, profile, files);
     }
 
-    public static void Save(ModelBundle bundle, string path)
+    public static void Save(ModelBundle bundle, string path, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(bundle.Manifest, BundleJsonContext.Default.BundleManifest);
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full) ?? ".";
+        var zip = full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        var existing = CheckTarget(path, full, zip, overwrite);
         var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
         try
         {
             Directory.CreateDirectory(parent);
-            if (full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            if (zip)
             {
-                using (var zip = ZipFile.Open(temp, ZipArchiveMode.Create))
+                using (var archive = ZipFile.Open(temp, ZipArchiveMode.Create))
                 {
-                    WriteEntry(zip, ManifestFile, manifestBytes);
+                    WriteEntry(archive, ManifestFile, manifestBytes);
                     foreach (var (name, bytes) in bundle.Files)
                     {
-                        WriteEntry(zip, name, bytes);
+                        WriteEntry(archive, name, bytes);
                     }
                 }
 
-                File.Move(temp, full, overwrite: true);
+                File.Move(temp, full, overwrite: existing is not null); // one atomic rename over the old bundle zip
                 return;
-            }
-
-            if (File.Exists(full))
-            {
-                throw new BundleException(path, null, "a file exists at this path; a bundle directory (or a path ending in .zip) is needed");
             }
 
             Directory.CreateDirectory(temp);
@@ -86,16 +83,34 @@ internal static class BundleWriter
                 File.WriteAllBytes(Path.Combine(temp, name), bytes);
             }
 
-            if (Directory.Exists(full))
+            if (existing is null)
             {
-                var old = Path.Combine(parent, $".{Path.GetFileName(full)}.old-{Guid.NewGuid():N}");
-                Directory.Move(full, old);
                 Directory.Move(temp, full);
-                Directory.Delete(old, recursive: true);
+                return;
             }
-            else
+
+            // Swap: the old bundle (or empty folder) moves aside, the new one takes its name, then only the files the
+            // old bundle consisted of are deleted and its folder removed when empty.
+            var old = Path.Combine(parent, $".{Path.GetFileName(full)}.old-{Guid.NewGuid():N}");
+            Directory.Move(full, old);
+            try
             {
                 Directory.Move(temp, full);
+            }
+            catch
+            {
+                Directory.Move(old, full);
+                throw;
+            }
+
+            foreach (var name in existing)
+            {
+                File.Delete(Path.Combine(old, name));
+            }
+
+            if (!Directory.EnumerateFileSystemEntries(old).Any())
+            {
+                Directory.Delete(old, recursive: false);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -110,8 +125,141 @@ internal static class BundleWriter
             }
             else if (Directory.Exists(temp))
             {
-                Directory.Delete(temp, recursive: true);
+                // Only this call's own temporary folder, holding only the files it wrote.
+                foreach (var file in Directory.EnumerateFiles(temp))
+                {
+                    File.Delete(file);
+                }
+
+                Directory.Delete(temp, recursive: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// What the target path holds, checked before anything is written: null when nothing is there; otherwise the
+    /// names of the files an overwrite would remove (none for an empty folder). Refuses a target that holds anything
+    /// but a Vigil bundle, and an existing bundle unless <paramref name="overwrite"/>.
+    /// </summary>
+    private static string[]? CheckTarget(string path, string full, bool zip, bool overwrite)
+    {
+        const string ForceHint = "pass --force (ModelBundle.Save with overwrite) to replace it";
+        if (zip)
+        {
+            if (Directory.Exists(full))
+            {
+                throw new BundleException(path, null, "a folder exists at this path; a bundle zip is written only over a bundle zip");
+            }
+
+            if (!File.Exists(full))
+            {
+                return null;
+            }
+
+            if (!IsBundleZip(full))
+            {
+                throw new BundleException(path, null, "a file that is not a Vigil bundle zip exists at this path; Vigil does not replace it (choose another path)");
+            }
+
+            return overwrite ? [] : throw new BundleException(path, null, $"a model bundle already exists at this path; {ForceHint}");
+        }
+
+        if (File.Exists(full))
+        {
+            throw new BundleException(path, null, "a file exists at this path; a bundle directory (or a path ending in .zip) is needed");
+        }
+
+        if (!Directory.Exists(full))
+        {
+            return null;
+        }
+
+        var entries = Directory.GetFileSystemEntries(full);
+        if (entries.Length == 0)
+        {
+            return [];
+        }
+
+        var owned = BundleFilesIn(full);
+        if (owned is null)
+        {
+            Array.Sort(entries, StringComparer.Ordinal);
+            var shown = string.Join(", ", entries.Take(5).Select(Path.GetFileName)) + (entries.Length > 5 ? ", ..." : string.Empty);
+            throw new BundleException(path, null,
+                $"the folder exists and is not a Vigil model bundle (it holds {shown}); Vigil never writes a bundle over other files: choose a new or empty folder");
+        }
+
+        return overwrite ? [.. owned] : throw new BundleException(path, null, $"a model bundle already exists in this folder; {ForceHint}");
+    }
+
+    /// <summary>
+    /// The names of the entries of <paramref name="folder"/> when it is a Vigil bundle: a readable manifest, and every
+    /// entry a plain file that is the manifest, a file the manifest lists, or the signature. Null otherwise.
+    /// </summary>
+    private static List<string>? BundleFilesIn(string folder)
+    {
+        var manifestPath = Path.Combine(folder, ManifestFile);
+        if (!File.Exists(manifestPath) || new FileInfo(manifestPath).Length > BundleReader.MaxManifestBytes)
+        {
+            return null;
+        }
+
+        BundleManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(File.ReadAllBytes(manifestPath), BundleJsonContext.Default.BundleManifest);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or IOException)
+        {
+            return null;
+        }
+
+        if (manifest?.Files is null || string.IsNullOrEmpty(manifest.DetectorKind))
+        {
+            return null;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal) { ManifestFile };
+        foreach (var name in manifest.Files.Keys)
+        {
+            if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || name is "." or "..")
+            {
+                return null;
+            }
+
+            names.Add(name);
+        }
+
+        if (File.Exists(Path.Combine(folder, SignatureFile)))
+        {
+            names.Add(SignatureFile);
+        }
+
+        var present = new List<string>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+        {
+            var name = Path.GetFileName(entry);
+            if (!names.Contains(name) || !File.Exists(entry))
+            {
+                return null;
+            }
+
+            present.Add(name);
+        }
+
+        return present;
+    }
+
+    private static bool IsBundleZip(string file)
+    {
+        try
+        {
+            using var archive = ZipFile.OpenRead(file);
+            return archive.GetEntry(ManifestFile) is not null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

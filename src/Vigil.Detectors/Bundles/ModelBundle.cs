@@ -6,7 +6,7 @@ namespace Vigil.Detectors;
 /// <summary>
 /// A fitted model as data, immutable: the feature transform, the detector, the manifest and (format v2, trained on
 /// data) the reference profile. It scores, explains and decides; <see cref="BundleTrainer"/> makes one, and
-/// <see cref="Save"/> / <see cref="Load"/> write and read it (one loader per format version). Saved as a directory or
+/// <see cref="Save"/> / <see cref="Load(string)"/> write and read it (one loader per format version). Saved as a directory or
 /// a <c>.zip</c> holding <c>bundle.json</c> (manifest with the SHA-256 and size of every other file),
 /// <c>transform.json</c>, <c>profile.json</c> (v2) and the detector's weights under the file names its kind's
 /// <see cref="DetectorDescriptor.WeightFiles"/> give (<c>forest.bin</c> for <c>iforest</c>, <c>autoencoder.bin</c> for
@@ -24,6 +24,12 @@ public sealed class ModelBundle
 
     /// <summary>The reference profile file name (format v2; see <see cref="ReferenceProfile"/>).</summary>
     public const string ProfileFile = "profile.json";
+
+    /// <summary>
+    /// The signature file name: an ECDSA P-256 signature of the exact bytes of <c>bundle.json</c> (see
+    /// <see cref="BundleSigner"/>). It is not listed in the manifest; a bundle without it is unsigned.
+    /// </summary>
+    public const string SignatureFile = "signature.json";
 
     /// <summary>The isolation-forest weights file name.</summary>
     public const string ForestFile = IsolationForestDescriptor.WeightsFile;
@@ -304,17 +310,38 @@ public sealed class ModelBundle
     }
 
     /// <summary>
-    /// Writes the bundle to <paramref name="path"/>: a zip archive when the path ends with <c>.zip</c>,
-    /// otherwise a directory. The bundle is written beside the target and renamed into place.
+    /// Writes the bundle to <paramref name="path"/>: a zip archive when the path ends with <c>.zip</c>, otherwise a
+    /// directory. The bundle is written to a temporary sibling first and renamed into place. Nothing a user owns is
+    /// replaced: a path that holds anything but a Vigil bundle (a folder with other files, an empty folder excepted; a
+    /// file that is not a bundle zip) is refused, and an existing bundle is replaced only when
+    /// <paramref name="overwrite"/> is true (then the old bundle's own files are removed, nothing else).
     /// </summary>
-    public void Save(string path) => BundleWriter.Save(this, path);
+    /// <exception cref="BundleException">The path holds something else, or a bundle without <paramref name="overwrite"/>, or cannot be written.</exception>
+    public void Save(string path, bool overwrite = false) => BundleWriter.Save(this, path, overwrite);
 
     /// <summary>
     /// Reads a bundle directory or zip. Checks, in order: the format version, the detector kind, that
     /// every listed file exists with the listed size and SHA-256, then parses the files.
     /// </summary>
-    /// <exception cref="BundleException">Anything is missing, unknown, modified, truncated or malformed.</exception>
-    public static ModelBundle Load(string path) => BundleReader.Load(path);
+    /// <remarks>
+    /// Applies the process environment's bundle settings (<see cref="BundleLoadOptions.FromEnvironment"/>): the size caps
+    /// <c>VIGIL_BUNDLE_MAX_FILE_BYTES</c> / <c>VIGIL_BUNDLE_MAX_BYTES</c> and, when <c>VIGIL_TRUSTED_KEYS</c> is set, a
+    /// signature by one of those keys.
+    /// </remarks>
+    /// <exception cref="BundleException">Anything is missing, unknown, modified, truncated, malformed, too large, or (with
+    /// trusted keys) unsigned or not signed by a trusted key.</exception>
+    /// <exception cref="BundleSettingsException">A bundle setting in the environment is invalid.</exception>
+    public static ModelBundle Load(string path) => BundleReader.Load(path, BundleLoadOptions.FromEnvironment());
+
+    /// <summary>
+    /// Reads a bundle directory or zip as <see cref="Load(string)"/> does, with explicit <paramref name="options"/>
+    /// (size caps, trusted keys) instead of the environment's. The signature, when required, is checked first, then
+    /// the format version, the detector kind, the declared and actual file sizes against the caps, then every file's
+    /// size and SHA-256, then the files are parsed.
+    /// </summary>
+    /// <exception cref="BundleException">Anything is missing, unknown, modified, truncated, malformed, too large, or (with
+    /// trusted keys) unsigned or not signed by a trusted key.</exception>
+    public static ModelBundle Load(string path, BundleLoadOptions options) => BundleReader.Load(path, options);
 
     private void ScoreInto(Frame frame, double[] scores)
     {

@@ -103,11 +103,12 @@ public sealed class ModelBundleTests : IDisposable
     }
 
     [Fact]
-    public void Save_replaces_an_existing_bundle_directory()
+    public void Save_replaces_an_existing_bundle_directory_only_when_asked()
     {
         Train().Save(PathOf("m"));
         var other = ModelBundle.Train(TestData.Transactions(24, 300), Spec with { Forest = Spec.Forest with { Seed = 99 } });
-        other.Save(PathOf("m"));
+        Should.Throw<BundleException>(() => other.Save(PathOf("m"))).Message.ShouldContain("a model bundle already exists in this folder; pass --force");
+        other.Save(PathOf("m"), overwrite: true);
         ModelBundle.Load(PathOf("m")).Manifest.Files["forest.bin"].ShouldBe(other.Manifest.Files["forest.bin"]);
         Directory.GetFileSystemEntries(_dir).Length.ShouldBe(1); // no temp or backup left behind
     }
