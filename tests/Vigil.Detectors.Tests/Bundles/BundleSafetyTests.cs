@@ -19,7 +19,7 @@ public sealed class BundleSafetyTests : IDisposable
         Forest = new IsolationForestOptions { Seed = 5, Estimators = 10 },
     };
 
-    private static ModelBundle Train(int seed = 31) => ModelBundle.Train(TestData.Transactions(seed, 300), Spec);
+    private static ModelBundle Train(ulong seed = 31) => ModelBundle.Train(TestData.Transactions(seed, 300), Spec);
 
     private string PathOf(string name) => Path.Combine(_dir, name);
 
@@ -132,7 +132,7 @@ public sealed class BundleSafetyTests : IDisposable
         {
             ["VIGIL_BUNDLE_MAX_FILE_BYTES"] = "1000",
             ["VIGIL_BUNDLE_MAX_BYTES"] = "5000",
-            ["VIGIL_TRUSTED_KEYS"] = PathOf("keys"),
+            ["VIGIL_TRUSTED_KEYS"] = keys.PublicKey,
         };
         var options = BundleLoadOptions.FromEnvironment(v => env.GetValueOrDefault(v));
         options.MaxFileBytes.ShouldBe(1000);
@@ -167,11 +167,10 @@ public sealed class BundleSafetyTests : IDisposable
     {
         var keys = BundleSigner.GenerateKeyPair(PathOf("keys"));
         Train().Save(PathOf("m"));
-        var e = Should.Throw<BundleException>(() => ModelBundle.Load(PathOf("m"), new BundleLoadOptions { TrustedKeys = BundleTrust.Load(PathOf("keys")) }));
-        e.Message.ShouldBe($"{PathOf("m")}: the bundle is unsigned (signature.json is missing) and trusted keys are configured (VIGIL_TRUSTED_KEYS={PathOf("keys")}); sign it with 'vigil models sign'");
+        var e = Should.Throw<BundleException>(() => ModelBundle.Load(PathOf("m"), new BundleLoadOptions { TrustedKeys = BundleTrust.Load(keys.PublicKey) }));
+        e.Message.ShouldBe($"{PathOf("m")}: the bundle is unsigned (signature.json is missing) and trusted keys are configured (VIGIL_TRUSTED_KEYS={keys.PublicKey}); sign it with 'vigil models sign'");
         e.File.ShouldBe("signature.json");
         ModelBundle.Load(PathOf("m"), BundleLoadOptions.Default).ShouldNotBeNull();
-        _ = keys;
     }
 
     [Fact]
