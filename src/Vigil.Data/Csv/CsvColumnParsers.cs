@@ -43,6 +43,12 @@ internal abstract class CsvColumnParser
     /// <summary>Makes room for <paramref name="rows"/> rows in all (new storage after a build), growing geometrically but never past <paramref name="limit"/> unless needed.</summary>
     public abstract void EnsureCapacity(int rows, int limit);
 
+    /// <summary>
+    /// False when the field of batch row <paramref name="row"/> is a bad value for this kind (one
+    /// <see cref="BadValueHandling.Skip"/> drops); text kinds accept every field.
+    /// </summary>
+    public virtual bool Accepts(CsvBatch batch, int row) => true;
+
     /// <summary>Appends batch rows [from, to); false on the first field that does not convert.</summary>
     public abstract bool Parse(CsvBatch batch, int from, int to);
 
@@ -77,6 +83,12 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
     private double[] _values = [];
 
     public override ColumnKind Kind => ColumnKind.Float64;
+
+    public override bool Accepts(CsvBatch batch, int row)
+    {
+        var field = batch.Field(row, FileIndex);
+        return field.IsEmpty || Utf8Double.TryParse(field, out _);
+    }
 
     public override void EnsureCapacity(int rows, int limit)
     {
@@ -132,6 +144,13 @@ internal sealed class Float32Parser(string name, int fileIndex, bool inferred) :
 
     public override ColumnKind Kind => ColumnKind.Float32;
 
+    public override bool Accepts(CsvBatch batch, int row)
+    {
+        var field = batch.Field(row, FileIndex);
+        return field.IsEmpty || float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+            || (Utf8Double.TryParse(field, out var d) && double.IsInfinity(d));
+    }
+
     public override void EnsureCapacity(int rows, int limit)
     {
         if (rows > _values.Length)
@@ -183,6 +202,12 @@ internal sealed class TimestampParser(string name, int fileIndex, bool inferred)
     private long[] _values = [];
 
     public override ColumnKind Kind => ColumnKind.Timestamp;
+
+    public override bool Accepts(CsvBatch batch, int row)
+    {
+        var field = batch.Field(row, FileIndex);
+        return field.IsEmpty || Utf8Timestamp.TryParse(field, out _);
+    }
 
     public override void EnsureCapacity(int rows, int limit)
     {

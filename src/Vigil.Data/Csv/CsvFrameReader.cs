@@ -24,6 +24,8 @@ internal sealed class CsvFrameReader : IDisposable
     private Task<CsvBatch>? _next;
     private bool _exhausted;
     private readonly int _inferenceRows;
+    private readonly BadValueHandling _onBadValue;
+    private readonly Action<DataFormatException>? _rowSkipped;
     private readonly long? _streamLength;
     private int _pendingFrom;
     private int _pendingTo;
@@ -36,6 +38,8 @@ internal sealed class CsvFrameReader : IDisposable
         _source = source;
         _streamLength = streamLength;
         _inferenceRows = options.InferenceRows;
+        _onBadValue = options.OnBadValue;
+        _rowSkipped = options.RowSkipped;
         _tokenizer = new CsvTokenizer(stream, source, options.DelimiterByte);
         try
         {
@@ -221,7 +225,15 @@ internal sealed class CsvFrameReader : IDisposable
                 p.EnsureCapacity(rows + take, maxRows);
             }
 
-            Convert(batch, _pendingFrom, _pendingFrom + take);
+            if (_onBadValue == BadValueHandling.Skip)
+            {
+                ConvertSkipping(batch, _pendingFrom, _pendingFrom + take);
+            }
+            else
+            {
+                Convert(batch, _pendingFrom, _pendingFrom + take);
+            }
+
             _pendingFrom += take;
             rows += take;
         }
@@ -278,6 +290,42 @@ internal sealed class CsvFrameReader : IDisposable
         }
     }
 
+    /// <summary>Converts rows [from, to) but those with a bad value, reporting each dropped row.</summary>
+    private void ConvertSkipping(CsvBatch batch, int from, int to)
+    {
+        var start = from;
+        for (var r = from; r < to; r++)
+        {
+            CsvColumnParser? bad = null;
+            foreach (var p in _parsers)
+            {
+                if (!p.Accepts(batch, r))
+                {
+                    bad = p;
+                    break;
+                }
+            }
+
+            if (bad is null)
+            {
+                continue;
+            }
+
+            if (start < r)
+            {
+                Convert(batch, start, r);
+            }
+
+            _rowSkipped?.Invoke(Error(batch, r, bad, null));
+            start = r + 1;
+        }
+
+        if (start < to)
+        {
+            Convert(batch, start, to);
+        }
+    }
+
     private DataFormatException FirstError(CsvBatch batch)
     {
         CsvColumnParser? worst = null;
@@ -289,7 +337,11 @@ internal sealed class CsvFrameReader : IDisposable
             }
         }
 
-        var row = worst!.ErrorRow;
+        return Error(batch, worst!.ErrorRow, worst, worst.ErrorDetail);
+    }
+
+    private DataFormatException Error(CsvBatch batch, int row, CsvColumnParser worst, string? errorDetail)
+    {
         var field = batch.Field(row, worst.FileIndex);
         var text = Encoding.UTF8.GetString(field);
         if (text.Length > MaxValueShown)
@@ -298,11 +350,11 @@ internal sealed class CsvFrameReader : IDisposable
         }
 
         var kind = worst.Kind.ToString().ToLowerInvariant();
-        var detail = worst.ErrorDetail ?? string.Create(CultureInfo.InvariantCulture, $"cannot parse \"{text}\" as {kind}");
-        if (worst.Inferred && worst.ErrorDetail is null)
+        var detail = errorDetail ?? string.Create(CultureInfo.InvariantCulture, $"cannot parse \"{text}\" as {kind}");
+        if (worst.Inferred && errorDetail is null && _onBadValue == BadValueHandling.Error)
         {
             detail += string.Create(CultureInfo.InvariantCulture,
-                $" (the kind {kind} was inferred from the first {_inferenceRows} rows; give an explicit schema, for example --schema '{worst.Name}:string', to read this column otherwise)");
+                $" (the kind {kind} was inferred from the first {_inferenceRows} rows, where most values are {(worst.Kind == ColumnKind.Timestamp ? "timestamps" : "numbers")}; fix the value, drop such rows with --on-bad-value skip, or give an explicit schema, for example --schema '{worst.Name}:string')");
         }
 
         return new DataFormatException(_source, batch.LineOf(row, worst.FileIndex), worst.Name, worst.FileIndex + 1, detail);

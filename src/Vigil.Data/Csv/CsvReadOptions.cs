@@ -35,6 +35,20 @@ public sealed record CsvReadOptions
     public IReadOnlyList<string>? Columns { get; init; }
 
     /// <summary>
+    /// What a value that does not parse as its column's kind does (a letter in a numeric column, a malformed date):
+    /// <see cref="BadValueHandling.Error"/> (the default) stops reading with a <see cref="DataFormatException"/> naming
+    /// the file, line and column; <see cref="BadValueHandling.Skip"/> drops that row and tells
+    /// <see cref="RowSkipped"/>. Invalid UTF-8 in a text column is an error either way.
+    /// </summary>
+    public BadValueHandling OnBadValue { get; init; } = BadValueHandling.Error;
+
+    /// <summary>
+    /// Called (on the reading thread) for every row <see cref="BadValueHandling.Skip"/> dropped, with the error that row
+    /// would have raised (file, line, column, value).
+    /// </summary>
+    public Action<DataFormatException>? RowSkipped { get; init; }
+
+    /// <summary>
     /// How many threads convert columns of one block of rows at once; -1 (the default) uses every
     /// core, 1 reads on the calling thread only. The result is the same either way.
     /// </summary>
@@ -66,4 +80,14 @@ public sealed record CsvReadOptions
             throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "Use -1 for every core or a positive thread count.");
         }
     }
+}
+
+/// <summary>What reading does with a value that does not parse as its column's kind.</summary>
+public enum BadValueHandling
+{
+    /// <summary>Stop with an error naming the file, line and column (the default).</summary>
+    Error,
+
+    /// <summary>Drop the row and report it (<see cref="CsvReadOptions.RowSkipped"/>).</summary>
+    Skip,
 }

@@ -10,6 +10,10 @@ namespace Vigil.Data.Schema;
 /// → <see cref="ColumnKind.Float64"/>.</item>
 /// <item>Every value parses as an ISO-8601 date or date-time (2024-01-31, 2024-01-31T12:00:00Z,
 /// 2024-01-31 12:00:00.5, 2024-01-31T12:00+02:00; no offset means UTC) → <see cref="ColumnKind.Timestamp"/>.</item>
+/// <item>More than half of the values are numbers → <see cref="ColumnKind.Float64"/>; more than half are timestamps →
+/// <see cref="ColumnKind.Timestamp"/>. The other values are bad values, which reading then reports (file, line, column)
+/// or skips (<see cref="CsvReadOptions.OnBadValue"/>): a few unparsable values never silently turn a numeric column
+/// into a categorical or string one, whether they sit in the sample or after it.</item>
 /// <item>At most <c>max(50, 5% of the sampled values)</c> distinct values → <see cref="ColumnKind.Categorical"/>.</item>
 /// <item>Otherwise → <see cref="ColumnKind.String"/>.</item>
 /// </list>
@@ -23,8 +27,8 @@ internal sealed class ColumnKindInference
     public const double CategoricalDistinctShare = 0.05;
 
     private readonly Utf8Interner _distinct = new(decodeStrings: false);
-    private bool _allNumbers = true;
-    private bool _allTimestamps = true;
+    private int _numbers;
+    private int _timestamps;
 
     /// <summary>The number of non-missing values seen.</summary>
     public int Values { get; private set; }
@@ -36,14 +40,13 @@ internal sealed class ColumnKindInference
     public void Add(ReadOnlySpan<byte> value)
     {
         Values++;
-        if (_allNumbers && !Utf8Double.TryParse(value, out _))
+        if (Utf8Double.TryParse(value, out _))
         {
-            _allNumbers = false;
+            _numbers++;
         }
-
-        if (_allTimestamps && !Utf8Timestamp.TryParse(value, out _))
+        else if (Utf8Timestamp.TryParse(value, out _))
         {
-            _allTimestamps = false;
+            _timestamps++;
         }
 
         _distinct.GetOrAdd(value);
@@ -54,12 +57,13 @@ internal sealed class ColumnKindInference
     {
         get
         {
-            if (Values == 0 || _allNumbers)
+            // Counted apart (a value is a number or a timestamp, never both), so a majority of either decides.
+            if (Values == 0 || _numbers * 2 > Values)
             {
                 return ColumnKind.Float64;
             }
 
-            if (_allTimestamps)
+            if (_timestamps * 2 > Values)
             {
                 return ColumnKind.Timestamp;
             }
