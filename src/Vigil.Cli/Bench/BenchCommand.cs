@@ -6,7 +6,11 @@ using Vigil.Evaluation;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil bench adbench FOLDER [--models iforest,autoencoder,lightgbm] [--seeds 3] [--json]</c>.</summary>
+/// <summary>
+/// <c>vigil bench adbench FOLDER [--models iforest,autoencoder,lightgbm] [--seeds 3] [--json]</c>. A dataset that cannot
+/// be run is listed as skipped with its reason (table and JSON) and the others finish; the exit code is then
+/// <see cref="CliApp.PartialFailure"/>.
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Build()
@@ -51,12 +55,19 @@ internal static class BenchCommand
                     Terminal.Note($"{AdBenchProtocol.DatasetName(f)} ...");
                 }
 
-                var frame = Vigil.Data.FrameFile.Read(f);
-                foreach (var kind in kinds)
+                // One bad dataset (unreadable, or a class too small to split after subsampling) is skipped with its
+                // reason; the others still run.
+                foreach (var r in AdBenchProtocol.RunFile(f, kinds, n))
                 {
-                    results.Add(AdBenchProtocol.Run(frame, AdBenchProtocol.DatasetName(f), kind, n));
+                    results.Add(r);
+                    if (r.Skipped is not null && !parse.GetValue(json))
+                    {
+                        Terminal.Note($"{r.Dataset} ({r.Model}): skipped: {r.Skipped}");
+                    }
                 }
             }
+
+            var exit = results.Any(r => r.Skipped is not null) ? CliApp.PartialFailure : CliApp.Ok;
 
             if (parse.GetValue(json))
             {
@@ -68,15 +79,16 @@ internal static class BenchCommand
                         ["dataset"] = r.Dataset,
                         ["model"] = r.Model,
                         ["seeds"] = r.Seeds,
-                        ["auc_roc"] = r.AucRoc,
-                        ["auc_pr"] = r.AucPr,
+                        ["auc_roc"] = r.Skipped is null ? r.AucRoc : null,
+                        ["auc_pr"] = r.Skipped is null ? r.AucPr : null,
                         ["fit_seconds"] = r.FitSeconds,
                         ["score_seconds"] = r.ScoreSeconds,
+                        ["skipped"] = r.Skipped,
                     });
                 }
 
                 Terminal.OutWriter.WriteLine(array.ToJsonString());
-                return CliApp.Ok;
+                return exit;
             }
 
             static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
@@ -87,7 +99,7 @@ internal static class BenchCommand
                 table.AddColumn(new TableColumn(h).RightAligned());
             }
 
-            foreach (var r in results)
+            foreach (var r in results.Where(r => r.Skipped is null))
             {
                 table.AddRow(
                     Markup.Escape(r.Dataset), r.Rows.ToString(CultureInfo.InvariantCulture), r.Features.ToString(CultureInfo.InvariantCulture),
@@ -97,8 +109,18 @@ internal static class BenchCommand
                     r.FitSeconds.ToString("F3", CultureInfo.InvariantCulture), r.ScoreSeconds.ToString("F3", CultureInfo.InvariantCulture));
             }
 
+            foreach (var r in results.Where(r => r.Skipped is not null))
+            {
+                table.AddRow(Markup.Escape(r.Dataset), "-", "-", r.Model, "[yellow]skipped[/]", "", "", "", "", "", "");
+            }
+
             Terminal.Out.Write(table);
-            return CliApp.Ok;
+            foreach (var r in results.Where(r => r.Skipped is not null))
+            {
+                Terminal.Out.WriteLine($"skipped {r.Dataset} ({r.Model}): {r.Skipped}");
+            }
+
+            return exit;
         });
         bench.Subcommands.Add(adbench);
         return bench;

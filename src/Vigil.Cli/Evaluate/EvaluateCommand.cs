@@ -20,8 +20,9 @@ internal static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print the metrics as one JSON object." };
         var k = new Option<int>("--k") { Description = "k for precision@k.", DefaultValueFactory = _ => 100 };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input." };
+        var onBadValue = CliData.BadValueOption();
 
-        var cmd = new Command("evaluate", "Score labelled data with a bundle and print fraud metrics.") { model, data, label, json, k, schema };
+        var cmd = new Command("evaluate", "Score labelled data with a bundle and print fraud metrics.") { model, data, label, json, k, schema, onBadValue };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
         {
@@ -30,13 +31,14 @@ internal static class EvaluateCommand
             var options = new EvaluateOptions
             {
                 Model = modelRef,
-                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema))),
+                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema)), parse.GetValue(onBadValue)),
                 Label = parse.GetRequiredValue(label),
                 K = (int)OptionParsing.Positive("--k", parse.GetValue(k)),
             };
-            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(modelRef), cancellationToken).ConfigureAwait(false);
+            await using var lifecycle = await CliLifecycle.OpenReadingAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(modelRef), cancellationToken).ConfigureAwait(false);
             var result = await lifecycle.Operations.EvaluateAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
             var bundle = result.Model.Bundle;
+            CliData.NoteSkipped(options.Data);
             if (parse.GetValue(json))
             {
                 Terminal.OutWriter.WriteLine(JsonSerializer.Serialize(result.Report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind)));

@@ -15,6 +15,12 @@ internal static class CliApp
     /// <summary>Exit code for bad arguments or unreadable/invalid input.</summary>
     public const int UsageError = 2;
 
+    /// <summary>
+    /// Exit code of a batch command (<c>bench adbench</c>, <c>search</c>) that finished but skipped or failed some of its
+    /// units (a dataset, a candidate); the output lists each with its reason. (3 is a failing promotion gate.)
+    /// </summary>
+    public const int PartialFailure = 4;
+
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("Vigil: fraud and anomaly detection for .NET.");

@@ -29,8 +29,13 @@ internal sealed class StoreArgs
         return this;
     }
 
+    /// <summary>Opens the store, creating it on first use (commands that write).</summary>
     public Task<ITrackingStore> OpenAsync(ParseResult parse, CancellationToken cancellationToken) =>
         StoreFactory.OpenAsync(parse.GetValue(Store), Terminal.Home, cancellationToken);
+
+    /// <summary>Opens a store that must exist (commands that only read): a missing one is an error naming it, and nothing is created.</summary>
+    public Task<ITrackingStore> OpenExistingAsync(ParseResult parse, CancellationToken cancellationToken) =>
+        StoreFactory.OpenExistingAsync(parse.GetValue(Store), Terminal.Home, cancellationToken);
 
     public string Actor(ParseResult parse) => Tracking.Actor.Resolve(parse.GetValue(User));
 }
@@ -56,6 +61,10 @@ internal sealed class CliLifecycle : IAsyncDisposable
 
     public static async Task<CliLifecycle> OpenAsync(StoreArgs storeArgs, ParseResult parse, bool withStore, CancellationToken cancellationToken) =>
         new(withStore ? await storeArgs.OpenAsync(parse, cancellationToken).ConfigureAwait(false) : null);
+
+    /// <summary>Like <see cref="OpenAsync"/> for a command that only reads the store: it must exist (see <see cref="StoreArgs.OpenExistingAsync"/>).</summary>
+    public static async Task<CliLifecycle> OpenReadingAsync(StoreArgs storeArgs, ParseResult parse, bool withStore, CancellationToken cancellationToken) =>
+        new(withStore ? await storeArgs.OpenExistingAsync(parse, cancellationToken).ConfigureAwait(false) : null);
 
     /// <summary>True when <paramref name="model"/> is a registry URI (which needs the store).</summary>
     public static bool IsRegistryUri(string model) => model.StartsWith(ModelLifecycle.ModelUriScheme, StringComparison.Ordinal);

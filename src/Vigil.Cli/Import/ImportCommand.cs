@@ -26,9 +26,10 @@ internal static class ImportCommand
         var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
         var experiment = new Option<string?>("--experiment") { Description = "Log the import as a run (params, bundle) in this experiment of the tracking store." };
         var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model (experiment 'default' unless --experiment)." };
+        var force = CliData.ForceOption();
         var cmd = new Command("onnx", "Wrap an ONNX model as a Vigil detector: named features feed its float32 input [N, features] unscaled; one output is the score.")
         {
-            modelFile, schema, output, experiment, register,
+            modelFile, schema, output, force, experiment, register,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -43,6 +44,11 @@ internal static class ImportCommand
                 throw new CliUsageException("give --out BUNDLE to write the model, or --register NAME to store it in the registry");
             }
 
+            if (outPath is not null)
+            {
+                ModelBundle.CheckSaveTarget(outPath, parse.GetValue(force));
+            }
+
             var model = OnnxImport.Load("MODEL", modelPath, "--schema", schemaPath);
             var bundle = ModelBundle.FromOnnx(model);
             try
@@ -52,7 +58,7 @@ internal static class ImportCommand
                 parameters["threshold"] = bundle.Threshold.ToString("R", CultureInfo.InvariantCulture);
                 if (outPath is not null)
                 {
-                    bundle.Save(outPath);
+                    bundle.Save(outPath, parse.GetValue(force));
                 }
 
                 var m = bundle.Manifest;

@@ -233,7 +233,8 @@ internal static class LogsCommand
                 return reader;
             }
 
-            var log = await InferenceLogStore.OpenAsync(store, null, cancellationToken).ConfigureAwait(false);
+            StoreFactory.RequireExisting(store, Terminal.Home); // reading never creates a store at a mistyped path
+            var log = await InferenceLogStore.OpenAsync(store, Terminal.Home, cancellationToken).ConfigureAwait(false);
             Description = log.Description;
             return log;
         }

@@ -171,12 +171,7 @@ internal static class QuickstartCommand
             ? $"promoted {best.Kind} ({ModelName} version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) to {championUri}: {promotion.Gate.Reason}"
             : $"{championUri} stays version {promotion.Champion!.Version.ToString(CultureInfo.InvariantCulture)}: {promotion.Gate.Reason}");
 
-        if (Directory.Exists(modelPath))
-        {
-            Directory.Delete(modelPath, recursive: true);
-        }
-
-        best.Bundle.Save(modelPath);
+        best.Bundle.Save(modelPath, overwrite: true); // replaces an earlier quickstart's bundle, never anything else
         Step($"6/6 scoring the test period with {best.Kind}");
         var scores = best.Bundle.Score(test);
         FrameFile.Write(new Frame([test["transaction_id"], new Float64Column("score", scores), test["label"]]), scoresPath);

@@ -43,7 +43,7 @@ internal static class ModelsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var models = await store.ListRegisteredModelsAsync(ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -82,7 +82,7 @@ internal static class ModelsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var m = await store.GetRegisteredModelAsync(parse.GetRequiredValue(name), ct).ConfigureAwait(false);
             var versions = await store.ListModelVersionsAsync(m.Name, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -130,7 +130,7 @@ internal static class ModelsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var versions = await store.ListModelVersionsAsync(parse.GetRequiredValue(name), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -186,7 +186,7 @@ internal static class ModelsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var entries = await store.GetHistoryAsync(parse.GetRequiredValue(name), parse.GetValue(target), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

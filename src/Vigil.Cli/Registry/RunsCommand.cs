@@ -38,7 +38,7 @@ internal static class RunsCommand
                 MaxResults = (int)OptionParsing.Positive("--max", parse.GetValue(max)),
                 ParentRunId = parse.GetValue(parent),
             };
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var runs = await store.ListRunsAsync(parse.GetValue(experiment), filter, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -80,7 +80,7 @@ internal static class RunsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var r = await store.GetRunAsync(parse.GetRequiredValue(id), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -137,7 +137,7 @@ internal static class RunsCommand
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
-            await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var runs = new List<Run>();
             foreach (var id in parse.GetRequiredValue(ids))
             {

@@ -17,10 +17,11 @@ internal static class ScoreCommand
         var keep = new Option<string?>("--keep") { Description = "Comma-separated extra columns to copy to the output (e.g. label)." };
         var chunk = new Option<int>("--chunk-rows") { Description = "Rows per streamed chunk.", DefaultValueFactory = _ => 131_072 };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical'." };
+        var onBadValue = CliData.BadValueOption();
 
         var cmd = new Command("score", "Score data with a model bundle; writes [id,] score, is_anomaly per row.")
         {
-            model, data, output, id, keep, chunk, schema,
+            model, data, output, id, keep, chunk, schema, onBadValue,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -38,8 +39,9 @@ internal static class ScoreCommand
                 Keep = OptionParsing.List(parse.GetValue(keep)) ?? [],
                 ChunkRows = (int)OptionParsing.Positive("--chunk-rows", parse.GetValue(chunk)),
                 Schema = TrainCommand.Schema(parse.GetValue(schema)),
+                OnBadValue = parse.GetValue(onBadValue),
             };
-            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(bundlePath), cancellationToken).ConfigureAwait(false);
+            await using var lifecycle = await CliLifecycle.OpenReadingAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(bundlePath), cancellationToken).ConfigureAwait(false);
             ScoreFileResult result;
             if (Terminal.Interactive)
             {
@@ -66,6 +68,7 @@ internal static class ScoreCommand
                 result = await lifecycle.Operations.ScoreFileAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
             }
 
+            CliData.NoteSkipped(result.SkippedRows, result.FirstSkipped);
             Terminal.Out.MarkupLine(
                 $"scored [bold]{result.Rows:N0}[/] rows ({result.Flagged:N0} flagged at threshold {result.Model.Bundle.Threshold:G6}) in {result.Elapsed.TotalSeconds:F2} s; " +
                 $"wrote [bold]{Markup.Escape(outPath)}[/]");

@@ -62,10 +62,11 @@ internal static class SearchCommand
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input." };
+        var onBadValue = CliData.BadValueOption();
         var json = new Option<bool>("--json") { Description = "Print the leaderboard as JSON." };
         var cmd = new Command("search", "Hyper-parameter search: train candidates in parallel, log each as a child run, print a validation leaderboard.")
         {
-            model, data, label, grid, trials, metric, seed, parallel, validation, timeColumn, experiment, register, top, id, features, exclude, schema, json,
+            model, data, label, grid, trials, metric, seed, parallel, validation, timeColumn, experiment, register, top, id, features, exclude, schema, onBadValue, json,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -144,7 +145,7 @@ internal static class SearchCommand
             var experimentName = parse.GetRequiredValue(experiment);
             var options = new SearchOptions
             {
-                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema))),
+                Data = DataSource.FromFile(dataPath, TrainCommand.Schema(parse.GetValue(schema)), parse.GetValue(onBadValue)),
                 Label = labelName,
                 Candidates = [.. specs.Select((spec, i) => new SearchCandidateSpec(spec, combos[i]))],
                 Metric = metricName,
@@ -204,7 +205,10 @@ internal static class SearchCommand
             }
 
             Print(result, parse.GetValue(json));
-            return result.Succeeded ? CliApp.Ok : CliApp.InternalError;
+            CliData.NoteSkipped(options.Data);
+
+            // Failed candidates are listed with their reason and the others ranked; the exit code says some failed.
+            return result.Leaderboard.Any(c => c.Error is not null) ? CliApp.PartialFailure : CliApp.Ok;
         });
         return cmd;
     }

@@ -35,10 +35,12 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
         var kindOptions = KindOptions();
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical,amount:float64'." };
+        var onBadValue = CliData.BadValueOption();
+        var force = CliData.ForceOption();
 
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
-            data, label, model, seed, output, id, features, exclude, schema, threads, experiment, register, onnxFile, onnxSchema, settings,
+            data, label, model, seed, output, force, id, features, exclude, schema, onBadValue, threads, experiment, register, onnxFile, onnxSchema, settings,
         };
         foreach (var option in kindOptions.Values)
         {
@@ -107,9 +109,10 @@ internal static class TrainCommand
 
             var options = new TrainOptions
             {
-                Data = DataSource.FromFile(dataPath, Schema(parse.GetValue(schema))),
+                Data = DataSource.FromFile(dataPath, Schema(parse.GetValue(schema)), parse.GetValue(onBadValue)),
                 Spec = spec,
                 Output = outPath,
+                Overwrite = parse.GetValue(force),
                 Experiment = experimentName,
                 RegisterAs = registerName,
                 Parameters = onnxParameters,
@@ -119,6 +122,7 @@ internal static class TrainCommand
             var result = await lifecycle.Operations.TrainAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
             var bundle = result.Bundle;
             var m = bundle.Manifest;
+            CliData.NoteSkipped(options.Data);
             Terminal.Out.MarkupLine(
                 $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {result.Rows:N0} rows x {m.FeatureSchema.Count} features " +
                 $"(read {result.ReadTime.TotalSeconds:F2} s, fit {result.FitTime.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");

@@ -141,7 +141,7 @@ internal static class BundleWriter
     /// names of the files an overwrite would remove (none for an empty folder). Refuses a target that holds anything
     /// but a Vigil bundle, and an existing bundle unless <paramref name="overwrite"/>.
     /// </summary>
-    private static string[]? CheckTarget(string path, string full, bool zip, bool overwrite)
+    internal static string[]? CheckTarget(string path, string full, bool zip, bool overwrite)
     {
         const string ForceHint = "pass --force (ModelBundle.Save with overwrite) to replace it";
         if (zip)

@@ -320,6 +320,18 @@ public sealed class ModelBundle
     public void Save(string path, bool overwrite = false) => BundleWriter.Save(this, path, overwrite);
 
     /// <summary>
+    /// Checks, without writing anything, that <see cref="Save"/> to <paramref name="path"/> with
+    /// <paramref name="overwrite"/> would not be refused: call it before expensive work whose result goes there.
+    /// </summary>
+    /// <exception cref="BundleException">The path holds something other than a Vigil bundle, or a bundle without <paramref name="overwrite"/>.</exception>
+    public static void CheckSaveTarget(string path, bool overwrite = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        BundleWriter.CheckTarget(path, full, full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase), overwrite);
+    }
+
+    /// <summary>
     /// Reads a bundle directory or zip. Checks, in order: the format version, the detector kind, that
     /// every listed file exists with the listed size and SHA-256, then parses the files.
     /// </summary>

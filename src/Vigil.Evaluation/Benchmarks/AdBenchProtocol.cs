@@ -16,6 +16,7 @@ namespace Vigil.Evaluation;
 /// <param name="FitSeconds">Mean fit wall time.</param>
 /// <param name="ScoreSeconds">Mean test scoring wall time.</param>
 /// <param name="PublishedAucRoc">ADBench's published AUC-ROC for this dataset and model, when known.</param>
+/// <remarks>A dataset the protocol could not run on has <see cref="Skipped"/> set and NaN metrics (see <see cref="AdBenchProtocol.RunFile"/>).</remarks>
 public sealed record AdBenchResult(
     string Dataset,
     string Model,
@@ -27,7 +28,15 @@ public sealed record AdBenchResult(
     double AucPr,
     double FitSeconds,
     double ScoreSeconds,
-    double? PublishedAucRoc);
+    double? PublishedAucRoc)
+{
+    /// <summary>Why the dataset was skipped for this model (unreadable, cannot be split, ...), or null when it ran.</summary>
+    public string? Skipped { get; init; }
+
+    /// <summary>The result of a dataset skipped for <paramref name="reason"/>: no metrics (NaN), the reason kept.</summary>
+    public static AdBenchResult SkippedDataset(string dataset, string model, int seeds, string reason) =>
+        new(dataset, model, seeds, 0, 0, double.NaN, double.NaN, double.NaN, 0, 0, null) { Skipped = reason };
+}
 
 /// <summary>
 /// The ADBench protocol (Han et al., NeurIPS 2022) on a labelled CSV whose last column is <c>label</c>:
@@ -62,7 +71,11 @@ public static class AdBenchProtocol
         ["mammography"] = 0.8639,
     };
 
-    /// <summary>The data files of <paramref name="folder"/> (.csv or .csv.gz) whose last column is named <c>label</c>, sorted by name.</summary>
+    /// <summary>
+    /// The data files of <paramref name="folder"/> (.csv or .csv.gz) whose last column is named <c>label</c>, sorted by
+    /// name, and those whose header cannot be read at all (so that <see cref="RunFile"/> reports them as skipped, with
+    /// the reason, rather than leaving them out unseen).
+    /// </summary>
     public static IReadOnlyList<string> FindDatasets(string folder)
     {
         if (!Directory.Exists(folder))
@@ -70,13 +83,71 @@ public static class AdBenchProtocol
             throw new DirectoryNotFoundException($"{folder}: folder not found");
         }
 
+        static bool Labelled(string file)
+        {
+            try
+            {
+                return CsvFile.InferSchema(file, new CsvReadOptions { InferenceRows = 1 }).Columns[^1].Name == "label";
+            }
+            catch (Exception e) when (IsDatasetError(e))
+            {
+                return true; // unreadable: reported as skipped by RunFile
+            }
+        }
+
         var files = Directory.EnumerateFiles(folder)
             .Where(f => f.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase))
-            .Where(f => CsvFile.InferSchema(f, new CsvReadOptions { InferenceRows = 1 }).Columns[^1].Name == "label")
+            .Where(Labelled)
             .Order(StringComparer.Ordinal)
             .ToList();
         return files;
     }
+
+    /// <summary>
+    /// Runs the protocol on one file for each of <paramref name="models"/>, never throwing for the dataset's own
+    /// problems: a file that cannot be read, or a model the dataset cannot be run with (a class with a single row left
+    /// after subsampling cannot be split, one class only, ...), gives a result with <see cref="AdBenchResult.Skipped"/>
+    /// set to the reason, so a batch over a folder finishes the other datasets.
+    /// </summary>
+    public static IReadOnlyList<AdBenchResult> RunFile(string path, IReadOnlyList<string> models, int seeds = 3)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentOutOfRangeException.ThrowIfLessThan(seeds, 1);
+        var dataset = DatasetName(path);
+        Frame frame;
+        try
+        {
+            frame = FrameFile.Read(path);
+            if (!frame.Contains("label"))
+            {
+                throw new InvalidDataException($"{path}: no 'label' column");
+            }
+        }
+        catch (Exception e) when (IsDatasetError(e))
+        {
+            return [.. models.Select(m => AdBenchResult.SkippedDataset(dataset, m, seeds, e.Message))];
+        }
+
+        var results = new List<AdBenchResult>(models.Count);
+        foreach (var model in models)
+        {
+            try
+            {
+                results.Add(Run(frame, dataset, model, seeds));
+            }
+            catch (Exception e) when (IsDatasetError(e) && ModelBundle.KnownKinds.Contains(model, StringComparer.Ordinal))
+            {
+                results.Add(AdBenchResult.SkippedDataset(dataset, model, seeds, e.Message));
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>An error that is the dataset's (unreadable, degenerate for the protocol), not a bug or a cancellation.</summary>
+    private static bool IsDatasetError(Exception e) =>
+        e is VigilException or ArgumentException or InvalidDataException or FormatException or IOException or UnauthorizedAccessException
+            or InvalidOperationException;
 
     /// <summary>The dataset name of a file: its name without .csv/.csv.gz.</summary>
     public static string DatasetName(string path)
@@ -137,7 +208,19 @@ public static class AdBenchProtocol
             var data = Subsample(frame, MaxRows, seed);
             rows = data.RowCount;
             var labelsD = ((Float64Column)data["label"]).Values;
-            var split = Splits.StratifiedRandom(labelsD, TrainFraction, seed);
+            SplitIndices split;
+            try
+            {
+                split = Splits.StratifiedRandom(labelsD, TrainFraction, seed);
+            }
+            catch (ArgumentException e)
+            {
+                // Name the step: the subsample (of seed s) is what left a class too small.
+                var detail = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"seed {s}: the 70/30 stratified split of {rows} rows{(frame.RowCount > MaxRows ? $" (subsampled from {frame.RowCount})" : "")} failed: {detail}"), e);
+            }
+
             var train = data.Take(split.Train);
             var test = data.Take(split.Test);
 

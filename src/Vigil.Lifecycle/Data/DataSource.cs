@@ -9,6 +9,8 @@ namespace Vigil.Lifecycle;
 public sealed class DataSource
 {
     private readonly Frame? _frame;
+    private long _skippedRows;
+    private DataFormatException? _firstSkipped;
 
     private DataSource(string name, string? path, Frame? frame, CsvReadOptions? csv)
     {
@@ -27,12 +29,30 @@ public sealed class DataSource
     /// <summary>CSV options (an explicit schema) for a CSV file, else null.</summary>
     public CsvReadOptions? Csv { get; }
 
-    /// <summary>The rows of a file; <paramref name="schema"/> gives explicit column kinds for CSV input.</summary>
-    public static DataSource FromFile(string path, FrameSchema? schema = null)
+    /// <summary>
+    /// The rows of a file; <paramref name="schema"/> gives explicit column kinds for CSV input, and
+    /// <paramref name="onBadValue"/> says what a CSV value that does not parse as its column's kind does (an error
+    /// naming file, line and column, or the row skipped and counted in <see cref="SkippedRows"/>).
+    /// </summary>
+    public static DataSource FromFile(string path, FrameSchema? schema = null, BadValueHandling onBadValue = BadValueHandling.Error)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new DataSource(System.IO.Path.GetFileName(path), path, null, schema is null ? null : new CsvReadOptions { Schema = schema });
+        if (schema is null && onBadValue == BadValueHandling.Error)
+        {
+            return new DataSource(System.IO.Path.GetFileName(path), path, null, null);
+        }
+
+        DataSource? source = null;
+        var csv = new CsvReadOptions { Schema = schema, OnBadValue = onBadValue, RowSkipped = e => source!.Skipped(e) };
+        source = new DataSource(System.IO.Path.GetFileName(path), path, null, csv);
+        return source;
     }
+
+    /// <summary>Rows dropped so far because a value did not parse (<see cref="BadValueHandling.Skip"/>), over every read.</summary>
+    public long SkippedRows => Interlocked.Read(ref _skippedRows);
+
+    /// <summary>The error the first skipped row would have raised (file, line, column, value), or null.</summary>
+    public DataFormatException? FirstSkipped => Volatile.Read(ref _firstSkipped);
 
     /// <summary>
     /// Rows in memory, named <paramref name="name"/>. When <paramref name="path"/> is given, runs fingerprint that file
@@ -47,6 +67,12 @@ public sealed class DataSource
 
     /// <summary>What to call the data in a message: the path as given, or the name.</summary>
     public override string ToString() => Path ?? Name;
+
+    private void Skipped(DataFormatException error)
+    {
+        Interlocked.Increment(ref _skippedRows);
+        Interlocked.CompareExchange(ref _firstSkipped, error, null);
+    }
 
     /// <summary>The rows: the frame given, or the file read now.</summary>
     internal Frame Read() => _frame ?? FrameFile.Read(Path!, Csv);

@@ -30,6 +30,9 @@ public sealed record ScoreFileOptions
 
     /// <summary>Explicit column kinds for CSV input, or null to infer them.</summary>
     public FrameSchema? Schema { get; init; }
+
+    /// <summary>What a CSV value that does not parse as its column's kind does: an error (default) or the row skipped (not scored, counted in <see cref="ScoreFileResult.SkippedRows"/>).</summary>
+    public BadValueHandling OnBadValue { get; init; } = BadValueHandling.Error;
 }
 
 /// <summary>What <see cref="ModelLifecycle.ScoreFileAsync"/> wrote.</summary>
@@ -38,7 +41,14 @@ public sealed record ScoreFileOptions
 /// <param name="Rows">Rows scored.</param>
 /// <param name="Flagged">Rows over the bundle's threshold (<c>is_anomaly</c> = 1).</param>
 /// <param name="Elapsed">Time spent reading, scoring and writing.</param>
-public sealed record ScoreFileResult(LoadedModel Model, string Output, long Rows, long Flagged, TimeSpan Elapsed);
+public sealed record ScoreFileResult(LoadedModel Model, string Output, long Rows, long Flagged, TimeSpan Elapsed)
+{
+    /// <summary>Input rows not scored because a value did not parse (<see cref="ScoreFileOptions.OnBadValue"/> skip).</summary>
+    public long SkippedRows { get; init; }
+
+    /// <summary>The error the first skipped row would have raised, or null.</summary>
+    public DataFormatException? FirstSkipped { get; init; }
+}
 
 public sealed partial class ModelLifecycle
 {
@@ -54,11 +64,12 @@ public sealed partial class ModelLifecycle
         FrameFile.FormatOf(options.Output);
         var model = await LoadModelAsync(options.Model, progress, cancellationToken).ConfigureAwait(false);
         var sw = Stopwatch.StartNew();
-        var (rows, flagged) = await Task.Run(() => ScoreChunks(model.Bundle, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
-        return new ScoreFileResult(model, options.Output, rows, flagged, sw.Elapsed);
+        var source = DataSource.FromFile(options.Data, options.Schema, options.OnBadValue);
+        var (rows, flagged) = await Task.Run(() => ScoreChunks(model.Bundle, options, source.Csv, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return new ScoreFileResult(model, options.Output, rows, flagged, sw.Elapsed) { SkippedRows = source.SkippedRows, FirstSkipped = source.FirstSkipped };
     }
 
-    private static (long Rows, long Flagged) ScoreChunks(ModelBundle bundle, ScoreFileOptions options, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
+    private static (long Rows, long Flagged) ScoreChunks(ModelBundle bundle, ScoreFileOptions options, CsvReadOptions? csv, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
     {
         var dataPath = options.Data;
         var keep = options.Keep;
@@ -70,7 +81,6 @@ public sealed partial class ModelLifecycle
         var done = false;
         try
         {
-            var csv = options.Schema is null ? null : new CsvReadOptions { Schema = options.Schema };
             foreach (var chunk in FrameFile.ReadChunks(dataPath, options.ChunkRows, csv))
             {
                 cancellationToken.ThrowIfCancellationRequested();

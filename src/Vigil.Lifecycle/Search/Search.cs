@@ -273,11 +273,14 @@ public sealed partial class ModelLifecycle
                 await run.FinishAsync(RunStatus.Finished, ct).ConfigureAwait(false);
                 _results[i] = new SearchCandidate(i + 1, _candidates[i].Parameters, metrics);
             }
-            catch (Exception e) when (e is not OperationCanceledException && IsInputError(e))
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // One candidate's failure never ends the search: it is ranked last as failed, with the reason (an
+                // unexpected exception keeps its type in the reason, so a bug stays recognisable).
                 Seconds[i] = sw.Elapsed.TotalSeconds;
                 await run.FailAsync(e).ConfigureAwait(false);
-                _results[i] = new SearchCandidate(i + 1, _candidates[i].Parameters, new Dictionary<string, double>(), e.Message);
+                var reason = IsInputError(e) ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}";
+                _results[i] = new SearchCandidate(i + 1, _candidates[i].Parameters, new Dictionary<string, double>(), reason);
             }
             catch (Exception e)
             {

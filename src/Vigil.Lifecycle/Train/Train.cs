@@ -15,8 +15,14 @@ public sealed record TrainOptions
     /// <summary>What to train: detector kind, label, feature choice and the detector's options, already validated by the caller.</summary>
     public required TrainSpec Spec { get; init; }
 
-    /// <summary>Write the bundle here too: a directory, or a .zip file.</summary>
+    /// <summary>
+    /// Write the bundle here too: a directory, or a .zip file. A path holding anything but a Vigil bundle is refused
+    /// (before the data is read); an existing bundle only with <see cref="Overwrite"/>.
+    /// </summary>
     public string? Output { get; init; }
+
+    /// <summary>Replace an existing bundle at <see cref="Output"/> (atomically: written beside it, then swapped).</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>Log the training as a run in this experiment (default "default" when <see cref="RegisterAs"/> is given; no run when both are null).</summary>
     public string? Experiment { get; init; }
@@ -85,6 +91,12 @@ public sealed partial class ModelLifecycle
     public async Task<TrainResult> TrainAsync(TrainOptions options, IProgress<LifecycleProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Output is not null)
+        {
+            // Refuse a target that would be refused at the end before hours of training, and before a run is logged.
+            ModelBundle.CheckSaveTarget(options.Output, options.Overwrite);
+        }
+
         var tracked = options.Experiment is not null || options.RegisterAs is not null;
         var run = tracked
             ? await TrackedRun.StartAsync(this, options.Experiment ?? "default", null, null, cancellationToken).ConfigureAwait(false)
@@ -171,7 +183,7 @@ public sealed partial class ModelLifecycle
         cancellationToken.ThrowIfCancellationRequested();
         if (options.Output is not null)
         {
-            bundle.Save(options.Output);
+            bundle.Save(options.Output, options.Overwrite);
         }
 
         return (new TrainResult(bundle, frame.RowCount, read.Elapsed, fit.Elapsed, metrics, options.Output, null), frame);

@@ -12,18 +12,19 @@ internal sealed class SqliteDialect : SqlDialect
     private const int BusyTimeoutMs = 10_000;
     private readonly string _connectionString;
 
-    public SqliteDialect(string path)
+    /// <summary>The store at <paramref name="path"/>; with <paramref name="create"/> false an absent file is never created (nor its folder).</summary>
+    public SqliteDialect(string path, bool create = true)
     {
         Path = System.IO.Path.GetFullPath(path);
         var dir = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(dir))
+        if (create && !string.IsNullOrEmpty(dir))
         {
             Directory.CreateDirectory(dir);
         }
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             ForeignKeys = true,

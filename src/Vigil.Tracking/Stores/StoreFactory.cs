@@ -36,17 +36,53 @@ public static class StoreFactory
         return await OpenSqlAsync(storeSpec, vigilHome, timeProvider, null, cancellationToken).ConfigureAwait(false);
     }
 
-    internal static async Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a store that must already exist, for commands that only read: a SQLite file that is not there is refused
+    /// (naming it) and nothing is created, neither the file nor its folder. A PostgreSQL database is never created by
+    /// Vigil anyway; connecting to one that does not exist fails with the server's message.
+    /// </summary>
+    /// <exception cref="TrackingException">The SQLite store does not exist, or the store cannot be opened.</exception>
+    public static async Task<ITrackingStore> OpenExistingAsync(string? storeSpec = null, string? vigilHome = null, CancellationToken cancellationToken = default) =>
+        await OpenSqlAsync(storeSpec, vigilHome, TimeProvider.System, null, cancellationToken, mustExist: true).ConfigureAwait(false);
+
+    /// <summary>
+    /// Refuses, naming it, a SQLite store file that does not exist (for commands that only read); does nothing for
+    /// PostgreSQL. Creates nothing.
+    /// </summary>
+    /// <exception cref="TrackingException">The SQLite store does not exist.</exception>
+    public static void RequireExisting(string? storeSpec = null, string? vigilHome = null)
+    {
+        var spec = ResolveStoreSpec(storeSpec);
+        if (IsPostgres(spec))
+        {
+            return;
+        }
+
+        var path = SqlitePath(spec, ResolveHome(vigilHome));
+        if (!File.Exists(path))
+        {
+            var why = spec is null ? $" (the default, $VIGIL_HOME/vigil.db; nothing has been tracked here yet)" : string.Empty;
+            throw new TrackingException(
+                $"the SQLite store {path} does not exist{why}; this command only reads and creates none: check --store, {StoreVariable} or {HomeVariable}");
+        }
+    }
+
+    internal static async Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken, bool mustExist = false)
     {
         var home = ResolveHome(vigilHome);
         var spec = ResolveStoreSpec(storeSpec);
+        if (mustExist)
+        {
+            RequireExisting(spec, home);
+        }
+
         var artifacts = new ArtifactStore(Path.Combine(home, "artifacts"));
         SqlDialect dialect;
         try
         {
             dialect = IsPostgres(spec)
                 ? new PostgresDialect(ToNpgsqlConnectionString(spec!))
-                : new SqliteDialect(SqlitePath(spec, home));
+                : new SqliteDialect(SqlitePath(spec, home), create: !mustExist);
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
         {
