@@ -7,8 +7,8 @@ using Vigil.Tracking;
 namespace Vigil.Cli;
 
 /// <summary>
-/// <c>vigil models list|show|versions|history|alias set|stage set|rollback</c>: the model registry, with every
-/// alias and stage change recorded (who, when, from, to, why).
+/// <c>vigil models list|show|versions|history|alias set|stage set|rollback|sign|keygen</c>: the model registry, with every
+/// alias and stage change recorded (who, when, from, to, why), and bundle signing.
 /// </summary>
 internal static class ModelsCommand
 {
@@ -27,6 +27,55 @@ internal static class ModelsCommand
         stage.Subcommands.Add(BuildStageSet());
         cmd.Subcommands.Add(stage);
         cmd.Subcommands.Add(BuildRollback());
+        cmd.Subcommands.Add(BuildSign());
+        cmd.Subcommands.Add(BuildKeygen());
+        return cmd;
+    }
+
+    private static Command BuildSign()
+    {
+        var target = new Argument<string>("BUNDLE") { Description = "A bundle directory or .zip (signed in place), or a registered version models:/NAME/VERSION (signed into a new version)." };
+        var key = new Option<string>("--key") { Description = "The ECDSA P-256 private key, PEM (as 'vigil models keygen' writes it).", Required = true };
+        var cmd = new Command("sign", "Sign a bundle: signature.json (ECDSA P-256, SHA-256) over bundle.json, which holds every file's SHA-256. Servers and commands with VIGIL_TRUSTED_KEYS load only bundles signed by a trusted key.")
+        {
+            target, key,
+        };
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var what = parse.GetRequiredValue(target);
+            using var signingKey = Vigil.Detectors.BundleSigner.ReadPrivateKey(parse.GetRequiredValue(key));
+            if (!CliLifecycle.IsRegistryUri(what))
+            {
+                var keyId = Vigil.Detectors.BundleSigner.Sign(what, signingKey);
+                Terminal.Out.WriteLine($"signed {what} with key {keyId}");
+                return CliApp.Ok;
+            }
+
+            await using var lifecycle = await CliLifecycle.OpenReadingAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
+            var signed = await lifecycle.Operations.SignVersionAsync(what, signingKey, ct).ConfigureAwait(false);
+            Terminal.Out.WriteLine(
+                $"signed {signed.Source.Uri} with key {signed.KeyId} as {signed.Signed.ModelName} version {signed.Signed.Version.ToString(CultureInfo.InvariantCulture)} ({signed.Signed.Uri}); aliases and stages did not move (run {signed.RunId})");
+            return CliApp.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command BuildKeygen()
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the key pair (created if needed; existing key files are never replaced).", Required = true };
+        var cmd = new Command("keygen", "Make an ECDSA P-256 signing key pair: vigil-signing-key.pem (private, owner-only) and vigil-signing-key.pub.pem (public, for VIGIL_TRUSTED_KEYS).")
+        {
+            output,
+        };
+        cmd.SetAction(parse =>
+        {
+            var (privateKey, publicKey, keyId) = Vigil.Detectors.BundleSigner.GenerateKeyPair(parse.GetRequiredValue(output));
+            Terminal.Out.WriteLine($"private key: {privateKey}");
+            Terminal.Out.WriteLine($"public key:  {publicKey}");
+            Terminal.Out.WriteLine($"key id:      {keyId}");
+            return CliApp.Ok;
+        });
         return cmd;
     }
 

@@ -95,6 +95,14 @@ internal sealed class TrackedRun
         }
     }
 
+    /// <summary>Stores a bundle zip file as it is (e.g. signed) in the artifact store and records it as the run's <see cref="BundleArtifact"/>.</summary>
+    public async Task<StoredArtifact> LogBundleFileAsync(string zipPath, CancellationToken cancellationToken)
+    {
+        var stored = await _store.Artifacts.PutFileAsync(zipPath, cancellationToken).ConfigureAwait(false);
+        await _store.RecordArtifactAsync(Id, BundleArtifact, stored, cancellationToken).ConfigureAwait(false);
+        return stored;
+    }
+
     /// <summary>Registers the stored bundle as a new version of <paramref name="modelName"/>, made by this run.</summary>
     public Task<ModelVersion> RegisterAsync(
         string modelName, string bundleSha256, BundleManifest manifest, IReadOnlyDictionary<string, double>? metrics, string? description, CancellationToken cancellationToken) =>

@@ -28,6 +28,7 @@ public sealed partial class ModelCache : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly IItemRuleProvider? _rules;
+    private readonly BundleLoadOptions _bundleOptions;
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private readonly Dictionary<string, List<ServedModel>> _recent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
@@ -40,8 +41,16 @@ public sealed partial class ModelCache : IDisposable
     /// <param name="logger">Load logs.</param>
     /// <param name="time">The clock of load times.</param>
     /// <param name="rules">Supplies each loaded version's pre-model rules (none without it).</param>
-    public ModelCache(IReadOnlyList<ModelSpec> specs, ITrackingStore store, ServingMetrics metrics, ILogger<ModelCache> logger, TimeProvider time, IItemRuleProvider? rules = null)
+    /// <param name="bundleOptions">
+    /// Size caps and trusted keys for loading bundles; default: the environment's (<c>VIGIL_BUNDLE_MAX_FILE_BYTES</c>,
+    /// <c>VIGIL_BUNDLE_MAX_BYTES</c>, <c>VIGIL_TRUSTED_KEYS</c>), read once here so that a bad setting stops start-up.
+    /// With trusted keys, a version whose bundle is unsigned or not signed by one of them is refused (and reported in
+    /// <see cref="Failures"/>).
+    /// </param>
+    /// <exception cref="BundleSettingsException">A bundle setting in the environment is invalid.</exception>
+    public ModelCache(IReadOnlyList<ModelSpec> specs, ITrackingStore store, ServingMetrics metrics, ILogger<ModelCache> logger, TimeProvider time, IItemRuleProvider? rules = null, BundleLoadOptions? bundleOptions = null)
     {
+        _bundleOptions = bundleOptions ?? BundleLoadOptions.FromEnvironment();
         _rules = rules;
         _specs = specs;
         _store = store;
@@ -157,7 +166,17 @@ public sealed partial class ModelCache : IDisposable
         }
 
         var path = await _store.GetVerifiedBundlePathAsync(version, cancellationToken).ConfigureAwait(false);
-        var bundle = await Task.Run(() => ModelBundle.Load(path), cancellationToken).ConfigureAwait(false);
+        ModelBundle bundle;
+        try
+        {
+            bundle = await Task.Run(() => ModelBundle.Load(path, _bundleOptions), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BundleException e) when (e.Message.StartsWith(e.BundlePath + ": ", StringComparison.Ordinal))
+        {
+            // Name the version, not only the content-addressed blob: "models:/fraud/3 (PATH): the bundle is unsigned ...".
+            throw new BundleException($"{version.Uri} ({path})", e.File, e.Message[(e.BundlePath.Length + 2)..], e);
+        }
+
         var model = new ServedModel(spec, version.Version, bundle, _time.GetUtcNow(), version.BundleSha256, _rules?.GetRules(spec, bundle));
         lock (_recent)
         {
