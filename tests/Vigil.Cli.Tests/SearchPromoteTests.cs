@@ -86,6 +86,24 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
     }
 
     [Fact]
+    public void Search_ranks_the_others_when_a_candidate_fails_and_exits_4()
+    {
+        // maxFeatures 50 passes the grid check but fails at fit on 2 features.
+        File.WriteAllText(_dir.File("grid.yaml"), "estimators: [10]\nmaxFeatures: [1.0, 50]\n");
+        var r = Run("search", "--model", "iforest", "--data", fx.Data, "--label", "label", "--features", "amount,hour_of_day", "--grid", "grid.yaml",
+            "--seed", "2", "--parallel", "1", "--json");
+        r.ExitCode.ShouldBe(4, r.StdErr);
+        using var json = JsonDocument.Parse(r.StdOut);
+        var board = json.RootElement.GetProperty("leaderboard");
+        board.GetArrayLength().ShouldBe(2);
+        board[0].GetProperty("candidate").GetInt32().ShouldBe(1);
+        board[0].GetProperty("error").ValueKind.ShouldBe(JsonValueKind.Null);
+        board[0].GetProperty("metrics").GetProperty("auc_pr").GetDouble().ShouldBeGreaterThan(0);
+        board[1].GetProperty("candidate").GetInt32().ShouldBe(2);
+        board[1].GetProperty("error").GetString()!.ShouldContain("MaxFeatures asks for 50 features per tree but the data has 2");
+    }
+
+    [Fact]
     public void Search_refuses_an_unknown_parameter_naming_the_valid_ones()
     {
         File.WriteAllText(_dir.File("grid.yaml"), "estimators: [10]\nmax_depth: [3, 5]\n");
