@@ -105,10 +105,14 @@ public sealed class LogsCliTests(LogsFixture fx) : IClassFixture<LogsFixture>
     }
 
     [Fact]
-    public void Count_reads_the_store_named_by_store()
+    public async Task Count_reads_the_store_named_by_store()
     {
         Count(fx.Run("logs", "count", "--store", "sqlite:" + Path.Combine(fx.Home, "vigil.db"))).ShouldBe("8");
-        Count(fx.Run("logs", "count", "--store", "sqlite:" + Path.Combine(fx.Dir, "empty.db"))).ShouldBe("0");
+        var empty = Path.Combine(fx.Dir, "empty.db");
+        fx.Run("logs", "count", "--store", "sqlite:" + empty).ShouldFailWithOneLine($"the SQLite store {empty} does not exist"); // reading creates nothing
+        File.Exists(empty).ShouldBeFalse();
+        await (await Vigil.Tracking.StoreFactory.OpenAsync("sqlite:" + empty, fx.Home, TestContext.Current.CancellationToken)).DisposeAsync(); // as a writing command's first use
+        Count(fx.Run("logs", "count", "--store", "sqlite:" + empty)).ShouldBe("0");
     }
 
     [Fact]
