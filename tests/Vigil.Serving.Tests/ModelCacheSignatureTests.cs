@@ -43,7 +43,7 @@ public sealed class ModelCacheSignatureTests : IAsyncDisposable
     [Fact]
     public async Task Unsigned_and_foreign_signed_versions_are_refused_and_a_signed_one_loads()
     {
-        await using var store = await StoreFactory.OpenAsync(null, _home);
+        await using var store = await StoreFactory.OpenAsync(null, _home, TestContext.Current.CancellationToken);
         var trusted = BundleSigner.GenerateKeyPair(Path.Combine(_home, "trusted"));
         var stranger = BundleSigner.GenerateKeyPair(Path.Combine(_home, "stranger"));
         using var trustedKey = BundleSigner.ReadPrivateKey(trusted.PrivateKey);
