@@ -149,10 +149,14 @@ cmd_build() {
   chmod 1777 "$rootfs/tmp"
   # The libraries the apphost, the runtime and every native package library link to, as ldd resolves them here,
   # plus the ones .NET opens by name at run time: OpenSSL (SHA-256 of bundles and artifacts, TLS to PostgreSQL
-  # or blob storage). libgcc_s/libstdc++ come in through ONNX Runtime and LightGBM.
+  # or blob storage) and GSSAPI. libgcc_s/libstdc++/libgomp come in through ONNX Runtime and LightGBM.
   local libs lib interp opened
-  opened="$(ldconfig -p | awk '$1 ~ /^lib(ssl|crypto)\.so\.3$/ && /x86-64/ { print $NF }')"
-  [ "$(wc -w <<<"$opened")" -ge 2 ] || die "libssl.so.3 and libcrypto.so.3 not found (Debian package libssl3)"
+  # GSSAPI: Npgsql asks for it on every PostgreSQL connection (the runtime prints "Cannot load library
+  # libgssapi_krb5.so.2" without it, and Kerberos authentication needs it).
+  ldconfig -p | grep -q 'libgssapi_krb5\.so\.2 ' || apt_install libgssapi-krb5-2 \
+    || die "libgssapi_krb5.so.2 not found (Debian package libgssapi-krb5-2)"
+  opened="$(ldconfig -p | awk '$1 ~ /^lib(ssl\.so\.3|crypto\.so\.3|gssapi_krb5\.so\.2)$/ && /x86-64/ { print $NF }')"
+  [ "$(wc -w <<<"$opened")" -ge 3 ] || die "libssl.so.3, libcrypto.so.3 or libgssapi_krb5.so.2 not found (Debian packages libssl3, libgssapi-krb5-2)"
   libs="$( { for f in "$rootfs/opt/vigil/vigil" "$rootfs"/opt/vigil/*.so $opened; do ldd "$f" 2>/dev/null || true; done
              printf '%s\n' $opened | sed 's/^/x => /'; } \
            | awk '/=> \// { print $3 } /^[[:space:]]*\/.*ld-linux/ { print $1 }' | sort -u)"
@@ -346,9 +350,9 @@ cmd_postgres_image() {
   ln -sf dash "$rootfs/bin/sh" 2>/dev/null || ln -sf dash "$rootfs/usr/bin/sh"
   printf 'root:x:0:0:root:/root:/bin/sh\npostgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh\n' > "$rootfs/etc/passwd"
   printf 'root:x:0:\npostgres:x:999:\n' > "$rootfs/etc/group"
-  mkdir -p "$rootfs/tmp" "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql"
+  mkdir -p "$rootfs/tmp" "$rootfs/var/lib/postgresql"
   chmod 1777 "$rootfs/tmp"
-  install -m 0755 deploy/postgres/entrypoint.sh "$rootfs/usr/local/bin/vigil-postgres-entrypoint"
+  install -D -m 0755 deploy/postgres/entrypoint.sh "$rootfs/usr/local/bin/vigil-postgres-entrypoint"
   printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu > "$rootfs/etc/ld.so.conf"
   ldconfig -r "$rootfs" 2>/dev/null || die "ldconfig -r failed for the PostgreSQL root file system"
   log "PostgreSQL root file system: $(du -sh "$rootfs" | cut -f1)"
@@ -390,7 +394,9 @@ cmd_compose_smoke() {
   local deadline=$(( $(date +%s) + 90 ))
   until podman run --rm --read-only --network "$net" -v "$home_vol:/var/lib/vigil" -e "VIGIL_STORE=$store" \
       "$image:$tag" models list >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || { "${compose[@]}" logs postgres >&2 || true; die "PostgreSQL did not accept connections in 90 s"; }
+    [ "$(podman container inspect -f '{{.State.Running}}' "${project}_postgres_1" 2>/dev/null)" = true ] \
+      || { podman logs "${project}_postgres_1" >&2 || true; die "the PostgreSQL container is not running"; }
+    [ "$(date +%s)" -lt "$deadline" ] || { podman logs "${project}_postgres_1" >&2 || true; die "PostgreSQL did not accept connections in 90 s"; }
     sleep 1
   done
   log "PostgreSQL is up; register fraud v1 and v2 (shared artifact volume $home_vol), champion -> 1"

@@ -23,4 +23,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   echo "vigil-postgres: created the cluster (user $POSTGRES_USER, database $POSTGRES_DB)" >&2
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/var/run/postgresql -c jit=off "$@"
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp -c jit=off "$@"
