@@ -207,6 +207,8 @@ GROUP
   log "podman build took $(elapsed "$t0") s"
   echo "built $image:$tag ($size_mb MB, $size_bytes bytes) in $(elapsed "$start") s"
   [ "$size_mb" -le 150 ] || die "the image is $size_mb MB; the limit is 150 MB"
+  # earlier builds that lost their tag to this one
+  podman image prune -f --filter label=org.opencontainers.image.title=vigil >/dev/null 2>&1 || true
   rm -rf "$publish"
 }
 
