@@ -18,7 +18,7 @@ Commands:
                    both, move the champion alias, see both replicas follow; then take it down
   postgres-image   only build the PostgreSQL image vigil-postgres:15 used by compose (done by compose-smoke)
   validate-k8s     validate every manifest in deploy/k8s against the Kubernetes API schemas
-                   (npm package kubernetes-models, installed into a cache folder on first use)
+                   (npm package kubernetes-models: npm ci into eng/k8s-validate/node_modules on first use)
   ensure-podman    install podman, runc, buildah, netavark, aardvark-dns, iptables and podman-compose with apt-get
                    when missing (needs root)
 
@@ -29,8 +29,8 @@ Options:
   -h, --help       this text
 
 Environment:
-  CI=true          a missing podman that cannot be installed is an error (otherwise too: every command
-                   here needs podman, except validate-k8s which needs node and npm)
+  (every command but validate-k8s needs podman and fails, exit code 3, when it cannot be installed;
+   eng/test.sh then skips the container checks loudly, or fails them under CI=true)
   VIGIL_IMAGE      image name (default vigil)
   VIGIL_SMOKE_PORT loopback port for smoke (default: a free one from 18080)
 
@@ -48,6 +48,10 @@ tag=""
 keep=0
 publish_dir=""
 work="$root/artifacts/container"
+
+# a time limit (timeout) or Ctrl-C ends the script through exit, so the EXIT traps remove containers and volumes
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 log() { echo "container.sh: $*" >&2; }
 die() { echo "container.sh: error: $*" >&2; exit 1; }
