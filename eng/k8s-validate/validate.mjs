@@ -1,10 +1,13 @@
 // Validates every Kubernetes manifest (*.yaml, every document) in a folder against the Kubernetes API schemas
-// compiled into the npm package kubernetes-models (types, formats, enums, required fields of each object).
+// compiled into the npm package kubernetes-models (types, formats, enums, required fields of each object), and
+// reports fields the schemas do not declare (strict.mjs: a misspelled field is an error, as with kubectl's
+// strict field validation).
 // Usage: node eng/k8s-validate/validate.mjs DIR      (eng/container.sh validate-k8s runs it)
 // Exit code 0 when every document is a known apiVersion/kind and valid; 1 otherwise, one line per error.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { unknownFields } from "./strict.mjs";
 
 const dir = process.argv[2];
 if (!dir || process.argv.includes("--help")) {
@@ -33,19 +36,29 @@ async function validate(doc) {
   } catch (e) {
     errors.push(e.message);
   }
+  errors.push(...unknownFields(doc));
   return errors;
 }
 
-// The validator must reject what the API server rejects: a wrong type and a missing required field.
-const broken = {
-  apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "broken" },
-  spec: { replicas: "two", template: { spec: { containers: [{ name: "c", image: "i", ports: [{ containerPort: "80" }] }] } } },
-};
-const brokenErrors = (await validate(broken)).join("; ");
-for (const expected of ["replicas", "containerPort", "selector"]) {
-  if (!brokenErrors.includes(expected)) {
-    console.error(`validate.mjs: self-check failed: an invalid Deployment was not rejected for '${expected}' (${brokenErrors})`);
-    process.exit(1);
+// The validator must reject what the API server rejects: a wrong type, a missing required field, a misspelled
+// field deep inside a pod template.
+const container = { name: "c", image: "i", ports: [{ containerPort: "80" }], livenesProbe: {} };
+const brokenObjects = [
+  [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "broken" },
+     spec: { replicas: "two", template: { spec: { containers: [container] } } } },
+   ["replicas", "containerPort", "selector", "livenesProbe"]],
+  [{ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "broken" },
+     spec: { schedule: "0 5 * * 1", jobTemplate: { spec: { template: { spec: { restartPolicy: "Never",
+       containers: [{ name: "c", image: "i", securityContxt: {} }] } } } } } },
+   ["securityContxt"]],
+];
+for (const [obj, expected] of brokenObjects) {
+  const errors = (await validate(obj)).join("; ");
+  for (const field of expected) {
+    if (!errors.includes(field)) {
+      console.error(`validate.mjs: self-check failed: an invalid ${obj.kind} was not rejected for '${field}' (${errors})`);
+      process.exit(1);
+    }
   }
 }
 
@@ -77,5 +90,5 @@ for (const file of files) {
     }
   }
 }
-console.log(`kubernetes manifests: ${ok} valid, ${failed} invalid (schemas: kubernetes-models)`);
+console.log(`kubernetes manifests: ${ok} valid, ${failed} invalid (schemas: kubernetes-models, unknown fields refused)`);
 process.exit(failed === 0 && ok > 0 ? 0 : 1);
