@@ -327,7 +327,7 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
                 return await DeadLetterAsync(batch[0], e, leftover).ConfigureAwait(false);
             }
 
-            LogIsolating(batch.Count, Destination, e.Message);
+            LogIsolating(batch.Count, Destination, Describe(e));
             var half = batch.Count / 2;
             var first = await WriteRowsAsync(Slice(batch, 0, half), leftover).ConfigureAwait(false);
             var second = await WriteRowsAsync(Slice(batch, half, batch.Count - half), leftover).ConfigureAwait(false);
@@ -341,6 +341,21 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
         InferenceLogFailureKind.Unknown => attempt < 2, // three tries, then handled as permanent (isolated, never lost)
         _ => false,
     };
+
+    /// <summary>The exception's message followed by each inner cause its message does not already hold.</summary>
+    private static string Describe(Exception e)
+    {
+        var text = e.Message;
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (!text.Contains(inner.Message, StringComparison.Ordinal))
+            {
+                text += ": " + inner.Message;
+            }
+        }
+
+        return text;
+    }
 
     private static IReadOnlyList<InferenceRecord> Slice(IReadOnlyList<InferenceRecord> rows, int start, int count)
     {
@@ -406,7 +421,7 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
 
     private async Task<bool> DeadLetterAsync(InferenceRecord row, Exception failure, List<InferenceRecord>? leftover)
     {
-        var reason = $"{Destination} refused the row permanently: {failure.Message}";
+        var reason = $"{Destination} refused the row permanently: {Describe(failure)}";
         try
         {
             await _retry.ExecuteAsync(static (state, ct) => new ValueTask(state.File.AppendAsync(state.Row, state.Reason, ct)),
@@ -427,9 +442,9 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
     {
         _metrics.LogWriteFailed();
         _metrics.LogRetrying(true);
-        _lastError = e.Message;
+        _lastError = Describe(e);
         _failingSince ??= _time.GetUtcNow();
-        LogWriteFailed(Destination, attempt, delay.TotalMilliseconds, e.Message);
+        LogWriteFailed(Destination, attempt, delay.TotalMilliseconds, _lastError);
     }
 
     private void Recovered()
