@@ -248,7 +248,7 @@ internal sealed class PostgresDialect : SqlDialect
         {
             await ExecuteAsync(npgsql, tx, "ROLLBACK TO SAVEPOINT inference_copy", cancellationToken).ConfigureAwait(false);
         }
-        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
         await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
         if (!withItems)
         {

@@ -45,8 +45,22 @@ public abstract class InferenceLogReliabilityTests : IDisposable
         await using var log = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
         if (RefusesNul)
         {
-            var error = await Should.ThrowAsync<TrackingException>(() => log.WriteAsync([WithNul(1), InferenceLogContractTests.Record(1)], Ct));
-            InferenceLogFailure.Classify(error).ShouldBe(InferenceLogFailureKind.Permanent, error.ToString());
+            // Npgsql refuses the lone surrogate while encoding (EncoderFallbackException), the server the NUL (22021)
+            Exception? error = null;
+            try
+            {
+                await log.WriteAsync([WithNul(1), InferenceLogContractTests.Record(1)], Ct);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+
+            InferenceLogFailure.Classify(error.ShouldNotBeNull()).ShouldBe(InferenceLogFailureKind.Permanent, error.ToString());
+            var nulOnly = WithNul(3) is var r ? new InferenceRecord { LogId = r.LogId, RequestId = r.RequestId, Route = r.Route, Model = r.Model } : null;
+            var nulError = await Should.ThrowAsync<TrackingException>(() => log.WriteAsync([nulOnly!], Ct));
+            nulError.Message.ShouldContain("22021");
+            InferenceLogFailure.Classify(nulError).ShouldBe(InferenceLogFailureKind.Permanent);
             (await log.CountAsync(cancellationToken: Ct)).ShouldBe(0);
         }
 
