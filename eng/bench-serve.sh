@@ -5,6 +5,8 @@
 #   vigil      `vigil serve` (Release, ReadyToRun) with an isolation forest (100 trees) trained by `vigil train` on the
 #              peer's own generated transactions (train.py generate(100000, 42), 5 features); inference log ON
 #              (SQLite store, full payloads, back-pressure), reasons on.
+#   vigil-ack  the same server with VIGIL_INFERENCE_LOG_DURABILITY=ack: every response waits until its log row is
+#              fsynced to the write-ahead file under $VIGIL_HOME/inference-wal (group commit).
 #   peer-if    ../shared/peers/fastapi_peer with only its IsolationForest (eng/peers/fastapi_iforest_only.py):
 #              the same kind of model on the same data (uvicorn, 1 worker, access log off).
 #   peer       the peer as shipped (app.py /predict: RandomForest + IsolationForest per request).
@@ -78,6 +80,15 @@ kill -TERM "$vpid"; wait "$vpid" 2>/dev/null || true
 logged=$("$root/vigil" logs count --model bench-fraud)
 
 port=$(free_port)
+VIGIL_INFERENCE_LOG_DURABILITY=ack "$root/vigil" serve --port "$port" --models bench-fraud --inference-log store --log-level Warning > "$work/vigil-ack.log" 2>&1 &
+pids+=($!); apid=$!
+wait_http "http://127.0.0.1:$port/readyz"
+run vigil-ack "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
+sent_ack=$(( 1 + $(counted "$work/vigil-ack.warm") + $(counted "$work/vigil-ack.wrk") ))
+kill -TERM "$apid"; wait "$apid" 2>/dev/null || true
+logged_ack=$(( $("$root/vigil" logs count --model bench-fraud) - logged ))
+
+port=$(free_port)
 (cd "$work/peer" && exec /usr/bin/python3 -m uvicorn fastapi_iforest_only:api --host 127.0.0.1 --port "$port" --workers 1 --no-access-log --log-level warning) > "$work/peer-if.log" 2>&1 &
 pids+=($!); ppid_if=$!
 wait_http "http://127.0.0.1:$port/health"
@@ -98,13 +109,13 @@ wait_http "http://127.0.0.1:$port/livez"
 run ceiling "http://127.0.0.1:$port/v1/predict" "$vigil_body" | tee -a "$results"
 kill "$cpid"; wait "$cpid" 2>/dev/null || true
 
-/usr/bin/python3 - "$results" "$seconds" "$conns" "$logged" "$sent" <<'PY'
+/usr/bin/python3 - "$results" "$seconds" "$conns" "$logged" "$sent" "$logged_ack" "$sent_ack" <<'PY'
 import sys
 rows = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(sys.argv[1]) if l.strip()}
 print()
 print(f"wrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s, single-instance request, loopback, one server at a time")
 print(f"{'server':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'non-2xx':>8}")
-for name in ("vigil", "peer-if", "peer", "ceiling"):
+for name in ("vigil", "vigil-ack", "peer-if", "peer", "ceiling"):
     r = rows[name]
     print(f"{name:<10} {r[0]:>10.0f} {r[1]:>8.2f} {r[2]:>8.2f} {int(r[3]):>7d} {int(r[4]):>8d}")
 v = rows["vigil"][0]
@@ -113,8 +124,14 @@ print(f"vigil / peer-if (same model kind):  {v / rows['peer-if'][0]:.1f}x req/s 
 print(f"vigil / peer (RF + IF as shipped):  {v / rows['peer'][0]:.1f}x req/s")
 print(f"vigil / ceiling (host, fixed JSON): {100 * v / rows['ceiling'][0]:.0f}% of req/s (goal >= 40%)")
 print(f"vigil p99 at {sys.argv[3]} connections: {rows['vigil'][2]:.2f} ms (goal <= 5 ms)")
+a = rows["vigil-ack"]
+print(f"vigil-ack / vigil (durability ack vs async): {100 * a[0] / v:.0f}% of req/s (goal >= 50%), p99 {a[2]:.2f} ms (goal <= 10 ms)")
 logged, sent = int(sys.argv[4]), int(sys.argv[5])
 extra = logged - sent
 print(f"inference log: {logged} rows; wrk counted {sent} answered requests (+{extra} answered while wrk was stopping, "
       f"at most 2 x {sys.argv[3]} in flight): {'OK' if 0 <= extra <= 2 * int(sys.argv[3]) else 'MISMATCH'}")
+logged_ack, sent_ack = int(sys.argv[6]), int(sys.argv[7])
+extra = logged_ack - sent_ack
+print(f"inference log (ack): {logged_ack} rows; wrk counted {sent_ack} answered requests (+{extra}): "
+      f"{'OK' if 0 <= extra <= 2 * int(sys.argv[3]) else 'MISMATCH'}")
 PY

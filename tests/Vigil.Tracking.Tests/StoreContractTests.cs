@@ -108,7 +108,7 @@ public abstract class StoreContractTests : IDisposable
             await store.ExecuteRawAsync("INSERT INTO schema_version (version, applied_us) VALUES (99, 0)", Ct);
         }
         var error = await Should.ThrowAsync<TrackingException>(OpenAsync);
-        error.Message.ShouldStartWith("store schema version 99 is newer than this Vigil (supports 6); upgrade Vigil");
+        error.Message.ShouldStartWith($"store schema version 99 is newer than this Vigil (supports {StoreFactory.SupportedSchemaVersion}); upgrade Vigil");
     }
 
     // ------------------------------------------------------------------ experiments and runs

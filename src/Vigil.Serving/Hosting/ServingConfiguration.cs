@@ -48,6 +48,11 @@ public static class ServingConfiguration
         new("InferenceLogCapacity", "VIGIL_INFERENCE_LOG_CAPACITY", null, (o, v) => o with { InferenceLogCapacity = Int(v, 1, 100_000_000) }),
         new("InferenceLogBatch", "VIGIL_INFERENCE_LOG_BATCH", null, (o, v) => o with { InferenceLogBatch = Int(v, 1, 1_000_000) }),
         new("ShutdownSeconds", "VIGIL_SHUTDOWN_SECONDS", null, (o, v) => o with { ShutdownSeconds = Int(v, 0, 3600) }),
+        new("InferenceLogDurability", "VIGIL_INFERENCE_LOG_DURABILITY", null, (o, v) => o with { InferenceLogDurability = Enum<InferenceLogDurability>(v) }),
+        new("InferenceLogWalFolder", "VIGIL_INFERENCE_LOG_WAL_FOLDER", null, (o, v) => o with { InferenceLogWalFolder = v.Length > 0 ? v : throw new FormatException("is empty") }),
+        new("InferenceLogWalMaxBytes", "VIGIL_INFERENCE_LOG_WAL_MAX_BYTES", null, (o, v) => o with { InferenceLogWalMaxBytes = Long(v, 1L << 20, long.MaxValue / 2) }),
+        new("InferenceLogDeadLetter", "VIGIL_INFERENCE_LOG_DEAD_LETTER", null, (o, v) => o with { InferenceLogDeadLetter = v.Length > 0 ? v : throw new FormatException("is empty") }),
+        new("InferenceLogShutdownSeconds", "VIGIL_INFERENCE_LOG_SHUTDOWN_SECONDS", null, (o, v) => o with { InferenceLogShutdownSeconds = Int(v, 0, 3600) }),
         new("DefaultModel", "VIGIL_DEFAULT_MODEL", null, (o, v) => o with { DefaultModel = v }),
     ];
 

@@ -38,6 +38,24 @@ public enum QueueFullMode
     Drop,
 }
 
+/// <summary>When a scoring response may be sent relative to its inference log row being stored.</summary>
+public enum InferenceLogDurability
+{
+    /// <summary>
+    /// The response is sent first and its row is queued in memory for the background writer (fastest). Loss window:
+    /// rows still queued in memory (up to <see cref="ServingOptions.InferenceLogCapacity"/>) are lost if the process is
+    /// killed (kill -9, OOM) or crashes; a clean stop writes them (or saves them in the write-ahead folder).
+    /// </summary>
+    Async,
+
+    /// <summary>
+    /// The response is sent only after its row is fsynced to the write-ahead file under <c>$VIGIL_HOME/inference-wal</c>;
+    /// the background writer ships the file to the destination and replays what is left at the next start. Loss
+    /// window: none for a process crash; an acknowledged row is lost only with the local disk.
+    /// </summary>
+    Ack,
+}
+
 /// <summary>
 /// The validated settings of a <c>vigil serve</c> process. Built by <see cref="ServingConfiguration.Load"/> from, in
 /// increasing precedence: defaults, <c>appsettings.json</c> (section <c>Vigil</c>), <c>VIGIL_*</c> environment
@@ -101,6 +119,21 @@ public sealed record ServingOptions
 
     /// <summary>The largest batch the log writer writes at once (<c>VIGIL_INFERENCE_LOG_BATCH</c>, default 2048).</summary>
     public int InferenceLogBatch { get; init; } = 2048;
+
+    /// <summary>When a response may be sent relative to its log row (<c>VIGIL_INFERENCE_LOG_DURABILITY</c>: async, ack; default async).</summary>
+    public InferenceLogDurability InferenceLogDurability { get; init; } = InferenceLogDurability.Async;
+
+    /// <summary>The write-ahead folder (<c>VIGIL_INFERENCE_LOG_WAL_FOLDER</c>, default HOME/inference-wal): ack mode's rows, and rows a stop could not write.</summary>
+    public string? InferenceLogWalFolder { get; init; }
+
+    /// <summary>The most bytes the write-ahead folder may hold unshipped (<c>VIGIL_INFERENCE_LOG_WAL_MAX_BYTES</c>, default 1 GiB); beyond it ack-mode requests get 503.</summary>
+    public long InferenceLogWalMaxBytes { get; init; } = 1L << 30;
+
+    /// <summary>The dead-letter file for rows the destination refuses permanently (<c>VIGIL_INFERENCE_LOG_DEAD_LETTER</c>, default HOME/inference-log-dead-letter.jsonl).</summary>
+    public string? InferenceLogDeadLetter { get; init; }
+
+    /// <summary>How long a stop waits for the log writer to write what it holds (<c>VIGIL_INFERENCE_LOG_SHUTDOWN_SECONDS</c>, default 15) before saving the rest in the write-ahead folder.</summary>
+    public int InferenceLogShutdownSeconds { get; init; } = 15;
 
     /// <summary>How long shutdown waits for in-flight requests and the log queue to drain (<c>VIGIL_SHUTDOWN_SECONDS</c>, default 30).</summary>
     public int ShutdownSeconds { get; init; } = 30;

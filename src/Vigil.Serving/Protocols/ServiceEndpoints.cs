@@ -38,12 +38,27 @@ internal static class ServiceEndpoints
     {
         if (runtime.Models.IsReady)
         {
-            await context.Response.WriteAsJsonAsync(new { status = "ready", models = runtime.Models.Snapshot.Count }).ConfigureAwait(false);
+            await context.Response.WriteAsJsonAsync(new { status = "ready", models = runtime.Models.Snapshot.Count, inference_log = InferenceLogDetail(runtime.Log.Status) }).ConfigureAwait(false);
             return;
         }
 
         await Problems.WriteAsync(context, 503, "Not ready", ProtocolSupport.NotReadyDetail(runtime), "models").ConfigureAwait(false);
     }
+
+    /// <summary>The inference log part of <c>/readyz</c>: a destination that fails transiently does not make the server unready (rows wait), but it shows here.</summary>
+    private static object InferenceLogDetail(InferenceLogStatus s) => new
+    {
+        durability = s.Durability,
+        destination = s.Destination,
+        state = s.State,
+        queued_rows = s.QueuedRows,
+        wal_bytes = s.WalBytes,
+        wal_segments = s.WalSegments,
+        dead_lettered_rows = s.DeadLetteredRows,
+        altered_rows = s.AlteredRows,
+        last_error = s.LastError,
+        failing_since = s.FailingSince,
+    };
 
     private static IResult ListModels(ServingRuntime runtime) =>
         Results.Json(new { models = runtime.Models.Specs.Select(s => Describe(runtime, s)).ToList() });

@@ -134,6 +134,12 @@ internal sealed class ScoringExchange
 
     private async Task RespondAsync(int status, string contentType, ReadOnlyMemory<byte> payload, string? error)
     {
+        if (_runtime.Log.AcknowledgesBeforeResponse)
+        {
+            await RespondAfterLogAsync(status, contentType, payload, error).ConfigureAwait(false);
+            return;
+        }
+
         var response = _context.Response;
         response.StatusCode = status;
         response.ContentType = contentType;
@@ -153,6 +159,39 @@ internal sealed class ScoringExchange
         }
 
         if (Model is not null && ScoredRows > 0)
+        {
+            _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
+        }
+    }
+
+    /// <summary>
+    /// ack mode: the row is made durable first (write-ahead file, fsynced) and only then is the response sent; when the
+    /// row cannot be made durable the client gets 503 naming why, never a result whose log row may be lost.
+    /// </summary>
+    private async Task RespondAfterLogAsync(int status, string contentType, ReadOnlyMemory<byte> payload, string? error)
+    {
+        ReleaseBody();
+        var rejected = false;
+        try
+        {
+            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload, error)).ConfigureAwait(false);
+        }
+        catch (InferenceLogUnavailableException e)
+        {
+            rejected = true;
+            status = 503;
+            contentType = Problems.ContentType;
+            payload = Problems.Serialize(_context, 503, "Inference log unavailable",
+                $"The request was not scored into a response because its inference log row cannot be made durable: {e.Message}.", "inference_log");
+            _context.Response.Headers.RetryAfter = "1";
+        }
+
+        var response = _context.Response;
+        response.StatusCode = status;
+        response.ContentType = contentType;
+        response.ContentLength = payload.Length;
+        await response.Body.WriteAsync(payload, _context.RequestAborted).ConfigureAwait(false);
+        if (!rejected && Model is not null && ScoredRows > 0)
         {
             _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
         }

@@ -22,6 +22,13 @@ public sealed class ServingMetrics
     private readonly Counter _logWritten;
     private readonly Counter _logDropped;
     private readonly Counter _logWriteFailures;
+    private readonly Counter _logDeadLettered;
+    private readonly Counter _logAltered;
+    private readonly Counter _logRejected;
+    private readonly Gauge _logRetrying;
+    private readonly Gauge _walBytes;
+    private readonly Counter _walFsyncs;
+    private readonly Counter _walRows;
     private readonly ConcurrentDictionary<(string Route, int Status), Counter.Child> _requestChildren = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latencyChildren = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter.Child> _rowChildren = new(StringComparer.Ordinal);
@@ -42,6 +49,13 @@ public sealed class ServingMetrics
         _logWritten = factory.CreateCounter("vigil_inference_log_written_rows_total", "Inference log rows written to the sink.");
         _logDropped = factory.CreateCounter("vigil_inference_log_dropped_rows_total", "Inference log rows dropped because the queue was full (drop mode only).");
         _logWriteFailures = factory.CreateCounter("vigil_inference_log_write_failures_total", "Failed inference log batch writes (each is retried).");
+        _logDeadLettered = factory.CreateCounter("vigil_inference_log_dead_letter_rows_total", "Inference log rows the sink refused permanently, written to the dead-letter file instead.");
+        _logAltered = factory.CreateCounter("vigil_inference_log_altered_rows_total", "Inference log rows whose text had to be made storable (NUL or invalid UTF-16/UTF-8 replaced).");
+        _logRejected = factory.CreateCounter("vigil_inference_log_rejected_requests_total", "Requests answered 503 because their row could not be made durable (ack mode: write-ahead file at its cap or disk failure).");
+        _logRetrying = factory.CreateGauge("vigil_inference_log_retrying", "1 while the inference log destination is failing transiently and writes are being retried, else 0.");
+        _walBytes = factory.CreateGauge("vigil_inference_log_wal_bytes", "Bytes in the inference log write-ahead file not yet shipped to the destination.");
+        _walFsyncs = factory.CreateCounter("vigil_inference_log_wal_fsyncs_total", "fsyncs of the inference log write-ahead file (one per group commit).");
+        _walRows = factory.CreateCounter("vigil_inference_log_wal_rows_total", "Inference log rows made durable in the write-ahead file.");
     }
 
     /// <summary>The registry holding every metric of this server.</summary>
@@ -79,6 +93,34 @@ public sealed class ServingMetrics
 
     /// <summary>Counts a failed batch write.</summary>
     public void LogWriteFailed() => _logWriteFailures.Inc();
+
+    /// <summary>Counts a row written to the dead-letter file.</summary>
+    public void LogDeadLettered() => _logDeadLettered.Inc();
+
+    /// <summary>Counts rows whose text was made storable.</summary>
+    public void LogAltered(int rows) => _logAltered.Inc(rows);
+
+    /// <summary>Counts a request answered 503 because its row could not be made durable.</summary>
+    public void LogRejected() => _logRejected.Inc();
+
+    /// <summary>Sets whether writes to the destination are being retried.</summary>
+    public void LogRetrying(bool retrying) => _logRetrying.Set(retrying ? 1 : 0);
+
+    /// <summary>Sets the bytes held by the write-ahead file.</summary>
+    public void WalBytes(long bytes) => _walBytes.Set(bytes);
+
+    /// <summary>Counts one group commit of <paramref name="rows"/> rows (one fsync).</summary>
+    public void WalFlushed(int rows)
+    {
+        _walFsyncs.Inc();
+        _walRows.Inc(rows);
+    }
+
+    /// <summary>Rows written to the dead-letter file so far.</summary>
+    public double DeadLetteredRows => _logDeadLettered.Value;
+
+    /// <summary>Rows made storable so far.</summary>
+    public double AlteredRows => _logAltered.Value;
 
     /// <summary>Dropped rows so far.</summary>
     public double DroppedRows => _logDropped.Value;

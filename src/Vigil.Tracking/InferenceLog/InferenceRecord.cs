@@ -80,6 +80,13 @@ public sealed class InferenceRecord
     /// </summary>
     public InferenceItems? Items { get; init; }
 
+    /// <summary>
+    /// True when the log writer had to change the row's text to store it: a NUL character, a lone UTF-16 surrogate or
+    /// invalid UTF-8 in a text field or payload was replaced by U+FFFD (see <see cref="InferenceRecordSanitizer"/>).
+    /// Stored in column <c>altered</c> (store schema 7).
+    /// </summary>
+    public bool Altered { get; init; }
+
     private string? _requestPayload;
     private string? _responsePayload;
 

@@ -178,6 +178,10 @@ internal sealed class PostgresDialect : SqlDialect
             PRIMARY KEY (model, start_us, log_id));
         ALTER TABLE inference_items ALTER COLUMN items SET STORAGE EXTERNAL;
         """,
+        // 7: inference log rows whose text the writer had to make storable (NUL, invalid UTF-16/UTF-8 replaced)
+        """
+        ALTER TABLE inference_log ADD COLUMN altered BOOLEAN NOT NULL DEFAULT FALSE;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
@@ -244,7 +248,7 @@ internal sealed class PostgresDialect : SqlDialect
         {
             await ExecuteAsync(npgsql, tx, "ROLLBACK TO SAVEPOINT inference_copy", cancellationToken).ConfigureAwait(false);
         }
-        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
         await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
         if (!withItems)
         {

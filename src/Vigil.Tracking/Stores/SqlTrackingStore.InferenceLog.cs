@@ -20,12 +20,17 @@ internal sealed partial class SqlTrackingStore
     /// <summary>The first schema version with table <c>inference_items</c> (inference log v2).</summary>
     internal const int InferenceItemsVersion = 6;
 
+    /// <summary>The first schema version with column <c>inference_log.altered</c>.</summary>
+    internal const int InferenceAlteredVersion = 7;
+
     private const string InferenceSelect = """
         SELECT log_id AS LogId, request_id AS RequestId, start_us AS StartUs, end_us AS EndUs, route AS Route, model AS Model,
                version AS Version, status AS Status, row_count AS RowCount, scored_rows AS ScoredRows,
                request_payload AS RequestPayload, response_payload AS ResponsePayload,
                parse_us AS ParseUs, transform_us AS TransformUs, score_us AS ScoreUs, error AS Error
         """;
+
+    private string InferenceSelectWithFlags => SchemaVersion >= InferenceAlteredVersion ? InferenceSelect + ", CAST(CASE WHEN altered THEN 1 ELSE 0 END AS BIGINT) AS Altered" : InferenceSelect;
 
     private bool HasInferenceItems => SchemaVersion >= InferenceItemsVersion;
 
@@ -52,6 +57,7 @@ internal sealed partial class SqlTrackingStore
             await WriteAsync(async (c, tx) =>
             {
                 await _db.InsertInferenceAsync(c, tx, batch, HasInferenceItems, ct).ConfigureAwait(false);
+                await MarkAlteredAsync(c, tx, batch, ct).ConfigureAwait(false);
                 return 0;
             }, ct).ConfigureAwait(false);
         }
@@ -59,6 +65,25 @@ internal sealed partial class SqlTrackingStore
         {
             throw new TrackingException(
                 $"cannot write {batch.Count.ToString(CultureInfo.InvariantCulture)} inference log rows to the {Backend} store {Location} (none were written): {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Sets <c>altered</c> on the rows of the batch the writer had to change (rare: one UPDATE per altered row, in the
+    /// batch's transaction, so the bulk insert paths stay as they are). A row already stored is left as it was.
+    /// </summary>
+    private async Task MarkAlteredAsync(DbConnection c, DbTransaction tx, IReadOnlyList<InferenceRecord> batch, CancellationToken ct)
+    {
+        if (SchemaVersion < InferenceAlteredVersion)
+        {
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i] is { Altered: true } r)
+            {
+                await c.ExecuteAsync(Cmd("UPDATE inference_log SET altered = TRUE WHERE log_id = @id", new { id = r.LogId }, tx, ct)).ConfigureAwait(false);
+            }
         }
     }
 
@@ -71,7 +96,7 @@ internal sealed partial class SqlTrackingStore
 
     internal Task<IReadOnlyList<InferenceRecord>> TailInferenceAsync(int count, string? model, CancellationToken ct)
     {
-        var sql = new StringBuilder(InferenceSelect);
+        var sql = new StringBuilder(InferenceSelectWithFlags);
         sql.Append(" FROM inference_log");
         AppendFilter(sql, model, null);
         sql.Append(" ORDER BY start_us DESC, log_id DESC LIMIT @count");
@@ -339,6 +364,8 @@ internal sealed partial class SqlTrackingStore
 
         public byte[]? Items { get; set; }
 
+        public long Altered { get; set; }
+
         public InferenceRecord ToRecord() => new()
         {
             LogId = LogId,
@@ -358,6 +385,7 @@ internal sealed partial class SqlTrackingStore
             ScoreUs = ScoreUs,
             Error = Error,
             Items = Items is null ? null : InferenceItemsCodec.Decode(Items),
+            Altered = Altered != 0,
         };
     }
 }

@@ -188,6 +188,10 @@ internal sealed class SqliteDialect : SqlDialect
             items BLOB NOT NULL,
             PRIMARY KEY (model, start_us, log_id)) WITHOUT ROWID;
         """,
+        // 7: inference log rows whose text the writer had to make storable (NUL, invalid UTF-16/UTF-8 replaced)
+        """
+        ALTER TABLE inference_log ADD COLUMN altered INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -151,7 +151,7 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
         var items = await ReadItemsAsync("fraud");
         items.ShouldHaveSingleItem().LogId.ShouldBe(["log00000003", "log00000003", "log00000003"]);
         await using var tracking = await StoreFactory.OpenAsync(await StoreSpecAsync(), Home, Ct);
-        tracking.SchemaVersion.ShouldBe(6);
+        tracking.SchemaVersion.ShouldBe(StoreFactory.SupportedSchemaVersion);
     }
 }
 
