@@ -96,12 +96,7 @@ internal static class InferenceItemsCodec
             WriteByte(Version);
             WriteVarint((uint)n);
             var features = items.Features;
-            WriteVarint((uint)features.Count);
-            for (var f = 0; f < features.Count; f++)
-            {
-                WriteByte(features[f].IsText ? KindText : KindNumeric);
-                WriteString(features[f].Name);
-            }
+            WriteRaw(FeatureHeader(features));
 
             var status = items.Status.AsSpan(0, n);
             var uniform = true;
@@ -139,6 +134,41 @@ internal static class InferenceItemsCodec
             }
             return _buffer.WrittenMemory;
         }
+
+        /// <summary>
+        /// The encoded feature count, kinds and names of <paramref name="features"/>: kept from the previous request
+        /// when its names (usually the same string instances: the model's input names) and kinds are the same.
+        /// </summary>
+        private ReadOnlySpan<byte> FeatureHeader(IReadOnlyList<InferenceFeatureColumn> features)
+        {
+            var same = _headerNames.Length == features.Count;
+            for (var f = 0; same && f < features.Count; f++)
+            {
+                var name = features[f].Name;
+                same = _headerKinds[f] == features[f].IsText && (ReferenceEquals(_headerNames[f], name) || string.Equals(_headerNames[f], name, StringComparison.Ordinal));
+            }
+            if (!same)
+            {
+                var header = new ArrayBufferWriter<byte>(64);
+                Varint(header, (uint)features.Count);
+                _headerNames = new string[features.Count];
+                _headerKinds = new bool[features.Count];
+                for (var f = 0; f < features.Count; f++)
+                {
+                    _headerNames[f] = features[f].Name;
+                    _headerKinds[f] = features[f].IsText;
+                    header.GetSpan(1)[0] = features[f].IsText ? KindText : KindNumeric;
+                    header.Advance(1);
+                    Utf8(header, features[f].Name);
+                }
+                _header = header.WrittenSpan.ToArray();
+            }
+            return _header;
+        }
+
+        private string[] _headerNames = [];
+        private bool[] _headerKinds = [];
+        private byte[] _header = [0]; // no features: the count 0
 
         private void WriteTexts(ReadOnlySpan<string?> values)
         {
