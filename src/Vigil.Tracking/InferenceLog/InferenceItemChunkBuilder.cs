@@ -35,6 +35,32 @@ internal sealed class InferenceItemChunkBuilder(string model, int targetItems = 
     public bool IsFull => _count >= targetItems;
 
     /// <summary>
+    /// Appends the requests of one stored <c>inference_items</c> row (one request, or a run: see
+    /// <see cref="InferenceItemRuns"/>) that started in [<paramref name="sinceUs"/>, <paramref name="untilUs"/>), from
+    /// request <paramref name="resume"/> of the row on. Returns -1 when the rest of the row was appended, else the
+    /// index of the first request not appended: the chunk is full, or that request has another feature set; take the
+    /// chunk and call again with that index.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The encoding is malformed.</exception>
+    public int AppendRow(string logId, string requestId, long startUs, int? version, ReadOnlySpan<byte> encoded, long sinceUs, long untilUs, int resume = 0)
+    {
+        var row = new InferenceItemsCodec.RowReader(encoded, logId, requestId, startUs, version);
+        while (row.Next(out var entry))
+        {
+            var index = row.Index - 1;
+            if (index < resume || entry.StartUs < sinceUs || entry.StartUs >= untilUs)
+            {
+                continue;
+            }
+            if (IsFull || !TryAppend(entry.LogId, entry.RequestId, entry.StartUs, entry.Version, entry.Items))
+            {
+                return index;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
     /// Appends one request's encoded items, unless they have another feature set than the items collected so far
     /// (then returns false and appends nothing: take the chunk and append again).
     /// </summary>

@@ -19,10 +19,21 @@ namespace Vigil.Tracking;
 /// </code>
 /// The feature header (names and kinds) comes before the values so that a reader can tell from its bytes alone
 /// whether two requests share a feature set.
+/// <para>
+/// Version 2 is a <em>run</em>: the version 1 encodings of several requests of one model, stored as one row so that a
+/// write batch costs one row per run instead of one per request (see <see cref="RunEncoder"/>):
+/// <code>
+/// u8 version (2) · i32 request count · per request: varint length + UTF-8 log id, varint length + UTF-8 request id,
+/// i64 start (unix µs), varint version + 1 (0 = none), varint length + its version 1 encoding
+/// </code>
+/// </para>
 /// </summary>
 internal static class InferenceItemsCodec
 {
     public const byte Version = 1;
+
+    /// <summary>The version byte of a run of requests (see <see cref="RunEncoder"/>).</summary>
+    public const byte RunVersion = 2;
     private const byte KindNumeric = 0;
     private const byte KindText = 1;
 
@@ -85,12 +96,7 @@ internal static class InferenceItemsCodec
             WriteByte(Version);
             WriteVarint((uint)n);
             var features = items.Features;
-            WriteVarint((uint)features.Count);
-            for (var f = 0; f < features.Count; f++)
-            {
-                WriteByte(features[f].IsText ? KindText : KindNumeric);
-                WriteString(features[f].Name);
-            }
+            WriteRaw(FeatureHeader(features));
 
             var status = items.Status.AsSpan(0, n);
             var uniform = true;
@@ -128,6 +134,41 @@ internal static class InferenceItemsCodec
             }
             return _buffer.WrittenMemory;
         }
+
+        /// <summary>
+        /// The encoded feature count, kinds and names of <paramref name="features"/>: kept from the previous request
+        /// when its names (usually the same string instances: the model's input names) and kinds are the same.
+        /// </summary>
+        private ReadOnlySpan<byte> FeatureHeader(IReadOnlyList<InferenceFeatureColumn> features)
+        {
+            var same = _headerNames.Length == features.Count;
+            for (var f = 0; same && f < features.Count; f++)
+            {
+                var name = features[f].Name;
+                same = _headerKinds[f] == features[f].IsText && (ReferenceEquals(_headerNames[f], name) || string.Equals(_headerNames[f], name, StringComparison.Ordinal));
+            }
+            if (!same)
+            {
+                var header = new ArrayBufferWriter<byte>(64);
+                Varint(header, (uint)features.Count);
+                _headerNames = new string[features.Count];
+                _headerKinds = new bool[features.Count];
+                for (var f = 0; f < features.Count; f++)
+                {
+                    _headerNames[f] = features[f].Name;
+                    _headerKinds[f] = features[f].IsText;
+                    header.GetSpan(1)[0] = features[f].IsText ? KindText : KindNumeric;
+                    header.Advance(1);
+                    Utf8(header, features[f].Name);
+                }
+                _header = header.WrittenSpan.ToArray();
+            }
+            return _header;
+        }
+
+        private string[] _headerNames = [];
+        private bool[] _headerKinds = [];
+        private byte[] _header = [0]; // no features: the count 0
 
         private void WriteTexts(ReadOnlySpan<string?> values)
         {
@@ -197,25 +238,204 @@ internal static class InferenceItemsCodec
             _buffer.Advance(1);
         }
 
-        private void WriteVarint(uint value)
+        private void WriteVarint(uint value) => Varint(_buffer, value);
+
+        private void WriteString(string value) => Utf8(_buffer, value);
+    }
+
+    /// <summary>
+    /// Encodes runs of requests (version 2) into a reusable buffer: <see cref="Begin"/>, <see cref="Add"/> per request,
+    /// <see cref="Finish"/>. Not thread-safe; the memory returned by <see cref="Finish"/> is valid until the next
+    /// <see cref="Begin"/>.
+    /// </summary>
+    internal sealed class RunEncoder
+    {
+        private readonly Encoder _items = new();
+        private readonly ArrayBufferWriter<byte> _buffer = new(16_384);
+        private int _count;
+
+        /// <summary>The number of requests added since <see cref="Begin"/>.</summary>
+        public int Count => _count;
+
+        /// <summary>Starts an empty run.</summary>
+        public void Begin()
         {
+            _buffer.ResetWrittenCount();
+            _count = 0;
             var span = _buffer.GetSpan(5);
-            var i = 0;
-            while (value >= 0x80)
-            {
-                span[i++] = (byte)(value | 0x80);
-                value >>= 7;
-            }
-            span[i++] = (byte)value;
-            _buffer.Advance(i);
+            span[0] = RunVersion;
+            BinaryPrimitives.WriteInt32LittleEndian(span[1..], 0);
+            _buffer.Advance(5);
         }
 
-        private void WriteString(string value)
+        /// <summary>Appends one request; <paramref name="record"/> must have items.</summary>
+        /// <exception cref="ArgumentException">The items are inconsistent (see <see cref="Problem"/>).</exception>
+        public void Add(InferenceRecord record)
         {
-            var length = Encoding.UTF8.GetByteCount(value);
-            WriteVarint((uint)length);
-            var written = Encoding.UTF8.GetBytes(value, _buffer.GetSpan(length));
-            _buffer.Advance(written);
+            var items = _items.Encode(record.Items ?? throw new ArgumentException("inference log items: a request without items", nameof(record)));
+            WriteString(record.LogId);
+            WriteString(record.RequestId);
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), record.StartUs);
+            _buffer.Advance(8);
+            WriteVarint(record.Version is { } v ? checked((uint)v + 1) : 0u);
+            WriteVarint((uint)items.Length);
+            _buffer.Write(items.Span);
+            _count++;
+        }
+
+        /// <summary>The run's bytes.</summary>
+        public ReadOnlyMemory<byte> Finish()
+        {
+            var written = _buffer.WrittenMemory;
+            BinaryPrimitives.WriteInt32LittleEndian(MemoryMarshal.AsMemory(written).Span[1..], _count);
+            return written;
+        }
+
+        private void WriteVarint(uint value) => Varint(_buffer, value);
+
+        private void WriteString(string value) => Utf8(_buffer, value);
+    }
+
+    private static void Varint(ArrayBufferWriter<byte> buffer, uint value)
+    {
+        var span = buffer.GetSpan(5);
+        var i = 0;
+        while (value >= 0x80)
+        {
+            span[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        span[i++] = (byte)value;
+        buffer.Advance(i);
+    }
+
+    private static void Utf8(ArrayBufferWriter<byte> buffer, string value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        Varint(buffer, (uint)length);
+        buffer.Advance(Encoding.UTF8.GetBytes(value, buffer.GetSpan(length)));
+    }
+
+    /// <summary>One request of a stored row: its identity and its version 1 encoding.</summary>
+    internal readonly ref struct RunEntry(string logId, string requestId, long startUs, int? version, ReadOnlySpan<byte> items)
+    {
+        public string LogId { get; } = logId;
+
+        public string RequestId { get; } = requestId;
+
+        public long StartUs { get; } = startUs;
+
+        public int? Version { get; } = version;
+
+        public ReadOnlySpan<byte> Items { get; } = items;
+    }
+
+    /// <summary>
+    /// Reads the requests of one stored row, whatever its version: a version 1 row is one request (identified by the
+    /// row's own columns), a version 2 row a run.
+    /// </summary>
+    internal ref struct RowReader
+    {
+        private readonly ReadOnlySpan<byte> _data;
+        private readonly string _logId;
+        private readonly string _requestId;
+        private readonly long _startUs;
+        private readonly int? _version;
+        private readonly int _count;
+        private int _index;
+        private int _pos;
+
+        /// <exception cref="InvalidDataException">The row's encoding has an unknown version or is truncated.</exception>
+        public RowReader(ReadOnlySpan<byte> data, string logId, string requestId, long startUs, int? version)
+        {
+            _data = data;
+            _logId = logId;
+            _requestId = requestId;
+            _startUs = startUs;
+            _version = version;
+            if (data.Length > 0 && data[0] == RunVersion)
+            {
+                if (data.Length < 5)
+                {
+                    throw new InvalidDataException("inference log items: the encoding is truncated");
+                }
+                _count = BinaryPrimitives.ReadInt32LittleEndian(data[1..]);
+                if (_count < 0)
+                {
+                    throw new InvalidDataException("inference log items: a malformed run length");
+                }
+                _pos = 5;
+            }
+            else
+            {
+                _count = 1;
+                _pos = -1;
+            }
+        }
+
+        /// <summary>The number of requests in the row.</summary>
+        public readonly int Count => _count;
+
+        /// <summary>The index of the next request <see cref="Next"/> returns.</summary>
+        public readonly int Index => _index;
+
+        /// <summary>The next request, or false after the last.</summary>
+        public bool Next(out RunEntry entry)
+        {
+            if (_index >= _count)
+            {
+                entry = default;
+                return false;
+            }
+            _index++;
+            if (_pos < 0)
+            {
+                entry = new RunEntry(_logId, _requestId, _startUs, _version, _data);
+                return true;
+            }
+            var logId = Encoding.UTF8.GetString(Take(Length()));
+            var requestId = Encoding.UTF8.GetString(Take(Length()));
+            var startUs = BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+            var v = Varint();
+            var items = Take(Length());
+            entry = new RunEntry(logId, requestId, startUs, v == 0 ? null : checked((int)(v - 1)), items);
+            if (_index == _count && _pos != _data.Length)
+            {
+                throw new InvalidDataException("inference log items: trailing bytes after the last request of a run");
+            }
+            return true;
+        }
+
+        private uint Varint()
+        {
+            uint value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                var b = Take(1)[0];
+                value |= (uint)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+            throw new InvalidDataException("inference log items: a malformed length");
+        }
+
+        private int Length()
+        {
+            var v = Varint();
+            return v > int.MaxValue ? throw new InvalidDataException("inference log items: a malformed length") : (int)v;
+        }
+
+        private ReadOnlySpan<byte> Take(int length)
+        {
+            if (length > _data.Length - _pos)
+            {
+                throw new InvalidDataException("inference log items: the encoding is truncated");
+            }
+            var span = _data.Slice(_pos, length);
+            _pos += length;
+            return span;
         }
     }
 

@@ -65,6 +65,10 @@ public sealed class InferenceLogStore : IInferenceLogSink, IInferenceLogReader
         return _store.ReadInferenceItemsAsync(model, sinceUs, untilUs, InferenceItemChunkBuilder.DefaultTargetItems, cancellationToken);
     }
 
+    /// <summary>As <see cref="ReadItemsAsync(string, long?, long?, CancellationToken)"/> with chunks of about <paramref name="chunkItems"/> items (tests).</summary>
+    internal IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(string model, long? sinceUs, long? untilUs, int chunkItems, CancellationToken cancellationToken) =>
+        _store.ReadInferenceItemsAsync(model, sinceUs, untilUs, chunkItems, cancellationToken);
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _store.DisposeAsync();
 }

@@ -229,9 +229,10 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override async Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
-        // Binary COPY straight into the tables (the request rows, then in the same session the items rows); when a log
-        // id is already stored (a retried batch that did commit) the COPY fails, and the batch goes through temporary
-        // tables and INSERT ... ON CONFLICT DO NOTHING instead, items only for the request rows that were added.
+        // Binary COPY straight into the tables (the request rows, then in the same session the items rows as runs, see
+        // InferenceItemRuns); when a log id is already stored (a retried batch that did commit) the COPY fails, and the
+        // request rows go through a temporary table and INSERT ... ON CONFLICT DO NOTHING RETURNING log_id instead, and
+        // the runs are built from the requests that were added (a run is keyed by its first request, which is new).
         var npgsql = (NpgsqlConnection)connection;
         var tx = (NpgsqlTransaction)transaction;
         await ExecuteAsync(npgsql, tx, "SAVEPOINT inference_copy", cancellationToken).ConfigureAwait(false);
@@ -240,7 +241,7 @@ internal sealed class PostgresDialect : SqlDialect
             await CopyInferenceAsync(npgsql, "inference_log", batch, cancellationToken).ConfigureAwait(false);
             if (withItems)
             {
-                await CopyInferenceItemsAsync(npgsql, "inference_items", batch, cancellationToken).ConfigureAwait(false);
+                await CopyInferenceItemsAsync(npgsql, InferenceItemRuns.Build(batch), cancellationToken).ConfigureAwait(false);
             }
             return;
         }
@@ -250,23 +251,21 @@ internal sealed class PostgresDialect : SqlDialect
         }
         await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_log_stage (LIKE inference_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
         await CopyInferenceAsync(npgsql, "inference_log_stage", batch, cancellationToken).ConfigureAwait(false);
-        if (!withItems)
+        var added = new HashSet<string>(StringComparer.Ordinal);
+        await using (var insert = npgsql.CreateCommand())
         {
-            await ExecuteAsync(npgsql, tx, $"""
-                INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING
-                """, cancellationToken).ConfigureAwait(false);
-            return;
+            insert.Transaction = tx;
+            insert.CommandText = $"INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage ON CONFLICT (log_id) DO NOTHING RETURNING log_id";
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                added.Add(reader.GetString(0));
+            }
         }
-        await ExecuteAsync(npgsql, tx, "CREATE TEMP TABLE IF NOT EXISTS inference_items_stage (LIKE inference_items) ON COMMIT DELETE ROWS", cancellationToken).ConfigureAwait(false);
-        await CopyInferenceItemsAsync(npgsql, "inference_items_stage", batch, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(npgsql, tx, $"""
-            WITH added AS (
-                INSERT INTO inference_log ({InferenceColumns}) SELECT {InferenceColumns} FROM inference_log_stage
-                ON CONFLICT (log_id) DO NOTHING RETURNING log_id)
-            INSERT INTO inference_items ({InferenceItemsColumns})
-            SELECT s.model, s.start_us, s.log_id, s.version, s.request_id, s.items FROM inference_items_stage s JOIN added a ON a.log_id = s.log_id
-            ON CONFLICT (model, start_us, log_id) DO NOTHING
-            """, cancellationToken).ConfigureAwait(false);
+        if (withItems && added.Count > 0)
+        {
+            await CopyInferenceItemsAsync(npgsql, InferenceItemRuns.Build(batch, i => added.Contains(batch[i].LogId)), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
@@ -305,26 +304,24 @@ internal sealed class PostgresDialect : SqlDialect
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Copies the items rows of the batch's requests that have items (and a model: the key of the table).</summary>
-    private static async Task CopyInferenceItemsAsync(NpgsqlConnection connection, string table, IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken)
+    /// <summary>Copies the items rows (one per run) into <c>inference_items</c>.</summary>
+    private static async Task CopyInferenceItemsAsync(NpgsqlConnection connection, List<InferenceItemRun> runs, CancellationToken cancellationToken)
     {
-        var encoder = new InferenceItemsCodec.Encoder();
-        await using var writer = await connection.BeginBinaryImportAsync(
-            $"COPY {table} ({InferenceItemsColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < batch.Count; i++)
+        if (runs.Count == 0)
         {
-            var r = batch[i];
-            if (r is not { Items: { } items, Model: { } model })
-            {
-                continue;
-            }
+            return;
+        }
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY inference_items ({InferenceItemsColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        foreach (var run in runs)
+        {
             await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(model, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(r.StartUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-            await WriteTextAsync(writer, r.LogId, cancellationToken).ConfigureAwait(false);
-            await WriteVersionAsync(writer, r.Version, cancellationToken).ConfigureAwait(false);
-            await WriteTextAsync(writer, r.RequestId, cancellationToken).ConfigureAwait(false);
-            await writer.WriteAsync(encoder.Encode(items), NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(run.Model, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(run.StartUs, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, run.LogId, cancellationToken).ConfigureAwait(false);
+            await WriteVersionAsync(writer, run.Version, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(writer, run.RequestId, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(run.Items, NpgsqlDbType.Bytea, cancellationToken).ConfigureAwait(false);
         }
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }

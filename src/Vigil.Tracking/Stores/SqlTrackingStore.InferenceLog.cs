@@ -100,29 +100,70 @@ internal sealed partial class SqlTrackingStore
         sql.Append(" FROM inference_log");
         AppendFilter(sql, model, null);
         sql.Append(" ORDER BY start_us DESC, log_id DESC LIMIT @count");
-        if (HasInferenceItems)
-        {
-            // the last rows first, then each one's items by the key of inference_items (one index lookup per row)
-            sql.Insert(0, "SELECT t.*, i.items AS Items FROM (")
-                .Append(") t LEFT JOIN inference_items i ON i.model = t.Model AND i.start_us = t.StartUs AND i.log_id = t.LogId")
-                .Append(" ORDER BY t.StartUs DESC, t.LogId DESC");
-        }
         return ReadAsync<IReadOnlyList<InferenceRecord>>(async (c, tx) =>
         {
             var rows = (await c.QueryAsync<InferenceRow>(Cmd(sql.ToString(), new { model, count = (long)count }, tx, ct)).ConfigureAwait(false)).AsList();
+            var items = HasInferenceItems ? await ItemsOfAsync(c, tx, rows, ct).ConfigureAwait(false) : null;
             var records = new InferenceRecord[rows.Count];
             for (var i = 0; i < rows.Count; i++)
             {
-                records[rows.Count - 1 - i] = rows[i].ToRecord(); // oldest first
+                records[rows.Count - 1 - i] = rows[i].ToRecord(items?.GetValueOrDefault(rows[i].LogId)); // oldest first
             }
             return records;
         }, ct);
     }
 
     /// <summary>
+    /// The items of the requests <paramref name="rows"/> by log id, from <c>inference_items</c>: per model, the rows
+    /// keyed from the earliest request's start minus a run's span to the latest request's start, matched by log id.
+    /// </summary>
+    private static async Task<Dictionary<string, InferenceItems>> ItemsOfAsync(DbConnection c, DbTransaction tx, List<InferenceRow> rows, CancellationToken ct)
+    {
+        var found = new Dictionary<string, InferenceItems>(StringComparer.Ordinal);
+        foreach (var group in rows.Where(r => r.Model is not null).GroupBy(r => r.Model!, StringComparer.Ordinal))
+        {
+            var wanted = group.Select(r => r.LogId).ToHashSet(StringComparer.Ordinal);
+            var since = RowsSince(group.Min(r => r.StartUs));
+            var until = group.Max(r => r.StartUs);
+            var stored = await c.QueryAsync<ItemsRow>(Cmd(
+                "SELECT log_id AS LogId, request_id AS RequestId, start_us AS StartUs, version AS Version, items AS Items FROM inference_items WHERE model = @model AND start_us >= @since AND start_us <= @until",
+                new { model = group.Key, since, until }, tx, ct)).ConfigureAwait(false);
+            foreach (var row in stored)
+            {
+                var reader = new InferenceItemsCodec.RowReader(row.Items, row.LogId, row.RequestId, row.StartUs, row.Version is { } v ? checked((int)v) : null);
+                while (reader.Next(out var entry))
+                {
+                    if (wanted.Contains(entry.LogId))
+                    {
+                        found[entry.LogId] = InferenceItemsCodec.Decode(entry.Items);
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    private sealed class ItemsRow
+    {
+        public string LogId { get; set; } = "";
+
+        public string RequestId { get; set; } = "";
+
+        public long StartUs { get; set; }
+
+        public long? Version { get; set; }
+
+        public byte[] Items { get; set; } = [];
+    }
+
+    /// <summary>
     /// Streams the items of <paramref name="model"/>'s requests started in [<paramref name="sinceUs"/>, <paramref name="untilUs"/>),
-    /// ordered by start time then log id, in chunks (one read transaction: a consistent snapshot), from table
-    /// <c>inference_items</c>: requests without items (logged before schema 6, or that reached no model) are not there.
+    /// in chunks (one read transaction: a consistent snapshot), from table <c>inference_items</c>: requests without
+    /// items (logged before schema 6, or that reached no model) are not there. Rows come in key order (start time then
+    /// log id of their first request), so requests are in start order within a write batch's run; runs of
+    /// consecutive batches may interleave by up to a batch's write delay. A run spans less than
+    /// <see cref="InferenceItemRuns.SpanUs"/>, so the rows are read from <paramref name="sinceUs"/> minus that span and
+    /// the requests filtered one by one.
     /// </summary>
     internal async IAsyncEnumerable<InferenceItemChunk> ReadInferenceItemsAsync(
         string model, long? sinceUs, long? untilUs, int chunkItems, [EnumeratorCancellation] CancellationToken ct)
@@ -149,20 +190,21 @@ internal sealed partial class SqlTrackingStore
         command.Transaction = tx;
         command.CommandText = sql.ToString();
         AddParameter(command, "@model", model);
-        if (sinceUs is { } since)
+        if (sinceUs is not null)
         {
-            AddParameter(command, "@since", since);
+            AddParameter(command, "@since", RowsSince(sinceUs));
         }
         if (untilUs is { } until)
         {
             AddParameter(command, "@until", until);
         }
         var builder = new InferenceItemChunkBuilder(model, chunkItems);
+        var window = new ItemWindow(sinceUs ?? long.MinValue, untilUs ?? long.MaxValue);
         if (c is SqliteConnection sqlite)
         {
             // SQLite: the statement is stepped through the C API, each row's blob read in place (no copy, no
             // ADO.NET blob stream per row), inside the read transaction begun above
-            using var cursor = new SqliteItemsCursor(this, sqlite, command.CommandText, model, sinceUs, untilUs);
+            using var cursor = new SqliteItemsCursor(this, sqlite, command.CommandText, model, window);
             while (cursor.Next(builder, ct))
             {
                 yield return builder.Take();
@@ -194,10 +236,11 @@ internal sealed partial class SqlTrackingStore
                         read = reader.GetBytes(4, 0, buffer, 0, length);
                     }
                 }
-                if (!Append(builder, logId, requestId, startUs, version, buffer, (int)read))
+                for (var resume = Append(builder, logId, requestId, startUs, version, buffer.AsSpan(0, (int)read), window, 0);
+                     resume >= 0;
+                     resume = Append(builder, logId, requestId, startUs, version, buffer.AsSpan(0, (int)read), window, resume))
                 {
                     yield return builder.Take();
-                    Append(builder, logId, requestId, startUs, version, buffer, (int)read);
                 }
                 if (builder.IsFull)
                 {
@@ -226,11 +269,13 @@ internal sealed partial class SqlTrackingStore
         private readonly SqlTrackingStore _store;
         private readonly sqlite3 _db;
         private readonly sqlite3_stmt _statement;
-        private bool _pending;
+        private readonly ItemWindow _window;
+        private int _resume = -1;
 
-        public SqliteItemsCursor(SqlTrackingStore store, SqliteConnection connection, string sql, string model, long? sinceUs, long? untilUs)
+        public SqliteItemsCursor(SqlTrackingStore store, SqliteConnection connection, string sql, string model, ItemWindow window)
         {
             _store = store;
+            _window = window;
             _db = connection.Handle!;
             var rc = raw.sqlite3_prepare_v2(_db, sql, out _statement);
             if (rc != raw.SQLITE_OK)
@@ -239,13 +284,13 @@ internal sealed partial class SqlTrackingStore
                 SqliteException.ThrowExceptionForRC(rc, _db);
             }
             raw.sqlite3_bind_text16(_statement, raw.sqlite3_bind_parameter_index(_statement, "@model"), model.AsSpan());
-            if (sinceUs is { } since)
+            if (window.SinceUs != long.MinValue)
             {
-                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@since"), since);
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@since"), RowsSince(window.SinceUs));
             }
-            if (untilUs is { } until)
+            if (window.UntilUs != long.MaxValue)
             {
-                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@until"), until);
+                raw.sqlite3_bind_int64(_statement, raw.sqlite3_bind_parameter_index(_statement, "@until"), window.UntilUs);
             }
         }
 
@@ -258,7 +303,7 @@ internal sealed partial class SqlTrackingStore
                 {
                     ct.ThrowIfCancellationRequested();
                 }
-                if (!_pending)
+                if (_resume < 0)
                 {
                     var rc = raw.sqlite3_step(_statement);
                     if (rc == raw.SQLITE_DONE)
@@ -274,17 +319,8 @@ internal sealed partial class SqlTrackingStore
                 var requestId = raw.sqlite3_column_text(_statement, 1).utf8_to_string();
                 var startUs = raw.sqlite3_column_int64(_statement, 2);
                 int? version = raw.sqlite3_column_type(_statement, 3) == raw.SQLITE_NULL ? null : checked((int)raw.sqlite3_column_int64(_statement, 3));
-                bool appended;
-                try
-                {
-                    appended = builder.TryAppend(logId, requestId, startUs, version, raw.sqlite3_column_blob(_statement, 4));
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new TrackingException($"the {_store.Backend} store {_store.Location}: inference log row {logId}: {e.Message}", e);
-                }
-                _pending = !appended;
-                if (!appended || builder.IsFull)
+                _resume = _store.Append(builder, logId, requestId, startUs, version, raw.sqlite3_column_blob(_statement, 4), _window, Math.Max(0, _resume));
+                if (_resume >= 0 || builder.IsFull)
                 {
                     return true;
                 }
@@ -294,11 +330,19 @@ internal sealed partial class SqlTrackingStore
         public void Dispose() => _statement.Dispose();
     }
 
-    private bool Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, byte[] buffer, int length)
+    /// <summary>The requests started in [<see cref="SinceUs"/>, <see cref="UntilUs"/>) (unbounded: MinValue / MaxValue).</summary>
+    private readonly record struct ItemWindow(long SinceUs, long UntilUs);
+
+    /// <summary>The least row key that can hold a request started at <paramref name="sinceUs"/> or later (a run spans less than <see cref="InferenceItemRuns.SpanUs"/>).</summary>
+    private static long RowsSince(long? sinceUs) =>
+        sinceUs is { } since && since > long.MinValue + InferenceItemRuns.SpanUs ? since - InferenceItemRuns.SpanUs : long.MinValue;
+
+    /// <summary>Appends a row's requests in the window from request <paramref name="resume"/> on (see <see cref="InferenceItemChunkBuilder.AppendRow"/>).</summary>
+    private int Append(InferenceItemChunkBuilder builder, string logId, string requestId, long startUs, int? version, ReadOnlySpan<byte> encoded, ItemWindow window, int resume)
     {
         try
         {
-            return builder.TryAppend(logId, requestId, startUs, version, buffer.AsSpan(0, length));
+            return builder.AppendRow(logId, requestId, startUs, version, encoded, window.SinceUs, window.UntilUs, resume);
         }
         catch (InvalidDataException e)
         {
@@ -362,11 +406,9 @@ internal sealed partial class SqlTrackingStore
 
         public string? Error { get; set; }
 
-        public byte[]? Items { get; set; }
-
         public long Altered { get; set; }
 
-        public InferenceRecord ToRecord() => new()
+        public InferenceRecord ToRecord(InferenceItems? items) => new()
         {
             LogId = LogId,
             RequestId = RequestId,
@@ -384,7 +426,7 @@ internal sealed partial class SqlTrackingStore
             TransformUs = TransformUs,
             ScoreUs = ScoreUs,
             Error = Error,
-            Items = Items is null ? null : InferenceItemsCodec.Decode(Items),
+            Items = items,
             Altered = Altered != 0,
         };
     }

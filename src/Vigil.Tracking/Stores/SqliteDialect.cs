@@ -291,53 +291,53 @@ internal sealed class SqliteDialect : SqlDialect
     public override Task InsertInferenceAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InferenceRecord> batch, bool withItems, CancellationToken cancellationToken)
     {
         // One prepared statement per table re-bound per row through the C API; strings are bound as UTF-16 spans
-        // (SQLite copies and converts them) and items as a blob encoded into one reused buffer, so the loop allocates
-        // nothing per row. A request's items row is written only when its request row was (not already stored).
+        // (SQLite copies and converts them). The request rows first; then the items of the requests that were added
+        // (not already stored) go in as runs (InferenceItemRuns), one items row per run instead of one per request.
         var db = ((SqliteConnection)connection).Handle!;
         var rc = raw.sqlite3_prepare_v2(db, InferenceInsertSql, out var statement);
         SqliteException.ThrowExceptionForRC(rc, db);
+        bool[]? added = null;
         using (statement)
         {
-            sqlite3_stmt? itemsStatement = null;
-            if (withItems)
+            for (var i = 0; i < batch.Count; i++)
             {
-                rc = raw.sqlite3_prepare_v2(db, InferenceItemsInsertSql, out itemsStatement);
-                if (rc != raw.SQLITE_OK)
+                if ((i & 1023) == 0)
                 {
-                    itemsStatement.Dispose();
-                    SqliteException.ThrowExceptionForRC(rc, db);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var r = batch[i];
+                BindRequest(statement, r);
+                Step(db, statement);
+                if (withItems && r is { Items: not null, Model: not null } && raw.sqlite3_changes(db) == 1)
+                {
+                    (added ??= new bool[batch.Count])[i] = true;
                 }
             }
-            using (itemsStatement)
+        }
+        if (added is null)
+        {
+            return Task.CompletedTask;
+        }
+        rc = raw.sqlite3_prepare_v2(db, InferenceItemsInsertSql, out var itemsStatement);
+        SqliteException.ThrowExceptionForRC(rc, db);
+        using (itemsStatement)
+        {
+            foreach (var run in InferenceItemRuns.Build(batch, i => added[i]))
             {
-                var encoder = withItems ? new InferenceItemsCodec.Encoder() : null;
-                for (var i = 0; i < batch.Count; i++)
+                BindText(itemsStatement, 1, run.Model);
+                raw.sqlite3_bind_int64(itemsStatement, 2, run.StartUs);
+                BindText(itemsStatement, 3, run.LogId);
+                if (run.Version is { } version)
                 {
-                    if ((i & 1023) == 0)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
-                    var r = batch[i];
-                    BindRequest(statement, r);
-                    Step(db, statement);
-                    if (itemsStatement is not null && r is { Items: { } items, Model: { } model } && raw.sqlite3_changes(db) == 1)
-                    {
-                        BindText(itemsStatement, 1, model);
-                        raw.sqlite3_bind_int64(itemsStatement, 2, r.StartUs);
-                        BindText(itemsStatement, 3, r.LogId);
-                        if (r.Version is { } version)
-                        {
-                            raw.sqlite3_bind_int64(itemsStatement, 4, version);
-                        }
-                        else
-                        {
-                            raw.sqlite3_bind_null(itemsStatement, 4);
-                        }
-                        BindText(itemsStatement, 5, r.RequestId);
-                        raw.sqlite3_bind_blob(itemsStatement, 6, encoder!.Encode(items).Span);
-                        Step(db, itemsStatement);
-                    }
+                    raw.sqlite3_bind_int64(itemsStatement, 4, version);
                 }
+                else
+                {
+                    raw.sqlite3_bind_null(itemsStatement, 4);
+                }
+                BindText(itemsStatement, 5, run.RequestId);
+                raw.sqlite3_bind_blob(itemsStatement, 6, run.Items);
+                Step(db, itemsStatement);
             }
         }
         return Task.CompletedTask;

@@ -43,6 +43,62 @@ public sealed class InferenceItemsCodecTests
     }
 
     [Fact]
+    public void One_encoder_switching_feature_sets_encodes_each_request_with_its_own_names()
+    {
+        // the encoder keeps the previous request's feature header; a new set (names, kinds, none) must replace it
+        var encoder = new InferenceItemsCodec.Encoder();
+        InferenceItems With(params InferenceFeatureColumn[] features) => new()
+        {
+            Count = 1, Status = [200], Score = [0.5], Label = [0], Rule = [null], Features = features,
+        };
+        InferenceItems[] sequence =
+        [
+            With(new InferenceFeatureColumn("amount", [1], null), new InferenceFeatureColumn("country", null, ["DE"])),
+            With(new InferenceFeatureColumn("amount", [2], null), new InferenceFeatureColumn("country", null, ["FR"])),
+            With(new InferenceFeatureColumn("amount", [3], null)),
+            With(new InferenceFeatureColumn("amount", null, ["x"])),
+            With(),
+            With(new InferenceFeatureColumn("amount", [4], null), new InferenceFeatureColumn("country", null, ["IT"])),
+        ];
+        foreach (var items in sequence)
+        {
+            var back = InferenceItemsCodec.Decode(encoder.Encode(items).Span);
+            back.Features.Select(f => (f.Name, f.IsText)).ShouldBe(items.Features.Select(f => (f.Name, f.IsText)));
+            back.Features.Select(f => f.Numbers?[0]).ShouldBe(items.Features.Select(f => f.Numbers?[0]));
+            back.Features.Select(f => f.Texts?[0]).ShouldBe(items.Features.Select(f => f.Texts?[0]));
+        }
+    }
+
+    [Fact]
+    public void A_run_reads_back_each_request_with_its_identity_and_rejects_truncation()
+    {
+        var encoder = new InferenceItemsCodec.RunEncoder();
+        encoder.Begin();
+        var a = InferenceLogContractTests.WithItems(InferenceLogContractTests.Record(1, requestId: "rq-ä"), InferenceLogContractTests.Items3(1));
+        var b = InferenceLogContractTests.WithItems(InferenceLogContractTests.Record(2, model: "fraud"), InferenceLogContractTests.Items3(2));
+        var bv = new InferenceRecord { LogId = b.LogId, RequestId = b.RequestId, StartUs = b.StartUs, EndUs = b.EndUs, Route = b.Route, Model = "fraud", Version = null, Status = 200, Items = b.Items };
+        encoder.Add(a);
+        encoder.Add(bv);
+        var bytes = encoder.Finish().ToArray();
+        var reader = new InferenceItemsCodec.RowReader(bytes, "ignored", "ignored", 0, 9);
+        reader.Count.ShouldBe(2);
+        reader.Next(out var first).ShouldBeTrue();
+        (first.LogId, first.RequestId, first.StartUs, first.Version).ShouldBe((a.LogId, "rq-ä", a.StartUs, (int?)3));
+        InferenceItemsCodec.Decode(first.Items).Features[0].Numbers![0].ShouldBe(1);
+        reader.Next(out var second).ShouldBeTrue();
+        (second.LogId, second.Version).ShouldBe((b.LogId, (int?)null));
+        InferenceItemsCodec.Decode(second.Items).Features[0].Numbers![0].ShouldBe(2);
+        reader.Next(out _).ShouldBeFalse();
+        Should.Throw<InvalidDataException>(() =>
+        {
+            var cut = new InferenceItemsCodec.RowReader(bytes.AsSpan(0, bytes.Length - 1), "", "", 0, null);
+            while (cut.Next(out _))
+            {
+            }
+        }).Message.ShouldBe("inference log items: the encoding is truncated");
+    }
+
+    [Fact]
     public void Truncated_or_foreign_bytes_are_rejected()
     {
         var bytes = Encode(InferenceLogContractTests.Items3());

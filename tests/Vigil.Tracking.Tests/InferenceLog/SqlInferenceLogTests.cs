@@ -5,6 +5,9 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
 {
     protected abstract Task<string> StoreSpecAsync();
 
+    /// <summary>The number of rows in table <c>inference_items</c>, counted with the backend's own driver.</summary>
+    protected abstract Task<long> ItemRowsAsync();
+
     protected override async Task<IInferenceLogSink> OpenSinkAsync() => await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
 
     protected override async Task<IInferenceLogReader> OpenReaderAsync() => await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
@@ -94,6 +97,60 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
     }
 
     [Fact]
+    public async Task A_batch_stores_its_items_as_runs_of_less_than_a_second_and_reads_back_every_request_in_its_window()
+    {
+        // 3,000 one-item requests 1 ms apart (3 s) in one batch, shuffled: per second 1,000 requests, cut into runs of
+        // at most 512 requests -> 2 runs per second, 6 items rows in all instead of 3,000
+        const int requests = 3_000;
+        var batch = new InferenceRecord[requests];
+        for (var i = 0; i < requests; i++)
+        {
+            batch[(i * 7) % requests] = WithItems(Record(i), new InferenceItems
+            {
+                Count = 1,
+                Status = [200],
+                Score = [i / 10_000.0],
+                Label = [0],
+                Rule = [null],
+                Features = [new InferenceFeatureColumn("amount", [i], null)],
+            });
+        }
+        await using (var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct))
+        {
+            await store.WriteAsync(batch, Ct);
+            await store.WriteAsync(batch, Ct); // a retried batch adds nothing
+            (await store.CountAsync(cancellationToken: Ct)).ShouldBe(requests);
+        }
+        (await ItemRowsAsync()).ShouldBe(6);
+        var all = (await ReadItemsAsync("fraud")).SelectMany(c => c.Features[0].Numbers!).ToArray();
+        all.ShouldBe(Enumerable.Range(0, requests).Select(i => (double)i).ToArray());
+        // a window that starts and ends inside runs: exactly the requests started in [T0 + 1,499.5 ms, T0 + 2,500 ms)
+        var window = (await ReadItemsAsync("fraud", T0 + 1_499_500, T0 + 2_500_000)).SelectMany(c => c.Features[0].Numbers!).ToArray();
+        window.ShouldBe(Enumerable.Range(1_500, 1_000).Select(i => (double)i).ToArray());
+        // the tail finds each request's items inside its run
+        await using var again = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        var tail = await again.TailAsync(3, "fraud", Ct);
+        tail.Select(r => r.Items.ShouldNotBeNull().Features[0].Numbers![0]).ShouldBe([2_997.0, 2_998.0, 2_999.0]);
+    }
+
+    [Fact]
+    public async Task A_small_chunk_size_splits_runs_and_loses_no_request()
+    {
+        var batch = Enumerable.Range(0, 50).Select(i => WithItems(Record(i), Items3(i))).ToArray();
+        await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        await store.WriteAsync(batch, Ct);
+        (await ItemRowsAsync()).ShouldBe(1);
+        var chunks = new List<InferenceItemChunk>();
+        await foreach (var chunk in store.ReadItemsAsync("fraud", null, null, chunkItems: 7, Ct))
+        {
+            chunks.Add(chunk);
+        }
+        chunks.Select(c => c.Count).ShouldAllBe(n => n == 9 || n == 6); // a chunk closes at the first request that reaches 7 items
+        chunks.Sum(c => c.Count).ShouldBe(150);
+        chunks.SelectMany(c => c.Features[0].Numbers!.Where((_, i) => c.Item[i] == 0)).ShouldBe(Enumerable.Range(0, 50).Select(i => (double)i));
+    }
+
+    [Fact]
     public async Task The_item_reader_streams_in_start_order_in_chunks_of_about_8192_items()
     {
         // 7,000 requests × 10 items = 70,000 items, written newest first: read back oldest first in nine chunks
@@ -160,6 +217,15 @@ public sealed class SqliteInferenceLogTests : SqlInferenceLogTests
 {
     protected override Task<string> StoreSpecAsync() => Task.FromResult("sqlite:" + Path.Combine(Home, "vigil.db"));
 
+    protected override async Task<long> ItemRowsAsync()
+    {
+        await using var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path.Combine(Home, "vigil.db"));
+        await c.OpenAsync(Ct);
+        await using var command = c.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM inference_items";
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
     [Fact]
     public async Task The_default_store_is_vigil_db_in_the_vigil_home()
     {
@@ -178,4 +244,12 @@ public sealed class PostgresInferenceLogTests(PostgresDatabase database) : SqlIn
     private string? _spec;
 
     protected override async Task<string> StoreSpecAsync() => _spec ??= await database.NewSchemaAsync(Ct);
+
+    protected override async Task<long> ItemRowsAsync()
+    {
+        await using var c = new Npgsql.NpgsqlConnection(await StoreSpecAsync());
+        await c.OpenAsync(Ct);
+        await using var command = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM inference_items", c);
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
 }
