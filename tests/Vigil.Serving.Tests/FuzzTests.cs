@@ -100,7 +100,7 @@ public sealed class FuzzTests : IAsyncLifetime
                 }
             }
 
-            var scoring = cases.Where(c => VigilServer.ScoringRoute(new Microsoft.AspNetCore.Http.PathString(Uri.UnescapeDataString(c.Path))) is not null).ToList();
+            var scoring = cases.Where(c => VigilServer.ScoringRoute(ServerPath(c.Path)) is not null).ToList();
             scoring.Count.ShouldBeGreaterThan(Requests * 8 / 10);
             await using var log = await InferenceLogStore.OpenAsync(store, home, ct);
             var rows = await log.TailAsync(2 * Requests, cancellationToken: ct);
@@ -139,6 +139,10 @@ public sealed class FuzzTests : IAsyncLifetime
             }
         }
     }
+
+    /// <summary>The path as the server sees it: the client removes dot segments (<c>/v2/models/../infer</c> is <c>/v2/infer</c>), the server decodes.</summary>
+    private static Microsoft.AspNetCore.Http.PathString ServerPath(string path) =>
+        new(Uri.UnescapeDataString(new Uri(new Uri("http://localhost/"), path).AbsolutePath));
 
     private static string RequestId(FuzzCase c) => "fuzz-" + c.Index.ToString(CultureInfo.InvariantCulture);
 
@@ -252,7 +256,7 @@ public sealed class FuzzTests : IAsyncLifetime
                     }
 
                     // The protocol's own error members.
-                    var shape = Problems.ShapeOf(new Microsoft.AspNetCore.Http.PathString(Uri.UnescapeDataString(c.Path)));
+                    var shape = Problems.ShapeOf(ServerPath(c.Path));
                     var root = document.RootElement;
                     if ((shape == Problems.Shape.Mlflow && (!root.TryGetProperty("error_code", out var code) || code.GetString() is not { Length: > 0 } || !root.TryGetProperty("message", out _)))
                         || (shape == Problems.Shape.OpenInference && (!root.TryGetProperty("error", out var error) || error.GetString() is not { Length: > 0 })))
