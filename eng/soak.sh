@@ -122,14 +122,14 @@ if [ "$conns" -lt 2 ]; then
   delay_ms=$("$py" -c "print(max(1, round(2000 / $rate)))")
 fi
 # wrk's pauses are whole milliseconds on a coarse timer: calibrate the number of connections with a 5 s paced run.
-BODY="$body" DELAY_MS="$delay_ms" wrk -t2 -c"$conns" -d5s --timeout 10s -s "$root/eng/peers/wrk_paced.lua" "$url" > "$work/calibrate.wrk"
+BODY="$body" DELAY_MS="$delay_ms" WRK_SUMMARY="$root/eng/peers/wrk_summary.lua" wrk -t2 -c"$conns" -d5s --timeout 10s -s "$root/eng/peers/wrk_paced.lua" "$url" > "$work/calibrate.wrk"
 sent=$(( sent + $(summary "$work/calibrate.wrk" requests) ))
 inflight=$(( 16 + 16 + conns ))
 conns=$("$py" -c "print(max(2, round($conns * $rate / max(1.0, float('$(summary "$work/calibrate.wrk" requests_per_s)')))))")
 inflight=$(( inflight + conns ))
 seconds=$("$py" -c "print(int(float('$minutes') * 60))")
 say "running ${seconds} s: $conns connections, ${delay_ms} ms pause; samples every 10 s in $out/samples.csv"
-BODY="$body" DELAY_MS="$delay_ms" wrk -t2 -c"$conns" -d"${seconds}s" --timeout 10s --latency -s "$root/eng/peers/wrk_paced.lua" "$url" > "$work/soak.wrk" &
+BODY="$body" DELAY_MS="$delay_ms" WRK_SUMMARY="$root/eng/peers/wrk_summary.lua" wrk -t2 -c"$conns" -d"${seconds}s" --timeout 10s --latency -s "$root/eng/peers/wrk_paced.lua" "$url" > "$work/soak.wrk" &
 load=$!
 pids+=("$load")
 
