@@ -63,7 +63,7 @@ vigil() { dotnet "$work/bin/vigil.dll" "$@"; }
 export VIGIL_HOME="$work/home"
 if [ -n "$postgres" ]; then
   if [ "$postgres" = auto ]; then
-    pg_dir="$work/pg"
+    pg_dir="$(mktemp -u /tmp/vigil-soak-pg.XXXXXX)"   # under /tmp: the postgres OS user must reach it
     pg_port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     postgres="$(bash "$root/eng/postgres.sh" start "$pg_dir" "$pg_port")"
   fi
