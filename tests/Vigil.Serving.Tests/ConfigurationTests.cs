@@ -20,6 +20,16 @@ public sealed class ConfigurationTests
         o.InferenceLogPayloads.ShouldBe(PayloadMode.Full);
         o.InferenceLogWhenFull.ShouldBe(QueueFullMode.Wait);
         o.RateLimitPerSecond.ShouldBe(0);
+        o.ScoringKeys.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Scoring_keys_come_comma_separated_from_VIGIL_SCORING_KEYS_or_appsettings()
+    {
+        var env = new Dictionary<string, string?> { ["VIGIL_SCORING_KEYS"] = " k1, k2 ,,k3 " };
+        ServingConfiguration.Load(null, env, None).ScoringKeys.ShouldBe(["k1", "k2", "k3"]);
+        ServingConfiguration.Load(AppSettings(("ScoringKeys", "a,b")), None, None).ScoringKeys.ShouldBe(["a", "b"]);
+        ServingConfiguration.EnvironmentVariables.ShouldContain("VIGIL_SCORING_KEYS");
     }
 
     [Fact]

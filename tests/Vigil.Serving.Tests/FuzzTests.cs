@@ -5,12 +5,15 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Vigil.Tracking;
 
 namespace Vigil.Serving.Tests;
 
 /// <summary>
 /// 10,000 seeded malformed, oversized and wrongly typed requests across every POST endpoint: none may get a 5xx;
-/// every error answer is problem+json carrying its status; every 2xx answer is valid JSON.
+/// every error answer is problem+json carrying its status, in the protocol's shape (MLflow <c>error_code</c> and
+/// <c>message</c>, Open Inference <c>error</c>); every 2xx answer is valid JSON. Run twice: log off, and with the
+/// inference log on a PostgreSQL store, where every scoring request must have exactly one row with its status.
 /// </summary>
 public sealed class FuzzTests : IAsyncLifetime
 {
@@ -40,6 +43,88 @@ public sealed class FuzzTests : IAsyncLifetime
     [Fact]
     public async Task Ten_thousand_malformed_requests_get_no_5xx_and_only_problem_json_errors()
     {
+        await RunCasesAsync(_server, GenerateCases());
+        using var ready = await _server.Client.GetAsync("/readyz", TestContext.Current.CancellationToken);
+        ((int)ready.StatusCode).ShouldBe(200);
+    }
+
+    [Fact]
+    public async Task Ten_thousand_malformed_requests_with_the_log_on_a_PostgreSQL_store_get_exactly_one_row_each()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var database = await PostgresTestDatabase.CreateAsync("vigil_fuzz_");
+        var store = database.ConnectionString;
+        var home = Path.Combine(Path.GetTempPath(), "vigil-fuzz-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var server = await ServerHarness.StartAsync(
+                o => o with { MaxBodyBytes = MaxBody, DefaultModel = "fraud", InferenceLog = InferenceLogDestination.Store, InferenceLogPayloads = PayloadMode.Full },
+                home,
+                storeSpec: store);
+            var cases = GenerateCases();
+            int[] answered;
+            try
+            {
+                (_, answered) = await RunCasesAsync(server, cases, requestIds: true);
+                using var ready = await server.Client.GetAsync("/readyz", ct);
+                ((int)ready.StatusCode).ShouldBe(200, "the server stopped being ready during the run");
+            }
+            finally
+            {
+                // Stopping drains the log: a writer that cannot store some row never finishes.
+                try
+                {
+                    await server.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(90), ct);
+                }
+                catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+                {
+                    Assert.Fail("The server did not stop: its inference log writer could not store every row (see its log). " + e.Message);
+                }
+            }
+
+            var scoring = cases.Where(c => VigilServer.ScoringRoute(ServerPath(c.Path)) is not null).ToList();
+            scoring.Count.ShouldBeGreaterThan(Requests * 8 / 10);
+            await using var log = await InferenceLogStore.OpenAsync(store, home, ct);
+            var rows = await log.TailAsync(2 * Requests, cancellationToken: ct);
+            var byId = rows.GroupBy(r => r.RequestId).ToDictionary(g => g.Key, g => g.ToList());
+            var problems = new List<string>();
+            foreach (var c in scoring)
+            {
+                var id = RequestId(c);
+                var mine = byId.GetValueOrDefault(id) ?? [];
+                if (mine.Count != 1)
+                {
+                    problems.Add($"#{c.Index} {c.Kind} {c.Path}: {mine.Count} rows");
+                }
+                else if (mine[0].Status != answered[c.Index])
+                {
+                    problems.Add($"#{c.Index} {c.Kind} {c.Path}: answered {answered[c.Index]}, logged {mine[0].Status}");
+                }
+            }
+
+            problems.ShouldBeEmpty(string.Join("\n", problems.Take(10)));
+            rows.Count.ShouldBe(scoring.Count, "rows for requests that are not scoring requests (admin) or duplicates");
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(home, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The path as the server sees it: the client removes dot segments (<c>/v2/models/../infer</c> is <c>/v2/infer</c>), the server decodes.</summary>
+    private static Microsoft.AspNetCore.Http.PathString ServerPath(string path) =>
+        new(Uri.UnescapeDataString(new Uri(new Uri("http://localhost/"), path).AbsolutePath));
+
+    private static string RequestId(FuzzCase c) => "fuzz-" + c.Index.ToString(CultureInfo.InvariantCulture);
+
+    private FuzzCase[] GenerateCases()
+    {
         var random = new SplitMix64(20240611);
         var cases = new FuzzCase[Requests];
         for (var i = 0; i < cases.Length; i++)
@@ -47,12 +132,21 @@ public sealed class FuzzTests : IAsyncLifetime
             cases[i] = Generate(random, i);
         }
 
+        return cases;
+    }
+
+    /// <summary>Sends every case (8 at a time), checks each answer, and returns the statuses seen and each case's status.</summary>
+    private static async Task<(ConcurrentDictionary<int, int> Statuses, int[] Answered)> RunCasesAsync(ServerHarness server, FuzzCase[] cases, bool requestIds = false)
+    {
         var failures = new ConcurrentQueue<string>();
         var statuses = new ConcurrentDictionary<int, int>();
+        var answered = new int[cases.Length];
         var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(cases, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = TestContext.Current.CancellationToken }, async (c, ct) =>
         {
-            var failure = await SendAsync(c, statuses, ct);
+            var (status, failure) = await SendAsync(server, c, requestIds ? RequestId(c) : null, ct);
+            answered[c.Index] = status;
+            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
             if (failure is not null)
             {
                 failures.Enqueue($"#{c.Index} {c.Kind} {c.Path} [{c.ContentType}] {Preview(c.Body)}: {failure}");
@@ -60,7 +154,7 @@ public sealed class FuzzTests : IAsyncLifetime
         });
         watch.Stop();
 
-        TestContext.Current.TestOutputHelper?.WriteLine($"{Requests} requests in {watch.Elapsed.TotalSeconds:F1} s; statuses: " +
+        TestContext.Current.TestOutputHelper?.WriteLine($"{cases.Length} requests in {watch.Elapsed.TotalSeconds:F1} s; statuses: " +
             string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
         failures.ShouldBeEmpty(string.Join("\n", failures.Take(10)));
 
@@ -70,11 +164,11 @@ public sealed class FuzzTests : IAsyncLifetime
         statuses.Keys.ShouldContain(404);
         statuses.Keys.ShouldContain(413);
         statuses.Keys.ShouldContain(415);
-        using var ready = await _server.Client.GetAsync("/readyz", TestContext.Current.CancellationToken);
-        ((int)ready.StatusCode).ShouldBe(200);
+        return (statuses, answered);
     }
 
-    private async Task<string?> SendAsync(FuzzCase c, ConcurrentDictionary<int, int> statuses, CancellationToken ct)
+    /// <summary>Sends one case; the status (0 = no answer) and what is wrong with the answer, or null.</summary>
+    private static async Task<(int Status, string? Failure)> SendAsync(ServerHarness server, FuzzCase c, string? requestId, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, c.Path);
         HttpContent content = c.Chunked ? new StreamContent(new MemoryStream(c.Body)) : new ByteArrayContent(c.Body);
@@ -89,24 +183,28 @@ public sealed class FuzzTests : IAsyncLifetime
             request.Headers.Add("X-API-Key", c.ApiKey);
         }
 
+        if (requestId is not null)
+        {
+            request.Headers.Add(VigilServer.RequestIdHeader, requestId);
+        }
+
         HttpResponseMessage response;
         try
         {
-            response = await _server.Client.SendAsync(request, ct);
+            response = await server.Client.SendAsync(request, ct);
         }
         catch (HttpRequestException e)
         {
-            return "no response: " + e.Message + " " + e.InnerException?.Message;
+            return (0, "no response: " + e.Message + " " + e.InnerException?.Message);
         }
 
         using (response)
         {
             var status = (int)response.StatusCode;
-            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
             var bytes = await response.Content.ReadAsByteArrayAsync(ct);
             if (status >= 500)
             {
-                return $"status {status}: {Encoding.UTF8.GetString(bytes)}";
+                return (status, $"status {status}: {Encoding.UTF8.GetString(bytes)}");
             }
 
             JsonDocument document;
@@ -116,7 +214,7 @@ public sealed class FuzzTests : IAsyncLifetime
             }
             catch (JsonException)
             {
-                return $"status {status} with a body that is not JSON: {Encoding.UTF8.GetString(bytes)}";
+                return (status, $"status {status} with a body that is not JSON: {Encoding.UTF8.GetString(bytes)}");
             }
 
             using (document)
@@ -125,23 +223,32 @@ public sealed class FuzzTests : IAsyncLifetime
                 {
                     if (response.Content.Headers.ContentType?.MediaType != "application/problem+json")
                     {
-                        return $"status {status} as {response.Content.Headers.ContentType}";
+                        return (status, $"status {status} as {response.Content.Headers.ContentType}");
                     }
 
                     if (!document.RootElement.TryGetProperty("status", out var s) || s.GetInt32() != status
                         || !document.RootElement.TryGetProperty("detail", out var detail) || detail.GetString() is not { Length: > 0 })
                     {
-                        return $"problem without its status or detail: {Encoding.UTF8.GetString(bytes)}";
+                        return (status, $"problem without its status or detail: {Encoding.UTF8.GetString(bytes)}");
+                    }
+
+                    // The protocol's own error members.
+                    var shape = Problems.ShapeOf(ServerPath(c.Path));
+                    var root = document.RootElement;
+                    if ((shape == Problems.Shape.Mlflow && (!root.TryGetProperty("error_code", out var code) || code.GetString() is not { Length: > 0 } || !root.TryGetProperty("message", out _)))
+                        || (shape == Problems.Shape.OpenInference && (!root.TryGetProperty("error", out var error) || error.GetString() is not { Length: > 0 })))
+                    {
+                        return (status, $"problem not in the {shape} shape: {Encoding.UTF8.GetString(bytes)}");
                     }
                 }
                 else if (response.Content.Headers.ContentType?.MediaType != "application/json")
                 {
-                    return $"status {status} as {response.Content.Headers.ContentType}";
+                    return (status, $"status {status} as {response.Content.Headers.ContentType}");
                 }
             }
-        }
 
-        return null;
+            return (status, null);
+        }
     }
 
     private static string Preview(byte[] body) => body.Length <= 120 ? Encoding.UTF8.GetString(body) : Encoding.UTF8.GetString(body, 0, 120) + $"… ({body.Length} bytes)";

@@ -95,37 +95,8 @@ public sealed class LoadTests
     [Fact]
     public async Task The_same_holds_with_a_PostgreSQL_store_and_log()
     {
-        var admin = Environment.GetEnvironmentVariable("VIGIL_TEST_POSTGRES");
-        if (string.IsNullOrWhiteSpace(admin))
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail("VIGIL_TEST_POSTGRES is not set but CI=true: eng/test.sh starts PostgreSQL");
-            }
-
-            Assert.Skip("needs VIGIL_TEST_POSTGRES (eng/test.sh sets it)");
-        }
-
-        var database = "vigil_serving_" + Guid.NewGuid().ToString("N");
-        await using (var connection = new Npgsql.NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync(TestContext.Current.CancellationToken);
-            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
-
-        try
-        {
-            await LoadAndCountAsync(1000, new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString);
-        }
-        finally
-        {
-            Npgsql.NpgsqlConnection.ClearAllPools();
-            await using var connection = new Npgsql.NpgsqlConnection(admin);
-            await connection.OpenAsync(CancellationToken.None);
-            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync(CancellationToken.None);
-        }
+        await using var database = await PostgresTestDatabase.CreateAsync("vigil_serving_");
+        await LoadAndCountAsync(1000, database.ConnectionString);
     }
 
     private static async Task LoadAndCountAsync(int requests, string? storeSpec)

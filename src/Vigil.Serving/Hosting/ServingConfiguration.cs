@@ -34,6 +34,7 @@ public static class ServingConfiguration
         new("Home", "VIGIL_HOME", "--home", (o, v) => o with { Home = v }),
         new("Models", "VIGIL_MODELS", "--models", (o, v) => o with { Models = ModelSpec.ParseList(v) }),
         new("ApiKeys", "VIGIL_API_KEYS", null, (o, v) => o with { ApiKeys = List(v) }),
+        new("ScoringKeys", "VIGIL_SCORING_KEYS", null, (o, v) => o with { ScoringKeys = List(v) }),
         new("LogLevel", "VIGIL_LOG_LEVEL", "--log-level", (o, v) => o with { LogLevel = Enum<LogLevel>(v) }),
         new("CorsOrigins", "VIGIL_CORS_ORIGINS", null, (o, v) => o with { CorsOrigins = Origins(v) }),
         new("MaxBodyBytes", "VIGIL_MAX_BODY_BYTES", null, (o, v) => o with { MaxBodyBytes = Long(v, 1024, 1L << 31) }),

@@ -81,6 +81,13 @@ public sealed record ServingOptions
     /// <summary>API keys accepted by the admin endpoints (<c>VIGIL_API_KEYS</c>, comma-separated). None: admin endpoints answer 401.</summary>
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
 
+    /// <summary>
+    /// API keys the scoring endpoints require in <c>X-API-Key</c> (<c>VIGIL_SCORING_KEYS</c>, comma-separated; 401
+    /// without, 403 wrong). Each key is its own rate-limit bucket. None (the default): scoring needs no key and the
+    /// rate limit is per client address.
+    /// </summary>
+    public IReadOnlyList<string> ScoringKeys { get; init; } = [];
+
     /// <summary>The minimum log level (<c>VIGIL_LOG_LEVEL</c>: Trace, Debug, Information, Warning, Error, Critical, None).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
@@ -90,7 +97,7 @@ public sealed record ServingOptions
     /// <summary>The largest accepted request body in bytes (<c>VIGIL_MAX_BODY_BYTES</c>, default 10 MB); larger gives 413.</summary>
     public long MaxBodyBytes { get; init; } = 10L * 1024 * 1024;
 
-    /// <summary>Requests per second allowed per API key or client address (<c>VIGIL_RATE_LIMIT</c>); 0 turns rate limiting off.</summary>
+    /// <summary>Requests per second allowed per verified scoring key (<see cref="ScoringKeys"/>) or else per client address (<c>VIGIL_RATE_LIMIT</c>); 0 turns rate limiting off.</summary>
     public int RateLimitPerSecond { get; init; }
 
     /// <summary>How many requests beyond the per-second rate a client may burst (<c>VIGIL_RATE_LIMIT_BURST</c>, default = the rate).</summary>

@@ -20,6 +20,12 @@ internal sealed class ServingRuntime(ServingOptions options, ModelCache models, 
 
     public TimeProvider Time { get; } = time;
 
+    /// <summary>The admin API keys (<c>VIGIL_API_KEYS</c>).</summary>
+    public ApiKeySet AdminKeys { get; } = new(options.ApiKeys);
+
+    /// <summary>The scoring API keys (<c>VIGIL_SCORING_KEYS</c>); none: scoring needs no key.</summary>
+    public ApiKeySet ScoringKeys { get; } = new(options.ScoringKeys);
+
     /// <summary>The model <c>/invocations</c> uses without a name: the configured default, else the only served model.</summary>
     public string? DefaultModelName => Options.DefaultModel ?? (Models.Specs.Count == 1 ? Models.Specs[0].Name : null);
 }

@@ -102,6 +102,7 @@ public static partial class VigilServer
 
         if (options.RateLimitPerSecond > 0)
         {
+            var scoringKeys = new ApiKeySet(options.ScoringKeys);
             builder.Services.AddRateLimiter(r =>
             {
                 r.RejectionStatusCode = 429;
@@ -113,8 +114,13 @@ public static partial class VigilServer
                         return RateLimitPartition.GetNoLimiter("health");
                     }
 
-                    var key = context.Request.Headers[ServiceEndpoints.ApiKeyHeader].ToString();
-                    var partition = key.Length > 0 ? "key:" + key : "ip:" + context.Connection.RemoteIpAddress;
+                    // A scoring request with a verified scoring key has its key's bucket; anything else (no keys
+                    // configured, another path, a missing or unknown key) shares its client address's bucket, so a
+                    // made-up key never opens a fresh one.
+                    var key = scoringKeys.Count > 0 && ScoringExchange.Of(context) is not null
+                        ? scoringKeys.IndexOf(context.Request.Headers[ServiceEndpoints.ApiKeyHeader].ToString())
+                        : -1;
+                    var partition = key >= 0 ? scoringKeys.Partition(key) : "ip:" + context.Connection.RemoteIpAddress;
                     return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = Math.Max(1, options.RateLimitBurst),
@@ -126,10 +132,18 @@ public static partial class VigilServer
                 });
                 r.OnRejected = async (rejected, _) =>
                 {
+                    var context = rejected.HttpContext;
                     var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
-                    rejected.HttpContext.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    await Problems.WriteAsync(rejected.HttpContext, 429, "Too many requests",
-                        $"The rate limit of {options.RateLimitPerSecond} requests per second (burst {options.RateLimitBurst}) is exceeded; retry after {retry} s.", ServiceEndpoints.ApiKeyHeader).ConfigureAwait(false);
+                    context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    var detail = $"The rate limit of {options.RateLimitPerSecond} requests per second (burst {options.RateLimitBurst}) is exceeded; retry after {retry} s.";
+                    if (ScoringExchange.Of(context) is { } exchange)
+                    {
+                        await exchange.RespondProblemAsync(429, "Too many requests", detail, ServiceEndpoints.ApiKeyHeader).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await Problems.WriteAsync(context, 429, "Too many requests", detail, ServiceEndpoints.ApiKeyHeader).ConfigureAwait(false);
+                    }
                 };
             });
         }
@@ -152,6 +166,11 @@ public static partial class VigilServer
             app.UseRateLimiter();
         }
 
+        if (runtime.ScoringKeys.Count > 0)
+        {
+            app.Use((context, next) => CheckScoringKeyAsync(context, next, runtime));
+        }
+
         ServiceEndpoints.Map(app);
         app.MapVigilApi();
         app.MapMlflowApi();
@@ -171,10 +190,18 @@ public static partial class VigilServer
         context.TraceIdentifier = id;
         context.Response.Headers[RequestIdHeader] = id;
         using var scope = logger.BeginScope(new RequestScope(id));
+
+        // Every request to a scoring path gets its inference log row through this exchange, whatever answers it.
+        var exchange = ScoringRoute(context.Request.Path) is { } scoringRoute ? ScoringExchange.For(context, runtime, scoringRoute) : null;
+        if (exchange is not null)
+        {
+            LingeringClose.AllowDrain(context, runtime.Options.MaxBodyBytes);
+        }
+
         try
         {
             await next(context).ConfigureAwait(false);
-            if (!context.Response.HasStarted && context.Response.StatusCode >= 400 && context.Response.ContentLength is null or 0)
+            if (!context.Response.HasStarted && context.Response.StatusCode >= 400 && context.Response.ContentLength is null or 0 && !(exchange?.Logged ?? false))
             {
                 // Routing answered without a body: no endpoint for the path, not for this method, or not this content type.
                 var allow = context.Response.Headers.Allow.ToString();
@@ -185,40 +212,41 @@ public static partial class VigilServer
                     404 => ("Not found", $"No endpoint at {context.Request.Path}; see /docs for the API.", "path"),
                     var other => (ReasonPhrases.GetReasonPhrase(other), $"The request to {context.Request.Path} failed with status {other}.", (string?)null),
                 };
-                if (context.Response.StatusCode == 415 && ScoringRoute(context.Request.Path) is { } route)
-                {
-                    // A scoring request rejected by routing still gets its inference log row.
-                    context.Response.Clear();
-                    context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
-                    await new ScoringExchange(context, runtime, route).RespondProblemAsync(415, title, detail, field).ConfigureAwait(false);
-                }
-                else
-                {
-                    await FailAsync(context, context.Response.StatusCode, title, detail, field, allow.Length > 0 ? allow : null).ConfigureAwait(false);
-                }
+                await FailAsync(context, context.Response.StatusCode, title, detail, field, allow.Length > 0 ? allow : null).ConfigureAwait(false);
             }
         }
         catch (BodyTooLargeException e)
         {
             await FailAsync(context, 413, "Payload too large", e.Message + " Split the batch or raise VIGIL_MAX_BODY_BYTES.", "body").ConfigureAwait(false);
         }
+        catch (Exception e) when (ClientWentAway(context, e))
+        {
+            // The client went away; nothing to answer (the exchange logs the request below).
+        }
         catch (BadHttpRequestException e)
         {
             await FailAsync(context, e.StatusCode, e.StatusCode == 413 ? "Payload too large" : "Bad request", e.Message, "body").ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away; nothing to answer.
-        }
         catch (Exception e)
         {
             LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
-            await FailAsync(context, 500, "Internal error", $"The server failed to handle the request; quote request id {id} when reporting it.", null).ConfigureAwait(false);
+            await FailAsync(context, 500, "Internal error", $"The server failed to handle the request; quote request id {id} when reporting it.", null,
+                logError: $"Unhandled {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
         }
         finally
         {
+            var gone = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted;
+            if (exchange is not null)
+            {
+                await exchange.LogUnansweredAsync("The client closed the connection before the request was answered.").ConfigureAwait(false);
+                if (context.Response.StatusCode == 413 && !context.RequestAborted.IsCancellationRequested)
+                {
+                    await LingeringClose.DrainAsync(context, runtime.Options.MaxBodyBytes).ConfigureAwait(false);
+                }
+            }
+
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            var status = context.Response.StatusCode;
+            var status = gone ? ScoringExchange.ClientClosedRequest : context.Response.StatusCode;
             runtime.Metrics.Request(route, status, Stopwatch.GetElapsedTime(started).TotalSeconds);
             if (status >= 400)
             {
@@ -231,8 +259,25 @@ public static partial class VigilServer
         }
     }
 
+    /// <summary>True when <paramref name="e"/> only says that the client closed the connection (reset, aborted, body cut short).</summary>
+    private static bool ClientWentAway(HttpContext context, Exception e) =>
+        e is Microsoft.AspNetCore.Connections.ConnectionResetException
+        || (context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException or BadHttpRequestException);
+
+    /// <summary>With <c>VIGIL_SCORING_KEYS</c> set: a scoring request without a key is answered 401, with a wrong one 403 (after the rate limiter, so guessing is limited too).</summary>
+    private static async Task CheckScoringKeyAsync(HttpContext context, RequestDelegate next, ServingRuntime runtime)
+    {
+        if (ScoringExchange.Of(context) is { } exchange && runtime.ScoringKeys.Check(context, "VIGIL_SCORING_KEYS") is { } problem)
+        {
+            await exchange.RespondProblemAsync(problem.Status, problem.Title, problem.Detail, ServiceEndpoints.ApiKeyHeader).ConfigureAwait(false);
+            return;
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+
     /// <summary>The inference log route label of a scoring path, or null.</summary>
-    private static string? ScoringRoute(PathString path)
+    internal static string? ScoringRoute(PathString path)
     {
         var p = path.Value ?? "";
         if (p == "/v1/predict")
@@ -248,7 +293,12 @@ public static partial class VigilServer
         return p.StartsWith("/v2/models/", StringComparison.Ordinal) && p.EndsWith("/infer", StringComparison.Ordinal) ? OpenInferenceApi.InferRoute : null;
     }
 
-    private static async Task FailAsync(HttpContext context, int status, string title, string detail, string? field, string? allow = null)
+    /// <summary>
+    /// Answers a problem outside an endpoint (routing, the body limit, an unhandled error): through the request's
+    /// scoring exchange when it has one (so the request gets its inference log row, with <paramref name="logError"/>
+    /// as the row's error when given), else as a plain problem.
+    /// </summary>
+    private static async Task FailAsync(HttpContext context, int status, string title, string detail, string? field, string? allow = null, string? logError = null)
     {
         if (context.Response.HasStarted)
         {
@@ -259,7 +309,7 @@ public static partial class VigilServer
         context.Response.Headers[RequestIdHeader] = context.TraceIdentifier;
         if (status == 413)
         {
-            // The rest of the body is not read: without this the client may reuse a connection the server is closing.
+            // The rest of the body is drained (bounded) and the connection closed: it cannot be reused.
             context.Response.Headers.Connection = "close";
         }
         if (allow is not null)
@@ -267,7 +317,14 @@ public static partial class VigilServer
             context.Response.Headers.Allow = allow;
         }
 
-        await Problems.WriteAsync(context, status, title, detail, field).ConfigureAwait(false);
+        if (ScoringExchange.Of(context) is { } exchange)
+        {
+            await exchange.RespondProblemAsync(status, title, detail, field, logError: logError).ConfigureAwait(false);
+        }
+        else
+        {
+            await Problems.WriteAsync(context, status, title, detail, field).ConfigureAwait(false);
+        }
     }
 
     private static async Task<IInferenceLogSink?> OpenSinkAsync(ServingOptions options, CancellationToken cancellationToken) => options.InferenceLog switch

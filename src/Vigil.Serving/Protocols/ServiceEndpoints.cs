@@ -1,6 +1,4 @@
 using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -140,39 +138,15 @@ internal static class ServiceEndpoints
         }).ConfigureAwait(false);
     }
 
-    /// <summary>401 without a key, 403 with a wrong one; keys are compared in constant time.</summary>
+    /// <summary>401 without a key, 403 with a wrong one; keys (<c>VIGIL_API_KEYS</c>) are compared in constant time.</summary>
     internal static async Task<bool> AuthorizeAsync(HttpContext context, ServingRuntime runtime)
     {
-        var given = context.Request.Headers[ApiKeyHeader].ToString();
-        if (string.IsNullOrEmpty(given))
+        if (runtime.AdminKeys.Check(context, "VIGIL_API_KEYS") is not { } problem)
         {
-            context.Response.Headers.WWWAuthenticate = "ApiKey header=\"X-API-Key\"";
-            var detail = runtime.Options.ApiKeys.Count == 0
-                ? "This endpoint needs an API key, and none is configured: set VIGIL_API_KEYS."
-                : "This endpoint needs an API key in the X-API-Key header.";
-            await Problems.WriteAsync(context, 401, "Unauthorized", detail, ApiKeyHeader).ConfigureAwait(false);
-            return false;
+            return true;
         }
 
-        if (!KeyMatches(given, runtime.Options.ApiKeys))
-        {
-            await Problems.WriteAsync(context, 403, "Forbidden", "The API key is not valid.", ApiKeyHeader).ConfigureAwait(false);
-            return false;
-        }
-
-        return true;
-    }
-
-    private static bool KeyMatches(string given, IReadOnlyList<string> keys)
-    {
-        // Hash both sides so the comparison has a fixed length; check every key so timing does not tell which matched.
-        var g = SHA256.HashData(Encoding.UTF8.GetBytes(given));
-        var match = false;
-        foreach (var key in keys)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(g, SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-        }
-
-        return match;
+        await Problems.WriteAsync(context, problem.Status, problem.Title, problem.Detail, ApiKeyHeader).ConfigureAwait(false);
+        return false;
     }
 }

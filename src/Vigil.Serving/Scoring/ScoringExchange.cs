@@ -19,8 +19,20 @@ internal sealed class BodyTooLargeException(long limit) : Exception($"The reques
 /// One scoring request from body to inference log row, whatever the protocol: reads the whole body (with the size
 /// limit), times the parse / transform / score stages, writes the response and enqueues exactly one log row.
 /// </summary>
+/// <remarks>
+/// The request middleware creates the exchange of every request to a scoring path before anything else runs and keeps
+/// it in the request's features (<see cref="Of"/>), so whatever answers the request — the endpoint, the size limit, the
+/// rate limiter, the scoring key check, routing, the unhandled-error handler — answers through it and the request gets
+/// one row; the middleware logs a request nothing answered (the client went away) when it ends
+/// (<see cref="LogUnansweredAsync"/>). A row is enqueued before its response is written, so a writer that makes rows
+/// durable can hold the response until its row is; a client that is gone by then is logged as
+/// <see cref="ClientClosedRequest"/> with the response it would have got.
+/// </remarks>
 internal sealed class ScoringExchange
 {
+    /// <summary>The status logged for a request whose client closed the connection before the answer (nginx's 499).</summary>
+    public const int ClientClosedRequest = 499;
+
     private readonly HttpContext _context;
     private readonly ServingRuntime _runtime;
     private readonly long _start = Stopwatch.GetTimestamp();
@@ -30,6 +42,7 @@ internal sealed class ScoringExchange
     private long _parsed;
     private long _transformed;
     private long _scored;
+    private int _logged;
 
     public ScoringExchange(HttpContext context, ServingRuntime runtime, string route)
     {
@@ -38,6 +51,25 @@ internal sealed class ScoringExchange
         Route = route;
         _startUs = (runtime.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
     }
+
+    /// <summary>The exchange of a request to a scoring path (created by the request middleware), or null.</summary>
+    public static ScoringExchange? Of(HttpContext context) => context.Features.Get<ScoringExchange>();
+
+    /// <summary>The request's exchange: the middleware's, or a new one (registered in the request's features).</summary>
+    public static ScoringExchange For(HttpContext context, ServingRuntime runtime, string route)
+    {
+        if (Of(context) is { } existing)
+        {
+            return existing;
+        }
+
+        var exchange = new ScoringExchange(context, runtime, route);
+        context.Features.Set(exchange);
+        return exchange;
+    }
+
+    /// <summary>True once the request's row was enqueued (or handed to a disabled log).</summary>
+    public bool Logged => Volatile.Read(ref _logged) != 0;
 
     /// <summary>The protocol route label, e.g. <c>v1/predict</c>.</summary>
     public string Route { get; }
@@ -104,6 +136,9 @@ internal sealed class ScoringExchange
     /// <summary>Asks the server to close the connection after the response (the request body was not read to its end).</summary>
     public void CloseConnection() => _context.Response.Headers.Connection = "close";
 
+    /// <summary>Closes the connection without an answer (its client is gone).</summary>
+    public void Abort() => _context.Abort();
+
     /// <summary>Marks the end of parsing.</summary>
     public void Parsed() => _parsed = Stopwatch.GetTimestamp();
 
@@ -125,65 +160,90 @@ internal sealed class ScoringExchange
         await RespondAsync(status, contentType, buffer.WrittenMemory, error: null).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a problem+json response (in the protocol's shape, <paramref name="code"/> for MLflow) naming <paramref name="field"/> and logs the exchange.</summary>
-    public Task RespondProblemAsync(int status, string title, string detail, string? field = null, string? code = null)
+    /// <summary>
+    /// Writes a problem+json response (in the protocol's shape, <paramref name="code"/> for MLflow) naming
+    /// <paramref name="field"/> and logs the exchange; the row's error is <paramref name="logError"/> when given (for
+    /// operators: e.g. the exception behind a 500), else <paramref name="detail"/>.
+    /// </summary>
+    public Task RespondProblemAsync(int status, string title, string detail, string? field = null, string? code = null, string? logError = null)
     {
         var bytes = Problems.Serialize(_context, status, title, detail, field, code);
-        return RespondAsync(status, Problems.ContentType, bytes, detail);
+        return RespondAsync(status, Problems.ContentType, bytes, logError ?? detail);
+    }
+
+    /// <summary>
+    /// Logs a request that got no answer through the exchange, once the request middleware is done with it: the client
+    /// closed the connection first (<see cref="ClientClosedRequest"/>, <paramref name="why"/> saying when), or something
+    /// outside the exchange answered (its status). Does nothing when the request was logged already.
+    /// </summary>
+    public ValueTask LogUnansweredAsync(string why)
+    {
+        var response = _context.Response;
+        if (_context.RequestAborted.IsCancellationRequested && !response.HasStarted)
+        {
+            return LogClientGoneAsync(why);
+        }
+
+        if (Interlocked.Exchange(ref _logged, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ReleaseBody();
+        var status = response.StatusCode;
+        return LogAsync(status, ReadOnlyMemory<byte>.Empty, status >= 400 ? $"Answered {status} outside the scoring pipeline." : null);
+    }
+
+    /// <summary>Logs the request as <see cref="ClientClosedRequest"/> with <paramref name="why"/>, unless it was logged already.</summary>
+    public ValueTask LogClientGoneAsync(string why)
+    {
+        if (Interlocked.Exchange(ref _logged, 1) != 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ReleaseBody();
+        return LogAsync(ClientClosedRequest, ReadOnlyMemory<byte>.Empty, why);
     }
 
     private async Task RespondAsync(int status, string contentType, ReadOnlyMemory<byte> payload, string? error)
     {
-        if (_runtime.Log.AcknowledgesBeforeResponse)
-        {
-            await RespondAfterLogAsync(status, contentType, payload, error).ConfigureAwait(false);
-            return;
-        }
-
-        var response = _context.Response;
-        response.StatusCode = status;
-        response.ContentType = contentType;
-        response.ContentLength = payload.Length;
-        try
-        {
-            await response.Body.WriteAsync(payload, _context.RequestAborted).ConfigureAwait(false);
-        }
-        finally
-        {
-            ReleaseBody();
-        }
-
-        if (_runtime.Log.Enabled)
-        {
-            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload, error)).ConfigureAwait(false);
-        }
-
-        if (Model is not null && ScoredRows > 0)
-        {
-            _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
-        }
-    }
-
-    /// <summary>
-    /// ack mode: the row is made durable first (write-ahead file, fsynced) and only then is the response sent; when the
-    /// row cannot be made durable the client gets 503 naming why, never a result whose log row may be lost.
-    /// </summary>
-    private async Task RespondAfterLogAsync(int status, string contentType, ReadOnlyMemory<byte> payload, string? error)
-    {
+        // The row is queued (in ack mode: made durable) before the response is sent, once per request.
+        var first = Interlocked.Exchange(ref _logged, 1) == 0;
         ReleaseBody();
-        var rejected = false;
-        try
+        if (first)
         {
-            await _runtime.Log.EnqueueAsync(BuildRecord(status, payload, error)).ConfigureAwait(false);
-        }
-        catch (InferenceLogUnavailableException e)
-        {
-            rejected = true;
-            status = 503;
-            contentType = Problems.ContentType;
-            payload = Problems.Serialize(_context, 503, "Inference log unavailable",
-                $"The request was not scored into a response because its inference log row cannot be made durable: {e.Message}.", "inference_log");
-            _context.Response.Headers.RetryAfter = "1";
+            if (_context.RequestAborted.IsCancellationRequested)
+            {
+                // The client is gone: nothing can be sent; the row keeps what the answer would have been.
+                var why = $"The client closed the connection before the response was sent; the answer would have been {status}" + (error is null ? "." : ": " + error);
+                CountScored();
+                try
+                {
+                    await LogAsync(ClientClosedRequest, payload, why).ConfigureAwait(false);
+                }
+                catch (InferenceLogUnavailableException)
+                {
+                    // ack mode with the write-ahead folder at its cap: there is no client to tell
+                }
+                return;
+            }
+
+            try
+            {
+                await LogAsync(status, payload, error).ConfigureAwait(false);
+                CountScored();
+            }
+            catch (InferenceLogUnavailableException e)
+            {
+                // ack mode: the row cannot be made durable, so the client gets 503 naming why, never a result whose
+                // log row may be lost
+                status = 503;
+                contentType = Problems.ContentType;
+                payload = Problems.Serialize(_context, 503, "Inference log unavailable",
+                    $"The request was not scored into a response because its inference log row cannot be made durable: {e.Message}.", "inference_log");
+                _context.Response.Headers.RetryAfter = "1";
+            }
         }
 
         var response = _context.Response;
@@ -191,11 +251,19 @@ internal sealed class ScoringExchange
         response.ContentType = contentType;
         response.ContentLength = payload.Length;
         await response.Body.WriteAsync(payload, _context.RequestAborted).ConfigureAwait(false);
-        if (!rejected && Model is not null && ScoredRows > 0)
+    }
+
+    private void CountScored()
+    {
+        if (Model is not null && ScoredRows > 0)
         {
             _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
         }
     }
+
+    /// <summary>Enqueues the row (built only when the log is on); in ack mode it is durable when this completes.</summary>
+    private ValueTask LogAsync(int status, ReadOnlyMemory<byte> response, string? error) =>
+        _runtime.Log.Enabled ? _runtime.Log.EnqueueAsync(BuildRecord(status, response, error), CancellationToken.None) : ValueTask.CompletedTask;
 
     private InferenceRecord BuildRecord(int status, ReadOnlyMemory<byte> response, string? error)
     {

@@ -93,7 +93,7 @@ internal static class ScoringPipeline
     /// <summary>Runs one scoring request through <paramref name="adapter"/>.</summary>
     public static async Task RunAsync(HttpContext context, ServingRuntime runtime, ScoringAdapter adapter)
     {
-        var exchange = new ScoringExchange(context, runtime, adapter.Route);
+        var exchange = ScoringExchange.For(context, runtime, adapter.Route);
         var contentType = context.Request.ContentType;
         if (!adapter.Accepts(contentType))
         {
@@ -124,8 +124,23 @@ internal static class ScoringPipeline
         }
 
         exchange.Parsed();
-        using var batch = new FeatureBatch(model, adapter.Items > 0 ? adapter.Items : 16, runtime.Log.Enabled);
+        var batch = new FeatureBatch(model, adapter.Items > 0 ? adapter.Items : 16, runtime.Log.Enabled);
         exchange.Batch = batch;
+        try
+        {
+            await ScoreAsync(exchange, runtime, adapter, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An exception leaves the batch half built: a row logged after this one (the 500) has no items.
+            exchange.Batch = null;
+            batch.Dispose();
+        }
+    }
+
+    /// <summary>Reads, decides and answers the items of <paramref name="batch"/>.</summary>
+    private static async Task ScoreAsync(ScoringExchange exchange, ServingRuntime runtime, ScoringAdapter adapter, FeatureBatch batch)
+    {
         InputProblem? problem;
         try
         {
@@ -162,6 +177,9 @@ internal static class ScoringPipeline
         await exchange.RespondJsonAsync(200, (adapter, batch), static (w, s) => s.adapter.Write(w, s.batch)).ConfigureAwait(false);
     }
 
+    /// <summary>Kestrel's message when the request body ends before its declared length or last chunk (the client stopped sending).</summary>
+    private const string UnexpectedEndOfBody = "Unexpected end of request content.";
+
     /// <summary>
     /// Reads the whole body. When it is too large (declared or streamed) or the transport fails to deliver it, answers
     /// with a problem through the exchange (so the request still gets its inference log row) and returns false.
@@ -178,6 +196,13 @@ internal static class ScoringPipeline
             // The rest of the body is not read: the connection cannot be reused for another request.
             exchange.CloseConnection();
             await exchange.RespondProblemAsync(413, "Payload too large", e.Message + " Split the batch or raise VIGIL_MAX_BODY_BYTES.", "body").ConfigureAwait(false);
+            return false;
+        }
+        catch (BadHttpRequestException e) when (e.Message == UnexpectedEndOfBody)
+        {
+            // The client closed its side before sending the whole body: nobody reads an answer. Log it and close.
+            await exchange.LogClientGoneAsync("The client closed the connection while sending the request body.").ConfigureAwait(false);
+            exchange.Abort();
             return false;
         }
         catch (BadHttpRequestException e)
