@@ -56,6 +56,12 @@ public sealed class FxModel : IDetectorModel
     /// <summary>The reconstruction-error threshold of each autoencoder input group, in <see cref="AutoencoderModel.GroupNames"/> order.</summary>
     public IReadOnlyList<double> GroupThresholds => _groupThresholds;
 
+    /// <summary>How many (BUnit, Cpty, BuyCurr, SellCurr) keys the year-gap table holds.</summary>
+    public int PairKeyCount => Tables.Document.YearGap.Length;
+
+    /// <summary>How many (BUnit, Cpty, PrimaryCurr) FaceValue ranges were fitted.</summary>
+    public int AmountRangeCount => Tables.Document.FaceValue.Length;
+
     internal FxTables Tables { get; }
 
     internal ReadOnlySpan<double> GroupThresholdSpan => _groupThresholds;
