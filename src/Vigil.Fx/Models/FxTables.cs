@@ -158,7 +158,8 @@ internal sealed class FxTables
             FaceValue = [.. face.Values.Select(v =>
             {
                 var values = v.Values.ToArray();
-                return new FaceValueRange(v.BUnit, v.Cpty, v.Primary, Quantile(values, quantiles.FaceValueLower), Quantile(values, quantiles.FaceValueUpper), values.Length);
+                var (lower, upper) = WithMargin(Quantile(values, quantiles.FaceValueLower), Quantile(values, quantiles.FaceValueUpper), quantiles.FaceValueMargin);
+                return new FaceValueRange(v.BUnit, v.Cpty, v.Primary, lower, upper, values.Length);
             })],
             Tenor = [.. tenor.Select(t =>
             {
@@ -177,6 +178,19 @@ internal sealed class FxTables
         var lo = (int)Math.Floor(pos);
         var hi = Math.Min(lo + 1, sorted.Length - 1);
         return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
+    }
+
+    /// <summary>[lower, upper] widened on a log scale by <paramref name="margin"/> of its log width on each side (amounts are positive).</summary>
+    internal static (double Lower, double Upper) WithMargin(double lower, double upper, double margin)
+    {
+        if (!(lower > 0) || !(upper >= lower) || margin == 0)
+        {
+            return (lower, upper);
+        }
+
+        var width = Math.Log(upper / lower);
+        var factor = Math.Exp(width * margin);
+        return (lower / factor, upper * factor);
     }
 
     private static void Add(SortedDictionary<string, SortedSet<string>> map, string key, string value)

@@ -70,6 +70,13 @@ public sealed record FxQuantiles
     /// <summary>Upper quantile of TDays per instrument type; default 0.9995.</summary>
     public double TenorUpper { get; init; } = 0.9995;
 
+    /// <summary>
+    /// Share of each FaceValue range's width on a log scale added below and above it (0.05: a 0.5M–12M range becomes about
+    /// 0.43M–14M). A training quantile of a few hundred deals lies inside the true range, so without it the usual
+    /// largest and smallest deals of small groups are flagged. Default 0.05; 0 = the plain quantiles.
+    /// </summary>
+    public double FaceValueMargin { get; init; } = 0.05;
+
     /// <summary>Quantile of each input group's reconstruction error; default 0.9995.</summary>
     public double Reconstruction { get; init; } = 0.9995;
 
@@ -86,6 +93,11 @@ public sealed record FxQuantiles
             {
                 throw new ArgumentException($"FxQuantiles.{name} must be in [0, 1] (was {q.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", name);
             }
+        }
+
+        if (!(FaceValueMargin >= 0 && FaceValueMargin <= 10))
+        {
+            throw new ArgumentException($"FxQuantiles.FaceValueMargin must be in [0, 10] (was {FaceValueMargin.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", nameof(FaceValueMargin));
         }
 
         if (FaceValueLower > FaceValueUpper)

@@ -13,7 +13,7 @@ internal static class FxReasons
 
     public static string YearGap(FxDeal d, int months, int? lastDay) =>
         $"No {d.BuyCurr}/{d.SellCurr} deal with {d.Cpty} in {d.BUnit} in the {months} months before {FxDealValidator.FormatDate(d.DealDate)} " +
-        (lastDay is { } day ? $"(last: {FxDealValidator.FormatDate(DateOnly.FromDayNumber(day))})" : $"(none in {d.BUnit})");
+        (lastDay is { } day ? $"(last: {FxDealValidator.FormatDate(DateOnly.FromDayNumber(day))})" : $"(no earlier deal in {d.BUnit})");
 
     public static string FaceValue(FxDeal d, FaceValueRange? range)
     {
