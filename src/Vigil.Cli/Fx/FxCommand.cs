@@ -122,9 +122,15 @@ internal static class FxCommand
 
             Validate(options.Validate);
             var path = parse.GetRequiredValue(data);
-            Terminal.Note($"reading {path}");
             var (deals, errors) = FxDealFrame.Read(FrameFile.Read(path));
             var valid = deals.OfType<FxDeal>().ToList();
+            var clients = new HashSet<string>(options.Clients, StringComparer.Ordinal);
+            var mine = valid.Count(d => clients.Contains(d.Client));
+            if (mine == 0)
+            {
+                throw new FxDataException($"no deal of client {string.Join(", ", options.Clients)} in the data ({valid.Count:N0} valid deals of other clients in {path})");
+            }
+
             var invalid = errors.Count(x => x is not null);
             if (invalid > 0)
             {
@@ -132,7 +138,7 @@ internal static class FxCommand
                 Terminal.Note($"skipped {invalid:N0} invalid deals (first: row {first + 1}: {errors[first]})");
             }
 
-            Terminal.Note($"fitting tables, thresholds and the autoencoder for {string.Join(", ", options.Clients)}");
+            Terminal.Note($"fitting tables, thresholds and the autoencoder for {string.Join(", ", options.Clients)} on {mine:N0} deals");
             var sw = Stopwatch.StartNew();
             var bundle = await Task.Run(() => FxTrainer.Train(valid, options), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
             sw.Stop();
