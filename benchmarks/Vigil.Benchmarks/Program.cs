@@ -6,5 +6,11 @@ if (args.Length > 0 && args[0] == "inflog-timed")
     return await InferenceItemsTimed.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "fx-timed")
+{
+    FxScoringBenchmarks.RunTimed();
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

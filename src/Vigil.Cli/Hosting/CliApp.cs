@@ -37,6 +37,7 @@ internal static class CliApp
         root.Subcommands.Add(ImportCommand.Build());
         root.Subcommands.Add(SearchCommand.Build());
         root.Subcommands.Add(PromoteCommand.Build());
+        root.Subcommands.Add(FxCommand.Build());
         return root;
     }
 

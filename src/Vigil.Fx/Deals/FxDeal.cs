@@ -1,0 +1,96 @@
+namespace Vigil.Fx;
+
+/// <summary>
+/// One validated FX deal, the contract treasury teams already send (field names as in the JSON request). Build it with
+/// <see cref="FxDealValidator.TryValidate"/> from an <see cref="FxRawDeal"/>; every field has been checked.
+/// </summary>
+/// <param name="Client">The client (tenant) the deal belongs to, e.g. <c>FISAU</c>.</param>
+/// <param name="FxInstrumentType">JSON <c>FX_Instrument_Type</c>: <c>FX Spot</c>, <c>FX Forward</c>, <c>FX Swap</c>, ...</param>
+/// <param name="BUnit">The business unit, e.g. <c>0-GLOBAL</c>.</param>
+/// <param name="Cpty">The counterparty, e.g. <c>CBA</c>.</param>
+/// <param name="PrimaryCurr">The currency the deal is measured in: one of <see cref="BuyCurr"/> and <see cref="SellCurr"/>.</param>
+/// <param name="BuyCurr">The currency bought.</param>
+/// <param name="SellCurr">The currency sold.</param>
+/// <param name="BuyAmount">The amount bought (positive).</param>
+/// <param name="SellAmount">The amount sold (negative: the sold leg).</param>
+/// <param name="SpotRate">The spot rate (positive).</param>
+/// <param name="ForwardPoints">The forward points.</param>
+/// <param name="DealDate">The trade date.</param>
+/// <param name="MaturityDate">The value date (on or after <see cref="DealDate"/>).</param>
+/// <param name="UniqueId">The caller's id of the deal, echoed in the decision.</param>
+/// <param name="ContLeg">The optional contract leg (e.g. 0 and 1 for a swap's near and far legs).</param>
+public sealed record FxDeal(
+    string Client,
+    string FxInstrumentType,
+    string BUnit,
+    string Cpty,
+    string PrimaryCurr,
+    string BuyCurr,
+    string SellCurr,
+    double BuyAmount,
+    double SellAmount,
+    double SpotRate,
+    double ForwardPoints,
+    DateOnly DealDate,
+    DateOnly MaturityDate,
+    string UniqueId,
+    long? ContLeg = null)
+{
+    /// <summary>The amount in the primary currency (the model's <c>FaceValue</c>): the bought or the sold amount, as a positive number.</summary>
+    public double FaceValue => string.Equals(PrimaryCurr, BuyCurr, StringComparison.Ordinal) ? BuyAmount : -SellAmount;
+
+    /// <summary>The tenor in days (the model's <c>TDays</c>): maturity minus deal date.</summary>
+    public int TDays => MaturityDate.DayNumber - DealDate.DayNumber;
+}
+
+/// <summary>
+/// A deal as received, before validation: text fields as strings, numbers as doubles, dates as text; null = the field is
+/// absent. A protocol adapter (JSON, MLflow <c>dataframe_records</c>, a file row) fills one of these per deal.
+/// </summary>
+public sealed record FxRawDeal
+{
+    /// <summary>JSON <c>Client</c>.</summary>
+    public string? Client { get; init; }
+
+    /// <summary>JSON <c>FX_Instrument_Type</c>.</summary>
+    public string? FxInstrumentType { get; init; }
+
+    /// <summary>JSON <c>BUnit</c>.</summary>
+    public string? BUnit { get; init; }
+
+    /// <summary>JSON <c>Cpty</c>.</summary>
+    public string? Cpty { get; init; }
+
+    /// <summary>JSON <c>PrimaryCurr</c>.</summary>
+    public string? PrimaryCurr { get; init; }
+
+    /// <summary>JSON <c>BuyCurr</c>.</summary>
+    public string? BuyCurr { get; init; }
+
+    /// <summary>JSON <c>SellCurr</c>.</summary>
+    public string? SellCurr { get; init; }
+
+    /// <summary>JSON <c>BuyAmount</c>.</summary>
+    public double? BuyAmount { get; init; }
+
+    /// <summary>JSON <c>SellAmount</c>.</summary>
+    public double? SellAmount { get; init; }
+
+    /// <summary>JSON <c>SpotRate</c>.</summary>
+    public double? SpotRate { get; init; }
+
+    /// <summary>JSON <c>ForwardPoints</c>.</summary>
+    public double? ForwardPoints { get; init; }
+
+    /// <summary>JSON <c>DealDate</c> (strictly <c>YYYY-MM-DD</c>).</summary>
+    public string? DealDate { get; init; }
+
+    /// <summary>JSON <c>MaturityDate</c> (strictly <c>YYYY-MM-DD</c>).</summary>
+    public string? MaturityDate { get; init; }
+
+    /// <summary>JSON <c>UniqueId</c>.</summary>
+    public string? UniqueId { get; init; }
+
+    /// <summary>JSON <c>ContLeg</c> (optional; a whole number).</summary>
+    public double? ContLeg { get; init; }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+
+namespace Vigil.Fx;
+
+/// <summary>
+/// Validates one raw deal at a time: a bad deal gets an error naming its field and never affects its neighbours.
+/// Dates must be exactly <c>YYYY-MM-DD</c>; <c>SellAmount</c> is negative (the sold leg), <c>BuyAmount</c> positive;
+/// <c>PrimaryCurr</c> is one of the two legs' currencies; <c>MaturityDate</c> is not before <c>DealDate</c>.
+/// </summary>
+public static class FxDealValidator
+{
+    /// <summary>Validates <paramref name="raw"/>; on failure <paramref name="error"/> starts with the field name.</summary>
+    public static bool TryValidate(FxRawDeal raw, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FxDeal? deal,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        deal = null;
+        DateOnly dealDate = default, maturity = default;
+        error = Text(FxFields.Client, raw.Client)
+            ?? Text(FxFields.InstrumentType, raw.FxInstrumentType)
+            ?? Text(FxFields.BUnit, raw.BUnit)
+            ?? Text(FxFields.Cpty, raw.Cpty)
+            ?? Currency(FxFields.PrimaryCurr, raw.PrimaryCurr)
+            ?? Currency(FxFields.BuyCurr, raw.BuyCurr)
+            ?? Currency(FxFields.SellCurr, raw.SellCurr)
+            ?? Number(FxFields.BuyAmount, raw.BuyAmount)
+            ?? Number(FxFields.SellAmount, raw.SellAmount)
+            ?? Number(FxFields.SpotRate, raw.SpotRate)
+            ?? Number(FxFields.ForwardPoints, raw.ForwardPoints)
+            ?? Date(FxFields.DealDate, raw.DealDate, out dealDate)
+            ?? Date(FxFields.MaturityDate, raw.MaturityDate, out maturity)
+            ?? Text(FxFields.UniqueId, raw.UniqueId);
+        if (error is not null)
+        {
+            return false;
+        }
+
+        long? contLeg = null;
+        if (raw.ContLeg is { } leg)
+        {
+            if (!double.IsFinite(leg) || leg != Math.Floor(leg) || leg < 0 || leg > int.MaxValue)
+            {
+                error = $"{FxFields.ContLeg}: must be a whole number >= 0 (got {F(leg)})";
+                return false;
+            }
+
+            contLeg = (long)leg;
+        }
+
+        if (string.Equals(raw.BuyCurr, raw.SellCurr, StringComparison.Ordinal))
+        {
+            error = $"{FxFields.SellCurr}: must differ from {FxFields.BuyCurr} (both are {raw.BuyCurr})";
+        }
+        else if (!string.Equals(raw.PrimaryCurr, raw.BuyCurr, StringComparison.Ordinal) && !string.Equals(raw.PrimaryCurr, raw.SellCurr, StringComparison.Ordinal))
+        {
+            error = $"{FxFields.PrimaryCurr}: must be {FxFields.BuyCurr} ({raw.BuyCurr}) or {FxFields.SellCurr} ({raw.SellCurr}), got {raw.PrimaryCurr}";
+        }
+        else if (!(raw.BuyAmount > 0))
+        {
+            error = $"{FxFields.BuyAmount}: must be positive (got {F(raw.BuyAmount!.Value)})";
+        }
+        else if (!(raw.SellAmount < 0))
+        {
+            error = $"{FxFields.SellAmount}: must be negative for the sold leg (got {F(raw.SellAmount!.Value)})";
+        }
+        else if (!(raw.SpotRate > 0))
+        {
+            error = $"{FxFields.SpotRate}: must be positive (got {F(raw.SpotRate!.Value)})";
+        }
+        else if (maturity < dealDate)
+        {
+            error = $"{FxFields.MaturityDate}: {raw.MaturityDate} is before {FxFields.DealDate} {raw.DealDate}";
+        }
+
+        if (error is not null)
+        {
+            return false;
+        }
+
+        deal = new FxDeal(raw.Client!, raw.FxInstrumentType!, raw.BUnit!, raw.Cpty!, raw.PrimaryCurr!, raw.BuyCurr!, raw.SellCurr!,
+            raw.BuyAmount!.Value, raw.SellAmount!.Value, raw.SpotRate!.Value, raw.ForwardPoints!.Value, dealDate, maturity, raw.UniqueId!, contLeg);
+        return true;
+    }
+
+    /// <summary>Parses a date that is exactly <c>YYYY-MM-DD</c> (10 characters, a real calendar day).</summary>
+    public static bool TryParseDate(ReadOnlySpan<char> text, out DateOnly date)
+    {
+        date = default;
+        return text.Length == 10 && text[4] == '-' && text[7] == '-'
+            && DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+    }
+
+    /// <summary>A date as <c>YYYY-MM-DD</c>.</summary>
+    public static string FormatDate(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static string? Text(string field, string? value) =>
+        value is null ? $"{field}: is required"
+        : string.IsNullOrWhiteSpace(value) ? $"{field}: must not be empty"
+        : null;
+
+    private static string? Currency(string field, string? value)
+    {
+        if (Text(field, value) is { } missing)
+        {
+            return missing;
+        }
+
+        if (value!.Length != 3 || !char.IsAsciiLetterUpper(value[0]) || !char.IsAsciiLetterUpper(value[1]) || !char.IsAsciiLetterUpper(value[2]))
+        {
+            return $"{field}: must be a 3-letter upper-case currency code (got '{value}')";
+        }
+
+        return null;
+    }
+
+    private static string? Number(string field, double? value) =>
+        value is not { } v ? $"{field}: is required"
+        : !double.IsFinite(v) ? $"{field}: must be a finite number (got {F(v)})"
+        : null;
+
+    private static string? Date(string field, string? value, out DateOnly date)
+    {
+        date = default;
+        if (value is null)
+        {
+            return $"{field}: is required";
+        }
+
+        return TryParseDate(value, out date) ? null : $"{field}: '{value}' is not a date in YYYY-MM-DD form";
+    }
+
+    internal static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,320 @@
+using System.Buffers;
+using Vigil.Detectors;
+
+namespace Vigil.Fx;
+
+/// <summary>
+/// The FX decision flow over one loaded <c>fx</c> bundle, as a library API a server or the CLI calls: per deal,
+/// validate → tenant check (the bundle's clients) → rules (missing currency group, unseen pair, 12-month gap; the first
+/// that fires decides alone) → features (one-hot categoricals, min-max FaceValue and TDays, as fitted) → the multi-input
+/// autoencoder → threshold checks (FaceValue by (BUnit, Cpty, PrimaryCurr), TDays by instrument type, reconstruction
+/// error per input group) → <see cref="FxDecision"/>. Deals are decided in batches into spans: the autoencoder runs once
+/// per batch; a bad or failing deal never fails its neighbours. Immutable and thread-safe.
+/// </summary>
+public sealed class FxScorer
+{
+    private readonly FeatureTransform _transform;
+    private readonly int[] _categoricalInputs;
+    private readonly int _faceInput;
+    private readonly int _tdaysInput;
+    private readonly string _servedText;
+
+    /// <summary>Wraps a loaded bundle of kind <c>fx</c>.</summary>
+    /// <exception cref="FxDataException">The bundle is of another kind.</exception>
+    public FxScorer(ModelBundle bundle)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        Model = bundle.Detector as FxModel
+            ?? throw new FxDataException($"the model is a '{bundle.Manifest.DetectorKind}' bundle, not an 'fx' bundle (train one with `vigil fx train`)");
+        Bundle = bundle;
+        _transform = bundle.Transform;
+        _categoricalInputs = new int[FxFields.Categoricals.Count];
+        for (var i = 0; i < _categoricalInputs.Length; i++)
+        {
+            _categoricalInputs[i] = _transform.InputIndexOf(FxFields.Categoricals[i]);
+        }
+
+        _faceInput = _transform.InputIndexOf(FxFields.FaceValue);
+        _tdaysInput = _transform.InputIndexOf(FxFields.TDays);
+        _servedText = string.Join(", ", Model.Clients);
+    }
+
+    /// <summary>The bundle decided with.</summary>
+    public ModelBundle Bundle { get; }
+
+    /// <summary>Its detector: tables, thresholds, clients and autoencoder.</summary>
+    public FxModel Model { get; }
+
+    /// <summary>The clients (tenants) served.</summary>
+    public IReadOnlyList<string> Clients => Model.Clients;
+
+    /// <summary>True when deals of <paramref name="client"/> are served by this bundle.</summary>
+    public bool Serves(string client) => Model.Tables.Serves(client);
+
+    /// <summary>Loads a bundle directory or zip (registering the <c>fx</c> kind first) and wraps it.</summary>
+    /// <exception cref="BundleException">The bundle cannot be read.</exception>
+    /// <exception cref="FxDataException">It is not an fx bundle.</exception>
+    public static FxScorer Load(string path)
+    {
+        FxDescriptor.Register();
+        return new FxScorer(ModelBundle.Load(path));
+    }
+
+    /// <summary>Validates and decides one deal.</summary>
+    public FxDecision Decide(FxRawDeal deal)
+    {
+        Span<FxDecision> one = [default];
+        Decide([deal], one);
+        return one[0];
+    }
+
+    /// <summary>Validates and decides <paramref name="deals"/> into <paramref name="decisions"/> (same length or longer), in order.</summary>
+    public void Decide(ReadOnlySpan<FxRawDeal> deals, Span<FxDecision> decisions)
+    {
+        CheckLengths(deals.Length, decisions.Length);
+        var valid = ArrayPool<FxDeal?>.Shared.Rent(Math.Max(1, deals.Length));
+        try
+        {
+            for (var i = 0; i < deals.Length; i++)
+            {
+                if (FxDealValidator.TryValidate(deals[i], out var deal, out var error))
+                {
+                    valid[i] = deal;
+                }
+                else
+                {
+                    valid[i] = null;
+                    decisions[i] = FxDecision.Invalid(error);
+                }
+            }
+
+            DecideCore(valid.AsSpan(0, deals.Length), decisions);
+        }
+        finally
+        {
+            ArrayPool<FxDeal?>.Shared.Return(valid, clearArray: true);
+        }
+    }
+
+    /// <summary>Decides validated <paramref name="deals"/> into <paramref name="decisions"/> (same length or longer), in order.</summary>
+    public void Decide(ReadOnlySpan<FxDeal> deals, Span<FxDecision> decisions)
+    {
+        CheckLengths(deals.Length, decisions.Length);
+        DecideCore(deals!, decisions);
+    }
+
+    /// <summary>Decides one validated deal.</summary>
+    public FxDecision Decide(FxDeal deal)
+    {
+        Span<FxDecision> one = [default];
+        Decide([deal], one);
+        return one[0];
+    }
+
+    private static void CheckLengths(int deals, int decisions)
+    {
+        if (decisions < deals)
+        {
+            throw new ArgumentException($"Room for {deals} decisions is needed (got {decisions}).", nameof(decisions));
+        }
+    }
+
+    /// <summary>Null entries are already decided (invalid deals).</summary>
+    private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions)
+    {
+        var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
+        try
+        {
+            var m = 0;
+            for (var i = 0; i < deals.Length; i++)
+            {
+                if (deals[i] is not { } deal)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (!Serves(deal.Client))
+                    {
+                        decisions[i] = FxDecision.Invalid($"{FxFields.Client}: {deal.Client} is not served by this model (it serves {_servedText})");
+                    }
+                    else if (ApplyRules(deal) is { } ruled)
+                    {
+                        decisions[i] = ruled;
+                    }
+                    else
+                    {
+                        pending[m++] = i;
+                    }
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    decisions[i] = FxDecision.Failed($"internal error: {e.Message}");
+                }
+            }
+
+            if (m > 0)
+            {
+                try
+                {
+                    ScoreModel(deals, pending.AsSpan(0, m), decisions);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    foreach (var i in pending.AsSpan(0, m))
+                    {
+                        decisions[i] = FxDecision.Failed($"internal error: {e.Message}");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(pending);
+        }
+    }
+
+    /// <summary>The first rule that fires, or null.</summary>
+    private FxDecision? ApplyRules(FxDeal deal)
+    {
+        var tables = Model.Tables;
+        if (!tables.TryGetGroup(deal.Cpty, out _))
+        {
+            return FxDecision.Rule(FxAnomalyKinds.MissingGroup, FxReasons.MissingGroup(deal));
+        }
+
+        if (!tables.HasPair(deal.Cpty, deal.BuyCurr, deal.SellCurr))
+        {
+            return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairsOf(deal.Cpty)));
+        }
+
+        var months = tables.Document.YearGapMonths;
+        var last = tables.LastBefore(deal.BUnit, deal.Cpty, deal.BuyCurr, deal.SellCurr, deal.DealDate.DayNumber);
+        if (last is not { } day || day < deal.DealDate.AddMonths(-months).DayNumber)
+        {
+            return FxDecision.Rule(FxAnomalyKinds.YearGap, FxReasons.YearGap(deal, months, last));
+        }
+
+        return null;
+    }
+
+    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions)
+    {
+        var width = _transform.OutputCount;
+        var ae = Model.Autoencoder;
+        var groups = ae.GroupNames.Count;
+        var rowsOf = ArrayPool<int>.Shared.Rent(pending.Length);
+        var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
+        var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
+        try
+        {
+            var rows = 0;
+            foreach (var i in pending)
+            {
+                var deal = deals[i]!;
+                var row = buffer.AsSpan(rows * width, width);
+                row.Clear();
+                if (Encode(deal, row) is { } problem)
+                {
+                    decisions[i] = FxDecision.Invalid(problem);
+                    continue;
+                }
+
+                rowsOf[rows++] = i;
+            }
+
+            if (rows == 0)
+            {
+                return;
+            }
+
+            var x = new FeatureMatrix(buffer, rows, _transform.OutputColumns);
+            FxModel.GroupErrors(ae, x, errors.AsSpan(0, rows * groups));
+            var thresholds = Model.GroupThresholdSpan;
+            var tables = Model.Tables;
+            for (var r = 0; r < rows; r++)
+            {
+                var i = rowsOf[r];
+                var deal = deals[i]!;
+                var e = errors.AsSpan(r * groups, groups);
+                var worst = -1;
+                var ratio = 0.0;
+                for (var g = 0; g < groups; g++)
+                {
+                    var q = thresholds[g] > 0 ? e[g] / thresholds[g] : (e[g] > 0 ? double.PositiveInfinity : 0);
+                    if (worst < 0 || q > ratio)
+                    {
+                        worst = g;
+                        ratio = q;
+                    }
+                }
+
+                var face = tables.FaceValue(deal.BUnit, deal.Cpty, deal.PrimaryCurr);
+                var tenor = tables.Tenor(deal.FxInstrumentType);
+                var faceFires = face is null || deal.FaceValue < face.Lower || deal.FaceValue > face.Upper;
+                var tenorFires = tenor is null || deal.TDays < tenor.Lower || deal.TDays > tenor.Upper;
+                var patternFires = ratio > 1;
+                if (!faceFires && !tenorFires && !patternFires)
+                {
+                    decisions[i] = new FxDecision(200, false, string.Empty, null, ratio, null);
+                    continue;
+                }
+
+                string? check = null;
+                var reason = string.Empty;
+                if (faceFires)
+                {
+                    check = FxAnomalyKinds.Amount;
+                    reason = FxReasons.FaceValue(deal, face);
+                }
+
+                if (tenorFires)
+                {
+                    check ??= FxAnomalyKinds.Tenor;
+                    reason = Join(reason, FxReasons.Tenor(deal, tenor));
+                }
+
+                if (patternFires)
+                {
+                    check ??= FxAnomalyKinds.Pattern;
+                    reason = Join(reason, FxReasons.Pattern(ae.GroupNames[worst], e[worst], thresholds[worst]));
+                }
+
+                decisions[i] = new FxDecision(200, true, reason, check, ratio, null);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rowsOf);
+            ArrayPool<float>.Shared.Return(buffer);
+            ArrayPool<double>.Shared.Return(errors);
+        }
+    }
+
+    private static string Join(string a, string b) => a.Length == 0 ? b : $"{a}; {b}";
+
+    /// <summary>Encodes the deal's features into <paramref name="row"/>; null, or what is wrong naming the field.</summary>
+    private string? Encode(FxDeal deal, Span<float> row)
+    {
+        var t = _transform;
+        var c = _categoricalInputs;
+        var problem = t.TryEncodeCategory(c[0], deal.FxInstrumentType, row)
+            ?? t.TryEncodeCategory(c[1], deal.BUnit, row)
+            ?? t.TryEncodeCategory(c[2], deal.Cpty, row)
+            ?? t.TryEncodeCategory(c[3], deal.PrimaryCurr, row)
+            ?? t.TryEncodeCategory(c[4], deal.BuyCurr, row)
+            ?? t.TryEncodeCategory(c[5], deal.SellCurr, row);
+        if (problem is not null)
+        {
+            return $"features: {problem}";
+        }
+
+        if (t.TryEncodeNumeric(_faceInput, deal.FaceValue, row) is { } face)
+        {
+            return $"{FxFields.FaceValue}: {face}";
+        }
+
+        return t.TryEncodeNumeric(_tdaysInput, deal.TDays, row) is { } tdays ? $"{FxFields.TDays}: {tdays}" : null;
+    }
+}

@@ -1,0 +1,83 @@
+namespace Vigil.Fx.Tests;
+
+public sealed class FxDealValidatorTests
+{
+    private static FxRawDeal Good => FxTestModel.Example;
+
+    [Fact]
+    public void The_issue_example_is_valid_and_keeps_every_field()
+    {
+        FxDealValidator.TryValidate(Good, out var deal, out var error).ShouldBeTrue(error);
+        deal!.Client.ShouldBe("FISAU");
+        deal.FxInstrumentType.ShouldBe("FX Forward");
+        deal.DealDate.ShouldBe(new DateOnly(2025, 9, 1));
+        deal.MaturityDate.ShouldBe(new DateOnly(2025, 9, 25));
+        deal.FaceValue.ShouldBe(10_000_000.0); // PrimaryCurr = BuyCurr: the bought amount
+        deal.TDays.ShouldBe(24);
+        deal.ContLeg.ShouldBe(0);
+        deal.UniqueId.ShouldBe("FX.FWD.Request.100097");
+    }
+
+    [Fact]
+    public void FaceValue_is_the_sold_amount_when_the_primary_currency_is_sold()
+    {
+        FxDealValidator.TryValidate(Good with { PrimaryCurr = "AUD", SellAmount = -15_100_000 }, out var deal, out _).ShouldBeTrue();
+        deal!.FaceValue.ShouldBe(15_100_000);
+    }
+
+    public static TheoryData<string, FxRawDeal, string> BadDeals => new()
+    {
+        { "missing client", Good with { Client = null }, "Client: is required" },
+        { "empty business unit", Good with { BUnit = " " }, "BUnit: must not be empty" },
+        { "missing instrument", Good with { FxInstrumentType = null }, "FX_Instrument_Type: is required" },
+        { "lower-case currency", Good with { BuyCurr = "usd" }, "BuyCurr: must be a 3-letter upper-case currency code" },
+        { "same currencies", Good with { SellCurr = "USD", PrimaryCurr = "USD" }, "SellCurr: must differ from BuyCurr" },
+        { "primary not a leg", Good with { PrimaryCurr = "EUR" }, "PrimaryCurr: must be BuyCurr (USD) or SellCurr (AUD), got EUR" },
+        { "NaN amount", Good with { BuyAmount = double.NaN }, "BuyAmount: must be a finite number" },
+        { "missing amount", Good with { SellAmount = null }, "SellAmount: is required" },
+        { "positive sold leg", Good with { SellAmount = 10_000_000 }, "SellAmount: must be negative for the sold leg" },
+        { "negative bought leg", Good with { BuyAmount = -5 }, "BuyAmount: must be positive" },
+        { "zero spot rate", Good with { SpotRate = 0 }, "SpotRate: must be positive" },
+        { "missing forward points", Good with { ForwardPoints = null }, "ForwardPoints: is required" },
+        { "one-digit month", Good with { DealDate = "2025-9-01" }, "DealDate: '2025-9-01' is not a date in YYYY-MM-DD form" },
+        { "date with a time", Good with { DealDate = "2025-09-01T00:00:00" }, "DealDate: '2025-09-01T00:00:00' is not a date" },
+        { "impossible day", Good with { MaturityDate = "2025-02-30" }, "MaturityDate: '2025-02-30' is not a date" },
+        { "day-first date", Good with { MaturityDate = "25/09/2025" }, "MaturityDate: '25/09/2025' is not a date" },
+        { "maturity before deal", Good with { MaturityDate = "2025-08-31" }, "MaturityDate: 2025-08-31 is before DealDate 2025-09-01" },
+        { "missing id", Good with { UniqueId = null }, "UniqueId: is required" },
+        { "fractional leg", Good with { ContLeg = 1.5 }, "ContLeg: must be a whole number >= 0" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadDeals))]
+    public void A_bad_field_is_refused_naming_the_field(string because, FxRawDeal raw, string expected)
+    {
+        FxDealValidator.TryValidate(raw, out var deal, out var error).ShouldBeFalse(because);
+        deal.ShouldBeNull();
+        error.ShouldStartWith(expected, Case.Sensitive, because);
+    }
+
+    [Fact]
+    public void ContLeg_is_optional()
+    {
+        FxDealValidator.TryValidate(Good with { ContLeg = null }, out var deal, out _).ShouldBeTrue();
+        deal!.ContLeg.ShouldBeNull();
+    }
+
+    [Fact]
+    public void Deals_survive_a_frame_round_trip_with_dates_as_text()
+    {
+        FxDealValidator.TryValidate(Good, out var deal, out _).ShouldBeTrue();
+        var (deals, errors) = FxDealFrame.Read(FxDealFrame.ToFrame([deal!]));
+        errors.ShouldAllBe(e => e == null);
+        deals[0].ShouldBe(deal);
+    }
+
+    [Fact]
+    public void A_frame_without_a_required_column_is_refused_naming_it()
+    {
+        FxDealValidator.TryValidate(Good, out var deal, out _).ShouldBeTrue();
+        var frame = FxDealFrame.ToFrame([deal!]).Drop(FxFields.SpotRate);
+        Should.Throw<FxDataException>(() => FxDealFrame.ReadRaw(frame)).Message.ShouldStartWith("the deals have no 'SpotRate' column");
+    }
+}
