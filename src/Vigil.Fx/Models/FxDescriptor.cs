@@ -4,7 +4,7 @@ using Vigil.Detectors;
 namespace Vigil.Fx;
 
 /// <summary>
-/// The <c>fx</c> detector kind as a <see cref="DetectorCatalog"/> component, so that <see cref="ModelBundle.Load"/>, the
+/// The <c>fx</c> detector kind as a <see cref="DetectorCatalog"/> component, so that <see cref="ModelBundle.Load(string)"/>, the
 /// registry and <c>vigil models</c> handle FX bundles like any other: <c>bundle.json</c> and <c>transform.json</c> as
 /// usual, <c>fx.json</c> (tables, thresholds, clients; JSON) and <c>autoencoder.bin</c> (the autoencoder kind's weight
 /// format), every file under the bundle's SHA-256 list. Call <see cref="Register"/> once before loading fx bundles.
