@@ -31,6 +31,7 @@ internal static class CliApp
         root.Subcommands.Add(ImportCommand.Build());
         root.Subcommands.Add(SearchCommand.Build());
         root.Subcommands.Add(PromoteCommand.Build());
+        root.Subcommands.Add(DriftCommand.Build());
         return root;
     }
 
