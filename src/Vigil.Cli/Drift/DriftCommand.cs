@@ -29,9 +29,10 @@ internal static class DriftCommand
         var correction = new Option<string>("--correction") { HelpName = "none|bonferroni|bh", Description = "Correct the p-value thresholds for testing many columns: Bonferroni or Benjamini-Hochberg.", DefaultValueFactory = _ => "none" };
         var json = new Option<bool>("--json") { Description = "Print JSON: dataset_drift, drift_share, threshold_share and one entry per column." };
         var failOnDrift = new Option<bool>("--fail-on-drift") { Description = "Exit with code 4 when the dataset drifted (for pipelines and CI)." };
+        var timings = new Option<bool>("--timings") { Description = "Print the seconds spent reading and computing on stderr." };
         var cmd = new Command("drift", "Compare the current data with the reference column by column (Evidently's statistics) and decide dataset drift.")
         {
-            reference, current, columns, categorical, stattest, threshold, share, correction, json, failOnDrift,
+            reference, current, columns, categorical, stattest, threshold, share, correction, json, failOnDrift, timings,
         };
         cmd.SetAction(parse =>
         {
@@ -53,9 +54,17 @@ internal static class DriftCommand
             var curPath = parse.GetRequiredValue(current);
             FrameFile.FormatOf(refPath);
             FrameFile.FormatOf(curPath);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var refTask = Task.Run(() => FrameFile.Read(refPath));
             var cur = FrameFile.Read(curPath);
-            var report = DriftAnalyzer.Compare(refTask.GetAwaiter().GetResult(), cur, options);
+            var refFrame = refTask.GetAwaiter().GetResult();
+            var read = clock.Elapsed.TotalSeconds;
+            var report = DriftAnalyzer.Compare(refFrame, cur, options);
+            if (parse.GetValue(timings))
+            {
+                Terminal.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({Environment.ProcessorCount} threads)"));
+            }
             if (parse.GetValue(json))
             {
                 WriteJson(report, Terminal.OutWriter);
