@@ -247,26 +247,12 @@ public sealed class CategoryCounts
         var keys = new List<string>();
         var r = new List<long>();
         var c = new List<long>();
-        int i = 0, j = 0;
-        while (i < reference.Length || j < current.Length)
+        var groups = new TieGroups(reference, current);
+        while (groups.MoveNext())
         {
-            var v = j >= current.Length || (i < reference.Length && reference[i] <= current[j]) ? reference[i] : current[j];
-            long rc = 0, cc = 0;
-            while (i < reference.Length && reference[i] == v)
-            {
-                i++;
-                rc++;
-            }
-
-            while (j < current.Length && current[j] == v)
-            {
-                j++;
-                cc++;
-            }
-
-            keys.Add(v.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-            r.Add(rc);
-            c.Add(cc);
+            keys.Add(groups.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            r.Add(groups.CountA);
+            c.Add(groups.CountB);
         }
 
         var codes = new int[keys.Count];

@@ -43,22 +43,12 @@ internal sealed class KsTest : StatTest
     /// <summary>sup |F₁ − F₂| over the combined sorted values.</summary>
     public static double Statistic(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
-        int i = 0, j = 0, n1 = a.Length, n2 = b.Length;
+        int n1 = a.Length, n2 = b.Length;
         double max = double.NegativeInfinity, min = double.PositiveInfinity;
-        while (i < n1 || j < n2)
+        var groups = new TieGroups(a, b);
+        while (groups.MoveNext())
         {
-            var v = j >= n2 || (i < n1 && a[i] <= b[j]) ? a[i] : b[j];
-            while (i < n1 && a[i] == v)
-            {
-                i++;
-            }
-
-            while (j < n2 && b[j] == v)
-            {
-                j++;
-            }
-
-            var diff = ((double)i / n1) - ((double)j / n2);
+            var diff = ((double)groups.EndA / n1) - ((double)groups.EndB / n2);
             max = Math.Max(max, diff);
             min = Math.Min(min, diff);
         }
@@ -362,25 +352,12 @@ internal sealed class AndersonTest : StatTest
 
         // A²akN with midranks, walking the distinct values of the combined sample.
         double sum1 = 0, sum2 = 0;
-        int i = 0, j = 0;
         var below = 0;
         var distinct = Binning.DistinctUnion(x, y);
-        while (i < x.Length || j < y.Length)
+        var groups = new TieGroups(x, y);
+        while (groups.MoveNext())
         {
-            var v = j >= y.Length || (i < x.Length && x[i] <= y[j]) ? x[i] : y[j];
-            int fi = 0, fj = 0;
-            while (i < x.Length && x[i] == v)
-            {
-                i++;
-                fi++;
-            }
-
-            while (j < y.Length && y[j] == v)
-            {
-                j++;
-                fj++;
-            }
-
+            int i = groups.EndA, j = groups.EndB, fi = groups.CountA, fj = groups.CountB;
             double lj = distinct == total ? 1.0 : fi + fj;
             var bj = below + (lj / 2.0);
             var m1 = i - (fi / 2.0);

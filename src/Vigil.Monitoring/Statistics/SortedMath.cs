@@ -88,27 +88,14 @@ internal static class Ranks
     /// <summary>The sum of the first sample's ranks, whether any value is tied, and Σ(t³ − t) over tie groups.</summary>
     public static (double RankSumFirst, bool HasTies, double TieTerm) Average(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
-        int i = 0, j = 0;
         long below = 0;
         var rankSum = 0.0;
         long tieTerm = 0;
-        while (i < x.Length || j < y.Length)
+        var groups = new TieGroups(x, y);
+        while (groups.MoveNext())
         {
-            var v = j >= y.Length || (i < x.Length && x[i] <= y[j]) ? x[i] : y[j];
-            long fi = 0, fj = 0;
-            while (i < x.Length && x[i] == v)
-            {
-                i++;
-                fi++;
-            }
-
-            while (j < y.Length && y[j] == v)
-            {
-                j++;
-                fj++;
-            }
-
-            var t = fi + fj;
+            long fi = groups.CountA;
+            var t = fi + groups.CountB;
             var rank = below + ((t + 1) / 2.0);
             rankSum += rank * fi;
             tieTerm += (t * t * t) - t;
@@ -121,25 +108,15 @@ internal static class Ranks
     /// <summary>U = nx·Σ(rx_i − i)² + ny·Σ(ry_j − j)² with average ranks (the Cramér–von Mises numerator).</summary>
     public static double CvmU(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
-        int i = 0, j = 0;
         long below = 0;
         double sx = 0, sy = 0;
-        while (i < x.Length || j < y.Length)
+        var groups = new TieGroups(x, y);
+        while (groups.MoveNext())
         {
-            var v = j >= y.Length || (i < x.Length && x[i] <= y[j]) ? x[i] : y[j];
-            var i0 = i;
-            var j0 = j;
-            while (i < x.Length && x[i] == v)
-            {
-                i++;
-            }
-
-            while (j < y.Length && y[j] == v)
-            {
-                j++;
-            }
-
-            long t = i - i0 + (j - j0);
+            int i = groups.EndA, j = groups.EndB;
+            var i0 = i - groups.CountA;
+            var j0 = j - groups.CountB;
+            long t = groups.CountA + groups.CountB;
             var rank = below + ((t + 1) / 2.0);
             for (var k = i0; k < i; k++)
             {
