@@ -38,6 +38,7 @@ internal static class CliApp
         root.Subcommands.Add(SearchCommand.Build());
         root.Subcommands.Add(PromoteCommand.Build());
         root.Subcommands.Add(FxCommand.Build());
+        root.Subcommands.Add(DriftCommand.Build());
         return root;
     }
 
