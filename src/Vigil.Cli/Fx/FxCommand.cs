@@ -163,17 +163,8 @@ internal static class FxCommand
                 return CliApp.Ok;
             }
 
-            await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, cancellationToken).ConfigureAwait(false);
             var parameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal) { ["data"] = path };
-            var run = await lifecycle.Operations.RecordBundleAsync(new RecordBundleOptions
-            {
-                Bundle = bundle,
-                Experiment = experimentName ?? "default",
-                RegisterAs = registerName,
-                Parameters = parameters,
-            }, cancellationToken).ConfigureAwait(false);
-            TrainCommand.RenderRun(run);
-            return CliApp.Ok;
+            return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, experimentName, registerName, parameters, cancellationToken).ConfigureAwait(false);
         });
         return cmd;
     }

@@ -75,16 +75,7 @@ internal static class ImportCommand
                     return CliApp.Ok;
                 }
 
-                await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, cancellationToken).ConfigureAwait(false);
-                var run = await lifecycle.Operations.RecordBundleAsync(new RecordBundleOptions
-                {
-                    Bundle = bundle,
-                    Experiment = experimentName ?? "default",
-                    RegisterAs = registerName,
-                    Parameters = parameters,
-                }, cancellationToken).ConfigureAwait(false);
-                TrainCommand.RenderRun(run);
-                return CliApp.Ok;
+                return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, experimentName, registerName, parameters, cancellationToken).ConfigureAwait(false);
             }
             finally
             {

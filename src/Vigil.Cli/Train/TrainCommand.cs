@@ -150,6 +150,25 @@ internal static class TrainCommand
         return cmd;
     }
 
+    /// <summary>
+    /// Records <paramref name="bundle"/> as a run in the store (and registers it when <paramref name="registerAs"/> is
+    /// given), then prints the run: what an import or a domain trainer does after writing its bundle.
+    /// </summary>
+    internal static async Task<int> RecordAndRenderAsync(StoreArgs storeArgs, ParseResult parse, ModelBundle bundle, string? experiment, string? registerAs,
+        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+    {
+        await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, cancellationToken).ConfigureAwait(false);
+        var run = await lifecycle.Operations.RecordBundleAsync(new RecordBundleOptions
+        {
+            Bundle = bundle,
+            Experiment = experiment ?? "default",
+            RegisterAs = registerAs,
+            Parameters = parameters,
+        }, cancellationToken).ConfigureAwait(false);
+        RenderRun(run);
+        return CliApp.Ok;
+    }
+
     /// <summary>Prints the run and the registered version of a tracked training or import.</summary>
     internal static void RenderRun(RecordedRun? run)
     {

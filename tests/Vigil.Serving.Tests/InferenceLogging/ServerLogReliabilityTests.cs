@@ -19,7 +19,7 @@ public sealed class ServerLogReliabilityTests
     [Fact]
     public async Task A_NUL_in_model_error_and_payload_then_2000_requests_on_PostgreSQL_are_all_answered_and_logged_and_the_stop_ends_within_20_s()
     {
-        await using var database = await PostgresDatabase.CreateAsync();
+        await using var database = await PostgresTestDatabase.CreateAsync("vigil_inflog_");
         var home = NewHome();
         var server = await ServerHarness.StartAsync(
             o => o with { InferenceLog = InferenceLogDestination.Store, InferenceLogPayloads = PayloadMode.Full },
@@ -153,51 +153,5 @@ public sealed class ServerLogReliabilityTests
             }
         }, Ct)));
         return [.. ok];
-    }
-}
-
-/// <summary>A throwaway database on the PostgreSQL server of VIGIL_TEST_POSTGRES (skips locally, fails under CI=true without it).</summary>
-internal sealed class PostgresDatabase : IAsyncDisposable
-{
-    private readonly string _admin;
-    private readonly string _name;
-
-    private PostgresDatabase(string admin, string name)
-    {
-        _admin = admin;
-        _name = name;
-        ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-    }
-
-    public string ConnectionString { get; }
-
-    public static async Task<PostgresDatabase> CreateAsync()
-    {
-        var admin = Environment.GetEnvironmentVariable("VIGIL_TEST_POSTGRES");
-        if (string.IsNullOrWhiteSpace(admin))
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail("VIGIL_TEST_POSTGRES is not set but CI=true: eng/test.sh starts PostgreSQL");
-            }
-
-            Assert.Skip("needs VIGIL_TEST_POSTGRES (eng/test.sh sets it)");
-        }
-
-        var name = "vigil_inflog_" + Guid.NewGuid().ToString("N");
-        await using var connection = new Npgsql.NpgsqlConnection(admin);
-        await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name}", connection);
-        await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        return new PostgresDatabase(admin, name);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Npgsql.NpgsqlConnection.ClearAllPools();
-        await using var connection = new Npgsql.NpgsqlConnection(_admin);
-        await connection.OpenAsync(CancellationToken.None);
-        await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS {_name} WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync(CancellationToken.None);
     }
 }
