@@ -122,7 +122,7 @@ internal static class FxCommand
 
             Validate(options.Validate);
             var path = parse.GetRequiredValue(data);
-            var (deals, errors) = FxDealFrame.Read(FrameFile.Read(path));
+            var (deals, errors) = FxDealFrame.Read(FrameFile.Read(path, FxDealFrame.CsvOptions));
             var valid = deals.OfType<FxDeal>().ToList();
             var clients = new HashSet<string>(options.Clients, StringComparer.Ordinal);
             var mine = valid.Count(d => clients.Contains(d.Client));
@@ -181,7 +181,7 @@ internal static class FxCommand
             var scorer = await LoadAsync(storeArgs, parse, parse.GetRequiredValue(modelArg), cancellationToken).ConfigureAwait(false);
             var outPath = parse.GetRequiredValue(output);
             FrameFile.FormatOf(outPath);
-            var raw = FxDealFrame.ReadRaw(FrameFile.Read(parse.GetRequiredValue(data)));
+            var raw = FxDealFrame.ReadRaw(FrameFile.Read(parse.GetRequiredValue(data), FxDealFrame.CsvOptions));
             var decisions = new FxDecision[raw.Length];
             var sw = Stopwatch.StartNew();
             scorer.Decide(raw, decisions);
@@ -207,7 +207,7 @@ internal static class FxCommand
         cmd.SetAction(async (parse, cancellationToken) =>
         {
             var scorer = await LoadAsync(storeArgs, parse, parse.GetRequiredValue(modelArg), cancellationToken).ConfigureAwait(false);
-            var r = FxEvaluation.Evaluate(scorer, FrameFile.Read(parse.GetRequiredValue(data)));
+            var r = FxEvaluation.Evaluate(scorer, FrameFile.Read(parse.GetRequiredValue(data), FxDealFrame.CsvOptions));
             if (parse.GetValue(json))
             {
                 var kinds = new JsonObject();

@@ -10,6 +10,15 @@ namespace Vigil.Fx;
 public static class FxDealFrame
 {
     /// <summary>
+    /// How to read deals from CSV: every deal field as text, so that one deal's bad date or amount fails only that deal
+    /// (its validation names the field) instead of the whole file's column type.
+    /// </summary>
+    public static CsvReadOptions CsvOptions { get; } = new()
+    {
+        Schema = new FrameSchema(FxFields.Deal.Where(n => n != FxFields.ContLeg).Select(n => new ColumnSchema(n, ColumnKind.String))),
+    };
+
+    /// <summary>
     /// The raw deals of <paramref name="frame"/>, one per row, without validating them: an absent optional column gives
     /// null; a missing value gives null (the validator names it). Text columns may be strings or categories; a date
     /// column read as a timestamp (CSV type inference) is turned back into <c>YYYY-MM-DD</c> text.

@@ -230,20 +230,24 @@ public sealed partial class ModelLifecycle
             var count = _candidates.Count;
             var width = count.ToString(CultureInfo.InvariantCulture).Length;
             var done = 0;
+            var gate = new Lock();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Parallel, CancellationToken = ct };
             await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (i, token) =>
             {
                 var name = "trial-" + (i + 1).ToString(CultureInfo.InvariantCulture).PadLeft(Math.Max(3, width), '0');
                 await TrainOneAsync(i, name, token).ConfigureAwait(false);
                 var r = _results[i]!;
-                var n = Interlocked.Increment(ref done);
-                progress?.Report(new LifecycleProgress(LifecycleStages.Candidate, n, count)
+                lock (gate)
                 {
-                    RunId = RunIds[i],
-                    Message = $"{name} " +
-                        (r.Error is null ? $"{options.Metric}={r.Metrics[options.Metric].ToString("F4", CultureInfo.InvariantCulture)}" : "failed: " + r.Error) +
-                        $" ({Seconds[i].ToString("F2", CultureInfo.InvariantCulture)} s)",
-                });
+                    // counted and reported together, so the reported counts never go backwards
+                    progress?.Report(new LifecycleProgress(LifecycleStages.Candidate, ++done, count)
+                    {
+                        RunId = RunIds[i],
+                        Message = $"{name} " +
+                            (r.Error is null ? $"{options.Metric}={r.Metrics[options.Metric].ToString("F4", CultureInfo.InvariantCulture)}" : "failed: " + r.Error) +
+                            $" ({Seconds[i].ToString("F2", CultureInfo.InvariantCulture)} s)",
+                    });
+                }
             }).ConfigureAwait(false);
         }
 
