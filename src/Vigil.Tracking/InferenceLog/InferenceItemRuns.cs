@@ -12,7 +12,8 @@ internal sealed record InferenceItemRun(string Model, long StartUs, string LogId
 /// <summary>
 /// Groups the per-item entries of a write batch into runs (inference log v2, storage version 2): the requests with
 /// items of one model, in start order, cut when the model changes, when a run would span
-/// <see cref="SpanUs"/> or more, or hold more than <see cref="MaxRequests"/> requests or <see cref="MaxItems"/> items.
+/// <see cref="SpanUs"/> or more, or hold more than <see cref="MaxRequests"/> requests, <see cref="MaxItems"/> items or
+/// <see cref="MaxBytes"/> bytes.
 /// A batch then costs the store one items row per run instead of one per request. Because no run spans more than
 /// <see cref="SpanUs"/>, a reader finds every request started in [since, until) among the rows keyed in
 /// [since − <see cref="SpanUs"/>, until), and filters the requests inside.
@@ -27,6 +28,13 @@ internal static class InferenceItemRuns
 
     /// <summary>The most items in one run (a run is cut after the request that reaches it).</summary>
     public const int MaxItems = 4_096;
+
+    /// <summary>
+    /// The encoded size at which a run is cut (after the request that reaches it): runs, and the buffer they are
+    /// encoded in, stay below the large object heap's 85,000 bytes, whose allocations would cost the server full
+    /// (gen 2) collections.
+    /// </summary>
+    public const int MaxBytes = 32 * 1024;
 
     /// <summary>
     /// The runs of <paramref name="batch"/>'s records that have items and a model and, when <paramref name="include"/>
@@ -66,7 +74,7 @@ internal static class InferenceItemRuns
         {
             var r = batch[index];
             if (first is not null && (!string.Equals(first.Model, r.Model, StringComparison.Ordinal)
-                || r.StartUs - first.StartUs >= SpanUs || encoder.Count >= MaxRequests || items >= MaxItems))
+                || r.StartUs - first.StartUs >= SpanUs || encoder.Count >= MaxRequests || items >= MaxItems || encoder.Length >= MaxBytes))
             {
                 runs.Add(Close(first, encoder));
                 first = null;

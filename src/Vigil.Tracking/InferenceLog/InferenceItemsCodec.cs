@@ -251,11 +251,14 @@ internal static class InferenceItemsCodec
     internal sealed class RunEncoder
     {
         private readonly Encoder _items = new();
-        private readonly ArrayBufferWriter<byte> _buffer = new(16_384);
+        private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
         private int _count;
 
         /// <summary>The number of requests added since <see cref="Begin"/>.</summary>
         public int Count => _count;
+
+        /// <summary>The bytes written since <see cref="Begin"/>.</summary>
+        public int Length => _buffer.WrittenCount;
 
         /// <summary>Starts an empty run.</summary>
         public void Begin()

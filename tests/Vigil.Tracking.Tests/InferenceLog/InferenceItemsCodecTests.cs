@@ -99,6 +99,25 @@ public sealed class InferenceItemsCodecTests
     }
 
     [Fact]
+    public void Runs_stay_off_the_large_object_heap()
+    {
+        // 2,000 requests of 10 items with 10 features each in one second: cut by size, never 85,000 bytes or more
+        var batch = Enumerable.Range(0, 2_000).Select(i => InferenceLogContractTests.WithItems(InferenceLogContractTests.Record(i, startUs: InferenceLogContractTests.T0 + i), new InferenceItems
+        {
+            Count = 10,
+            Status = Enumerable.Repeat(200, 10).ToArray(),
+            Score = new double[10],
+            Label = new sbyte[10],
+            Rule = new string?[10],
+            Features = Enumerable.Range(0, 10).Select(f => new InferenceFeatureColumn("feature_" + f, new double[10], null)).ToArray(),
+        })).ToArray();
+        var runs = InferenceItemRuns.Build(batch);
+        runs.ShouldAllBe(r => r.Items.Length < 85_000);
+        runs.Count.ShouldBeGreaterThan(1);
+        runs.Sum(r => new InferenceItemsCodec.RowReader(r.Items, "", "", 0, null).Count).ShouldBe(2_000);
+    }
+
+    [Fact]
     public void Truncated_or_foreign_bytes_are_rejected()
     {
         var bytes = Encode(InferenceLogContractTests.Items3());

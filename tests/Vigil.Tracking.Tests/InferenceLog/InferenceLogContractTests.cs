@@ -7,7 +7,7 @@ namespace Vigil.Tracking.Tests;
 public abstract class InferenceLogContractTests : IDisposable
 {
     /// <summary>2026-03-01T12:00:00Z in unix microseconds.</summary>
-    protected const long T0 = 1_772_366_400_000_000;
+    internal const long T0 = 1_772_366_400_000_000;
 
     private readonly TempDir _home = new();
 
