@@ -51,29 +51,7 @@ public sealed partial class ServeCliTests
         }
 
         var answered = new ConcurrentBag<string>();
-        var sent = 0;
-        var body = """{"model":"fraud","instances":[{"amount":12.5,"hour_of_day":3,"avg_monthly_spend":900,"customer_tenure_days":30,"num_prev_tx_24h":2,"tx_count_7d":4,"tx_count_30d":9,"tx_count_same_merchant_1d":1,"amount_sum_1d":40,"amount_sum_7d":200,"amount_sum_30d":800,"merchant_category":"grocery"}]}""";
-        var load = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
-        {
-            while (true)
-            {
-                var id = $"w{w}-{Interlocked.Increment(ref sent)}";
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                request.Headers.Add("X-Request-ID", id);
-                try
-                {
-                    using var response = await client.SendAsync(request, ct);
-                    if (response.IsSuccessStatusCode)
-                    {
-                        answered.Add(id);
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    return; // the server stopped accepting
-                }
-            }
-        }, ct)).ToArray();
+        var load = StartLoad(client, answered, ct);
 
         while (answered.Count < 300)
         {
@@ -167,4 +145,35 @@ public sealed partial class ServeCliTests
 
     [GeneratedRegex(@"listening on (http://[^\s,]+)")]
     private static partial Regex Listening();
+
+    /// <summary>
+    /// Eight clients posting one transaction each to /v1/predict in a loop, each request with its own X-Request-ID;
+    /// the ids answered 2xx go to <paramref name="answered"/>. A client ends when the server stops accepting.
+    /// </summary>
+    internal static Task[] StartLoad(HttpClient client, ConcurrentBag<string> answered, CancellationToken ct)
+    {
+        var sent = 0;
+        var body = """{"model":"fraud","instances":[{"amount":12.5,"hour_of_day":3,"avg_monthly_spend":900,"customer_tenure_days":30,"num_prev_tx_24h":2,"tx_count_7d":4,"tx_count_30d":9,"tx_count_same_merchant_1d":1,"amount_sum_1d":40,"amount_sum_7d":200,"amount_sum_30d":800,"merchant_category":"grocery"}]}""";
+        return Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var id = $"w{w}-{Interlocked.Increment(ref sent)}";
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                request.Headers.Add("X-Request-ID", id);
+                try
+                {
+                    using var response = await client.SendAsync(request, ct);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        answered.Add(id);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    return; // the server stopped accepting (or is gone)
+                }
+            }
+        }, ct)).ToArray();
+    }
 }
