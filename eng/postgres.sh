@@ -9,6 +9,8 @@
 #                                    Progress goes to stderr. Exit code 0 only when the server accepts
 #                                    connections as vigil.
 #   eng/postgres.sh stop DIR         stop the cluster in DIR (fast shutdown) and remove DIR.
+#   eng/postgres.sh pause DIR        stop the cluster in DIR (fast shutdown) and keep its data: an outage.
+#   eng/postgres.sh resume DIR       start a paused cluster again on its port; exit 0 when it accepts connections.
 #
 # Runs as root (initdb is then run as the postgres OS user through runuser/su) or as any other user.
 set -euo pipefail
@@ -121,8 +123,40 @@ stop() {
   log "stopped and removed $dir"
 }
 
+owner_of() {
+  bin="$(find_bin)" || die "pg_ctl not found"
+  owner="$(stat -c %U "$1/data")"
+  [ "$(id -u)" -eq 0 ] || owner="$(id -un)"
+}
+
+pause() {
+  local dir="$1"
+  [ -f "$dir/data/postmaster.pid" ] || die "no running cluster in $dir"
+  dir="$(cd "$dir" && pwd)"
+  owner_of "$dir"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >&2 || die "pg_ctl stop failed"
+  log "paused $dir (data kept)"
+}
+
+resume() {
+  local dir="$1" port
+  [ -d "$dir/data" ] || die "no cluster in $dir"
+  dir="$(cd "$dir" && pwd)"
+  owner_of "$dir"
+  port="$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$dir/data/postgresql.conf" | tail -1)"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >&2 || { cat "$dir/server.log" >&2; die "the server did not start again"; }
+  local deadline=$((SECONDS + 60))
+  until PGPASSWORD=vigil "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U vigil -d postgres; do
+    [ $SECONDS -lt $deadline ] || die "the server is not ready after 60 s"
+    sleep 0.1
+  done
+  log "resumed $dir on 127.0.0.1:$port"
+}
+
 case "${1:-}" in
+  pause) [ $# -eq 2 ] || die "usage: $0 pause DIR"; pause "$2" ;;
+  resume) [ $# -eq 2 ] || die "usage: $0 resume DIR"; resume "$2" ;;
   start) [ $# -eq 3 ] || die "usage: $0 start DIR PORT"; start "$2" "$3" ;;
   stop)  [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) die "usage: $0 start DIR PORT | $0 stop DIR" ;;
+  *) die "usage: $0 start DIR PORT | $0 stop DIR | $0 pause DIR | $0 resume DIR" ;;
 esac

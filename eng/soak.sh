@@ -2,7 +2,10 @@
 # Soak test of the scoring server: memory and handle counts under steady load, with the inference log on.
 #
 #   eng/soak.sh [--minutes 10] [--rate N] [--postgres auto|CONNSTRING] [--max-rss-growth-pct 10]
-#               [--fd-tolerance 5] [--out DIR]
+#               [--fd-tolerance 5] [--out DIR] [--durability async|ack] [--pg-outage SECONDS]
+#
+# --pg-outage SECONDS (with --postgres auto) stops the PostgreSQL cluster a quarter of the way into the soak for
+# SECONDS (eng/postgres.sh pause, then resume): with --durability ack no request may fail and no row may be lost.
 #
 # 1. Builds the CLI once (copied aside, so editing the sources mid-run changes nothing), generates 20,000
 #    transactions, trains an isolation forest and registers it as `soak` (champion) in a throwaway VIGIL_HOME.
@@ -25,6 +28,8 @@ postgres=""
 max_rss_pct=10
 fd_tolerance=5
 out=""
+durability=async
+pg_outage=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
@@ -33,13 +38,18 @@ while [ $# -gt 0 ]; do
     --max-rss-growth-pct) max_rss_pct="$2"; shift 2 ;;
     --fd-tolerance) fd_tolerance="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --durability) durability="$2"; shift 2 ;;
+    --pg-outage) pg_outage="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$minutes" =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "soak.sh: --minutes must be a number" >&2; exit 2; }
 [ -z "$rate" ] || [[ "$rate" =~ ^[0-9]+$ ]] || { echo "soak.sh: --rate must be a whole number of requests/s" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "soak.sh: wrk is required (apt-get install wrk)" >&2; exit 2; }
+case "$durability" in async|ack) ;; *) echo "soak.sh: --durability must be async or ack" >&2; exit 2 ;; esac
+[[ "$pg_outage" =~ ^[0-9]+$ ]] || { echo "soak.sh: --pg-outage must be whole seconds" >&2; exit 2; }
+[ "$pg_outage" = 0 ] || [ "$postgres" = auto ] || { echo "soak.sh: --pg-outage needs --postgres auto (a cluster the script may stop)" >&2; exit 2; }
 py="$(command -v python3)" || { echo "soak.sh: python3 is required" >&2; exit 2; }
 
 work="$(mktemp -d -t vigil-soak.XXXXXX)"
@@ -79,7 +89,7 @@ vigil train --data "$work/tx.csv" --label label --model iforest --seed 1 --regis
 vigil models alias set soak champion 1 >/dev/null
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DOTNET_GCgen0size=0x8000000 dotnet "$work/bin/vigil.dll" serve --port "$port" --models soak --inference-log store --log-level Warning > "$work/server.log" 2>&1 &
+VIGIL_INFERENCE_LOG_DURABILITY="$durability" DOTNET_GCgen0size=0x8000000 dotnet "$work/bin/vigil.dll" serve --port "$port" --models soak --inference-log store --log-level Warning > "$work/server.log" 2>&1 &
 server=$!
 pids+=("$server")
 for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.2; done
@@ -144,12 +154,23 @@ sample() {
 }
 sample
 next=10
+outage_at=$(( seconds / 4 ))
+outage_state=none
+[ "$pg_outage" = 0 ] || say "PostgreSQL outage of ${pg_outage} s at ${outage_at} s (durability $durability)"
 while kill -0 "$load" 2>/dev/null; do
+  if [ "$outage_state" = none ] && [ "$pg_outage" != 0 ] && [ $(( $(date +%s) - start )) -ge "$outage_at" ]; then
+    bash "$root/eng/postgres.sh" pause "$pg_dir" 2>/dev/null && outage_state=down && down_at=$(date +%s) && say "PostgreSQL stopped"
+  fi
+  if [ "$outage_state" = down ] && [ $(( $(date +%s) - down_at )) -ge "$pg_outage" ]; then
+    bash "$root/eng/postgres.sh" resume "$pg_dir" 2>/dev/null && outage_state=back && say "PostgreSQL started again after $(( $(date +%s) - down_at )) s"
+  fi
   while kill -0 "$load" 2>/dev/null && [ $(( $(date +%s) - start )) -lt "$next" ]; do sleep 0.2; done
   kill -0 "$load" 2>/dev/null && sample
   next=$(( next + 10 ))
 done
 wait "$load"
+if [ "$outage_state" = down ]; then bash "$root/eng/postgres.sh" resume "$pg_dir" 2>/dev/null; outage_state=back; say "PostgreSQL started again (the load ended first)"; fi
+[ "$pg_outage" = 0 ] || [ "$outage_state" = back ] || { say "the PostgreSQL outage did not happen (soak too short?)"; exit 1; }
 sample
 sent=$(( sent + $(summary "$work/soak.wrk" requests) ))
 cp "$work/soak.wrk" "$out/soak.wrk"

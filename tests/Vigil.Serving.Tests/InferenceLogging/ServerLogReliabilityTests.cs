@@ -83,6 +83,67 @@ public sealed class ServerLogReliabilityTests
     }
 
     [Fact]
+    public async Task In_ack_mode_a_real_PostgreSQL_stopped_under_load_and_restarted_loses_no_row_and_no_request_fails()
+    {
+        // A throwaway cluster of its own (stopping the shared one would break the tests running beside this one).
+        // The outage lasts VIGIL_TEST_PG_OUTAGE_SECONDS (5 by default; eng/soak.sh --pg-outage 30 runs the long one).
+        var outage = TimeSpan.FromSeconds(double.Parse(Environment.GetEnvironmentVariable("VIGIL_TEST_PG_OUTAGE_SECONDS") ?? "5", System.Globalization.CultureInfo.InvariantCulture));
+        await using var cluster = await ThrowawayPostgres.StartAsync();
+        var home = NewHome();
+        var server = await ServerHarness.StartAsync(
+            o => o with { InferenceLog = InferenceLogDestination.Store, InferenceLogDurability = InferenceLogDurability.Ack },
+            home,
+            storeSpec: cluster.ConnectionString);
+
+        var ok = new ConcurrentBag<string>();
+        var failures = new ConcurrentBag<string>();
+        using var stopLoad = new CancellationTokenSource();
+        var sent = 0;
+        var load = Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stopLoad.IsCancellationRequested)
+            {
+                var i = Interlocked.Increment(ref sent);
+                var id = "outage-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = new StringContent(Body(i % 200), Encoding.UTF8, "application/json") };
+                request.Headers.Add("X-Request-ID", id);
+                using var response = await server.Client.SendAsync(request, CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    ok.Add(id);
+                }
+                else
+                {
+                    failures.Add(id + ": " + (int)response.StatusCode + " " + await response.Content.ReadAsStringAsync(CancellationToken.None));
+                }
+            }
+        })));
+
+        await EventuallyAsync(() => ok.Count >= 200, "load running before the outage");
+        await cluster.PauseAsync();
+        var beforeOutage = ok.Count;
+        await EventuallyAsync(() => server.App.Services.GetService(typeof(InferenceLogWriter)) is InferenceLogWriter { Status.State: "retrying" }, "the writer retrying while PostgreSQL is down");
+        await Task.Delay(outage, Ct);
+        var ready = JsonNode.Parse(await server.Client.GetStringAsync("/readyz", Ct))!;
+        ready["status"]!.GetValue<string>().ShouldBe("ready");
+        ready["inference_log"]!["wal_bytes"]!.GetValue<long>().ShouldBeGreaterThan(0);
+        var duringOutage = ok.Count - beforeOutage;
+        duringOutage.ShouldBeGreaterThan(100, "the server kept answering while the store was down");
+
+        await cluster.ResumeAsync();
+        await EventuallyAsync(() => ok.Count >= beforeOutage + duringOutage + 200, "load running after the restart");
+        await stopLoad.CancelAsync();
+        await load;
+        failures.ShouldBeEmpty();
+
+        await server.DisposeAsync();
+        await using var log = await InferenceLogStore.OpenAsync(cluster.ConnectionString, home, Ct);
+        var rows = await log.TailAsync(ok.Count + 1000, cancellationToken: Ct);
+        rows.Select(r => r.RequestId).Where(id => id.StartsWith("outage-", StringComparison.Ordinal)).Order().ShouldBe(ok.Order());
+        Directory.Delete(home, recursive: true);
+    }
+
+    [Fact]
     public async Task A_Parquet_log_folder_replaced_by_a_file_mid_run_costs_disk_in_ack_mode_and_every_row_arrives_once_it_is_back()
     {
         // chmod cannot make the folder unwritable here (the tests may run as root, which ignores permissions), so the
