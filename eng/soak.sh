@@ -164,9 +164,16 @@ while kill -0 "$load" 2>/dev/null; do
   if [ "$outage_state" = down ] && [ $(( $(date +%s) - down_at )) -ge "$pg_outage" ]; then
     bash "$root/eng/postgres.sh" resume "$pg_dir" 2>/dev/null && outage_state=back && say "PostgreSQL started again after $(( $(date +%s) - down_at )) s"
   fi
-  while kill -0 "$load" 2>/dev/null && [ $(( $(date +%s) - start )) -lt "$next" ]; do sleep 0.2; done
-  kill -0 "$load" 2>/dev/null && sample
-  next=$(( next + 10 ))
+  while kill -0 "$load" 2>/dev/null && [ $(( $(date +%s) - start )) -lt "$next" ]; do
+    sleep 0.2
+    # an outage starts and ends on time, not on the next 10 s sample
+    if { [ "$outage_state" = none ] && [ "$pg_outage" != 0 ] && [ $(( $(date +%s) - start )) -ge "$outage_at" ]; } \
+      || { [ "$outage_state" = down ] && [ $(( $(date +%s) - down_at )) -ge "$pg_outage" ]; }; then break; fi
+  done
+  if [ $(( $(date +%s) - start )) -ge "$next" ]; then
+    kill -0 "$load" 2>/dev/null && sample
+    next=$(( next + 10 ))
+  fi
 done
 wait "$load"
 if [ "$outage_state" = down ]; then bash "$root/eng/postgres.sh" resume "$pg_dir" 2>/dev/null; outage_state=back; say "PostgreSQL started again (the load ended first)"; fi
