@@ -123,6 +123,98 @@ internal static class BenchCommand
             return exit;
         });
         bench.Subcommands.Add(adbench);
+        bench.Subcommands.Add(BuildAutoencoderDefaults());
         return bench;
+    }
+
+    /// <summary>
+    /// <c>vigil bench autoencoder-defaults FOLDER [--seeds 1] [--json]</c>: the protocol that chose the autoencoder's
+    /// defaults from training data only (see <see cref="AutoencoderDefaultsProtocol"/>).
+    /// </summary>
+    private static Command BuildAutoencoderDefaults()
+    {
+        var folder = new Argument<string>("FOLDER") { Description = "Folder of .csv/.csv.gz files with numeric features and a last column 'label' (labels are not used)." };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds 0..N-1 per dataset.", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print only a JSON object of results." };
+        var cmd = new Command("autoencoder-defaults",
+            "Choose autoencoder defaults from each dataset's ADBench training part only: fit on 80%, detect synthetic anomalies (local, dependency, global) added to the other 20%.")
+        {
+            folder, seeds, json,
+        };
+        cmd.SetAction(parse =>
+        {
+            var dir = parse.GetRequiredValue(folder);
+            var n = (int)OptionParsing.Positive("--seeds", parse.GetValue(seeds));
+            var asJson = parse.GetValue(json);
+            var files = AdBenchProtocol.FindDatasets(dir);
+            if (files.Count == 0)
+            {
+                throw new CliUsageException($"{dir}: no .csv or .csv.gz file whose last column is 'label'");
+            }
+
+            var results = new List<AutoencoderDefaultsResult>();
+            foreach (var f in files)
+            {
+                if (!asJson)
+                {
+                    Terminal.Note($"{AdBenchProtocol.DatasetName(f)} ...");
+                }
+
+                results.AddRange(AutoencoderDefaultsProtocol.RunFile(f, n));
+            }
+
+            var ran = results.Where(r => r.Skipped is null).ToList();
+            var datasets = ran.Select(r => r.Dataset).Distinct().ToList();
+            var means = AutoencoderDefaultsProtocol.Candidates
+                .Select(c => (c.Name, Mean: ran.Where(r => r.Candidate == c.Name).Select(r => r.ValidationAucPr).DefaultIfEmpty(double.NaN).Average()))
+                .ToList();
+            var best = means.Where(m => !double.IsNaN(m.Mean)).OrderByDescending(m => m.Mean).Select(m => m.Name).FirstOrDefault();
+            var exit = results.Any(r => r.Skipped is not null) ? CliApp.PartialFailure : CliApp.Ok;
+            if (asJson)
+            {
+                var rows = new JsonArray();
+                foreach (var r in results)
+                {
+                    rows.Add(new JsonObject
+                    {
+                        ["dataset"] = r.Dataset,
+                        ["candidate"] = r.Candidate,
+                        ["seeds"] = r.Seeds,
+                        ["validation_auc_pr"] = r.Skipped is null ? r.ValidationAucPr : null,
+                        ["skipped"] = r.Skipped,
+                    });
+                }
+
+                Terminal.OutWriter.WriteLine(new JsonObject { ["results"] = rows, ["best"] = best }.ToJsonString());
+                return exit;
+            }
+
+            static string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F4", CultureInfo.InvariantCulture);
+            var table = new Table().Border(TableBorder.Rounded).Title($"validation AUC-PR (synthetic anomalies in held-out training rows), {n} seed(s)");
+            table.AddColumn("candidate");
+            foreach (var d in datasets)
+            {
+                table.AddColumn(new TableColumn(Markup.Escape(d)).RightAligned());
+            }
+
+            table.AddColumn(new TableColumn("mean").RightAligned());
+            foreach (var (name, mean) in means)
+            {
+                var cells = new List<string> { name == best ? $"[bold]{name}[/]" : name };
+                cells.AddRange(datasets.Select(d => F(ran.First(r => r.Dataset == d && r.Candidate == name).ValidationAucPr)));
+                cells.Add(F(mean));
+                table.AddRow([.. cells]);
+            }
+
+            Terminal.Out.Write(table);
+            Terminal.Out.WriteLine($"best: {best ?? "none"}");
+            foreach (var r in results.Where(r => r.Skipped is not null).DistinctBy(r => r.Dataset))
+            {
+                Terminal.Out.WriteLine($"skipped {r.Dataset}: {r.Skipped}");
+            }
+
+            return exit;
+        });
+        return cmd;
     }
 }

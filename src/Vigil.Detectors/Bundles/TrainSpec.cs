@@ -28,6 +28,9 @@ public sealed record TrainSpec
     /// <summary>LightGBM settings (used when <see cref="Model"/> is <c>"lightgbm"</c>).</summary>
     public LightGbmOptions LightGbm { get; init; } = new();
 
+    /// <summary>Settings of the ensemble (used when <see cref="Model"/> is <c>"ensemble"</c>; its members use <see cref="Forest"/> and <see cref="Autoencoder"/>).</summary>
+    public EnsembleOptions Ensemble { get; init; } = new();
+
     /// <summary>The imported model (used when <see cref="Model"/> is <c>"onnx"</c>); its schema names the features.</summary>
     public OnnxOptions? Onnx { get; init; }
 

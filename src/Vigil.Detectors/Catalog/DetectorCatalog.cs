@@ -17,6 +17,7 @@ public static class DetectorCatalog
         new AutoencoderDescriptor(),
         new LightGbmDescriptor(),
         new OnnxDescriptor(),
+        new EnsembleDescriptor(),
     ];
 
     /// <summary>Every registered kind, in registration order (a snapshot).</summary>

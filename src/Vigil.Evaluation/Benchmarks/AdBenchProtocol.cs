@@ -231,6 +231,7 @@ public static class AdBenchProtocol
                 Label = "label",
                 Forest = new IsolationForestOptions { Seed = seed },
                 Autoencoder = new AutoencoderOptions { Seed = seed },
+                Ensemble = new EnsembleOptions { Seed = seed },
                 LightGbm = new LightGbmOptions { Seed = s, Threads = 1 },
             });
             fit += sw.Elapsed.TotalSeconds;
