@@ -29,18 +29,22 @@ public sealed record AutoencoderDefaultsResult(string Dataset, string Candidate,
 /// Chooses the autoencoder's defaults without looking at test data or at any label. For each dataset and seed it takes
 /// exactly the ADBench protocol's training part (the same subsample and 70/30 stratified split as
 /// <see cref="AdBenchProtocol"/>; the 30% test part is never read), ignores its labels, and splits it 80/20 at random.
-/// Each candidate is fitted on the 80%; the 20% gets synthetic anomalies added, as many as 10% of its rows (at least
-/// 10), a third of each type: <b>local</b> (a fitting row plus Gaussian noise of half each feature's standard
-/// deviation), <b>dependency</b> (every feature taken from a different random fitting row, so the marginals hold and
-/// the relationships break) and <b>global</b> (uniform within the fitting rows' range widened by 10% on each side).
-/// The candidate's score is the AUC-PR of telling the synthetic rows from the held-out ones (whose own unknown
-/// anomalies count as normal: the protocol has no labels). The defaults are the candidate with the best mean over
-/// the datasets.
+/// Synthetic anomalies of four types, a quarter each, are added to both parts (5% of the 80%, which makes the unlabelled
+/// fitting rows contaminated as real ones are; 10% of the 20%): <b>local</b> (a fitting row plus Gaussian noise of half
+/// each feature's standard deviation), <b>dependency</b> (every feature from a different random fitting row: marginals
+/// kept, relationships broken), <b>global</b> (uniform within the range widened by 10% on each side) and <b>cluster</b>
+/// (around one of two centres shared by both parts, each a fitting row moved 2 to 4 standard deviations on half of the
+/// features: anomalies that recur). Each candidate is fitted on the contaminated 80%; its score is the AUC-PR of telling
+/// the synthetic rows of the 20% from the held-out ones (whose own unknown anomalies count as normal: the protocol has
+/// no labels). The defaults are the candidate with the best mean over the datasets.
 /// </summary>
 public static class AutoencoderDefaultsProtocol
 {
     /// <summary>Share of the training part the candidates are fitted on; the rest is the validation part.</summary>
     public const double FitFraction = 0.8;
+
+    /// <summary>Synthetic anomalies added to the fitting rows, as a share of them (unlabelled training data is contaminated).</summary>
+    public const double Contamination = 0.05;
 
     /// <summary>The candidates, in a fixed order: trim fraction 0, 0.1, 0.25, 0.45 × the default or a compact network.</summary>
     public static IReadOnlyList<AutoencoderCandidate> Candidates { get; } =
@@ -104,29 +108,20 @@ public static class AutoencoderDefaultsProtocol
         }
 
         var inner = Splits.Random(train.RowCount, FitFraction, seed + 1000);
-        var fit = train.Take(inner.Train);
+        var clean = train.Take(inner.Train);
         var held = train.Take(inner.Test);
-        var synthetic = Math.Max(10, held.RowCount / 10);
-        var rng = new VigilRandom(seed + 2000);
-        var d = fit.Columns.Count;
-        var n = fit.RowCount;
-        var columns = new List<Column>(d);
-        var values = new double[d][];
-        for (var f = 0; f < d; f++)
-        {
-            var v = new double[held.RowCount + synthetic];
-            ((Float64Column)held.Columns[f]).Values.CopyTo(v);
-            values[f] = v;
-        }
-
+        var d = clean.Columns.Count;
+        var n = clean.RowCount;
+        var source = new double[d][];
         var std = new double[d];
+        var mean = new double[d];
         var min = new double[d];
         var max = new double[d];
         for (var f = 0; f < d; f++)
         {
-            var col = ((Float64Column)fit.Columns[f]).Values;
+            source[f] = ((Float64Column)clean.Columns[f]).Values.ToArray();
             double sum = 0, squares = 0, lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            foreach (var x in col)
+            foreach (var x in source[f])
             {
                 sum += x;
                 squares += x * x;
@@ -134,36 +129,77 @@ public static class AutoencoderDefaultsProtocol
                 hi = Math.Max(hi, x);
             }
 
-            var mean = sum / n;
-            std[f] = Math.Sqrt(Math.Max(0, (squares / n) - (mean * mean)));
+            mean[f] = sum / n;
+            std[f] = Math.Sqrt(Math.Max(0, (squares / n) - (mean[f] * mean[f])));
             min[f] = lo;
             max[f] = hi;
         }
 
-        for (var i = 0; i < synthetic; i++)
+        // Two clusters of anomalies shared by the fitting and the validation rows (anomalies that recur, as fraud
+        // patterns do): each a fitting row moved by 2 to 4 standard deviations on a random half of the features.
+        var rng = new VigilRandom(seed + 2000);
+        var centers = new double[2][];
+        for (var c = 0; c < centers.Length; c++)
         {
-            var row = held.RowCount + i;
-            var type = i % 3;
-            var source = rng.Next(n);
+            var row = rng.Next(n);
+            centers[c] = new double[d];
             for (var f = 0; f < d; f++)
             {
-                var fitColumn = ((Float64Column)fit.Columns[f]).Values;
-                values[f][row] = type switch
-                {
-                    0 => fitColumn[source] + (0.5 * std[f] * rng.NextGaussian()),
-                    1 => fitColumn[rng.Next(n)],
-                    _ => rng.NextDouble(min[f] - (0.1 * (max[f] - min[f])), max[f] + (0.1 * (max[f] - min[f]))),
-                };
+                var shift = rng.NextBool(0.5) ? (rng.NextBool(0.5) ? 1 : -1) * rng.NextDouble(2, 4) * std[f] : 0;
+                centers[c][f] = source[f][row] + shift;
             }
         }
 
-        for (var f = 0; f < d; f++)
+        double[] Anomaly(int i)
         {
-            columns.Add(new Float64Column(fit.Columns[f].Name, values[f]));
+            var v = new double[d];
+            var row = rng.Next(n);
+            for (var f = 0; f < d; f++)
+            {
+                v[f] = (i % 4) switch
+                {
+                    0 => source[f][row] + (0.5 * std[f] * rng.NextGaussian()),
+                    1 => source[f][rng.Next(n)],
+                    2 => rng.NextDouble(min[f] - (0.1 * (max[f] - min[f])), max[f] + (0.1 * (max[f] - min[f]))),
+                    _ => centers[i / 4 % 2][f] + (0.25 * std[f] * rng.NextGaussian()),
+                };
+            }
+
+            return v;
         }
 
+        Frame Append(Frame rows, int count)
+        {
+            var columns = new List<Column>(d);
+            var values = new double[d][];
+            for (var f = 0; f < d; f++)
+            {
+                values[f] = new double[rows.RowCount + count];
+                ((Float64Column)rows.Columns[f]).Values.CopyTo(values[f]);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var v = Anomaly(i);
+                for (var f = 0; f < d; f++)
+                {
+                    values[f][rows.RowCount + i] = v[f];
+                }
+            }
+
+            for (var f = 0; f < d; f++)
+            {
+                columns.Add(new Float64Column(rows.Columns[f].Name, values[f]));
+            }
+
+            return new Frame(columns);
+        }
+
+        var fit = Append(clean, Math.Max(4, (int)Math.Round(Contamination * n)));
+        var synthetic = Math.Max(12, held.RowCount / 10);
+        var validation = Append(held, synthetic);
         var labels = new int[held.RowCount + synthetic];
         labels.AsSpan(held.RowCount).Fill(1);
-        return (fit, new Frame(columns), labels);
+        return (fit, validation, labels);
     }
 }
