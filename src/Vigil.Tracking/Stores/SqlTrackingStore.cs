@@ -24,7 +24,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     private readonly SqlDialect _db;
     private readonly TimeProvider _time;
 
-    private SqlTrackingStore(SqlDialect dialect, ArtifactStore artifacts, TimeProvider time, int schemaVersion)
+    private SqlTrackingStore(SqlDialect dialect, IArtifactStore artifacts, TimeProvider time, int schemaVersion)
     {
         Debug.Assert(dialect.Migrations.Count == StoreFactory.SupportedSchemaVersion, "every dialect has the same migrations");
         _db = dialect;
@@ -37,7 +37,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
 
     public string Location => _db.Location;
 
-    public ArtifactStore Artifacts { get; }
+    public IArtifactStore Artifacts { get; }
 
     public int SchemaVersion { get; }
 
@@ -45,7 +45,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     public int SupportedSchemaVersion => _db.Migrations.Count;
 
     /// <summary>Opens the store and applies pending migrations (up to <paramref name="targetVersion"/>, default all).</summary>
-    internal static async Task<SqlTrackingStore> OpenAsync(SqlDialect dialect, ArtifactStore artifacts, TimeProvider time, int? targetVersion, CancellationToken cancellationToken)
+    internal static async Task<SqlTrackingStore> OpenAsync(SqlDialect dialect, IArtifactStore artifacts, TimeProvider time, int? targetVersion, CancellationToken cancellationToken)
     {
         try
         {
