@@ -70,7 +70,7 @@ public sealed partial class SharedServingCliTests
             ["VIGIL_INFERENCE_LOG"] = "off",
             ["VIGIL_REFRESH_SECONDS"] = "3600", // polling cannot be what swaps within the test
         };
-        RegisterTwoVersions(dir, env);
+        RegisterTwoVersions(dir, db.ConnectionString);
 
         var servers = new List<Server>();
         try
@@ -87,14 +87,15 @@ public sealed partial class SharedServingCliTests
                 (await s.PredictedVersionAsync()).ShouldBe(1);
             }
 
-            // the move, through the library (what `vigil models alias set` calls)
+            // the move, through the library (what `vigil models alias set` calls); the clocks start when its commit returns
+            Task<TimeSpan>[] waits;
             await using (var store = await StoreFactory.OpenAsync(db.ConnectionString, dir.File(".vigil-home"), Ct))
             {
                 await store.SetAliasAsync("fraud", "champion", 2, "test", "promotion reaches running servers", Ct);
+                waits = [.. servers.Select(s => s.WaitForVersionAsync(2, TimeSpan.FromSeconds(10)))];
             }
 
-            var moved = Stopwatch.StartNew();
-            var seen = await Task.WhenAll(servers.Select(s => s.WaitForVersionAsync(2, TimeSpan.FromSeconds(10))));
+            var seen = await Task.WhenAll(waits);
             var output = TestContext.Current.TestOutputHelper;
             output?.WriteLine($"replicas serving version 2 after: {string.Join(", ", seen.Select(t => $"{t.TotalMilliseconds:F0} ms"))}");
             foreach (var elapsed in seen)
@@ -134,14 +135,14 @@ public sealed partial class SharedServingCliTests
     {
         using var dir = new TempDir();
         var env = new Dictionary<string, string> { ["VIGIL_INFERENCE_LOG"] = "off", ["VIGIL_REFRESH_SECONDS"] = "1" };
-        RegisterTwoVersions(dir, env); // SQLite: polling is the only way
+        RegisterTwoVersions(dir, null); // SQLite: polling is the only way
         await using var server = await Server.StartAsync(dir.Path, env, "--models", "fraud@champion");
         await server.WaitReadyAsync();
         (await server.PredictedVersionAsync()).ShouldBe(1);
 
-        VigilProcess.Run(dir.Path, "models", "alias", "set", "fraud", "champion", "2").ShouldSucceed();
+        VigilProcess.Run(dir.Path, "models", "alias", "set", "fraud", "champion", "2").ShouldSucceed(); // in process: the clock starts at its commit
         var elapsed = await server.WaitForVersionAsync(2, TimeSpan.FromSeconds(15));
-        TestContext.Current.TestOutputHelper?.WriteLine($"polling (1 s) swapped after {elapsed.TotalMilliseconds:F0} ms from the CLI's exit");
+        TestContext.Current.TestOutputHelper?.WriteLine($"polling (1 s) swapped after {elapsed.TotalMilliseconds:F0} ms from the alias move");
 
         elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(1) + TimeSpan.FromSeconds(1.5), "one refresh interval plus the time of one load on a loaded machine");
         using var models = await server.GetJsonAsync("/v1/models");
@@ -150,13 +151,17 @@ public sealed partial class SharedServingCliTests
         models.RootElement.GetProperty("refresh").GetProperty("listening").GetBoolean().ShouldBeFalse();
     }
 
-    /// <summary>Trains two different iforest versions of <c>fraud</c> and points <c>champion</c> at version 1.</summary>
-    private static void RegisterTwoVersions(TempDir dir, Dictionary<string, string> env)
+    /// <summary>
+    /// Trains two different iforest versions of <c>fraud</c> and points <c>champion</c> at version 1 (in this process, on
+    /// <paramref name="store"/> or the SQLite store of the servers' home dir/.vigil-home).
+    /// </summary>
+    private static void RegisterTwoVersions(TempDir dir, string? store)
     {
+        string[] where = store is null ? [] : ["--store", store];
         VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "3000", "--seed", "3", "--out", "tx.csv").ShouldSucceed();
-        VigilProcess.Run(dir.Path, env, "train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "20", "--seed", "1", "--register", "fraud").ShouldSucceed();
-        VigilProcess.Run(dir.Path, env, "train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "25", "--seed", "2", "--register", "fraud").ShouldSucceed();
-        VigilProcess.Run(dir.Path, env, "models", "alias", "set", "fraud", "champion", "1").ShouldSucceed();
+        VigilProcess.Run(dir.Path, ["train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "20", "--seed", "1", "--register", "fraud", .. where]).ShouldSucceed();
+        VigilProcess.Run(dir.Path, ["train", "--data", "tx.csv", "--label", "label", "--id", "transaction_id", "--estimators", "25", "--seed", "2", "--register", "fraud", .. where]).ShouldSucceed();
+        VigilProcess.Run(dir.Path, ["models", "alias", "set", "fraud", "champion", "1", .. where]).ShouldSucceed();
     }
 
     /// <summary>A <c>vigil serve --port 0</c> child process, killed on dispose.</summary>
