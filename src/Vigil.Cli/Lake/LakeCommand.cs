@@ -40,7 +40,7 @@ internal static class LakeCommand
         {
             var z = LakeZones.Parse(parse.GetRequiredValue(zone));
             var d = parse.GetValue(date) is { } text ? LakeZones.ParseDate(text) : (DateOnly?)null;
-            var house = Lakehouse.Open(parse.GetValue(lake));
+            var house = Lakehouse.Open(parse.GetValue(lake), Terminal.Home);
             var result = await house.WriteAsync(z, parse.GetRequiredValue(data), d, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -75,7 +75,7 @@ internal static class LakeCommand
         cmd.SetAction(async (parse, ct) =>
         {
             var z = parse.GetValue(zone) is { } text ? LakeZones.Parse(text) : (LakeZone?)null;
-            var house = Lakehouse.Open(parse.GetValue(lake));
+            var house = Lakehouse.Open(parse.GetValue(lake), Terminal.Home);
             var partitions = await house.ListAsync(z, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -122,7 +122,7 @@ internal static class LakeCommand
         var cmd = new Command("query", "Run SQL over the zones with DuckDB.") { sql, lake, json };
         cmd.SetAction(async (parse, ct) =>
         {
-            var house = Lakehouse.Open(parse.GetValue(lake));
+            var house = Lakehouse.Open(parse.GetValue(lake), Terminal.Home);
             var result = await house.QueryAsync(parse.GetRequiredValue(sql), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
