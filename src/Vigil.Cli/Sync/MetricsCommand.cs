@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Spectre.Console;
 using Vigil.Pipelines;
 using Vigil.Tracking;
 
