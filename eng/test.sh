@@ -9,8 +9,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 log="$(mktemp -t vigil-test.XXXXXX)"
 pg_dir=""
+az_dir=""
 cleanup() {
   rm -f "$log"
+  if [ -n "$az_dir" ]; then bash "$root/eng/azurite.sh" stop "$az_dir" >/dev/null 2>&1 || true; fi
   if [ -n "$pg_dir" ]; then bash "$root/eng/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -37,6 +39,28 @@ else
     bash "$root/eng/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true
     rm -rf "$pg_dir"
     pg_port=$((pg_port + 1))
+  done
+fi
+
+# Azurite (the Azure Storage emulator, npm azurite@3.37.0, installed when missing) for the blob artifact store tests:
+# in memory on a free loopback port. Without it those tests skip locally and fail when CI=true.
+artifacts="local folder only: Azurite did not start (the blob store tests fail when CI=true and skip otherwise)"
+if [ -n "${VIGIL_TEST_AZURITE:-}" ]; then
+  artifacts="local folder, Azure Blob (VIGIL_TEST_AZURITE)"
+else
+  echo "== start Azurite"
+  az_port=20000
+  for attempt in 1 2 3; do
+    while (echo >/dev/tcp/127.0.0.1/$az_port) 2>/dev/null; do az_port=$((az_port + 1)); done
+    az_dir="$(mktemp -d /tmp/vigil-azurite.XXXXXX)"
+    if az_cs="$(bash "$root/eng/azurite.sh" start "$az_dir" "$az_port")"; then
+      export VIGIL_TEST_AZURITE="$az_cs"
+      artifacts="local folder, Azure Blob (Azurite 127.0.0.1:$az_port)"
+      break
+    fi
+    bash "$root/eng/azurite.sh" stop "$az_dir" >/dev/null 2>&1 || true
+    az_dir=""
+    az_port=$((az_port + 1))
   done
 fi
 
@@ -119,6 +143,7 @@ fi
 
 echo
 echo "store backends: $backends"
+echo "artifact stores: $artifacts"
 echo "deploy checks:${deploy_summary}"
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 [ "$rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ]

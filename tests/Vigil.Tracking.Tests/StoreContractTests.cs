@@ -382,7 +382,7 @@ public abstract class StoreContractTests : IDisposable
         await using var store = await OpenAsync();
         var run = await store.CreateRunAsync("exp", cancellationToken: Ct);
         var artifact = await store.LogArtifactAsync(run.RunId, "model.zip", new MemoryStream([1, 2, 3, 4]), Ct);
-        var path = store.Artifacts.GetPath(artifact.Sha256);
+        var path = ((ArtifactStore)store.Artifacts).GetPath(artifact.Sha256);
 
         await File.WriteAllBytesAsync(path, [1, 2, 3, 5], Ct);
         var corrupted = await Should.ThrowAsync<TrackingException>(() => store.OpenArtifactAsync(run.RunId, "model.zip", Ct));
@@ -593,9 +593,9 @@ public abstract class StoreContractTests : IDisposable
         await using var store = await OpenAsync();
         var stored = await store.Artifacts.PutAsync(new MemoryStream([9, 8, 7]), Ct);
         var version = await store.CreateModelVersionAsync("fraud", Bundle(stored.Sha256), Ct);
-        (await store.GetVerifiedBundlePathAsync(version, Ct)).ShouldBe(store.Artifacts.GetPath(stored.Sha256));
+        (await store.GetVerifiedBundlePathAsync(version, Ct)).ShouldBe(((ArtifactStore)store.Artifacts).GetPath(stored.Sha256));
 
-        await File.WriteAllBytesAsync(store.Artifacts.GetPath(stored.Sha256), [9, 8], Ct);
+        await File.WriteAllBytesAsync(((ArtifactStore)store.Artifacts).GetPath(stored.Sha256), [9, 8], Ct);
 
         var error = await Should.ThrowAsync<TrackingException>(() => store.GetVerifiedBundlePathAsync(version, Ct));
         error.Message.ShouldStartWith("bundle of model 'fraud' version 1: artifact sha256:");

@@ -52,7 +52,7 @@ public sealed class StoreFactoryTests : IDisposable
 
         store.Backend.ShouldBe("sqlite");
         store.Location.ShouldBe(Path.Combine(home, "vigil.db"));
-        store.Artifacts.Root.ShouldBe(Path.Combine(home, "artifacts"));
+        store.Artifacts.ShouldBeOfType<ArtifactStore>().Root.ShouldBe(Path.Combine(home, "artifacts"));
         File.Exists(Path.Combine(home, "vigil.db")).ShouldBeTrue();
     }
 

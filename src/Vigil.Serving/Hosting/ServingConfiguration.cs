@@ -41,6 +41,7 @@ public static class ServingConfiguration
         new("RateLimit", "VIGIL_RATE_LIMIT", null, (o, v) => o with { RateLimitPerSecond = Int(v, 0, 10_000_000) }),
         new("RateLimitBurst", "VIGIL_RATE_LIMIT_BURST", null, (o, v) => o with { RateLimitBurst = Int(v, 0, 10_000_000) }),
         new("RefreshSeconds", "VIGIL_REFRESH_SECONDS", null, (o, v) => o with { RefreshSeconds = Int(v, 0, 86_400) }),
+        new("RegistryNotifications", "VIGIL_REGISTRY_NOTIFY", null, (o, v) => o with { RegistryNotifications = Bool(v) }),
         new("Reasons", "VIGIL_REASONS", null, (o, v) => o with { Reasons = Int(v, 0, 100) }),
         new("InferenceLog", "VIGIL_INFERENCE_LOG", "--inference-log", (o, v) => o with { InferenceLog = Enum<InferenceLogDestination>(v) }),
         new("InferenceLogFolder", "VIGIL_INFERENCE_LOG_FOLDER", null, (o, v) => o with { InferenceLogFolder = v }),
@@ -157,6 +158,13 @@ public static class ServingConfiguration
         int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
             ? n
             : throw new FormatException($"is not a whole number in [{min}, {max}]");
+
+    private static bool Bool(string v) => v.ToLowerInvariant() switch
+    {
+        "true" or "1" or "on" or "yes" => true,
+        "false" or "0" or "off" or "no" => false,
+        _ => throw new FormatException("is not true or false"),
+    };
 
     private static long Long(string v, long min, long max) =>
         long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max

@@ -106,6 +106,13 @@ public sealed record ServingOptions
     /// <summary>How often to re-resolve aliases in the background (<c>VIGIL_REFRESH_SECONDS</c>, default 30; 0 = only on <c>/admin/refresh-models</c>).</summary>
     public int RefreshSeconds { get; init; } = 30;
 
+    /// <summary>
+    /// On a PostgreSQL store, whether to swap models as soon as the registry announces a change (LISTEN/NOTIFY;
+    /// <c>VIGIL_REGISTRY_NOTIFY</c>, default true). Polling every <see cref="RefreshSeconds"/> continues either way; on
+    /// SQLite it is the only way.
+    /// </summary>
+    public bool RegistryNotifications { get; init; } = true;
+
     /// <summary>How many reasons (top contributing features) each prediction carries (<c>VIGIL_REASONS</c>, default 3; 0 = none).</summary>
     public int Reasons { get; init; } = 3;
 

@@ -3,8 +3,11 @@ using Vigil.Tracking;
 namespace Vigil.Serving;
 
 /// <summary>The shared, long-lived parts every endpoint uses.</summary>
-internal sealed class ServingRuntime(ServingOptions options, ModelCache models, ServingMetrics metrics, InferenceLogWriter log, ITrackingStore store, TimeProvider time, ModelRouter router)
+internal sealed class ServingRuntime(ServingOptions options, ModelCache models, ServingMetrics metrics, InferenceLogWriter log, ITrackingStore store, TimeProvider time, ModelRouter router, RegistryWatch watch)
 {
+    /// <summary>How registry changes reach this server.</summary>
+    public RegistryWatch Watch { get; } = watch;
+
     public ServingOptions Options { get; } = options;
 
     public ModelCache Models { get; } = models;

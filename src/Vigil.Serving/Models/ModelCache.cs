@@ -13,6 +13,14 @@ namespace Vigil.Serving;
 /// <param name="Error">Why loading failed (the previous version, if any, keeps serving).</param>
 public sealed record ModelChange(string Model, string Outcome, int? FromVersion, int? ToVersion, string? Error);
 
+/// <summary>The last change of the version a model serves.</summary>
+/// <param name="Model">The served model name.</param>
+/// <param name="FromVersion">The version served before (null for the first load).</param>
+/// <param name="ToVersion">The version served since.</param>
+/// <param name="At">When the new version was published to requests.</param>
+/// <param name="Trigger">What ran the refresh: <c>start</c>, <c>poll</c>, <c>notify</c> (a registry notification) or <c>admin</c>.</param>
+public sealed record ModelSwap(string Model, int? FromVersion, int ToVersion, DateTimeOffset At, string Trigger);
+
 /// <summary>
 /// The served models. Each refresh resolves every <see cref="ModelSpec"/> in the registry, loads versions that
 /// changed (verifying the bundle's SHA-256) and then publishes a new immutable snapshot with one reference swap:
@@ -32,9 +40,10 @@ public sealed partial class ModelCache : IDisposable
     private readonly SemaphoreSlim _refreshLock = new(1, 1);
     private readonly Dictionary<string, List<ServedModel>> _recent = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ModelSwap> _swaps = new(StringComparer.Ordinal);
     private FrozenDictionary<string, ServedModel> _snapshot = FrozenDictionary<string, ServedModel>.Empty;
 
-    /// <summary>Creates an empty cache; call <see cref="RefreshAsync"/> to load.</summary>
+    /// <summary>Creates an empty cache; call <see cref="RefreshAsync(CancellationToken)"/> to load.</summary>
     /// <param name="specs">The configured models.</param>
     /// <param name="store">The registry and artifact store.</param>
     /// <param name="metrics">Load counters.</param>
@@ -95,6 +104,18 @@ public sealed partial class ModelCache : IDisposable
         }
     }
 
+    /// <summary>The last version change of each model that has loaded.</summary>
+    public IReadOnlyDictionary<string, ModelSwap> LastSwaps
+    {
+        get
+        {
+            lock (_swaps)
+            {
+                return new Dictionary<string, ModelSwap>(_swaps, StringComparer.Ordinal);
+            }
+        }
+    }
+
     /// <summary>The loaded version of <paramref name="name"/>, or null.</summary>
     public ServedModel? Find(string name) => Snapshot.GetValueOrDefault(name);
 
@@ -102,8 +123,15 @@ public sealed partial class ModelCache : IDisposable
     /// Re-resolves every model and swaps in versions that changed. Refreshes never run concurrently; a model that
     /// fails to load keeps its previous version and is reported as <c>failed</c>.
     /// </summary>
-    public async Task<IReadOnlyList<ModelChange>> RefreshAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ModelChange>> RefreshAsync(CancellationToken cancellationToken = default) => RefreshAsync("admin", cancellationToken);
+
+    /// <summary>
+    /// <see cref="RefreshAsync(CancellationToken)"/>, recording <paramref name="trigger"/> (<c>start</c>, <c>poll</c>,
+    /// <c>notify</c>, <c>admin</c>) with each version change in <see cref="LastSwaps"/> and the metrics.
+    /// </summary>
+    public async Task<IReadOnlyList<ModelChange>> RefreshAsync(string trigger, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(trigger);
         await _refreshLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -140,6 +168,21 @@ public sealed partial class ModelCache : IDisposable
             }
 
             Volatile.Write(ref _snapshot, next.ToFrozenDictionary(StringComparer.Ordinal));
+            var at = _time.GetUtcNow();
+            foreach (var change in changes)
+            {
+                if (change.Outcome is "loaded" or "swapped" && change.ToVersion is { } to)
+                {
+                    lock (_swaps)
+                    {
+                        _swaps[change.Model] = new ModelSwap(change.Model, change.FromVersion, to, at, trigger);
+                    }
+
+                    _metrics.ModelSwapped(change.Model, trigger, at);
+                    LogSwapped(change.Model, change.FromVersion, to, trigger);
+                }
+            }
+
             return changes;
         }
         finally
@@ -212,6 +255,9 @@ public sealed partial class ModelCache : IDisposable
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Model {Model} version {Version} loaded (follows {Follows}; previous {Previous})")]
     private partial void LogLoaded(string model, int version, string follows, int? previous);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Model {Model} swapped from version {From} to {To} (trigger: {Trigger})")]
+    private partial void LogSwapped(string model, int? from, int to, string trigger);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Model {Model} failed to load: {Error}")]
     private partial void LogLoadFailed(string model, string error);

@@ -5,7 +5,8 @@ namespace Vigil.Serving;
 
 /// <summary>
 /// Loads the configured models at start-up (retrying with back-off until each one loads; <c>/readyz</c> answers 503
-/// meanwhile) and then re-resolves their aliases every <see cref="ServingOptions.RefreshSeconds"/>.
+/// meanwhile) and then re-resolves their aliases every <see cref="ServingOptions.RefreshSeconds"/> (the fallback of
+/// <see cref="RegistryNotificationService"/> on PostgreSQL, the only way on SQLite).
 /// </summary>
 internal sealed partial class ModelRefreshService(ModelCache cache, ServingOptions options, ILogger<ModelRefreshService> logger, TimeProvider time) : BackgroundService
 {
@@ -16,7 +17,7 @@ internal sealed partial class ModelRefreshService(ModelCache cache, ServingOptio
         {
             try
             {
-                await cache.RefreshAsync(stoppingToken).ConfigureAwait(false);
+                await cache.RefreshAsync(cache.IsReady ? "poll" : "start", stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

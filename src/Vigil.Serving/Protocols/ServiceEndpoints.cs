@@ -59,7 +59,7 @@ internal static class ServiceEndpoints
     };
 
     private static IResult ListModels(ServingRuntime runtime) =>
-        Results.Json(new { models = runtime.Models.Specs.Select(s => Describe(runtime, s)).ToList() });
+        Results.Json(new { models = runtime.Models.Specs.Select(s => Describe(runtime, s)).ToList(), refresh = runtime.Watch.Describe(runtime.Options.RefreshSeconds) });
 
     private static async Task GetModel(string name, HttpContext context, ServingRuntime runtime)
     {
@@ -78,6 +78,7 @@ internal static class ServiceEndpoints
     {
         var m = runtime.Models.Find(spec.Name);
         runtime.Models.Failures.TryGetValue(spec.Name, out var error);
+        runtime.Models.LastSwaps.TryGetValue(spec.Name, out var swap);
         return new
         {
             name = spec.Name,
@@ -89,6 +90,7 @@ internal static class ServiceEndpoints
             threshold = m?.Bundle.Threshold,
             features = m?.Bundle.Transform.InputSchema.Select(c => new { name = c.Name, kind = c.Kind.ToString() }),
             bundleSha256 = m?.BundleSha256,
+            lastSwap = swap is null ? null : new { from = swap.FromVersion, to = swap.ToVersion, at = swap.At, trigger = swap.Trigger },
             error,
         };
     }

@@ -19,6 +19,10 @@ public sealed class ServingMetrics
     private readonly Counter _loadFailures;
     private readonly Gauge _loadedVersion;
     private readonly Gauge _queueDepth;
+    private readonly Counter _swaps;
+    private readonly Gauge _swappedAt;
+    private readonly Gauge _listenerConnected;
+    private readonly Counter _notifications;
     private readonly Counter _logWritten;
     private readonly Counter _logDropped;
     private readonly Counter _logWriteFailures;
@@ -45,6 +49,10 @@ public sealed class ServingMetrics
         _loads = factory.CreateCounter("vigil_model_loads_total", "Model versions loaded, by model.", "model");
         _loadFailures = factory.CreateCounter("vigil_model_load_failures_total", "Failed model loads, by model.", "model");
         _loadedVersion = factory.CreateGauge("vigil_model_loaded_version", "The registry version currently served, by model.", "model");
+        _swaps = factory.CreateCounter("vigil_model_swaps_total", "Model version changes (first loads included), by model and what triggered the refresh (start, poll, notify, admin).", "model", "trigger");
+        _swappedAt = factory.CreateGauge("vigil_model_swapped_timestamp_seconds", "When the served version of the model last changed (Unix seconds).", "model");
+        _listenerConnected = factory.CreateGauge("vigil_registry_listener_connected", "1 while the PostgreSQL LISTEN connection for registry changes is open, else 0 (always 0 on SQLite or with VIGIL_REGISTRY_NOTIFY=false).");
+        _notifications = factory.CreateCounter("vigil_registry_notifications_total", "Registry change notifications received (PostgreSQL NOTIFY).");
         _queueDepth = factory.CreateGauge("vigil_inference_log_queue_depth", "Inference log rows waiting to be written.");
         _logWritten = factory.CreateCounter("vigil_inference_log_written_rows_total", "Inference log rows written to the sink.");
         _logDropped = factory.CreateCounter("vigil_inference_log_dropped_rows_total", "Inference log rows dropped because the queue was full (drop mode only).");
@@ -78,6 +86,19 @@ public sealed class ServingMetrics
         _loads.WithLabels(model).Inc();
         _loadedVersion.WithLabels(model).Set(version);
     }
+
+    /// <summary>Records that the served version of <paramref name="model"/> changed at <paramref name="at"/>.</summary>
+    public void ModelSwapped(string model, string trigger, DateTimeOffset at)
+    {
+        _swaps.WithLabels(model, trigger).Inc();
+        _swappedAt.WithLabels(model).Set(at.ToUnixTimeMilliseconds() / 1000.0);
+    }
+
+    /// <summary>Records the state of the registry listener.</summary>
+    public void ListenerConnected(bool connected) => _listenerConnected.Set(connected ? 1 : 0);
+
+    /// <summary>Counts a registry notification.</summary>
+    public void RegistryNotification() => _notifications.Inc();
 
     /// <summary>Counts a failed model load.</summary>
     public void ModelLoadFailed(string model) => _loadFailures.WithLabels(model).Inc();

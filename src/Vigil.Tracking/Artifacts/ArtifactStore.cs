@@ -3,18 +3,19 @@ using System.Security.Cryptography;
 
 namespace Vigil.Tracking;
 
-/// <summary>A blob in the <see cref="ArtifactStore"/>.</summary>
+/// <summary>A blob in an <see cref="IArtifactStore"/>.</summary>
 /// <param name="Sha256">Lower-case hex SHA-256 of the content: its key.</param>
 /// <param name="SizeBytes">Content length.</param>
 public sealed record StoredArtifact(string Sha256, long SizeBytes);
 
 /// <summary>
-/// Content-addressed local blob store: every blob lives at ROOT/sha256/ab/abcdef... (its SHA-256).
+/// Content-addressed local blob store (the default <see cref="IArtifactStore"/>): every blob lives at
+/// ROOT/sha256/ab/abcdef... (its SHA-256).
 /// Writes hash while copying into a temporary file next to the blobs, flush it to disk and rename it into
 /// place, so a reader never sees a partial blob and identical content is stored once. Reads check the hash
 /// and report a missing or corrupted blob with the caller's context (run, model version).
 /// </summary>
-public sealed class ArtifactStore
+public sealed class ArtifactStore : IArtifactStore
 {
     private const int BufferSize = 1 << 16;
     private readonly string _blobs;
@@ -29,6 +30,9 @@ public sealed class ArtifactStore
 
     /// <summary>The root folder.</summary>
     public string Root { get; }
+
+    /// <inheritdoc />
+    public string Location => Root;
 
     /// <summary>Copies <paramref name="content"/> into the store (from its current position) and returns its hash and size.</summary>
     public async Task<StoredArtifact> PutAsync(Stream content, CancellationToken cancellationToken = default)
@@ -95,6 +99,9 @@ public sealed class ArtifactStore
 
     /// <summary>Whether a blob with this hash is present (not verified).</summary>
     public bool Contains(string sha256) => File.Exists(GetPath(sha256));
+
+    /// <inheritdoc />
+    public Task<bool> ContainsAsync(string sha256, CancellationToken cancellationToken = default) => Task.FromResult(Contains(sha256));
 
     /// <summary>Where the blob with this hash lives (whether or not it exists).</summary>
     public string GetPath(string sha256)

@@ -47,7 +47,7 @@ public sealed record RegisteredModel(
 /// <summary>What to record for a new model version; the store assigns the number.</summary>
 public sealed record NewModelVersion
 {
-    /// <summary>Lower-case hex SHA-256 of the bundle (zip) in the <see cref="ArtifactStore"/>. Required.</summary>
+    /// <summary>Lower-case hex SHA-256 of the bundle (zip) in the store's <see cref="IArtifactStore"/>. Required.</summary>
     public required string BundleSha256 { get; init; }
     /// <summary>The run that trained the model, or null; must exist in the store when given.</summary>
     public string? SourceRunId { get; init; }
@@ -68,7 +68,7 @@ public sealed record ModelVersion
     public required int Version { get; init; }
     /// <summary>The run that produced it, or null.</summary>
     public string? SourceRunId { get; init; }
-    /// <summary>Lower-case hex SHA-256 of the bundle in the <see cref="ArtifactStore"/>.</summary>
+    /// <summary>Lower-case hex SHA-256 of the bundle in the store's <see cref="IArtifactStore"/>.</summary>
     public required string BundleSha256 { get; init; }
     /// <summary>The feature schema the model expects.</summary>
     public required string FeatureSchema { get; init; }

@@ -28,7 +28,7 @@ public readonly record struct MetricPoint(string Key, double Value, long Step, D
 
 /// <summary>A file logged to a run: a name inside the run mapped to a content-addressed blob.</summary>
 /// <param name="Name">The artifact name inside the run, e.g. "model.zip" or "reports/roc.svg".</param>
-/// <param name="Sha256">Lower-case hex SHA-256 of the content: the key in the <see cref="ArtifactStore"/>.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the content: the key in the store's <see cref="IArtifactStore"/>.</param>
 /// <param name="SizeBytes">Content length in bytes.</param>
 /// <param name="CreatedUtc">When the artifact was logged.</param>
 public sealed record RunArtifact(string Name, string Sha256, long SizeBytes, DateTimeOffset CreatedUtc);

@@ -14,7 +14,7 @@ public interface ITrackingStore : IModelRegistry, IAsyncDisposable
     string Location { get; }
 
     /// <summary>The content-addressed artifact store that holds run artifacts and model bundles.</summary>
-    ArtifactStore Artifacts { get; }
+    IArtifactStore Artifacts { get; }
 
     /// <summary>The schema version of the store (after migrations).</summary>
     int SchemaVersion { get; }

@@ -19,8 +19,14 @@ internal sealed class PostgresDialect : SqlDialect
         }
         Location = $"{builder.Host}:{builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{builder.Database ?? builder.Username}"
             + (string.IsNullOrEmpty(builder.SearchPath) ? "" : $" (schema {builder.SearchPath})");
+        ConnectionString = builder.ConnectionString;
         _dataSource = NpgsqlDataSource.Create(builder);
     }
+
+    /// <summary>The connection string (with its password), for the dedicated LISTEN connection.</summary>
+    public string ConnectionString { get; }
+
+    public override string? NotifyRegistryChangeSql => $"SELECT pg_notify('{RegistryChangeListener.Channel}', @name)";
 
     public override string Backend => "postgres";
 

@@ -33,6 +33,12 @@ internal abstract class SqlDialect : IAsyncDisposable
     public abstract ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>Runs once before migrations, outside a transaction (SQLite: journal_mode=WAL).</summary>
+    /// <summary>
+    /// Announces a registry change of model <c>@name</c> inside the writing transaction (delivered on commit), or null
+    /// when the backend has no notifications (SQLite: servers poll).
+    /// </summary>
+    public virtual string? NotifyRegistryChangeSql => null;
+
     public virtual Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Prepares a connection for a long sequential read (SQLite: memory-mapped I/O, which avoids a read call per page).</summary>

@@ -24,7 +24,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     private readonly SqlDialect _db;
     private readonly TimeProvider _time;
 
-    private SqlTrackingStore(SqlDialect dialect, ArtifactStore artifacts, TimeProvider time, int schemaVersion)
+    private SqlTrackingStore(SqlDialect dialect, IArtifactStore artifacts, TimeProvider time, int schemaVersion)
     {
         Debug.Assert(dialect.Migrations.Count == StoreFactory.SupportedSchemaVersion, "every dialect has the same migrations");
         _db = dialect;
@@ -37,7 +37,10 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
 
     public string Location => _db.Location;
 
-    public ArtifactStore Artifacts { get; }
+    /// <summary>The connection string of a PostgreSQL store (for LISTEN), else null.</summary>
+    internal string? PostgresConnectionString => (_db as PostgresDialect)?.ConnectionString;
+
+    public IArtifactStore Artifacts { get; }
 
     public int SchemaVersion { get; }
 
@@ -45,7 +48,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     public int SupportedSchemaVersion => _db.Migrations.Count;
 
     /// <summary>Opens the store and applies pending migrations (up to <paramref name="targetVersion"/>, default all).</summary>
-    internal static async Task<SqlTrackingStore> OpenAsync(SqlDialect dialect, ArtifactStore artifacts, TimeProvider time, int? targetVersion, CancellationToken cancellationToken)
+    internal static async Task<SqlTrackingStore> OpenAsync(SqlDialect dialect, IArtifactStore artifacts, TimeProvider time, int? targetVersion, CancellationToken cancellationToken)
     {
         try
         {
@@ -809,6 +812,10 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
                 """,
                 new { name, next, runId = version.SourceRunId, sha, schema = version.FeatureSchema, metricsJson, description = version.Description, now },
                 tx, cancellationToken)).ConfigureAwait(false);
+            if (_db.NotifyRegistryChangeSql is { } notify)
+            {
+                await c.ExecuteAsync(Cmd(notify, new { name }, tx, cancellationToken)).ConfigureAwait(false); // servers following /latest
+            }
             return checked((int)next);
         }, cancellationToken).ConfigureAwait(false);
         return new ModelVersion
@@ -916,6 +923,11 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
             """,
             new { name, action = StoreText.Action(action), target, from = (long?)from, to = (long?)to, fromStage = fromStage?.ToString(), actor, reason, now },
             tx, ct)).ConfigureAwait(false);
+        if (_db.NotifyRegistryChangeSql is { } notify)
+        {
+            // every registry change (alias, stage, rollback) is recorded here: announce it to listening servers on commit
+            await c.ExecuteAsync(Cmd(notify, new { name }, tx, ct)).ConfigureAwait(false);
+        }
         return new RegistryHistoryEntry(id, name, action, target, from, to, fromStage, actor, reason, Micros.To(now));
     }
 

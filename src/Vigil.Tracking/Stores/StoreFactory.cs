@@ -11,7 +11,8 @@ namespace Vigil.Tracking;
 /// starting with "Host=": PostgreSQL;</item>
 /// <item>"sqlite:PATH" or any other text: SQLite at that path.</item>
 /// </list>
-/// Artifacts always live in $VIGIL_HOME/artifacts. Opening applies pending schema migrations and refuses a
+/// Artifacts live where <see cref="ArtifactStoreFactory"/> says (VIGIL_ARTIFACTS: $VIGIL_HOME/artifacts by default, or
+/// an Azure Blob container). Opening applies pending schema migrations and refuses a
 /// store written by a newer Vigil.
 /// </summary>
 public static class StoreFactory
@@ -34,6 +35,17 @@ public static class StoreFactory
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         return await OpenSqlAsync(storeSpec, vigilHome, timeProvider, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens the store with an artifact store chosen by the caller (e.g. one from <see cref="ArtifactStoreFactory.Open"/>
+    /// with an explicit spec) instead of the one VIGIL_ARTIFACTS names.
+    /// </summary>
+    public static async Task<ITrackingStore> OpenAsync(string? storeSpec, string? vigilHome, IArtifactStore artifacts, TimeProvider timeProvider, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(artifacts);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        return await OpenSqlAsync(storeSpec, vigilHome, timeProvider, null, cancellationToken, artifacts: artifacts).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -67,7 +79,7 @@ public static class StoreFactory
         }
     }
 
-    internal static async Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken, bool mustExist = false)
+    internal static async Task<SqlTrackingStore> OpenSqlAsync(string? storeSpec, string? vigilHome, TimeProvider timeProvider, int? schemaVersion, CancellationToken cancellationToken, bool mustExist = false, IArtifactStore? artifacts = null)
     {
         var home = ResolveHome(vigilHome);
         var spec = ResolveStoreSpec(storeSpec);
@@ -76,7 +88,7 @@ public static class StoreFactory
             RequireExisting(spec, home);
         }
 
-        var artifacts = new ArtifactStore(Path.Combine(home, "artifacts"));
+        artifacts ??= ArtifactStoreFactory.Open(null, home);
         SqlDialect dialect;
         try
         {
