@@ -39,6 +39,7 @@ internal static class CliApp
         root.Subcommands.Add(PromoteCommand.Build());
         root.Subcommands.Add(FxCommand.Build());
         root.Subcommands.Add(DriftCommand.Build());
+        root.Subcommands.Add(FlowCommand.Build());
         return root;
     }
 

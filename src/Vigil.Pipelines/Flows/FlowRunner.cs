@@ -369,7 +369,7 @@ public sealed class FlowRunner
                 var work = Path.Combine(_options.WorkDirectory, run.RunId, attempt.ToString(CultureInfo.InvariantCulture));
                 TryDeleteDirectory(work);
                 Directory.CreateDirectory(work);
-                flow.Report(FlowEventKind.StepStarted, label, $"{label}: {kind.Name} started (attempt {attempt.ToString(CultureInfo.InvariantCulture)})");
+                flow.Report(FlowEventKind.StepStarted, label, $"{label}: started ({kind.Name}, attempt {attempt.ToString(CultureInfo.InvariantCulture)})");
                 var context = new StepContext(flow, step, run.RunId, item, index, attempt, parameters, inputs, work, Log);
                 try
                 {
@@ -814,9 +814,14 @@ internal sealed class FlowRunContext(
                 return Parameters.TryGetValue(reference["params.".Length..], out var v) ? v : throw new FlowException($"step {step}: '{m.Value}' names no flow parameter");
             }
 
+            if (item is null && (reference == "item" || reference.StartsWith("item.", StringComparison.Ordinal)))
+            {
+                return m.Value; // a foreach step's parameters before an item is chosen (its base key)
+            }
+
             if (reference == "item")
             {
-                return item?.ToString() ?? throw new FlowException($"step {step}: '{m.Value}' outside a foreach");
+                return item!.ToString();
             }
 
             if (reference.StartsWith("item.", StringComparison.Ordinal))
