@@ -214,12 +214,15 @@ public sealed class FlowRunner
         IReadOnlyList<FlowItem>? items;
         IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>> inputs;
         string baseKey;
+        string? state;
         try
         {
             items = step.ForEach is null ? null
                 : step.ForEach.Items ?? FlowYaml.ParseItems(flow.Substitute(step.ForEach.Template!, null, step.Name), $"step '{step.Name}'");
             inputs = await ResolveInputsAsync(flow, step, cancellationToken).ConfigureAwait(false);
-            baseKey = Key(kind, step, flow.ResolveParameters(kind, step, null), inputs, null);
+            var resolved = flow.ResolveParameters(kind, step, null);
+            state = await kind.StateAsync(_store, resolved, cancellationToken).ConfigureAwait(false);
+            baseKey = Key(kind, step, resolved, inputs, null, state);
         }
         catch (VigilException e)
         {
@@ -236,7 +239,7 @@ public sealed class FlowRunner
             return await RunTaskAsync(flow, kind, step, flow.RunId, "step", null, -1, inputs, baseKey, prior, cancellationToken).ConfigureAwait(false);
         }
 
-        var itemKeys = items.Select((item, i) => Key(kind, step, flow.ResolveParameters(kind, step, item), inputs, item.ToString())).ToList();
+        var itemKeys = items.Select((item, i) => Key(kind, step, flow.ResolveParameters(kind, step, item), inputs, item.ToString(), state)).ToList();
         var stepKey = Hash(baseKey + "|" + string.Join("|", itemKeys));
         if (prior is { Status: "finished" } && prior.Key == stepKey && AllPresent(prior.Outputs))
         {
@@ -598,10 +601,15 @@ public sealed class FlowRunner
 
     private bool AllPresent(IReadOnlyList<StepArtifact> outputs) => outputs.All(o => _store.Artifacts.Contains(o.Sha256));
 
-    /// <summary>What resume compares: the kind, the resolved parameters, the input hashes and the item.</summary>
-    private static string Key(StepKind kind, StepDefinition step, IReadOnlyDictionary<string, string> parameters, IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>> inputs, string? item)
+    /// <summary>What resume compares: the kind, the resolved parameters, the input hashes, the item and the kind's outside state.</summary>
+    private static string Key(StepKind kind, StepDefinition step, IReadOnlyDictionary<string, string> parameters, IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>> inputs, string? item, string? state)
     {
         var sb = new StringBuilder();
+        if (state is not null)
+        {
+            sb.Append("state=").Append(state).Append('\n');
+        }
+
         sb.Append("kind=").Append(kind.Name).Append('\n');
         foreach (var (k, v) in parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {

@@ -57,6 +57,13 @@ public abstract class StepKind
     public virtual bool FlowDeclaresPorts => false;
 
     /// <summary>
+    /// Outside state the step's result depends on besides its parameters and inputs (e.g. which version is the champion),
+    /// as text that becomes part of the step's key: resume reuses the step only when it is unchanged. Null: none.
+    /// </summary>
+    public virtual Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
+        Task.FromResult<string?>(null);
+
+    /// <summary>
     /// Does the work of one attempt: reads <see cref="StepContext.Parameters"/> and inputs, writes every output through
     /// <see cref="StepContext.OutputPath"/>, logs metrics. Throw <see cref="StepFailedException"/> for a failure that a retry
     /// cannot fix (bad data, a failed check); any other exception is retried while attempts remain.

@@ -36,6 +36,9 @@ internal sealed class DriftStep : StepKind
 
     public override IReadOnlyList<StepPort> Outputs => [new("report", "per-feature drift and the dataset verdict (JSON)")];
 
+    public override Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
+        Champion.StateAsync(store, parameters, "model", cancellationToken);
+
     public override async Task ExecuteAsync(StepContext context, CancellationToken cancellationToken)
     {
         var current = FrameFile.Read(await context.InputPathAsync("data", cancellationToken).ConfigureAwait(false));

@@ -396,6 +396,9 @@ internal sealed class PromoteStep : StepKind
 
     public override IReadOnlyList<StepPort> Outputs => [new("result", "what was registered, the gate's checks and whether the champion moved (JSON)")];
 
+    public override Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
+        Champion.StateAsync(store, parameters, "name", cancellationToken);
+
     public override async Task ExecuteAsync(StepContext context, CancellationToken cancellationToken)
     {
         var name = context.String("name");

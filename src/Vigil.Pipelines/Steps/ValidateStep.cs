@@ -33,6 +33,9 @@ internal sealed class ValidateStep : StepKind
 
     public override IReadOnlyList<StepPort> Outputs => [new("report", "every check and its outcome (JSON)")];
 
+    public override Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
+        Champion.StateAsync(store, parameters, "model", cancellationToken);
+
     public override async Task ExecuteAsync(StepContext context, CancellationToken cancellationToken)
     {
         var path = await context.InputPathAsync("data", cancellationToken).ConfigureAwait(false);

@@ -83,6 +83,48 @@ public sealed class RetrainFlowTests
     }
 
     [Fact]
+    public async Task Resume_does_not_reuse_a_validate_step_once_the_champion_changed()
+    {
+        await using var f = await FlowFixture.CreateAsync();
+        var flow = f.Parse("""
+            name: guarded
+            steps:
+              - name: data
+                uses: generate
+                with: { rows: 2000, seed: 5 }
+              - name: validate
+                uses: validate
+                inputs: { data: data.data }
+                with: { model: m, min-rows: 100 }
+              - name: check
+                uses: check
+                inputs: { in: validate.report }
+            """);
+        var first = await f.Runner.RunAsync(flow, null, null, Ct);
+        first.Status.ShouldBe("failed");
+        (await OutputJsonAsync(f, first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'm' yet: checked against the data itself only");
+
+        // A champion appears between the two runs (trained on the same rows).
+        var path = Path.Combine(f.Dir, "rows.parquet");
+        FrameFile.Write(TransactionGenerator.GenerateFrame(new TransactionGeneratorOptions { Rows = 2000, Seed = 5 }), path);
+        var lifecycle = new Vigil.Lifecycle.ModelLifecycle(f.Store);
+        var trained = await lifecycle.TrainAsync(new Vigil.Lifecycle.TrainOptions
+        {
+            Data = Vigil.Lifecycle.DataSource.FromFile(path),
+            Spec = new Vigil.Detectors.TrainSpec { Model = "iforest", Label = "label", Forest = new Vigil.Detectors.IsolationForestOptions { Estimators = 20, Seed = 1 } },
+            RegisterAs = "m",
+        }, null, Ct);
+        await lifecycle.MoveAliasAsync("m", "champion", trained.Run!.Version!.Version, "test", cancellationToken: Ct);
+
+        f.Kinds.Fail.Failing = false;
+        var resumed = await f.Runner.ResumeAsync(first.RunId, null, null, Ct);
+
+        resumed.Status.ShouldBe("finished", resumed.Error);
+        resumed.Steps.Select(x => x.Reused).ShouldBe([true, false, false]);
+        (await OutputJsonAsync(f, resumed, "validate"))["basis"]!.GetValue<string>().ShouldBe("checked against the reference profile of m version 1 (champion)");
+    }
+
+    [Fact]
     public async Task Notify_posts_the_summary_to_the_webhook_and_retries_a_failed_post()
     {
         await using var f = await FlowFixture.CreateAsync();
