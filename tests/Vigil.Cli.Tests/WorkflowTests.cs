@@ -126,7 +126,7 @@ public sealed class WorkflowTests
         int champion;
         using (var json = JsonDocument.Parse(versions.StdOut))
         {
-            json.RootElement.GetArrayLength().ShouldBe(3); // iforest, autoencoder, lightgbm
+            json.RootElement.GetArrayLength().ShouldBe(4); // iforest, autoencoder, lightgbm, the retrain flow's best
             var withAlias = json.RootElement.EnumerateArray().Where(v => v.GetProperty("aliases").GetArrayLength() > 0).ToList();
             withAlias.Count.ShouldBe(1);
             withAlias[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
@@ -151,5 +151,17 @@ public sealed class WorkflowTests
         }
 
         r.StdOut.ShouldContain("auc_roc");
+
+        // Step 7: the retrain flow ran once, every step finished, and its promotion went through the gate.
+        var flows = VigilProcess.Run(dir.Path, env, "flow", "list", "--json");
+        flows.ShouldSucceed();
+        using (var json = JsonDocument.Parse(flows.StdOut))
+        {
+            var run = json.RootElement.EnumerateArray().ShouldHaveSingleItem();
+            run.GetProperty("flow").GetString().ShouldBe("retrain");
+            run.GetProperty("status").GetString().ShouldBe("finished");
+            run.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("status").GetString()).ShouldAllBe(s => s == "finished");
+            r.StdOut.ShouldContain($"retrain flow run {run.GetProperty("id").GetString()}: finished, 9 steps");
+        }
     }
 }

@@ -41,6 +41,7 @@ internal static class CliApp
         root.Subcommands.Add(DriftCommand.Build());
         root.Subcommands.Add(LakeCommand.Build());
         root.Subcommands.Add(MetricsCommand.Build());
+        root.Subcommands.Add(FlowCommand.Build());
         return root;
     }
 

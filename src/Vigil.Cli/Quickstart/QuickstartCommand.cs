@@ -64,12 +64,12 @@ internal static class QuickstartCommand
         const int trainDays = 60;
         var gap = TimeSpan.FromDays(7);
 
-        Step($"1/6 generating {rows:N0} card transactions over {days} days (seed {seed})");
+        Step($"1/7 generating {rows:N0} card transactions over {days} days (seed {seed})");
         var options = new TransactionGeneratorOptions { Rows = rows, Seed = seed, Days = days, FraudRate = 0.01 };
         var frame = TransactionGenerator.GenerateFrame(options);
         FrameFile.Write(frame, dataPath);
 
-        Step($"2/6 out-of-time split: train on days 1-{trainDays}, skip a {gap.TotalDays:0}-day label-delay gap, test on the rest");
+        Step($"2/7 out-of-time split: train on days 1-{trainDays}, skip a {gap.TotalDays:0}-day label-delay gap, test on the rest");
         var trainEnd = options.Start.AddDays(trainDays);
         var split = Splits.OutOfTime(((TimestampColumn)frame["timestamp"]).UnixMicros, trainEnd, gap);
         var train = frame.Take(split.Train);
@@ -98,7 +98,7 @@ internal static class QuickstartCommand
         var results = new List<(string Kind, ModelBundle Bundle, ModelVersion Version, IReadOnlyDictionary<string, double> Metrics, double Seconds, int Rows)>();
         foreach (var (kind, rowsOf, spec) in candidates)
         {
-            Step($"3/6 training {kind} on {rowsOf.RowCount:N0} rows x {Features.Length} features");
+            Step($"3/7 training {kind} on {rowsOf.RowCount:N0} rows x {Features.Length} features");
             var trained = await lifecycle.TrainAsync(new TrainOptions
             {
                 Data = DataSource.FromFrame(rowsOf, Path.GetFileName(trainPath), trainPath),
@@ -117,7 +117,7 @@ internal static class QuickstartCommand
             results.Add((kind, trained.Bundle, trained.Run!.Version!, metrics, trained.FitTime.TotalSeconds, rowsOf.RowCount));
         }
 
-        Step($"4/6 comparing the three on the {test.RowCount:N0} out-of-time rows");
+        Step($"4/7 comparing the three on the {test.RowCount:N0} out-of-time rows");
         static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var best = results.OrderByDescending(r => r.Metrics[MetricSet.AucPr]).ThenBy(r => r.Version.Version).First();
         var compare = new Table().Border(TableBorder.Rounded).Title($"quickstart: out-of-time test ({test.RowCount:N0} rows, {labels.Count(l => l == 1):N0} fraud)");
@@ -145,7 +145,7 @@ internal static class QuickstartCommand
 
         Terminal.Out.Write(compare);
 
-        Step($"5/6 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
+        Step($"5/7 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
         // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
         var baseline = results[0];
         if (!(await lifecycle.Store!.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases.ContainsKey(ModelLifecycle.ChampionAlias) &&
@@ -172,9 +172,10 @@ internal static class QuickstartCommand
             : $"{championUri} stays version {promotion.Champion!.Version.ToString(CultureInfo.InvariantCulture)}: {promotion.Gate.Reason}");
 
         best.Bundle.Save(modelPath, overwrite: true); // replaces an earlier quickstart's bundle, never anything else
-        Step($"6/6 scoring the test period with {best.Kind}");
+        Step($"6/7 scoring the test period with {best.Kind}");
         var scores = best.Bundle.Score(test);
         FrameFile.Write(new Frame([test["transaction_id"], new Float64Column("score", scores), test["label"]]), scoresPath);
+        var flow = await RunRetrainFlowAsync(lifecycle.Store!, testPath, seed, cancellationToken).ConfigureAwait(false);
         total.Stop();
 
         var files = new Table().Border(TableBorder.Rounded).Title($"files in {Markup.Escape(Path.GetFullPath(dir))}");
@@ -186,10 +187,62 @@ internal static class QuickstartCommand
         files.AddRow(Markup.Escape(modelPath), $"{best.Kind} model bundle (bundle.json + weights, SHA-256 verified on load)");
         files.AddRow(Markup.Escape(scoresPath), $"transaction_id, score, label for the test period ({best.Kind})");
         files.AddRow(Markup.Escape(championUri), $"the registered champion ({ModelName}: versions {string.Join(", ", results.Select(r => $"{r.Version.Version.ToString(CultureInfo.InvariantCulture)} {r.Kind}"))})");
+        files.AddRow($"vigil flow show {flow.RunId}", $"the retrain flow run ({flow.Status}): {flow.Steps.Count} steps, each a child run with its outputs");
         Terminal.Out.Write(files);
         Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(championUri)} --data {Markup.Escape(testPath)} --label label[/], " +
             $"[bold]./vigil models history {ModelName}[/]");
+        if (!flow.Succeeded)
+        {
+            Terminal.Error($"the retrain flow run {flow.RunId} failed: {flow.Error} (vigil flow show {flow.RunId})");
+            return FlowCommand.FlowFailed;
+        }
+
         return CliApp.Ok;
+    }
+
+    /// <summary>The quickstart's candidates for the retrain flow: small, so the step takes seconds.</summary>
+    internal const string RetrainCandidates = "[{model: iforest, estimators: 100}, {model: lightgbm, iterations: 50, unbalanced: true}]";
+
+    /// <summary>
+    /// Step 7: the built-in retrain flow once, on the test period as the "new data": validated against the champion's
+    /// reference profile, drift, two candidates in parallel, out-of-time evaluation, leaderboard, gated promotion.
+    /// </summary>
+    private static async Task<Vigil.Pipelines.FlowResult> RunRetrainFlowAsync(ITrackingStore store, string newData, ulong seed, CancellationToken cancellationToken)
+    {
+        var registry = Vigil.Pipelines.StepRegistry.CreateDefault();
+        var definition = Vigil.Pipelines.FlowCatalog.Load("retrain", registry);
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["data"] = Path.GetFullPath(newData),
+            ["register"] = ModelName,
+            ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+            ["candidates"] = RetrainCandidates,
+            ["gate"] = Gate,
+        };
+        var runner = new Vigil.Pipelines.FlowRunner(store, registry);
+        var result = await runner.RunAsync(definition, parameters, new FlowNotes(), cancellationToken).ConfigureAwait(false);
+        var promote = result.Steps.FirstOrDefault(st => st.Name == "promote");
+        Terminal.Out.WriteLine(result.Succeeded
+            ? $"retrain flow run {result.RunId}: finished, {result.Steps.Count} steps{(promote?.Metrics.TryGetValue("moved", out var moved) == true ? moved == 1 ? "; the candidate became the champion" : "; the champion stayed (gate failed)" : "")}"
+            : $"retrain flow run {result.RunId}: {result.Status}: {result.Error}");
+        return result;
+    }
+
+    /// <summary>One note per step of the flow (not every log line).</summary>
+    private sealed class FlowNotes : IProgress<Vigil.Pipelines.FlowEvent>
+    {
+        public void Report(Vigil.Pipelines.FlowEvent value)
+        {
+            if (value.Kind == Vigil.Pipelines.FlowEventKind.FlowStarted)
+            {
+                Step($"7/7 running the retrain flow on the test period (new data): {value.Message}");
+            }
+            else if (value.Kind is Vigil.Pipelines.FlowEventKind.StepFinished or Vigil.Pipelines.FlowEventKind.StepFailed or Vigil.Pipelines.FlowEventKind.StepReused
+                     && value.Step is { } name && !name.Contains('[', StringComparison.Ordinal))
+            {
+                Step("   " + value.Message);
+            }
+        }
     }
 
     private static void Step(string text) => Terminal.Note(text);
