@@ -52,6 +52,7 @@ public static partial class VigilServer
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        Vigil.Fx.FxDescriptor.Register();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
@@ -175,6 +176,7 @@ public static partial class VigilServer
         app.MapVigilApi();
         app.MapMlflowApi();
         app.MapOpenInferenceApi();
+        app.MapFxApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
     }
@@ -283,6 +285,11 @@ public static partial class VigilServer
         if (p == "/v1/predict")
         {
             return VigilApi.PredictRoute;
+        }
+
+        if (p == "/fx/v1/score")
+        {
+            return FxApi.ScoreRoute;
         }
 
         if (p == "/invocations" || (p.StartsWith("/models/", StringComparison.Ordinal) && p.EndsWith("/invocations", StringComparison.Ordinal)))
