@@ -210,8 +210,8 @@ public sealed class FxScorer
     private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
-        var ae = Model.Autoencoder;
-        var groups = ae.GroupNames.Count;
+        var model = Model;
+        var groups = model.GroupNames.Count;
         var rowsOf = ArrayPool<int>.Shared.Rent(pending.Length);
         var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
         var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
@@ -239,7 +239,7 @@ public sealed class FxScorer
 
             var x = new FeatureMatrix(buffer, rows, _transform.OutputColumns);
             var aeStart = System.Diagnostics.Stopwatch.GetTimestamp();
-            FxModel.GroupErrors(ae, x, errors.AsSpan(0, rows * groups));
+            model.GroupErrors(x, errors.AsSpan(0, rows * groups));
             times = new FxStageTimes(aeStart, System.Diagnostics.Stopwatch.GetTimestamp(), rows);
             var thresholds = Model.GroupThresholdSpan;
             var tables = Model.Tables;
@@ -288,7 +288,7 @@ public sealed class FxScorer
                 if (patternFires)
                 {
                     check ??= FxAnomalyKinds.Pattern;
-                    reason = Join(reason, FxReasons.Pattern(ae.GroupNames[worst], e[worst], thresholds[worst]));
+                    reason = Join(reason, FxReasons.Pattern(model.GroupNames[worst], e[worst], thresholds[worst]));
                 }
 
                 decisions[i] = new FxDecision(200, true, reason, check, ratio, null);
