@@ -74,6 +74,9 @@ public sealed class FxModel : IDetectorModel
     /// <summary>The imported ONNX autoencoder, or null.</summary>
     internal FxOnnxAutoencoder? Onnx { get; }
 
+    /// <summary>The system prompt of the optional LLM explanation stored in the bundle, or null.</summary>
+    public string? ExplanationPrompt => Tables.Document.ExplanationPrompt;
+
     /// <summary>The quantiles the thresholds were fitted at.</summary>
     public FxQuantiles Quantiles => Tables.Document.Quantiles;
 

@@ -106,7 +106,24 @@ internal static class FxApi
         exchange.Parsed();
         var deals = read.Deals;
         var decisions = new FxDecision[deals.Length];
-        var parts = Decide(runtime, deals, read.Errors, decisions, only);
+        var groups = Decide(runtime, deals, read.Errors, decisions, only);
+        var parts = new List<LogPart>(groups.Count);
+        var explainer = context.RequestServices.GetService(typeof(FxExplainer)) as FxExplainer;
+        foreach (var g in groups)
+        {
+            if (explainer is not null)
+            {
+                await explainer.ExplainAsync(g.Model, g.Batch, g.Decisions, runtime.Metrics, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            for (var k = 0; k < g.Indices.Length; k++)
+            {
+                decisions[g.Indices[k]] = g.Decisions[k];
+            }
+
+            parts.Add(g.Part);
+        }
+
         exchange.Rows = deals.Length;
         exchange.Parts = parts;
         var scored = 0;
@@ -121,10 +138,16 @@ internal static class FxApi
         await exchange.RespondJsonAsync(200, (deals, decisions, wrap: only is not null), static (w, s) => Write(w, s.deals, s.decisions, s.wrap)).ConfigureAwait(false);
     }
 
-    /// <summary>Decides every deal: groups them by model, runs each model once over its deals; returns the per-model log parts.</summary>
-    private static List<LogPart> Decide(ServingRuntime runtime, FxRawDeal[] deals, string?[] errors, FxDecision[] decisions, ServedModel? only)
+    /// <summary>The deals one model decided: their positions in the request, the deals, their decisions and the log part.</summary>
+    private sealed record DecidedGroup(FxModel Model, int[] Indices, FxRawDeal[] Batch, FxDecision[] Decisions, LogPart Part);
+
+    /// <summary>
+    /// Decides every deal: groups them by model and runs each model once over its deals. Deals refused before a model
+    /// (reading errors, unknown client) are written into <paramref name="decisions"/>; each group's are returned.
+    /// </summary>
+    private static List<DecidedGroup> Decide(ServingRuntime runtime, FxRawDeal[] deals, string?[] errors, FxDecision[] decisions, ServedModel? only)
     {
-        var parts = new List<LogPart>(1);
+        var parts = new List<DecidedGroup>(1);
         var modelOf = new ServedModel?[deals.Length];
         var groups = new List<(ServedModel Model, List<int> Deals)>(1);
         for (var i = 0; i < deals.Length; i++)
@@ -200,14 +223,14 @@ internal static class FxApi
             var ok = 0;
             for (var k = 0; k < batch.Length; k++)
             {
-                decisions[indices[k]] = out1[k];
                 if (out1[k].StatusCode == 200)
                 {
                     ok++;
                 }
             }
 
-            parts.Add(new LogPart(model, batch.Length, ok, runtime.Log.Enabled ? FxLogItems.Build(batch, out1) : null!, start, times.AutoencoderStart, times.AutoencoderEnd, end));
+            var part = new LogPart(model, batch.Length, ok, runtime.Log.Enabled ? FxLogItems.Build(batch, out1) : null!, start, times.AutoencoderStart, times.AutoencoderEnd, end);
+            parts.Add(new DecidedGroup(scorer.Model, [.. indices], batch, out1, part));
         }
 
         return parts;

@@ -77,6 +77,7 @@ public static partial class VigilServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InferenceLogWriter>());
         builder.Services.AddHostedService<ModelRefreshService>();
         builder.Services.AddSingleton<ServingRuntime>();
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(builder.Services, _ => FxExplainer.FromEnvironment());
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Vigil scoring server";
@@ -155,6 +156,9 @@ public static partial class VigilServer
     {
         ArgumentNullException.ThrowIfNull(app);
         var runtime = app.Services.GetRequiredService<ServingRuntime>();
+
+        // The FX explanation settings are read here, so that a bad one stops start-up with its name.
+        app.Services.GetRequiredService<FxExplainer>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Vigil.Serving.Requests");
         app.Use((context, next) => RequestPipeline(context, next, runtime, logger));
         if (runtime.Options.CorsOrigins.Count > 0)

@@ -26,6 +26,9 @@ public sealed class FxServingTests
         return (FxTrainer.Train(deals.Training, Options("FISAU")), FxTrainer.Train(deals.Training, Options("FISNZ")), deals);
     });
 
+    /// <summary>The generated deals the bundles were trained on, with the labelled evaluation deals.</summary>
+    internal static FxGeneratedDeals Deals => Models.Value.Deals;
+
     /// <summary>The issue's example deal, field for field.</summary>
     private const string Example = """{"Client":"FISAU","FX_Instrument_Type":"FX Forward","BUnit":"0-GLOBAL","Cpty":"CBA","PrimaryCurr":"USD","BuyCurr":"USD","SellCurr":"AUD","BuyAmount":10000000.0,"SellAmount":-10000000.0,"SpotRate":1.0,"ForwardPoints":0.0,"DealDate":"2025-09-01","MaturityDate":"2025-09-25","UniqueId":"FX.FWD.Request.100097","ContLeg":0}""";
 
@@ -209,7 +212,7 @@ public sealed class FxServingTests
         return deal;
     }
 
-    private static JsonNode ToJson(FxDeal d) => new JsonObject
+    internal static JsonNode ToJson(FxDeal d) => new JsonObject
     {
         ["Client"] = d.Client, ["FX_Instrument_Type"] = d.FxInstrumentType, ["BUnit"] = d.BUnit, ["Cpty"] = d.Cpty, ["PrimaryCurr"] = d.PrimaryCurr,
         ["BuyCurr"] = d.BuyCurr, ["SellCurr"] = d.SellCurr, ["BuyAmount"] = d.BuyAmount, ["SellAmount"] = d.SellAmount, ["SpotRate"] = d.SpotRate,
