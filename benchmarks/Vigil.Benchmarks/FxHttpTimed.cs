@@ -56,7 +56,7 @@ internal static class FxHttpTimed
                 var temp = Path.Combine(home, "bundle.zip");
                 bundle.Save(temp);
                 var stored = await store.Artifacts.PutFileAsync(temp);
-                await store.CreateModelVersionAsync("fx-" + client, new NewModelVersion { BundleSha256 = stored.Sha256, FeatureSchema = "" });
+                await store.CreateModelVersionAsync("fx-" + client, new NewModelVersion { BundleSha256 = stored.Sha256, FeatureSchema = string.Join(",", bundle.Manifest.FeatureSchema.Select(c => c.Name)) });
                 await store.SetAliasAsync("fx-" + client, "champion", 1, "bench");
             }
 

@@ -26,9 +26,6 @@ internal static class FxApi
 
     private static readonly ConditionalWeakTable<ServedModel, FxScorer> Scorers = new();
 
-    /// <summary>Models whose FX scorer this process created, in order (tests observe which bundles were used).</summary>
-    internal static readonly System.Collections.Concurrent.ConcurrentQueue<string> ScorersCreated = new();
-
     public static RouteGroupBuilder MapFxApi(this IEndpointRouteBuilder app)
     {
         FxDescriptor.Register();
@@ -236,11 +233,7 @@ internal static class FxApi
         return parts;
     }
 
-    private static FxScorer ScorerOf(ServedModel model) => Scorers.GetValue(model, static m =>
-    {
-        ScorersCreated.Enqueue(m.Name + "/" + m.VersionText);
-        return new FxScorer(m.Bundle);
-    });
+    private static FxScorer ScorerOf(ServedModel model) => Scorers.GetValue(model, static m => new FxScorer(m.Bundle));
 
     private static string ServedClients(ServingRuntime runtime)
     {
