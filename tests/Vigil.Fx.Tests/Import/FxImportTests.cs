@@ -32,6 +32,18 @@ public sealed class FxImportTests
     {
         RequirePython();
         var dir = Artifacts.Value;
+        try
+        {
+            DecideAndCompare(dir);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void DecideAndCompare(string dir)
+    {
         var imported = FxImporter.Import(Path.Combine(dir, "tables.json"), Path.Combine(dir, "model.onnx"), "FISAU", new FxTestModel.FixedTime());
         imported.Manifest.DetectorKind.ShouldBe(FxModel.ImportedKind);
 
