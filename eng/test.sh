@@ -72,6 +72,11 @@ if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "promtool could not be installed: the metrics format test fails when CI=true"
 fi
 
+# Python with scikit-learn, pandas and torch for the FX import tests (Debian packages; installed when missing).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  bash "$root/eng/ensure-python.sh" --torch >/dev/null 2>&1 || echo "python3-torch could not be installed: the FX import tests fail when CI=true"
+fi
+
 echo "== restore and build (Release)"
 if ! dotnet build Vigil.slnx -c Release --nologo -v q -clp:ErrorsOnly; then
   echo "build failed"

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Vigil.Detectors;
 using Vigil.Fx;
 
 namespace Vigil.Benchmarks;
@@ -29,6 +30,7 @@ public class FxScoringBenchmarks
             Clients = ["FISAU"],
             Autoencoder = FxTrainOptions.DefaultAutoencoder with { Epochs = 25 },
         });
+        Bundle = bundle;
         _scorer = new FxScorer(bundle);
         var batch = generated.Evaluation.Where(d => d.Deal.Client == "FISAU").Take(Deals).Select(d => d.Deal).ToArray();
         _valid = batch;
@@ -63,6 +65,12 @@ public class FxScoringBenchmarks
             Console.WriteLine($"fx batch of 1,000 deals, {name}: min {ms[0]:F2} ms, median {ms[ms.Length / 2]:F2} ms, p90 {ms[(int)(ms.Length * 0.9)]:F2} ms");
         }
     }
+
+    /// <summary>The trained bundle (after <see cref="Setup"/>).</summary>
+    internal ModelBundle Bundle { get; private set; } = null!;
+
+    /// <summary>The batch as raw deals (after <see cref="Setup"/>).</summary>
+    internal FxRawDeal[] Raw => _raw;
 
     /// <summary>Raw deals: validation included.</summary>
     [Benchmark]

@@ -6,6 +6,11 @@ if (args.Length > 0 && args[0] == "inflog-timed")
     return await InferenceItemsTimed.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "fx-http")
+{
+    return await FxHttpTimed.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "fx-timed")
 {
     FxScoringBenchmarks.RunTimed();

@@ -66,10 +66,11 @@ internal sealed class ServerHarness : IAsyncDisposable
     /// <param name="storeSpec">The store (else SQLite in the home).</param>
     /// <param name="sink">An inference log sink to use instead of the one the options name.</param>
     /// <param name="services">More services for the host (e.g. an <see cref="IItemRuleProvider"/>).</param>
+    /// <param name="ownsHome">Delete the home at the end (default: only a home made here).</param>
     public static async Task<ServerHarness> StartAsync(Func<ServingOptions, ServingOptions>? configure = null, string? home = null, bool waitReady = true, string? storeSpec = null,
-        IInferenceLogSink? sink = null, Action<IServiceCollection>? services = null)
+        IInferenceLogSink? sink = null, Action<IServiceCollection>? services = null, bool? ownsHome = null)
     {
-        var ownsHome = home is null;
+        var owns = ownsHome ?? home is null;
         home ??= Path.Combine(Path.GetTempPath(), "vigil-serving-" + Guid.NewGuid().ToString("N"));
         var store = await StoreFactory.OpenAsync(storeSpec, home);
         if ((await store.ListRegisteredModelsAsync()).Count == 0)
@@ -112,7 +113,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         }
 
         await app.StartAsync();
-        var harness = new ServerHarness(home, app, store) { _ownsHome = ownsHome };
+        var harness = new ServerHarness(home, app, store) { _ownsHome = owns };
         if (waitReady)
         {
             await harness.WaitReadyAsync();

@@ -24,7 +24,57 @@ internal static class FxCommand
         fx.Subcommands.Add(BuildTrain());
         fx.Subcommands.Add(BuildScore());
         fx.Subcommands.Add(BuildEvaluate());
+        fx.Subcommands.Add(BuildImport());
         return fx;
+    }
+
+    private static Command BuildImport()
+    {
+        var tables = new Option<string>("--tables") { Description = "JSON tables written by eng/peers/fx_export_tables.py from all_scales.pkl and year_gap_data.pkl.", Required = true };
+        var onnx = new Option<string>("--onnx") { Description = "The multi-input autoencoder exported to ONNX (one input and one reconstruction output per group).", Required = true };
+        var client = new Option<string>("--client") { Description = "The client whose tables to take; the bundle serves it.", Required = true };
+        var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
+        var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model, e.g. fx-FISAU." };
+        var cmd = new Command("import", "Build an FX bundle (kind fx-onnx) from Python artifacts: the exported tables and an ONNX autoencoder. No pickle or Python at serving time.")
+        {
+            tables, onnx, client, output, register,
+        };
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
+        {
+            var outPath = parse.GetValue(output);
+            var registerName = parse.GetValue(register);
+            if (outPath is null && registerName is null)
+            {
+                throw new CliUsageException("give --out BUNDLE to write the model, or --register NAME to store it in the registry");
+            }
+
+            var tablesPath = parse.GetRequiredValue(tables);
+            var onnxPath = parse.GetRequiredValue(onnx);
+            var bundle = FxImporter.Import(tablesPath, onnxPath, parse.GetRequiredValue(client));
+            var model = (FxModel)bundle.Detector;
+            if (outPath is not null)
+            {
+                bundle.Save(outPath);
+            }
+
+            Terminal.Out.MarkupLine(
+                $"imported [bold]fx-onnx[/] for {Markup.Escape(string.Join(", ", model.Clients))}: {bundle.Transform.OutputCount} features, " +
+                $"{model.PairKeyCount} pair keys, {model.AmountRangeCount} amount ranges, {model.GroupThresholds.Count} input groups");
+            if (outPath is not null)
+            {
+                Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
+            }
+
+            if (registerName is null)
+            {
+                return CliApp.Ok;
+            }
+
+            var parameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal) { ["tables"] = tablesPath, ["onnx"] = onnxPath };
+            return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, "fx-import", registerName, parameters, cancellationToken).ConfigureAwait(false);
+        });
+        return cmd;
     }
 
     private static Command BuildGenerate()

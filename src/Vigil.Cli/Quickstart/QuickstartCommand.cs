@@ -25,15 +25,21 @@ internal static class QuickstartCommand
         var dir = new Option<string>("--dir") { Description = "Folder for the generated files.", DefaultValueFactory = _ => "vigil-quickstart" };
         var rows = new Option<long>("--rows") { Description = "Transactions to generate.", DefaultValueFactory = _ => 200_000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for data and model.", DefaultValueFactory = _ => 42 };
+        var fx = new Option<bool>("--fx") { Description = "Run the FX deal story instead: generate deals, train, register and evaluate fx-FISAU and fx-FISNZ, serve them and score the example deal." };
         var cmd = new Command("quickstart", "Generate transactions, split out of time, train an isolation forest, an autoencoder and LightGBM, compare them out of time, promote the best through a gate and score the test period.")
         {
-            dir, rows, seed,
+            dir, rows, seed, fx,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             var rowCount = OptionParsing.Positive("--rows", parse.GetValue(rows));
             await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
+            if (parse.GetValue(fx))
+            {
+                return await FxQuickstart.RunAsync(parse.GetRequiredValue(dir), parse.GetValue(seed), parse.GetValue(storeArgs.Store), lifecycle.Operations, ct).ConfigureAwait(false);
+            }
+
             return await RunAsync(parse.GetRequiredValue(dir), rowCount, parse.GetValue(seed), lifecycle.Operations, ct).ConfigureAwait(false);
         });
         return cmd;

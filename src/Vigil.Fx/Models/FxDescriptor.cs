@@ -18,27 +18,43 @@ public sealed class FxDescriptor : DetectorDescriptor
     /// <summary>The autoencoder weights file (the autoencoder kind's own file and format).</summary>
     public const string AutoencoderFile = "autoencoder.bin";
 
-    private static readonly FxDescriptor Instance = new();
-    private static readonly AsyncLocal<FxFitRequest?> Pending = new();
+    /// <summary>The imported autoencoder of an <c>fx-onnx</c> bundle, byte for byte as exported.</summary>
+    public const string OnnxFile = "model.onnx";
 
-    private FxDescriptor()
+    /// <summary>How an <c>fx-onnx</c> bundle's ONNX inputs and outputs map onto its feature columns.</summary>
+    public const string OnnxLayoutFile = "onnx-layout.json";
+
+    private static readonly FxDescriptor Instance = new(FxModel.DetectorKind, [TablesFile, AutoencoderFile]);
+    private static readonly FxDescriptor Imported = new(FxModel.ImportedKind, [TablesFile, OnnxFile, OnnxLayoutFile]);
+    private static readonly AsyncLocal<FxFitRequest?> Pending = new();
+    private readonly string _name;
+
+    private FxDescriptor(string name, IReadOnlyList<string> weightFiles)
     {
+        _name = name;
+        WeightFiles = weightFiles;
     }
 
-    /// <summary>Registers the <c>fx</c> kind in <see cref="DetectorCatalog"/> (idempotent).</summary>
-    public static void Register() => DetectorCatalog.Register(Instance);
+    /// <summary>Registers the <c>fx</c> and <c>fx-onnx</c> kinds in <see cref="DetectorCatalog"/> (idempotent).</summary>
+    public static void Register()
+    {
+        DetectorCatalog.Register(Instance);
+        DetectorCatalog.Register(Imported);
+    }
 
     /// <inheritdoc />
-    public override string Name => FxModel.DetectorKind;
+    public override string Name => _name;
 
     /// <inheritdoc />
-    public override string Description => "FX deals: rules, thresholds and a multi-input autoencoder (train it with `vigil fx train`)";
+    public override string Description => _name == FxModel.DetectorKind
+        ? "FX deals: rules, thresholds and a multi-input autoencoder (train it with `vigil fx train`)"
+        : "FX deals: rules and thresholds from Python artifacts with an ONNX multi-input autoencoder (`vigil fx import`)";
 
     /// <inheritdoc />
     public override IReadOnlyList<TrainParameter> Parameters { get; } = [];
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> WeightFiles { get; } = [TablesFile, AutoencoderFile];
+    public override IReadOnlyList<string> WeightFiles { get; }
 
     /// <inheritdoc />
     public override bool GivesReasons => false;
@@ -58,6 +74,11 @@ public sealed class FxDescriptor : DetectorDescriptor
         ArgumentNullException.ThrowIfNull(context);
         var request = Pending.Value
             ?? throw new ArgumentException("The 'fx' model is trained from deals with `vigil fx train` (FxTrainer), not `vigil train`.", nameof(context));
+        if (request.Import is { } import)
+        {
+            return import(context);
+        }
+
         var ae = new Autoencoder(request.Autoencoder).Fit(context.Features, context.FeatureGroups(AutoencoderModel.NumericGroup));
         var x = context.Features;
         var groups = ae.GroupNames.Count;
@@ -94,8 +115,15 @@ public sealed class FxDescriptor : DetectorDescriptor
         ArgumentNullException.ThrowIfNull(files);
         var model = Expect<FxModel>(detector);
         files[TablesFile] = JsonSerializer.SerializeToUtf8Bytes(model.Tables.Document, FxJsonContext.Default.FxTablesDocument);
+        if (model.Onnx is { } onnx)
+        {
+            files[OnnxFile] = onnx.ModelBytes;
+            files[OnnxLayoutFile] = JsonSerializer.SerializeToUtf8Bytes(onnx.Layout, FxOnnxJsonContext.Default.FxOnnxLayout);
+            return;
+        }
+
         var ae = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        DetectorCatalog.Get(AutoencoderModel.DetectorKind).Write(model.Autoencoder, ae);
+        DetectorCatalog.Get(AutoencoderModel.DetectorKind).Write(model.Autoencoder!, ae);
         files[AutoencoderFile] = ae[AutoencoderFile];
     }
 
@@ -119,6 +147,11 @@ public sealed class FxDescriptor : DetectorDescriptor
             throw new BundleException(bundlePath, TablesFile, $"{TablesFile} has layout version {document.Version}; this Vigil reads version 1");
         }
 
+        if (_name == FxModel.ImportedKind)
+        {
+            return ReadImported(files, bundlePath, document);
+        }
+
         AutoencoderModel ae;
         try
         {
@@ -140,10 +173,40 @@ public sealed class FxDescriptor : DetectorDescriptor
         }
     }
 
+    private static FxModel ReadImported(IReadOnlyDictionary<string, byte[]> files, string bundlePath, FxTablesDocument document)
+    {
+        FxOnnxLayout layout;
+        try
+        {
+            layout = JsonSerializer.Deserialize(files[OnnxLayoutFile], FxOnnxJsonContext.Default.FxOnnxLayout)
+                ?? throw new JsonException("is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(bundlePath, OnnxLayoutFile, $"{OnnxLayoutFile} is malformed ({e.Message})", e);
+        }
+
+        try
+        {
+            var onnx = FxOnnxAutoencoder.Create(files[OnnxFile], layout);
+            return new FxModel(document, onnx, layout.FeatureCount);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BundleException(bundlePath, OnnxFile, $"{OnnxFile} {e.Message}", e);
+        }
+    }
+
     /// <inheritdoc />
     public override IDetectorModel WithThreshold(IDetectorModel detector, double threshold)
     {
         var model = Expect<FxModel>(detector);
+        if (model.Autoencoder is null)
+        {
+            // An imported model's thresholds are per input group (fx.json); the bundle threshold is not used.
+            return model;
+        }
+
         var ae = (AutoencoderModel)DetectorCatalog.Get(AutoencoderModel.DetectorKind).WithThreshold(model.Autoencoder, threshold);
         return new FxModel(model.Tables.Document, ae);
     }
@@ -157,6 +220,18 @@ public sealed class FxDescriptor : DetectorDescriptor
             if (transform.InputIndexOf(name) < 0)
             {
                 throw new BundleException(bundlePath, ModelBundle.TransformFile, $"{ModelBundle.TransformFile} has no input '{name}', which an fx bundle needs");
+            }
+        }
+
+        if (Expect<FxModel>(detector).Onnx is { } onnx)
+        {
+            try
+            {
+                onnx.Bind(transform.OutputColumns);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new BundleException(bundlePath, OnnxLayoutFile, $"{OnnxLayoutFile} {e.Message}", e);
             }
         }
     }
@@ -178,4 +253,7 @@ public sealed class FxDescriptor : DetectorDescriptor
 }
 
 /// <summary>What a fit of the <c>fx</c> kind needs besides the features: the tables fitted on the raw deals and the autoencoder settings.</summary>
-internal sealed record FxFitRequest(FxTablesDocument Tables, AutoencoderOptions Autoencoder);
+/// <param name="Tables">The tables.</param>
+/// <param name="Autoencoder">The autoencoder settings.</param>
+/// <param name="Import">Builds the model instead of training an autoencoder (<c>vigil fx import</c>).</param>
+internal sealed record FxFitRequest(FxTablesDocument Tables, AutoencoderOptions Autoencoder, Func<DetectorFitContext, FxModel>? Import = null);

@@ -14,16 +14,32 @@ public sealed class FxModel : IDetectorModel
     /// <summary>The detector kind stored in bundles.</summary>
     public const string DetectorKind = "fx";
 
+    /// <summary>The detector kind of a bundle imported from Python artifacts (<c>vigil fx import</c>): the same tables with an ONNX autoencoder.</summary>
+    public const string ImportedKind = "fx-onnx";
+
     private readonly double[] _groupThresholds;
 
     internal FxModel(FxTablesDocument document, AutoencoderModel autoencoder)
+        : this(document, autoencoder.GroupNames, autoencoder.FeatureCount)
+    {
+        Autoencoder = autoencoder;
+    }
+
+    internal FxModel(FxTablesDocument document, FxOnnxAutoencoder onnx, int featureCount)
+        : this(document, onnx.GroupNames, featureCount)
+    {
+        Onnx = onnx;
+    }
+
+    private FxModel(FxTablesDocument document, IReadOnlyList<string> groupNames, int featureCount)
     {
         Tables = new FxTables(document);
-        Autoencoder = autoencoder;
-        _groupThresholds = new double[autoencoder.GroupNames.Count];
+        GroupNames = groupNames;
+        _featureCount = featureCount;
+        _groupThresholds = new double[groupNames.Count];
         for (var g = 0; g < _groupThresholds.Length; g++)
         {
-            var name = autoencoder.GroupNames[g];
+            var name = groupNames[g];
             var entry = Array.Find(document.Reconstruction, r => r.Group == name)
                 ?? throw new InvalidDataException($"has no reconstruction threshold for the autoencoder's input group '{name}'");
             if (!(entry.Threshold >= 0))
@@ -35,20 +51,31 @@ public sealed class FxModel : IDetectorModel
         }
     }
 
-    /// <inheritdoc />
-    public string Kind => DetectorKind;
+    private readonly int _featureCount;
 
     /// <inheritdoc />
-    public int FeatureCount => Autoencoder.FeatureCount;
+    public string Kind => Onnx is null ? DetectorKind : ImportedKind;
 
     /// <inheritdoc />
-    public double Threshold => Autoencoder.Threshold;
+    public int FeatureCount => _featureCount;
+
+    /// <inheritdoc />
+    public double Threshold => Autoencoder?.Threshold ?? 1.0;
+
+    /// <summary>The autoencoder's input groups, in its order (the reconstruction thresholds follow it).</summary>
+    public IReadOnlyList<string> GroupNames { get; }
 
     /// <summary>The clients (tenants) this model serves.</summary>
     public IReadOnlyList<string> Clients => Tables.Clients;
 
-    /// <summary>The autoencoder over the one-hot categoricals and the min-max FaceValue and TDays.</summary>
-    public AutoencoderModel Autoencoder { get; }
+    /// <summary>Vigil's autoencoder over the one-hot categoricals and the min-max FaceValue and TDays; null in an imported (<c>fx-onnx</c>) bundle.</summary>
+    public AutoencoderModel? Autoencoder { get; }
+
+    /// <summary>The imported ONNX autoencoder, or null.</summary>
+    internal FxOnnxAutoencoder? Onnx { get; }
+
+    /// <summary>The system prompt of the optional LLM explanation stored in the bundle, or null.</summary>
+    public string? ExplanationPrompt => Tables.Document.ExplanationPrompt;
 
     /// <summary>The quantiles the thresholds were fitted at.</summary>
     public FxQuantiles Quantiles => Tables.Document.Quantiles;
@@ -67,7 +94,45 @@ public sealed class FxModel : IDetectorModel
     internal ReadOnlySpan<double> GroupThresholdSpan => _groupThresholds;
 
     /// <inheritdoc />
-    public void Score(FeatureMatrix x, Span<double> scores) => Autoencoder.Score(x, scores);
+    /// <remarks>Vigil's autoencoder scores as its own kind; an imported one scores the largest group error over its threshold.</remarks>
+    public void Score(FeatureMatrix x, Span<double> scores)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (Autoencoder is not null)
+        {
+            Autoencoder.Score(x, scores);
+            return;
+        }
+
+        var groups = GroupNames.Count;
+        var errors = new double[x.Rows * groups];
+        GroupErrors(x, errors);
+        for (var r = 0; r < x.Rows; r++)
+        {
+            var worst = 0.0;
+            for (var g = 0; g < groups; g++)
+            {
+                var t = _groupThresholds[g];
+                var q = t > 0 ? errors[(r * groups) + g] / t : (errors[(r * groups) + g] > 0 ? double.PositiveInfinity : 0);
+                worst = Math.Max(worst, q);
+            }
+
+            scores[r] = worst;
+        }
+    }
+
+    /// <summary>The per-group reconstruction errors (rows × groups) of whichever autoencoder the model has.</summary>
+    internal void GroupErrors(FeatureMatrix x, Span<double> errors)
+    {
+        if (Autoencoder is not null)
+        {
+            GroupErrors(Autoencoder, x, errors);
+        }
+        else
+        {
+            Onnx!.GroupErrors(x, errors);
+        }
+    }
 
     /// <summary>
     /// The unweighted mean squared (standardised) reconstruction error of every input group for every row of

@@ -37,6 +37,10 @@ internal sealed record FxTablesDocument
 
     /// <summary>Per autoencoder input group: the reconstruction-error threshold.</summary>
     public GroupThreshold[] Reconstruction { get; init; } = [];
+
+    /// <summary>The system prompt of the optional LLM explanation of an anomaly (null: the server's default prompt).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ExplanationPrompt { get; init; }
 }
 
 internal sealed record CurrencyGroupEntry(string Cpty, string[] Currencies);

@@ -22,3 +22,9 @@ public readonly record struct FxDecision(int StatusCode, bool Anomaly, string Re
 
     internal static FxDecision Rule(string id, string reason) => new(200, true, reason, id, double.NaN, null);
 }
+
+/// <summary>When the multi-input autoencoder ran within one <see cref="FxScorer.Decide(ReadOnlySpan{FxRawDeal}, Span{FxDecision}, out FxStageTimes)"/> call.</summary>
+/// <param name="AutoencoderStart">The <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> before the autoencoder ran, or 0 when no deal reached it.</param>
+/// <param name="AutoencoderEnd">The timestamp after it ran, or 0.</param>
+/// <param name="AutoencoderRows">The number of deals it reconstructed.</param>
+public readonly record struct FxStageTimes(long AutoencoderStart, long AutoencoderEnd, int AutoencoderRows);

@@ -69,9 +69,16 @@ public sealed class FxScorer
     }
 
     /// <summary>Validates and decides <paramref name="deals"/> into <paramref name="decisions"/> (same length or longer), in order.</summary>
-    public void Decide(ReadOnlySpan<FxRawDeal> deals, Span<FxDecision> decisions)
+    public void Decide(ReadOnlySpan<FxRawDeal> deals, Span<FxDecision> decisions) => Decide(deals, decisions, out _);
+
+    /// <summary>
+    /// Validates and decides <paramref name="deals"/> into <paramref name="decisions"/> (same length or longer), in order,
+    /// and says when the autoencoder ran (for the inference log's autoencoder start and end).
+    /// </summary>
+    public void Decide(ReadOnlySpan<FxRawDeal> deals, Span<FxDecision> decisions, out FxStageTimes times)
     {
         CheckLengths(deals.Length, decisions.Length);
+        times = default;
         var valid = ArrayPool<FxDeal?>.Shared.Rent(Math.Max(1, deals.Length));
         try
         {
@@ -88,7 +95,7 @@ public sealed class FxScorer
                 }
             }
 
-            DecideCore(valid.AsSpan(0, deals.Length), decisions);
+            DecideCore(valid.AsSpan(0, deals.Length), decisions, ref times);
         }
         finally
         {
@@ -100,7 +107,8 @@ public sealed class FxScorer
     public void Decide(ReadOnlySpan<FxDeal> deals, Span<FxDecision> decisions)
     {
         CheckLengths(deals.Length, decisions.Length);
-        DecideCore(deals!, decisions);
+        FxStageTimes times = default;
+        DecideCore(deals!, decisions, ref times);
     }
 
     /// <summary>Decides one validated deal.</summary>
@@ -120,7 +128,7 @@ public sealed class FxScorer
     }
 
     /// <summary>Null entries are already decided (invalid deals).</summary>
-    private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions)
+    private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         try
@@ -158,7 +166,7 @@ public sealed class FxScorer
             {
                 try
                 {
-                    ScoreModel(deals, pending.AsSpan(0, m), decisions);
+                    ScoreModel(deals, pending.AsSpan(0, m), decisions, ref times);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -199,11 +207,11 @@ public sealed class FxScorer
         return null;
     }
 
-    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions)
+    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
-        var ae = Model.Autoencoder;
-        var groups = ae.GroupNames.Count;
+        var model = Model;
+        var groups = model.GroupNames.Count;
         var rowsOf = ArrayPool<int>.Shared.Rent(pending.Length);
         var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
         var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
@@ -230,7 +238,9 @@ public sealed class FxScorer
             }
 
             var x = new FeatureMatrix(buffer, rows, _transform.OutputColumns);
-            FxModel.GroupErrors(ae, x, errors.AsSpan(0, rows * groups));
+            var aeStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            model.GroupErrors(x, errors.AsSpan(0, rows * groups));
+            times = new FxStageTimes(aeStart, System.Diagnostics.Stopwatch.GetTimestamp(), rows);
             var thresholds = Model.GroupThresholdSpan;
             var tables = Model.Tables;
             for (var r = 0; r < rows; r++)
@@ -278,7 +288,7 @@ public sealed class FxScorer
                 if (patternFires)
                 {
                     check ??= FxAnomalyKinds.Pattern;
-                    reason = Join(reason, FxReasons.Pattern(ae.GroupNames[worst], e[worst], thresholds[worst]));
+                    reason = Join(reason, FxReasons.Pattern(model.GroupNames[worst], e[worst], thresholds[worst]));
                 }
 
                 decisions[i] = new FxDecision(200, true, reason, check, ratio, null);

@@ -14,6 +14,12 @@ public sealed record FxTrainOptions
     /// <summary>Months without a deal of the pair that fire the year-gap rule; default 12.</summary>
     public int YearGapMonths { get; init; } = 12;
 
+    /// <summary>
+    /// The system prompt for the optional LLM explanation of an anomaly, stored in the bundle (<c>fx.json</c>) so it is
+    /// versioned with the model; null: the server's default prompt.
+    /// </summary>
+    public string? ExplanationPrompt { get; init; }
+
     /// <summary>Seed of the autoencoder (weights, validation split, shuffling): the same seed gives the same bundle files.</summary>
     public ulong Seed { get; init; }
 
@@ -92,7 +98,7 @@ public static class FxTrainer
             throw new FxDataException($"no deal of client {string.Join(", ", options.Clients)} in the data ({deals.Count} deals of other clients)");
         }
 
-        var tables = FxTables.Fit(mine, [.. clients], options.Quantiles, options.YearGapMonths);
+        var tables = FxTables.Fit(mine, [.. clients], options.Quantiles, options.YearGapMonths) with { ExplanationPrompt = options.ExplanationPrompt };
         var spec = new TrainSpec
         {
             Model = FxModel.DetectorKind,

@@ -52,6 +52,7 @@ public static partial class VigilServer
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
+        Vigil.Fx.FxDescriptor.Register();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
@@ -78,6 +79,7 @@ public static partial class VigilServer
         builder.Services.AddSingleton(_ => RegistryNotificationService.CreateWatch(store, options));
         builder.Services.AddHostedService<RegistryNotificationService>();
         builder.Services.AddSingleton<ServingRuntime>();
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(builder.Services, _ => FxExplainer.FromEnvironment());
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Vigil scoring server";
@@ -156,6 +158,9 @@ public static partial class VigilServer
     {
         ArgumentNullException.ThrowIfNull(app);
         var runtime = app.Services.GetRequiredService<ServingRuntime>();
+
+        // The FX explanation settings are read here, so that a bad one stops start-up with its name.
+        app.Services.GetRequiredService<FxExplainer>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Vigil.Serving.Requests");
         app.Use((context, next) => RequestPipeline(context, next, runtime, logger));
         if (runtime.Options.CorsOrigins.Count > 0)
@@ -177,6 +182,7 @@ public static partial class VigilServer
         app.MapVigilApi();
         app.MapMlflowApi();
         app.MapOpenInferenceApi();
+        app.MapFxApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
     }
@@ -285,6 +291,11 @@ public static partial class VigilServer
         if (p == "/v1/predict")
         {
             return VigilApi.PredictRoute;
+        }
+
+        if (p == "/fx/v1/score")
+        {
+            return FxApi.ScoreRoute;
         }
 
         if (p == "/invocations" || (p.StartsWith("/models/", StringComparison.Ordinal) && p.EndsWith("/invocations", StringComparison.Ordinal)))

@@ -71,6 +71,9 @@ public sealed partial class ModelCache : IDisposable
     /// <summary>The configured models.</summary>
     public IReadOnlyList<ModelSpec> Specs => _specs;
 
+    /// <summary>The model versions whose bundle this cache opened, in order (<c>models:/NAME/VERSION</c>); tests observe tenant isolation with it.</summary>
+    internal System.Collections.Concurrent.ConcurrentQueue<string> Opened { get; } = new();
+
     /// <summary>The current snapshot (name → loaded version). Take it once per request.</summary>
     public FrozenDictionary<string, ServedModel> Snapshot => Volatile.Read(ref _snapshot);
 
@@ -208,6 +211,7 @@ public sealed partial class ModelCache : IDisposable
             }
         }
 
+        Opened.Enqueue(version.Uri.ToString());
         var path = await _store.GetVerifiedBundlePathAsync(version, cancellationToken).ConfigureAwait(false);
         ModelBundle bundle;
         try

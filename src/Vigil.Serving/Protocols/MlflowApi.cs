@@ -25,13 +25,13 @@ internal static class MlflowApi
     public static RouteGroupBuilder MapMlflowApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("").WithTags("MLflow");
-        group.MapPost("/invocations", (HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(null)))
+        group.MapPost("/invocations", (HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, null))
             .WithName("MlflowInvocations")
             .WithSummary("MLflow scoring protocol with the default model: dataframe_split, dataframe_records, instances, inputs or CSV.")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
             .Produces<MlflowResponseDoc>()
             .ProducesScoringProblems();
-        group.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(name)))
+        group.MapPost("/models/{name}/invocations", (string name, HttpContext context, ServingRuntime runtime) => InvokeAsync(context, runtime, name))
             .WithName("MlflowModelInvocations")
             .WithSummary("MLflow scoring protocol with a named model (name, name@alias or name/VERSION).")
             .Accepts<MlflowRequestDoc>("application/json", "text/csv")
@@ -45,6 +45,12 @@ internal static class MlflowApi
             .Produces(200, contentType: "application/json").ProducesProblem(503);
         return group;
     }
+
+    /// <summary>An <c>fx</c> model runs the FX deal flow (<see cref="FxApi"/>); any other the scoring pipeline.</summary>
+    private static Task InvokeAsync(HttpContext context, ServingRuntime runtime, string? name) =>
+        (name ?? runtime.DefaultModelName) is { } model && runtime.Router.Route(ModelRequest.Parse(model)).Model is { } served && FxApi.IsFx(served)
+            ? FxApi.InvocationsAsync(context, runtime, served)
+            : ScoringPipeline.RunAsync(context, runtime, new InvocationsAdapter(name));
 
     private static async Task PingAsync(HttpContext context, ServingRuntime runtime)
     {

@@ -86,6 +86,12 @@ internal sealed class ScoringExchange
     /// <summary>The request's items once a model was found: the log row's per-item entries come from it.</summary>
     public FeatureBatch? Batch { get; set; }
 
+    /// <summary>
+    /// The per-model parts of a request that several models decided (FX: each deal goes to its client's model), one
+    /// inference log row each with the same request id; null or empty: the request has one row (<see cref="Model"/>).
+    /// </summary>
+    public IReadOnlyList<LogPart>? Parts { get; set; }
+
     /// <summary>The number of items in the request.</summary>
     public int Rows { get; set; }
 
@@ -255,18 +261,77 @@ internal sealed class ScoringExchange
 
     private void CountScored()
     {
+        if (Parts is { Count: > 0 } parts)
+        {
+            foreach (var part in parts)
+            {
+                if (part.ScoredRows > 0)
+                {
+                    _runtime.Metrics.RowsScored(part.Model.Name, part.ScoredRows);
+                }
+            }
+
+            return;
+        }
+
         if (Model is not null && ScoredRows > 0)
         {
             _runtime.Metrics.RowsScored(Model.Name, ScoredRows);
         }
     }
 
-    /// <summary>Enqueues the row (built only when the log is on); in ack mode it is durable when this completes.</summary>
-    private ValueTask LogAsync(int status, ReadOnlyMemory<byte> response, string? error) =>
-        _runtime.Log.Enabled ? _runtime.Log.EnqueueAsync(BuildRecord(status, response, error), CancellationToken.None) : ValueTask.CompletedTask;
-
-    private InferenceRecord BuildRecord(int status, ReadOnlyMemory<byte> response, string? error)
+    /// <summary>Enqueues the row (built only when the log is on), or one row per part; in ack mode they are durable when this completes.</summary>
+    private ValueTask LogAsync(int status, ReadOnlyMemory<byte> response, string? error)
     {
+        if (!_runtime.Log.Enabled)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return Parts is { Count: > 0 } parts && status < 400
+            ? LogPartsAsync(parts, status, response, error)
+            : _runtime.Log.EnqueueAsync(BuildRecord(status, response, error), CancellationToken.None);
+    }
+
+    private async ValueTask LogPartsAsync(IReadOnlyList<LogPart> parts, int status, ReadOnlyMemory<byte> response, string? error)
+    {
+        foreach (var part in parts)
+        {
+            await _runtime.Log.EnqueueAsync(BuildRecord(status, response, error, part), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private InferenceRecord BuildRecord(int status, ReadOnlyMemory<byte> response, string? error, LogPart? part = null)
+    {
+        if (part is not null)
+        {
+            var record = BuildRecord(status, response, error);
+            var end = record.EndUs;
+            var (aeStart, aeEnd) = part.AutoencoderStart == 0 ? (part.DecideEnd, part.DecideEnd) : (part.AutoencoderStart, part.AutoencoderEnd);
+            return new InferenceRecord
+            {
+                LogId = record.LogId,
+                RequestId = record.RequestId,
+                StartUs = record.StartUs,
+                EndUs = end,
+                Route = record.Route,
+                Model = part.Model.Name,
+                Version = part.Model.Version,
+                Status = status,
+                Rows = part.Rows,
+                ScoredRows = part.ScoredRows,
+                RequestPayload = record.RequestPayload,
+                RequestPayloadUtf8 = record.RequestPayloadUtf8,
+                ResponsePayload = record.ResponsePayload,
+                ResponsePayloadUtf8 = record.ResponsePayloadUtf8,
+                ParseUs = Micros(_start, part.DecideStart),
+                TransformUs = Micros(part.DecideStart, aeStart),
+                ScoreUs = Micros(aeStart, aeEnd),
+                Error = error,
+                Items = part.Items,
+            };
+        }
+
         var now = Stopwatch.GetTimestamp();
         var parsed = _parsed == 0 ? now : _parsed;
         var transformed = _transformed == 0 ? parsed : _transformed;
@@ -334,7 +399,24 @@ internal sealed class ScoringExchange
         return "sha256:" + Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    private static long Micros(long from, long to) => (long)((to - from) * 1_000_000.0 / Stopwatch.Frequency);
+    private static long Micros(long from, long to) => to <= from ? 0 : MicrosOf(from, to);
+
+    private static long MicrosOf(long from, long to) => (long)((to - from) * 1_000_000.0 / Stopwatch.Frequency);
 
     internal static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
 }
+
+/// <summary>
+/// The share of one model in a request several models decided: its items and when it ran (Stopwatch timestamps). Its log
+/// row has <c>parse_us</c> = request start to <paramref name="DecideStart"/>, <c>transform_us</c> = to the autoencoder's
+/// start, <c>score_us</c> = the autoencoder's run (zero when no item reached it).
+/// </summary>
+/// <param name="Model">The model.</param>
+/// <param name="Rows">Its items.</param>
+/// <param name="ScoredRows">Its items decided (status 200).</param>
+/// <param name="Items">The per-item entries.</param>
+/// <param name="DecideStart">When its decisions began.</param>
+/// <param name="AutoencoderStart">When its autoencoder began, or 0 when it did not run.</param>
+/// <param name="AutoencoderEnd">When its autoencoder ended, or 0.</param>
+/// <param name="DecideEnd">When its decisions ended.</param>
+internal sealed record LogPart(ServedModel Model, int Rows, int ScoredRows, InferenceItems Items, long DecideStart, long AutoencoderStart, long AutoencoderEnd, long DecideEnd);

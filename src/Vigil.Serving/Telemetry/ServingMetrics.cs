@@ -33,6 +33,7 @@ public sealed class ServingMetrics
     private readonly Gauge _walBytes;
     private readonly Counter _walFsyncs;
     private readonly Counter _walRows;
+    private readonly Counter _fxExplanations;
     private readonly ConcurrentDictionary<(string Route, int Status), Counter.Child> _requestChildren = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latencyChildren = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter.Child> _rowChildren = new(StringComparer.Ordinal);
@@ -64,6 +65,8 @@ public sealed class ServingMetrics
         _walBytes = factory.CreateGauge("vigil_inference_log_wal_bytes", "Bytes in the inference log write-ahead file not yet shipped to the destination.");
         _walFsyncs = factory.CreateCounter("vigil_inference_log_wal_fsyncs_total", "fsyncs of the inference log write-ahead file (one per group commit).");
         _walRows = factory.CreateCounter("vigil_inference_log_wal_rows_total", "Inference log rows made durable in the write-ahead file.");
+        _fxExplanations = factory.CreateCounter("vigil_fx_explanations_total",
+            "FX anomaly reasons by LLM explanation outcome: rewritten, or the template kept (timeout, error, empty, unconfigured, over_limit).", "outcome");
     }
 
     /// <summary>The registry holding every metric of this server.</summary>
@@ -75,6 +78,9 @@ public sealed class ServingMetrics
         _requestChildren.GetOrAdd((route, status), static (k, c) => c.WithLabels(k.Route, k.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)), _requests).Inc();
         _latencyChildren.GetOrAdd(route, static (k, h) => h.WithLabels(k), _latency).Observe(seconds);
     }
+
+    /// <summary>Counts <paramref name="count"/> FX anomaly explanations with <paramref name="outcome"/>.</summary>
+    public void FxExplanation(string outcome, int count = 1) => _fxExplanations.WithLabels(outcome).Inc(count);
 
     /// <summary>Counts rows scored by <paramref name="model"/>.</summary>
     public void RowsScored(string model, int rows) =>

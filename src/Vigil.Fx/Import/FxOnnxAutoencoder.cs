@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.ML.OnnxRuntime;
+using Vigil.Detectors;
+
+namespace Vigil.Fx;
+
+/// <summary>
+/// A multi-input autoencoder trained in Python (Keras or PyTorch) and exported to ONNX: one float32 input per input group
+/// (each categorical's one-hot columns in the scikit-learn encoder's category order, then the min-max numerics), one
+/// reconstruction output per group in the same order. The per-group error is the mean squared difference over the
+/// group's columns, as the Python reference computes it. A category the encoder never saw is all zeros (scikit-learn's
+/// <c>handle_unknown="ignore"</c>): Vigil's "other" one-hot slot is not sent.
+/// </summary>
+internal sealed class FxOnnxAutoencoder
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private int[][]? _columns;
+
+    private FxOnnxAutoencoder(byte[] model, InferenceSession session, FxOnnxLayout layout)
+    {
+        ModelBytes = model;
+        _session = session;
+        Layout = layout;
+        _inputNames = [.. layout.Groups.Select(g => g.Input)];
+        _outputNames = [.. layout.Groups.Select(g => g.Output)];
+        GroupNames = [.. layout.Groups.Select(g => g.Group)];
+    }
+
+    /// <summary>The ONNX model bytes (the bundle's <c>model.onnx</c>).</summary>
+    public byte[] ModelBytes { get; }
+
+    /// <summary>How the model's inputs and outputs map onto the feature columns.</summary>
+    public FxOnnxLayout Layout { get; }
+
+    /// <summary>The input groups, in model input order.</summary>
+    public IReadOnlyList<string> GroupNames { get; }
+
+    /// <summary>
+    /// Binds each group to the transform output columns it names (<paramref name="outputColumns"/>: the bundle's
+    /// transform); called once the transform is known, before any <see cref="GroupErrors"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A named column is not an output of the transform.</exception>
+    public void Bind(IReadOnlyList<string> outputColumns)
+    {
+        var layout = Layout;
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < outputColumns.Count; i++)
+        {
+            index[outputColumns[i]] = i;
+        }
+
+        var columns = new int[layout.Groups.Length][];
+        for (var g = 0; g < columns.Length; g++)
+        {
+            var group = layout.Groups[g];
+            columns[g] = new int[group.Columns.Length];
+            for (var c = 0; c < group.Columns.Length; c++)
+            {
+                columns[g][c] = index.TryGetValue(group.Columns[c], out var at)
+                    ? at
+                    : throw new InvalidDataException($"names the column '{group.Columns[c]}' in group '{group.Group}', which the feature transform does not have");
+            }
+        }
+
+        _columns = columns;
+    }
+
+    /// <summary>Opens <paramref name="model"/>: checks every input and output of <paramref name="layout"/> exists, is float32 and has the group's width.</summary>
+    /// <exception cref="InvalidDataException">The model does not match the layout (the message names the input or output).</exception>
+    public static FxOnnxAutoencoder Create(byte[] model, FxOnnxLayout layout)
+    {
+        InferenceSession session;
+        using (var options = new SessionOptions
+        {
+            IntraOpNumThreads = 1,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        })
+        {
+            try
+            {
+                session = new InferenceSession(model, options);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new InvalidDataException($"is not a valid ONNX model ({e.Message.Split('\n')[0]})", e);
+            }
+        }
+
+        try
+        {
+            foreach (var g in layout.Groups)
+            {
+                Check(session.InputMetadata, "input", g.Input, g.Columns.Length);
+                Check(session.OutputMetadata, "output", g.Output, g.Columns.Length);
+            }
+
+            if (session.InputMetadata.Count != layout.Groups.Length)
+            {
+                throw new InvalidDataException($"has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}) but the layout names {layout.Groups.Length}");
+            }
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        return new FxOnnxAutoencoder(model, session, layout);
+    }
+
+    private static void Check(IReadOnlyDictionary<string, NodeMetadata> metadata, string what, string name, int width)
+    {
+        if (!metadata.TryGetValue(name, out var m))
+        {
+            throw new InvalidDataException($"has no {what} '{name}' (it has {string.Join(", ", metadata.Keys)})");
+        }
+
+        if (m.ElementType != typeof(float) || m.Dimensions.Length != 2 || (m.Dimensions[1] > 0 && m.Dimensions[1] != width))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"has {what} '{name}' of {m.ElementType.Name} [{string.Join(", ", m.Dimensions)}]; expected float32 [N, {width}]"));
+        }
+    }
+
+    /// <summary>The mean squared reconstruction error of every group for every row of <paramref name="x"/>, row-major (rows × groups).</summary>
+    public void GroupErrors(FeatureMatrix x, Span<double> errors)
+    {
+        var columnsOf = _columns ?? throw new InvalidOperationException("The ONNX autoencoder is not bound to a feature transform.");
+        var rows = x.Rows;
+        var groups = columnsOf.Length;
+        var buffers = new float[groups][];
+        var inputs = new OrtValue[groups];
+        try
+        {
+            for (var g = 0; g < groups; g++)
+            {
+                var cols = columnsOf[g];
+                var w = cols.Length;
+                var b = buffers[g] = new float[rows * w];
+                for (var r = 0; r < rows; r++)
+                {
+                    var row = x.Row(r);
+                    for (var c = 0; c < w; c++)
+                    {
+                        b[(r * w) + c] = row[cols[c]];
+                    }
+                }
+
+                inputs[g] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(b), [rows, w]);
+            }
+
+            using var runOptions = new RunOptions();
+            using var outputs = _session.Run(runOptions, _inputNames, inputs, _outputNames);
+            for (var g = 0; g < groups; g++)
+            {
+                var w = columnsOf[g].Length;
+                var rec = outputs[g].GetTensorDataAsSpan<float>();
+                var b = buffers[g];
+                for (var r = 0; r < rows; r++)
+                {
+                    var sum = 0f;
+                    for (var c = 0; c < w; c++)
+                    {
+                        var diff = rec[(r * w) + c] - b[(r * w) + c];
+                        sum += diff * diff;
+                    }
+
+                    errors[(r * groups) + g] = w > 0 ? sum / w : 0;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var input in inputs)
+            {
+                input?.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>How an imported ONNX autoencoder's inputs and outputs map onto Vigil's feature columns (part of <c>fx.json</c>'s import section).</summary>
+/// <param name="Groups">The input groups, in model input order.</param>
+/// <param name="FeatureCount">The number of transform output columns of the bundle.</param>
+internal sealed record FxOnnxLayout(FxOnnxGroup[] Groups, int FeatureCount);
+
+/// <summary>One input group of an imported autoencoder.</summary>
+/// <param name="Group">The group name (a categorical field, or <c>numeric</c>); its reconstruction threshold is under this name.</param>
+/// <param name="Input">The ONNX input name.</param>
+/// <param name="Output">The ONNX output name of its reconstruction.</param>
+/// <param name="Columns">The transform output columns it takes, in the model's order (<c>Cpty=CBA</c>, ..., <c>FaceValue</c>).</param>
+internal sealed record FxOnnxGroup(string Group, string Input, string Output, string[] Columns);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(FxOnnxLayout))]
+internal sealed partial class FxOnnxJsonContext : JsonSerializerContext;

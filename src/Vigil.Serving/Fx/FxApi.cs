@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Vigil.Fx;
+using Vigil.Tracking;
+
+namespace Vigil.Serving;
+
+/// <summary>
+/// FX deal scoring (<see cref="MapFxApi"/>): <c>POST /fx/v1/score</c> takes a JSON list of deals, <c>{"inputs": [...]}</c>,
+/// MLflow <c>dataframe_records</c> or <c>dataframe_split</c>, routes each deal to the loaded champion of model
+/// <c>fx-&lt;Client&gt;</c> and answers one object per deal, in order: <c>{"Client", "UniqueId", "ContLeg", "Anomaly",
+/// "Reason", "status_code": 200}</c>, or <c>status_code</c> 400 with an <c>error</c> naming the field or the client, or
+/// 500 for an unexpected failure of that deal only. <c>/invocations</c> on an <c>fx</c> model runs the same flow with
+/// that model alone (its answer is MLflow's <c>{"predictions": [...]}</c> around the same objects). A deal is only ever
+/// decided by the model its client names and that declares the client: no other client's bundle is opened for it.
+/// </summary>
+internal static class FxApi
+{
+    public const string ScoreRoute = "fx/v1/score";
+
+    public const string ModelPrefix = "fx-";
+
+    private static readonly ConditionalWeakTable<ServedModel, FxScorer> Scorers = new();
+
+    public static RouteGroupBuilder MapFxApi(this IEndpointRouteBuilder app)
+    {
+        FxDescriptor.Register();
+        var group = app.MapGroup("/fx/v1").WithTags("FX");
+        group.MapPost("/score", (HttpContext context, ServingRuntime runtime) => ScoreAsync(context, runtime))
+            .WithName("FxScore")
+            .WithSummary("Decides FX deals: each deal goes to the champion of model fx-<Client>; one object per deal with its status_code.")
+            .Accepts<IReadOnlyList<FxDealDoc>>("application/json")
+            .Produces<IReadOnlyList<FxDecisionDoc>>()
+            .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415);
+        return group;
+    }
+
+    /// <summary>True when <paramref name="model"/> is an FX bundle (its <c>/invocations</c> run <see cref="InvocationsAsync"/>).</summary>
+    public static bool IsFx(ServedModel model) => model.Bundle.Detector is FxModel;
+
+    /// <summary><c>POST /fx/v1/score</c>.</summary>
+    public static Task ScoreAsync(HttpContext context, ServingRuntime runtime) => RunAsync(context, runtime, ScoringExchange.For(context, runtime, ScoreRoute), only: null);
+
+    /// <summary><c>/invocations</c> on the FX model <paramref name="model"/>: every deal is decided by it (another client's deal gets 400).</summary>
+    public static Task InvocationsAsync(HttpContext context, ServingRuntime runtime, ServedModel model) =>
+        RunAsync(context, runtime, ScoringExchange.For(context, runtime, MlflowApi.InvocationsRoute), model);
+
+    private static async Task RunAsync(HttpContext context, ServingRuntime runtime, ScoringExchange exchange, ServedModel? only)
+    {
+        if (!VigilApi.IsJson(context.Request.ContentType))
+        {
+            await exchange.RespondProblemAsync(415, "Unsupported media type", $"{context.Request.Path} takes application/json (a list of deals, inputs, dataframe_records or dataframe_split), not '{context.Request.ContentType ?? "(no Content-Type)"}'.", "Content-Type").ConfigureAwait(false);
+            return;
+        }
+
+        if (only is not null)
+        {
+            exchange.Model = only;
+        }
+
+        try
+        {
+            await exchange.ReadBodyAsync().ConfigureAwait(false);
+        }
+        catch (BodyTooLargeException e)
+        {
+            exchange.CloseConnection();
+            await exchange.RespondProblemAsync(413, "Payload too large", e.Message + " Split the batch or raise VIGIL_MAX_BODY_BYTES.", "body").ConfigureAwait(false);
+            return;
+        }
+        catch (BadHttpRequestException e) when (e.Message == "Unexpected end of request content.")
+        {
+            await exchange.LogClientGoneAsync("The client closed the connection while sending the request body.").ConfigureAwait(false);
+            exchange.Abort();
+            return;
+        }
+
+        FxReadResult read;
+        try
+        {
+            read = FxRequestReader.Read(exchange.Body);
+        }
+        catch (JsonException e)
+        {
+            await exchange.RespondProblemAsync(400, "Malformed request", "The body is not valid JSON: " + e.Message, "body", Problems.MalformedRequest).ConfigureAwait(false);
+            return;
+        }
+        catch (RequestShapeException e)
+        {
+            await exchange.RespondProblemAsync(400, "Malformed request", e.Message, e.Field, Problems.MalformedRequest).ConfigureAwait(false);
+            return;
+        }
+        catch (InvalidOperationException e)
+        {
+            await exchange.RespondProblemAsync(400, "Malformed request", "The body holds invalid text: " + e.Message, "body", Problems.MalformedRequest).ConfigureAwait(false);
+            return;
+        }
+
+        exchange.Parsed();
+        var deals = read.Deals;
+        var decisions = new FxDecision[deals.Length];
+        var groups = Decide(runtime, deals, read.Errors, decisions, only);
+        var parts = new List<LogPart>(groups.Count);
+        var explainer = context.RequestServices.GetService(typeof(FxExplainer)) as FxExplainer;
+        foreach (var g in groups)
+        {
+            if (explainer is not null)
+            {
+                await explainer.ExplainAsync(g.Model, g.Batch, g.Decisions, runtime.Metrics, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            for (var k = 0; k < g.Indices.Length; k++)
+            {
+                decisions[g.Indices[k]] = g.Decisions[k];
+            }
+
+            parts.Add(g.Part);
+        }
+
+        exchange.Rows = deals.Length;
+        exchange.Parts = parts;
+        var scored = 0;
+        foreach (var part in parts)
+        {
+            scored += part.ScoredRows;
+        }
+
+        exchange.ScoredRows = scored;
+        exchange.Transformed();
+        exchange.Scored();
+        await exchange.RespondJsonAsync(200, (deals, decisions, wrap: only is not null), static (w, s) => Write(w, s.deals, s.decisions, s.wrap)).ConfigureAwait(false);
+    }
+
+    /// <summary>The deals one model decided: their positions in the request, the deals, their decisions and the log part.</summary>
+    private sealed record DecidedGroup(FxModel Model, int[] Indices, FxRawDeal[] Batch, FxDecision[] Decisions, LogPart Part);
+
+    /// <summary>
+    /// Decides every deal: groups them by model and runs each model once over its deals. Deals refused before a model
+    /// (reading errors, unknown client) are written into <paramref name="decisions"/>; each group's are returned.
+    /// </summary>
+    private static List<DecidedGroup> Decide(ServingRuntime runtime, FxRawDeal[] deals, string?[] errors, FxDecision[] decisions, ServedModel? only)
+    {
+        var parts = new List<DecidedGroup>(1);
+        var modelOf = new ServedModel?[deals.Length];
+        var groups = new List<(ServedModel Model, List<int> Deals)>(1);
+        for (var i = 0; i < deals.Length; i++)
+        {
+            if (errors[i] is { } error)
+            {
+                decisions[i] = new FxDecision(400, false, string.Empty, null, double.NaN, error);
+                continue;
+            }
+
+            ServedModel? model = only;
+            if (model is null)
+            {
+                var client = deals[i].Client;
+                if (string.IsNullOrWhiteSpace(client))
+                {
+                    decisions[i] = new FxDecision(400, false, string.Empty, null, double.NaN, client is null ? $"{FxFields.Client}: is required" : $"{FxFields.Client}: must not be empty");
+                    continue;
+                }
+
+                var route = runtime.Router.Route(new ModelRequest(ModelPrefix + client));
+                if (route.Model is not { } found)
+                {
+                    decisions[i] = route.Outcome == RouteOutcome.NotLoaded
+                        ? new FxDecision(503, false, string.Empty, null, double.NaN, $"{FxFields.Client}: the model {ModelPrefix}{client} of {client} is not loaded yet (see /readyz)")
+                        : new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: {ProtocolSupport.Clip(client)} is not served here (served clients: {ServedClients(runtime)})");
+                    continue;
+                }
+
+                if (!IsFx(found))
+                {
+                    decisions[i] = new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: model {found.Name} is a '{found.Bundle.Manifest.DetectorKind}' model, not an FX model");
+                    continue;
+                }
+
+                model = found;
+            }
+
+            modelOf[i] = model;
+            var g = groups.FindIndex(x => ReferenceEquals(x.Model, model));
+            if (g < 0)
+            {
+                groups.Add((model, [i]));
+            }
+            else
+            {
+                groups[g].Deals.Add(i);
+            }
+        }
+
+        foreach (var (model, indices) in groups)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var scorer = ScorerOf(model);
+            var batch = new FxRawDeal[indices.Count];
+            for (var k = 0; k < batch.Length; k++)
+            {
+                batch[k] = deals[indices[k]];
+            }
+
+            var out1 = new FxDecision[batch.Length];
+            FxStageTimes times = default;
+            try
+            {
+                scorer.Decide(batch, out1, out times);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Array.Fill(out1, new FxDecision(500, false, string.Empty, null, double.NaN, $"internal error: {e.Message}"));
+            }
+
+            var end = Stopwatch.GetTimestamp();
+            var ok = 0;
+            for (var k = 0; k < batch.Length; k++)
+            {
+                if (out1[k].StatusCode == 200)
+                {
+                    ok++;
+                }
+            }
+
+            var part = new LogPart(model, batch.Length, ok, runtime.Log.Enabled ? FxLogItems.Build(batch, out1) : null!, start, times.AutoencoderStart, times.AutoencoderEnd, end);
+            parts.Add(new DecidedGroup(scorer.Model, [.. indices], batch, out1, part));
+        }
+
+        return parts;
+    }
+
+    private static FxScorer ScorerOf(ServedModel model) => Scorers.GetValue(model, static m => new FxScorer(m.Bundle));
+
+    private static string ServedClients(ServingRuntime runtime)
+    {
+        var names = new List<string>();
+        foreach (var spec in runtime.Models.Specs)
+        {
+            if (spec.Name.StartsWith(ModelPrefix, StringComparison.Ordinal))
+            {
+                names.Add(spec.Name[ModelPrefix.Length..]);
+            }
+        }
+
+        return names.Count == 0 ? "none" : string.Join(", ", names);
+    }
+
+    private static void Write(Utf8JsonWriter w, FxRawDeal[] deals, FxDecision[] decisions, bool wrap)
+    {
+        if (wrap)
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("predictions");
+        }
+
+        w.WriteStartArray();
+        for (var i = 0; i < deals.Length; i++)
+        {
+            var deal = deals[i];
+            var d = decisions[i];
+            w.WriteStartObject();
+            WriteText(w, FxFields.Client, deal.Client);
+            WriteText(w, FxFields.UniqueId, deal.UniqueId);
+            if (deal.ContLeg is { } leg && leg == Math.Floor(leg) && Math.Abs(leg) < 1e15)
+            {
+                w.WriteNumber(FxFields.ContLeg, (long)leg);
+            }
+            else if (deal.ContLeg is { } other)
+            {
+                w.WriteNumber(FxFields.ContLeg, other);
+            }
+            else
+            {
+                w.WriteNull(FxFields.ContLeg);
+            }
+
+            if (d.StatusCode == 200)
+            {
+                w.WriteString("Anomaly", d.AnomalyText);
+                w.WriteString("Reason", d.Reason);
+                w.WriteNumber("status_code", 200);
+            }
+            else
+            {
+                w.WriteNumber("status_code", d.StatusCode);
+                w.WriteString("error", d.Error ?? "failed");
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (wrap)
+        {
+            w.WriteEndObject();
+        }
+    }
+
+    private static void WriteText(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    /// <summary>Documentation shape of one deal.</summary>
+    internal sealed record FxDealDoc(string Client, string FX_Instrument_Type, string BUnit, string Cpty, string PrimaryCurr, string BuyCurr, string SellCurr,
+        double BuyAmount, double SellAmount, double SpotRate, double ForwardPoints, string DealDate, string MaturityDate, string UniqueId, long? ContLeg);
+
+    /// <summary>Documentation shape of one decision (<c>Anomaly</c> and <c>Reason</c> with status 200, <c>error</c> otherwise).</summary>
+    internal sealed record FxDecisionDoc(string? Client, string? UniqueId, long? ContLeg, string? Anomaly, string? Reason, int status_code, string? error);
+}
