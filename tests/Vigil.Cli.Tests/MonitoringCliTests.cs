@@ -55,6 +55,21 @@ public sealed class MonitoringFixture : IDisposable
 
         var current = new Frame([new Float64Column("amount", amount), new Float64Column("hour_of_day", hour), CategoricalColumn.FromValues("merchant_category", merchant)]);
         var scores = Bundle.Score(current);
+
+        // the same rows with their labels and where they were logged: the labels file and what `vigil evaluate` reads
+        const int perRequestRows = 100;
+        var requestIds = new string?[rows];
+        var itemIndex = new double[rows];
+        var label = new double[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            requestIds[i] = "req-" + (i / perRequestRows).ToString(CultureInfo.InvariantCulture);
+            itemIndex[i] = i % perRequestRows;
+            label[i] = Frame["label"].GetDouble(i);
+        }
+
+        FrameFile.Write(new Frame([.. current.Columns, new Float64Column("label", label), CategoricalColumn.FromValues("request_id", requestIds), new Float64Column("item", itemIndex)]),
+            _dir.File("current.csv"));
         await using var log = await InferenceLogStore.OpenAsync(Store, Home, TestContext.Current.CancellationToken);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
         var records = new List<InferenceRecord>();
@@ -149,6 +164,61 @@ public sealed class MonitoringCliTests(MonitoringFixture fx) : IClassFixture<Mon
         lines[^1].ShouldStartWith("vigil: error: ");
         lines[^1].ShouldContain(fragment);
         r.StdErr.ShouldNotContain("   at ");
+    }
+
+    [Fact]
+    public void Realized_performance_from_ingested_labels_equals_evaluate_on_the_same_rows()
+    {
+        var ingest = fx.Run("labels", "ingest", "--file", "current.csv", "--id-column", "request_id", "--item-column", "item", "--label-column", "label", "--model", "fraud", "--json");
+        ingest.ShouldSucceed();
+        using (var doc = JsonDocument.Parse(ingest.StdOut))
+        {
+            doc.RootElement.GetProperty("matched").GetInt32().ShouldBe(3000);
+            doc.RootElement.GetProperty("unmatched").GetInt32().ShouldBe(0);
+        }
+
+        var perf = fx.Run("performance", "--model", "fraud", "--window", "1w", "--json");
+        perf.ShouldSucceed();
+        var evaluate = fx.Run("evaluate", "--model", "model", "--data", "current.csv", "--label", "label", "--json");
+        evaluate.ShouldSucceed();
+        using var p = JsonDocument.Parse(perf.StdOut);
+        using var e = JsonDocument.Parse(evaluate.StdOut);
+        var total = p.RootElement.GetProperty("total");
+        total.GetProperty("predictions").GetInt64().ShouldBe(3000);
+        total.GetProperty("labelled_share").GetDouble().ShouldBe(1);
+        var realized = total.GetProperty("realized");
+        foreach (var metric in new[] { "auc_pr", "auc_roc", "precision_at_100" })
+        {
+            realized.GetProperty(metric).GetDouble().ShouldBe(e.RootElement.GetProperty(metric).GetDouble(), metric); // exactly
+        }
+
+        realized.GetProperty("recall_at_threshold").GetDouble().ShouldBe(e.RootElement.GetProperty("confusion").GetProperty("recall").GetDouble());
+        realized.GetProperty("precision_at_threshold").GetDouble().ShouldBe(e.RootElement.GetProperty("confusion").GetProperty("precision").GetDouble());
+        total.GetProperty("estimated").EnumerateObject().ShouldBeEmpty();
+
+        var hourly = fx.Run("performance", "--model", "models:/fraud@champion", "--window", "1h", "--json", "--html", Path.Combine(fx.Dir, "perf.html"));
+        hourly.ShouldSucceed();
+        using var h = JsonDocument.Parse(hourly.StdOut);
+        var windows = h.RootElement.GetProperty("windows").EnumerateArray().ToArray();
+        windows.Length.ShouldBeInRange(5, 6); // 30 requests, one every 10 minutes
+        windows.Sum(w => w.GetProperty("predictions").GetInt64()).ShouldBe(3000);
+        File.ReadAllText(Path.Combine(fx.Dir, "perf.html")).ShouldContain("Over time");
+    }
+
+    [Fact]
+    public void Labels_that_match_no_prediction_are_counted_and_bad_input_is_one_line()
+    {
+        File.WriteAllText(Path.Combine(fx.Dir, "stray.csv"), "request_id,label\nreq-0,1\nnope-1,0\nnope-2,1\n");
+        var r = fx.Run("labels", "ingest", "--file", "stray.csv", "--id-column", "request_id", "--label-column", "label", "--model", "fraud", "--json");
+        r.ShouldSucceed();
+        using var doc = JsonDocument.Parse(r.StdOut);
+        doc.RootElement.GetProperty("matched").GetInt32().ShouldBe(1);
+        doc.RootElement.GetProperty("unmatched").GetInt32().ShouldBe(2);
+        doc.RootElement.GetProperty("first_unmatched").EnumerateArray().Select(x => x.GetString()).ShouldBe(["nope-1", "nope-2"]);
+        File.WriteAllText(Path.Combine(fx.Dir, "bad.csv"), "request_id,label\nreq-0,7\n");
+        fx.Run("labels", "ingest", "--file", "bad.csv", "--id-column", "request_id", "--label-column", "label", "--model", "fraud").ExitCode.ShouldBe(2);
+        fx.Run("labels", "ingest", "--file", "stray.csv", "--id-column", "nope", "--label-column", "label", "--model", "fraud").ShouldFailWithOneLine("--id-column 'nope': no such column");
+        fx.Run("performance", "--model", "fraud", "--window", "soon").ShouldFailWithOneLine("--window 'soon'");
     }
 
     [Fact]

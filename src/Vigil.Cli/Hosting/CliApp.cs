@@ -39,6 +39,8 @@ internal static class CliApp
         root.Subcommands.Add(PromoteCommand.Build());
         root.Subcommands.Add(FxCommand.Build());
         root.Subcommands.Add(DriftCommand.Build());
+        root.Subcommands.Add(LabelsCommand.Build());
+        root.Subcommands.Add(PerformanceCommand.Build());
         return root;
     }
 

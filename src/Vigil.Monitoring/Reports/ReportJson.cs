@@ -73,25 +73,33 @@ public static class ReportJson
         w.WriteStartArray(name);
         foreach (var win in windows)
         {
-            w.WriteStartObject();
-            w.WriteString("window", win.Label);
-            w.WriteString("start", Iso(win.StartUs));
-            w.WriteString("end", Iso(win.EndUs));
-            w.WriteNumber("predictions", win.Predictions);
-            Number(w, "alert_rate", win.AlertRate);
-            Number(w, "labelled_share", win.LabelledShare);
-            Metrics(w, "realized", win.Realized);
-            Metrics(w, "estimated", win.Estimated);
-            if (win.Drift is { } d)
-            {
-                w.WritePropertyName("drift");
-                WriteDrift(w, d);
-            }
-
-            w.WriteEndObject();
+            WriteWindow(w, win);
         }
 
         w.WriteEndArray();
+    }
+
+    /// <summary>One window as a JSON object (see <see cref="WriteWindows"/>).</summary>
+    public static void WriteWindow(Utf8JsonWriter w, ReportWindow win)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(win);
+        w.WriteStartObject();
+        w.WriteString("window", win.Label);
+        w.WriteString("start", Iso(win.StartUs));
+        w.WriteString("end", Iso(win.EndUs));
+        w.WriteNumber("predictions", win.Predictions);
+        Number(w, "alert_rate", win.AlertRate);
+        Number(w, "labelled_share", win.LabelledShare);
+        Metrics(w, "realized", win.Realized);
+        Metrics(w, "estimated", win.Estimated);
+        if (win.Drift is { } d)
+        {
+            w.WritePropertyName("drift");
+            WriteDrift(w, d);
+        }
+
+        w.WriteEndObject();
     }
 
     private static void Metrics(Utf8JsonWriter w, string name, IReadOnlyDictionary<string, double> metrics)
