@@ -222,6 +222,30 @@ public sealed class MonitoringCliTests(MonitoringFixture fx) : IClassFixture<Mon
     }
 
     [Fact]
+    public void Monitor_batches_reports_drift_and_performance_for_ten_batches()
+    {
+        var html = Path.Combine(fx.Dir, "batches.html");
+        var r = fx.Run("monitor", "batches", "--data", "tx.csv", "--model", "model", "--json", "--html", html);
+        r.ShouldSucceed();
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var batches = doc.RootElement.GetProperty("batches").EnumerateArray().ToArray();
+        batches.Length.ShouldBe(10);
+        batches.Sum(b => b.GetProperty("predictions").GetInt64()).ShouldBe(1200); // the untouched 20% of 6,000 rows
+        foreach (var b in batches)
+        {
+            var drift = b.GetProperty("drift");
+            drift.GetProperty("features").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ShouldBe(["amount", "hour_of_day", "merchant_category"]);
+            drift.GetProperty("prediction").GetProperty("alert_rate_current").GetDouble().ShouldBe(b.GetProperty("alert_rate").GetDouble(), 1e-15);
+            b.GetProperty("labelled_share").GetDouble().ShouldBe(1);
+        }
+
+        batches.Count(b => b.GetProperty("realized").TryGetProperty("auc_pr", out _)).ShouldBeGreaterThan(0);
+        var page = File.ReadAllText(html);
+        page.ShouldContain("batch 10 (");
+        fx.Run("monitor", "batches", "--data", "tx.csv", "--model", "model", "--time-column", "nope").ShouldFailWithOneLine("--time-column 'nope'");
+    }
+
+    [Fact]
     public void File_mode_with_a_model_adds_prediction_drift()
     {
         var r = fx.Run("drift", "-r", "tx.csv", "-c", "tx.csv", "--model", "model", "--columns", "amount,hour_of_day", "--json");

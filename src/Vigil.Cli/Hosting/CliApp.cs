@@ -41,6 +41,7 @@ internal static class CliApp
         root.Subcommands.Add(DriftCommand.Build());
         root.Subcommands.Add(LabelsCommand.Build());
         root.Subcommands.Add(PerformanceCommand.Build());
+        root.Subcommands.Add(MonitorCommand.Build());
         return root;
     }
 
