@@ -77,6 +77,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   bash "$root/eng/ensure-python.sh" --torch >/dev/null 2>&1 || echo "python3-torch could not be installed: the FX import tests fail when CI=true"
 fi
 
+# chromium (Debian's package) renders the monitoring HTML report in a test (screenshot, console errors); installed when missing.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== install chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } \
+    || echo "chromium could not be installed: the HTML report test fails when CI=true"
+fi
+
 echo "== restore and build (Release)"
 if ! dotnet build Vigil.slnx -c Release --nologo -v q -clp:ErrorsOnly; then
   echo "build failed"

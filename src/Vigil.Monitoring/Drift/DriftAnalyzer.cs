@@ -45,6 +45,89 @@ public static class DriftAnalyzer
             results[i] = Evaluate(name, sample, fixedTest, options.Threshold);
         });
 
+        return Summarize(results, options, null);
+    }
+
+    /// <summary>
+    /// Compares the model's scores on the current rows with its scores on the reference rows (Evidently's default
+    /// statistic for a numerical column of that size) and the alert rates at <paramref name="threshold"/> (alert: score
+    /// strictly above it, as the server decides).
+    /// </summary>
+    public static PredictionDrift ComparePredictions(double[] referenceScores, double[] currentScores, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(referenceScores);
+        ArgumentNullException.ThrowIfNull(currentScores);
+        var refAlerts = AlertRate(referenceScores, threshold);
+        var curAlerts = AlertRate(currentScores, threshold);
+        var r = FiniteCopy(referenceScores);
+        var c = FiniteCopy(currentScores);
+        var drift = Evaluate("prediction", DriftSample.Numerical(r, referenceScores.Length - r.Length, c, currentScores.Length - c.Length), null, null);
+        return new PredictionDrift(drift.StatTest, drift.Score, drift.Threshold, drift.Drift, threshold, refAlerts, curAlerts, r.Length, c.Length);
+
+        static double AlertRate(double[] scores, double threshold)
+        {
+            long n = 0, alerts = 0;
+            foreach (var s in scores)
+            {
+                if (!double.IsNaN(s))
+                {
+                    n++;
+                    if (s > threshold)
+                    {
+                        alerts++;
+                    }
+                }
+            }
+
+            return n == 0 ? double.NaN : (double)alerts / n;
+        }
+
+        static double[] FiniteCopy(double[] scores)
+        {
+            var n = 0;
+            foreach (var s in scores)
+            {
+                if (double.IsFinite(s))
+                {
+                    n++;
+                }
+            }
+
+            var result = new double[n];
+            var k = 0;
+            foreach (var s in scores)
+            {
+                if (double.IsFinite(s))
+                {
+                    result[k++] = s;
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Reference and current shares of each column of <paramref name="report"/> for charts: numbers over 20 equal-width
+    /// bins of the reference's range (plus below and above it), categories over the reference's top 20 and "other".
+    /// </summary>
+    public static IReadOnlyList<HistogramPair> Histograms(Frame reference, Frame current, DriftReport report)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(report);
+        var result = new HistogramPair[report.Features.Count];
+        Parallel.For(0, result.Length, i =>
+        {
+            var f = report.Features[i];
+            result[i] = FeatureBins.FromColumns(reference[f.Name], current[f.Name], f.Type == "cat").ToHistogram();
+        });
+        return result;
+    }
+
+    /// <summary>Applies the correction, counts the drifted columns and decides dataset drift.</summary>
+    internal static DriftReport Summarize(FeatureDrift[] results, DriftOptions options, PredictionDrift? prediction)
+    {
         ApplyCorrection(results, options.Correction);
         var drifted = 0;
         foreach (var f in results)
@@ -56,7 +139,7 @@ public static class DriftAnalyzer
         }
 
         var share = results.Length == 0 ? 0 : drifted / (double)results.Length;
-        return new DriftReport(results.Length > 0 && share >= options.DriftShare, share, options.DriftShare, results);
+        return new DriftReport(results.Length > 0 && share >= options.DriftShare, share, options.DriftShare, results, prediction);
     }
 
     /// <summary>Scores one prepared sample with <paramref name="test"/> (null = Evidently's default for it).</summary>

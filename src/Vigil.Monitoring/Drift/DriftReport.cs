@@ -19,11 +19,60 @@ public sealed record FeatureDrift(
     bool Drift,
     double MissingShareReference,
     double MissingShareCurrent,
-    Statistics.StatScoreKind ScoreKind);
+    Statistics.StatScoreKind ScoreKind)
+{
+    /// <summary>
+    /// How far past (or short of) its threshold the column is, for sorting: distance / t, or t / p for p-values;
+    /// negative infinity when the score is undefined.
+    /// </summary>
+    public double Severity => !double.IsFinite(Score)
+        ? double.NegativeInfinity
+        : ScoreKind == Statistics.StatScoreKind.PValue
+            ? Threshold / Math.Max(Score, double.Epsilon)
+            : Score / Math.Max(Threshold, double.Epsilon);
+}
+
+/// <summary>
+/// Prediction drift: the model's score distribution and its alert rate at the model's threshold on the current data,
+/// compared with the reference. Needs no labels.
+/// </summary>
+/// <param name="StatTest">The statistic that compared the score distributions.</param>
+/// <param name="Score">Its p-value or distance (NaN without scores on a side).</param>
+/// <param name="StatThreshold">The statistic's threshold.</param>
+/// <param name="Drift">True when the score distribution drifted.</param>
+/// <param name="ModelThreshold">The model's decision threshold (alert: score &gt; threshold).</param>
+/// <param name="AlertRateReference">The share of reference rows alerted.</param>
+/// <param name="AlertRateCurrent">The share of current scored rows alerted.</param>
+/// <param name="ReferenceCount">Reference scores compared.</param>
+/// <param name="CurrentCount">Current scores compared.</param>
+public sealed record PredictionDrift(
+    string StatTest,
+    double Score,
+    double StatThreshold,
+    bool Drift,
+    double ModelThreshold,
+    double AlertRateReference,
+    double AlertRateCurrent,
+    long ReferenceCount,
+    long CurrentCount);
 
 /// <summary>The comparison of two datasets: per column and overall.</summary>
 /// <param name="DatasetDrift">True when the share of drifted columns reaches <paramref name="ThresholdShare"/>.</param>
 /// <param name="DriftShare">The share of drifted columns.</param>
 /// <param name="ThresholdShare">The share at which the dataset drifts.</param>
 /// <param name="Features">One entry per compared column, in the order asked.</param>
-public sealed record DriftReport(bool DatasetDrift, double DriftShare, double ThresholdShare, IReadOnlyList<FeatureDrift> Features);
+/// <param name="Prediction">Prediction drift when a model was given, else null.</param>
+public sealed record DriftReport(bool DatasetDrift, double DriftShare, double ThresholdShare, IReadOnlyList<FeatureDrift> Features, PredictionDrift? Prediction = null)
+{
+    /// <summary>The features ordered for reading: drifted first, then by <see cref="FeatureDrift.Severity"/>, highest first.</summary>
+    public IReadOnlyList<FeatureDrift> BySeverity()
+    {
+        var rows = new List<FeatureDrift>(Features);
+        rows.Sort(static (a, b) =>
+        {
+            var byDrift = b.Drift.CompareTo(a.Drift);
+            return byDrift != 0 ? byDrift : b.Severity.CompareTo(a.Severity);
+        });
+        return rows;
+    }
+}

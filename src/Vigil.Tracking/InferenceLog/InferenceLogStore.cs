@@ -69,6 +69,25 @@ public sealed class InferenceLogStore : IInferenceLogSink, IInferenceLogReader
     internal IAsyncEnumerable<InferenceItemChunk> ReadItemsAsync(string model, long? sinceUs, long? untilUs, int chunkItems, CancellationToken cancellationToken) =>
         _store.ReadInferenceItemsAsync(model, sinceUs, untilUs, chunkItems, cancellationToken);
 
+    /// <summary>
+    /// Stores delayed labels of <paramref name="model"/>'s logged predictions (table <c>inference_labels</c>, schema 8) in
+    /// one transaction; a label for an item already labelled replaces it.
+    /// </summary>
+    /// <exception cref="TrackingException">The store is older than schema 8 or the write failed.</exception>
+    public Task WriteLabelsAsync(string model, IReadOnlyList<InferenceLabel> labels, long ingestedUs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(labels);
+        return _store.WriteLabelsAsync(model, labels, ingestedUs, cancellationToken);
+    }
+
+    /// <summary>Every stored label of <paramref name="model"/>'s predictions, by request id and item.</summary>
+    public Task<IReadOnlyList<InferenceLabel>> ReadLabelsAsync(string model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return _store.ReadLabelsAsync(model, cancellationToken);
+    }
+
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _store.DisposeAsync();
 }

@@ -188,6 +188,17 @@ internal sealed class PostgresDialect : SqlDialect
         """
         ALTER TABLE inference_log ADD COLUMN altered BOOLEAN NOT NULL DEFAULT FALSE;
         """,
+        // 8: delayed labels joined to logged predictions (vigil labels ingest): one row per labelled item
+        """
+        CREATE TABLE inference_labels (
+            model TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            item INTEGER NOT NULL,
+            label SMALLINT NOT NULL,
+            label_us BIGINT,
+            ingested_us BIGINT NOT NULL,
+            PRIMARY KEY (model, request_id, item));
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>

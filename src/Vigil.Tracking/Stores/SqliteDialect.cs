@@ -192,6 +192,17 @@ internal sealed class SqliteDialect : SqlDialect
         """
         ALTER TABLE inference_log ADD COLUMN altered INTEGER NOT NULL DEFAULT 0;
         """,
+        // 8: delayed labels joined to logged predictions (vigil labels ingest): one row per labelled item
+        """
+        CREATE TABLE inference_labels (
+            model TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            item INTEGER NOT NULL,
+            label INTEGER NOT NULL,
+            label_us INTEGER,
+            ingested_us INTEGER NOT NULL,
+            PRIMARY KEY (model, request_id, item)) WITHOUT ROWID;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)

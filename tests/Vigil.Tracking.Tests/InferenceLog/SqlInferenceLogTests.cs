@@ -13,6 +13,19 @@ public abstract class SqlInferenceLogTests : InferenceLogContractTests
     protected override async Task<IInferenceLogReader> OpenReaderAsync() => await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
 
     [Fact]
+    public async Task Labels_are_stored_per_model_and_a_later_label_replaces_an_earlier_one()
+    {
+        await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);
+        await store.WriteLabelsAsync("fraud", [new InferenceLabel("r1", 0, 1, 1_000), new InferenceLabel("r1", 1, 0, null), new InferenceLabel("r2", 0, 0, 2_000)], 10, Ct);
+        await store.WriteLabelsAsync("other", [new InferenceLabel("r1", 0, 0, null)], 10, Ct);
+        await store.WriteLabelsAsync("fraud", [new InferenceLabel("r2", 0, 1, 3_000)], 20, Ct); // the chargeback arrived later
+        (await store.ReadLabelsAsync("fraud", Ct)).ShouldBe(
+            [new InferenceLabel("r1", 0, 1, 1_000), new InferenceLabel("r1", 1, 0, null), new InferenceLabel("r2", 0, 1, 3_000)]);
+        (await store.ReadLabelsAsync("other", Ct)).ShouldBe([new InferenceLabel("r1", 0, 0, null)]);
+        (await store.ReadLabelsAsync("none", Ct)).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Retrying_a_batch_that_was_written_adds_no_rows()
     {
         await using var store = await InferenceLogStore.OpenAsync(await StoreSpecAsync(), Home, Ct);

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Spectre.Console;
+using Vigil.Data;
+using Vigil.Monitoring;
+
+namespace Vigil.Cli;
+
+/// <summary>
+/// <c>vigil monitor batches --data tx.parquet --model M --time-column timestamp [--label label]</c>: the batch scenario
+/// (time split, 10 sequential batches, drift and performance per batch, one report).
+/// </summary>
+internal static class MonitorCommand
+{
+    public static Command Build()
+    {
+        var cmd = new Command("monitor", "Monitoring scenarios over data files.");
+        cmd.Subcommands.Add(BuildBatches());
+        return cmd;
+    }
+
+    private static Command BuildBatches()
+    {
+        var data = new Option<string>("--data", "-d") { HelpName = "FILE", Description = "The data: .csv, .csv.gz or .parquet with a timestamp column.", Required = true };
+        var model = new Option<string>("--model", "-m") { HelpName = "MODEL", Description = "A bundle or models:/NAME@ALIAS (trained on the reference period).", Required = true };
+        var time = new Option<string>("--time-column") { HelpName = "COL", Description = "The timestamp column.", DefaultValueFactory = _ => "timestamp" };
+        var label = new Option<string?>("--label") { HelpName = "COL", Description = "The 0/1 label column: realized performance per batch (default: 'label' when the data has it)." };
+        var batches = new Option<int>("--batches") { Description = "Sequential batches of the untouched period.", DefaultValueFactory = _ => 10 };
+        var referenceShare = new Option<double>("--reference-fraction") { Description = "Share of rows (in time order) in the reference period.", DefaultValueFactory = _ => 0.6 };
+        var validationShare = new Option<double>("--validation-fraction") { Description = "Share of rows in the validation period; the rest is untouched.", DefaultValueFactory = _ => 0.2 };
+        var stattest = new Option<string>("--stattest") { HelpName = "auto|NAME", Description = "The drift statistic (auto: Evidently's choice per column).", DefaultValueFactory = _ => "auto" };
+        var k = new Option<int>("--k") { Description = "k for precision@k.", DefaultValueFactory = _ => 100 };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"batches\": [{window, start, end, predictions, alert_rate, labelled_share, realized, estimated, drift}]}." };
+        var html = new Option<string?>("--html") { HelpName = "FILE", Description = "Write the HTML report (a line per batch, drift and performance over batches)." };
+        var cmd = new Command("batches", "Split data by time into reference / validation / untouched, score 10 sequential batches, and report drift and performance per batch.")
+        {
+            data, model, time, label, batches, referenceShare, validationShare, stattest, k, json, html,
+        };
+        var storeArgs = new StoreArgs().AddTo(cmd);
+        cmd.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
+            var modelRef = parse.GetRequiredValue(model);
+            var batchCount = (int)OptionParsing.Positive("--batches", parse.GetValue(batches));
+            var stat = parse.GetValue(stattest);
+            if (stat is not null && !stat.Equals("auto", StringComparison.OrdinalIgnoreCase))
+            {
+                Monitoring.Statistics.StatTestCatalog.Get(stat);
+            }
+
+            Lifecycle.LoadedModel loaded;
+            await using (var lifecycle = await CliLifecycle.OpenReadingAsync(storeArgs, parse, CliLifecycle.IsRegistryUri(modelRef), cancellationToken).ConfigureAwait(false))
+            {
+                loaded = await lifecycle.Operations.LoadModelAsync(modelRef, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
+            }
+
+            var frame = FrameFile.Read(path);
+            var labelName = parse.GetValue(label) ?? (frame.Contains("label") ? "label" : null);
+            var options = new BatchMonitorOptions
+            {
+                TimeColumn = parse.GetRequiredValue(time),
+                Label = labelName,
+                Split = new TimeSplitOptions
+                {
+                    ReferenceFraction = OptionParsing.Fraction("--reference-fraction", parse.GetValue(referenceShare), allowOne: false),
+                    ValidationFraction = OptionParsing.Fraction("--validation-fraction", parse.GetValue(validationShare), allowOne: false),
+                    BatchCount = batchCount,
+                },
+                Drift = new DriftOptions { StatTest = stat },
+                K = (int)OptionParsing.Positive("--k", parse.GetValue(k)),
+            };
+            var report = BatchMonitor.Run(frame, loaded.Bundle, options, Path.GetFileName(path), loaded.Reference);
+            if (parse.GetValue(html) is { } htmlPath)
+            {
+                HtmlReport.Write(report, htmlPath);
+                Terminal.Note($"report written to {htmlPath}");
+            }
+
+            if (parse.GetValue(json))
+            {
+                using var stream = new MemoryStream();
+                using (var w = new Utf8JsonWriter(stream))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("model", loaded.Reference);
+                    w.WriteNumber("threshold", loaded.Bundle.Threshold);
+                    ReportJson.WriteWindows(w, "batches", report.Windows);
+                    w.WriteEndObject();
+                }
+
+                Terminal.OutWriter.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+                return CliApp.Ok;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(report.Title));
+            foreach (var c in new[] { "batch", "rows", "alert rate", "drifted features", "dataset drift", "prediction drift", "AUC-PR", "recall@thr" })
+            {
+                table.AddColumn(c is "batch" ? new TableColumn(c) : new TableColumn(c).RightAligned());
+            }
+
+            foreach (var w in report.Windows)
+            {
+                var d = w.Drift!;
+                table.AddRow(
+                    Markup.Escape(w.Label),
+                    w.Predictions.ToString("N0", CultureInfo.InvariantCulture),
+                    w.AlertRate.ToString("P2", CultureInfo.InvariantCulture),
+                    $"{d.Features.Count(f => f.Drift).ToString(CultureInfo.InvariantCulture)}/{d.Features.Count.ToString(CultureInfo.InvariantCulture)}",
+                    d.DatasetDrift ? "[red]yes[/]" : "no",
+                    d.Prediction is { Drift: true } ? "[red]yes[/]" : "no",
+                    w.Realized.TryGetValue("auc_pr", out var ap) ? ap.ToString("F4", CultureInfo.InvariantCulture) : "-",
+                    w.Realized.TryGetValue("recall_at_threshold", out var rc) ? rc.ToString("F4", CultureInfo.InvariantCulture) : "-");
+            }
+
+            Terminal.Out.Write(table);
+            return CliApp.Ok;
+        });
+        return cmd;
+    }
+}
