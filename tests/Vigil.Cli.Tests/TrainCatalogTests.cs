@@ -67,12 +67,12 @@ public sealed partial class TrainCatalogTests : IDisposable
             new Float64Column("label", [.. Enumerable.Range(0, 300).Select(i => i % 10 == 0 ? 1.0 : 0.0)]),
         ]), data);
 
-        // --estimators is iforest's estimators and lightgbm's iterations; --learning-rate is shared by autoencoder and lightgbm.
+        // --estimators is iforest's and lightgbm's estimators (lightgbm's old name iterations is still accepted); --learning-rate is shared by autoencoder and lightgbm.
         var gbm = Path.Combine(_dir, "gbm");
         (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "lightgbm", "--estimators", "7", "--leaves", "5",
             "--learning-rate", "0.2", "--unbalanced", "--seed", "3", "--threads", "1", "--out", gbm])).ShouldBe(0);
         var p = ModelBundle.Load(gbm).Manifest.Parameters;
-        (p["iterations"], p["leaves"], p["learningRate"], p["unbalanced"], p["seed"]).ShouldBe(("7", "5", "0.2", "true", "3"));
+        (p["estimators"], p["leaves"], p["learningRate"], p["unbalanced"], p["seed"]).ShouldBe(("7", "5", "0.2", "true", "3"));
 
         var ae = Path.Combine(_dir, "ae");
         (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "autoencoder", "--hidden", "4,2,4", "--activation", "relu",

@@ -117,7 +117,7 @@ public sealed class WorkflowTests
     {
         using var dir = new TempDir();
         var env = new Dictionary<string, string> { ["VIGIL_HOME"] = dir.File("home") };
-        var r = VigilProcess.Run(dir.Path, env, "quickstart", "--dir", "qs", "--rows", "30000");
+        var r = VigilProcess.Run(dir.Path, env, "quickstart", "--out", "qs", "--rows", "30000");
         r.ShouldSucceed();
         r.StdOut.ShouldContain("models:/quickstart-fraud@champion");
         File.Exists(dir.File("home/vigil.db")).ShouldBeTrue();
