@@ -83,7 +83,7 @@ internal static partial class Guidance
         }
 
         // Near: at most a third of the word's letters changed (at least one, at most three), or a unique prefix of 3+ letters.
-        var limit = Math.Clamp(w.Length / 3, 1, 3);
+        var limit = Math.Clamp((w.Length + 1) / 3, 1, 3);
         if (bestDistance <= limit)
         {
             return best;

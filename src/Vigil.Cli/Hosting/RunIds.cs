@@ -18,7 +18,10 @@ internal static class RunIds
         return await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The full run id of <paramref name="idOrPrefix"/>: itself when a run has that id, else the one run whose id starts with it.</summary>
+    /// <summary>
+    /// The full run id of <paramref name="idOrPrefix"/>: itself when a run has that id, else the one run whose id starts
+    /// with it among the newest 10,000 runs.
+    /// </summary>
     public static async Task<string> ResolveAsync(ITrackingStore store, string idOrPrefix, CancellationToken cancellationToken)
     {
         var text = idOrPrefix.Trim();
@@ -31,7 +34,7 @@ internal static class RunIds
             // not a whole id: try it as a prefix
         }
 
-        var runs = await store.ListRunsAsync(null, new RunFilter { MaxResults = int.MaxValue }, cancellationToken).ConfigureAwait(false);
+        var runs = await store.ListRunsAsync(null, new RunFilter { MaxResults = 10_000 }, cancellationToken).ConfigureAwait(false);
         var matches = runs.Where(r => r.RunId.StartsWith(text, StringComparison.OrdinalIgnoreCase)).Select(r => r.RunId).ToList();
         return matches.Count switch
         {

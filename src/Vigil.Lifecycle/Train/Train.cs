@@ -231,9 +231,9 @@ public sealed partial class ModelLifecycle
                 continue;
             }
 
-            if (column.Kind == ColumnKind.Timestamp || column.Kind == ColumnKind.String && !IsIdName(name))
+            if (column.Kind is ColumnKind.Timestamp or ColumnKind.String)
             {
-                continue; // not features anyway
+                continue; // never features anyway
             }
 
             if (IsIdName(name) || column is CategoricalColumn c && frame.RowCount >= 20 && c.Dictionary.Count >= 0.95 * frame.RowCount)
