@@ -87,6 +87,7 @@ public sealed class UsabilityCliTests(UsabilityFixture fx) : IClassFixture<Usabi
         Guidance.Sanitize("the label column 'y' is not in the data (Parameter 'data')").ShouldBe("the label column 'y' is not in the data");
         Guidance.Sanitize("Cannot parse argument 'x' for command 'set' expected type 'System.Int32'.").ShouldBe("Cannot parse argument 'x' for command 'set' expected a whole number.");
         Guidance.Sanitize("value of System.Double out of range").ShouldBe("value of a number out of range");
+        Guidance.Sanitize("IsolationForestOptions.MaxSamples must be at least 2. (Parameter 'MaxSamples')").ShouldBe("max-samples must be at least 2.");
     }
 
     /// <summary>

@@ -132,6 +132,8 @@ internal static partial class Guidance
         message = ParameterSuffix().Replace(message, string.Empty);
         message = ExpectedType().Replace(message, m => "expected " + TypeWords(m.Groups[1].Value));
         message = SystemType().Replace(message, m => TypeWords(m.Value));
+        // "IsolationForestOptions.MaxSamples must be ..." (a library's validation) names the setting as the CLI does: max-samples
+        message = OptionsMember().Replace(message, m => Kebab(m.Groups[1].Value));
         return message;
     }
 
@@ -146,6 +148,25 @@ internal static partial class Guidance
         _ when typeName.StartsWith("System.Nullable", StringComparison.Ordinal) => "a value",
         _ => "a value of another kind",
     };
+
+    private static string Kebab(string name)
+    {
+        var sb = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                sb.Append('-');
+            }
+
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return sb.ToString();
+    }
+
+    [GeneratedRegex(@"\b[A-Z][A-Za-z]*(?:Options|Spec|Quantiles)\.([A-Z][A-Za-z]*)")]
+    private static partial Regex OptionsMember();
 
     [GeneratedRegex(@"\s*\(Parameter '[^']*'\)")]
     private static partial Regex ParameterSuffix();
