@@ -351,6 +351,16 @@ public sealed class UsabilityCliTests(UsabilityFixture fx) : IClassFixture<Usabi
         second.ShouldSucceed();
         second.StdOut.ShouldContain("rolled back ux@walk: version 2 -> version 1");
         fx.Run("models", "rollback", "ux", "--alias", "walk").ShouldFailWithOneLine("no previous version");
+        var set = fx.Run("models", "alias", "set", "ux", "walk", "3", "--json");
+        set.ShouldSucceed();
+        using (var e = JsonDocument.Parse(set.StdOut))
+        {
+            (e.RootElement.GetProperty("action").GetString(), e.RootElement.GetProperty("from_version").GetInt32(), e.RootElement.GetProperty("to_version").GetInt32())
+                .ShouldBe(("set-alias", 1, 3));
+        }
+
+        using var back = JsonDocument.Parse(fx.Run("models", "rollback", "ux", "--alias", "walk", "--json").StdOut);
+        (back.RootElement.GetProperty("action").GetString(), back.RootElement.GetProperty("to_version").GetInt32()).ShouldBe(("rollback", 1));
     }
 
     [Fact]

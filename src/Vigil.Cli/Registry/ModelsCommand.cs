@@ -275,7 +275,8 @@ internal static class ModelsCommand
         var alias = new Argument<string>("ALIAS") { Description = "The alias, e.g. champion." };
         var version = new Argument<string>("VERSION") { Description = "The version the alias points to (a whole number)." };
         var reason = ReasonOption();
-        var cmd = new Command("set", "Point an alias at a version (recorded in the history): models alias set NAME ALIAS VERSION.") { name, alias, version, reason };
+        var json = CliOutput.JsonOption("Print the recorded history entry as JSON.");
+        var cmd = new Command("set", "Point an alias at a version (recorded in the history): models alias set NAME ALIAS VERSION.") { name, alias, version, reason, json };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -283,6 +284,12 @@ internal static class ModelsCommand
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var e = await store.SetAliasAsync(parse.GetRequiredValue(name), target, number, storeArgs.Actor(parse), parse.GetValue(reason), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(ToJson(e));
+                return CliApp.Ok;
+            }
+
             Terminal.Out.WriteLine($"{e.ModelName}@{e.Target}: {Move(e)} (by {e.Actor})");
             return CliApp.Ok;
         });
@@ -314,9 +321,10 @@ internal static class ModelsCommand
         var version = new Argument<string>("VERSION") { Description = "The version to move (a whole number)." };
         var reason = ReasonOption();
         var archive = new Option<bool>("--archive-existing") { Description = "Move the other versions in that stage to Archived." };
+        var stageJson = CliOutput.JsonOption("Print the recorded history entries as a JSON array.");
         var cmd = new Command("set", "Move a version to a stage (recorded in the history): models stage set NAME STAGE VERSION, the order of 'models alias set'.")
         {
-            name, stage, version, reason, archive,
+            name, stage, version, reason, archive, stageJson,
         };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
@@ -330,6 +338,12 @@ internal static class ModelsCommand
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var entries = await store.SetStageAsync(parse.GetRequiredValue(name), number, target, storeArgs.Actor(parse), parse.GetValue(reason), parse.GetValue(archive), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(stageJson))
+            {
+                TrackingFormat.WriteJson(new JsonArray([.. entries.Select(e => (JsonNode?)ToJson(e))]));
+                return CliApp.Ok;
+            }
+
             foreach (var e in entries)
             {
                 Terminal.Out.WriteLine($"{e.ModelName} version {TrackingFormat.Int(e.ToVersion ?? e.FromVersion)}: {e.FromStage?.ToString() ?? "?"} -> {e.Target} (by {e.Actor})");
@@ -345,10 +359,11 @@ internal static class ModelsCommand
         var name = NameArgument();
         var alias = new Option<string>("--alias") { Description = "The alias to point back at its previous version.", DefaultValueFactory = _ => "champion" };
         var reason = ReasonOption();
+        var rollbackJson = CliOutput.JsonOption("Print the recorded history entry as JSON (from_version, to_version).");
         var cmd = new Command("rollback",
             "Point an alias back one step in its history (recorded): each call walks back once more (3 -> 2 -> 1), as an undo of 'models alias set'.")
         {
-            name, alias, reason,
+            name, alias, reason, rollbackJson,
         };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
@@ -356,6 +371,12 @@ internal static class ModelsCommand
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var e = await store.RollbackAliasAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(alias), storeArgs.Actor(parse), parse.GetValue(reason), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(rollbackJson))
+            {
+                TrackingFormat.WriteJson(ToJson(e));
+                return CliApp.Ok;
+            }
+
             Terminal.Out.WriteLine($"rolled back {e.ModelName}@{e.Target}: {Move(e)} (by {e.Actor}); 'models history {e.ModelName}' lists the moves");
             return CliApp.Ok;
         });
