@@ -30,7 +30,7 @@ fi
 
 hidden="64,32,8,32,64"
 echo "== vigil" >&2
-vigil_out="$("$root/vigil" train --data "$data" --label label --model autoencoder --hidden "$hidden" --activation tanh \
+vigil_out="$("$root/vigil" train --data "$data" --label label --kind autoencoder --hidden "$hidden" --activation tanh \
   --epochs "$epochs" --batch-size 256 --validation-fraction 0 --trim-fraction 0 --threads "$threads" --seed 0 --out "$work/model")"
 echo "$vigil_out"
 echo "== pytorch" >&2

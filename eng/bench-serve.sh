@@ -43,7 +43,7 @@ cp "$root/eng/peers/fastapi_iforest_only.py" "$work/peer/"
 /usr/bin/python3 "$root/eng/peers/export_peer_data.py" "$work/peer" "$work/peer-data.csv" 100000 42
 
 export VIGIL_HOME="$work/home"
-"$root/vigil" train --data "$work/peer-data.csv" --label is_fraud --model iforest --seed 42 --register bench-fraud >/dev/null
+"$root/vigil" train --data "$work/peer-data.csv" --label is_fraud --kind iforest --seed 42 --register bench-fraud >/dev/null
 "$root/vigil" models alias set bench-fraud champion 1 >/dev/null
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

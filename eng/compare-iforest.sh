@@ -23,7 +23,7 @@ for data in "$folder"/*.csv.gz "$folder"/*.csv; do
   for ((s = 0; s < seeds; s++)); do
     d="$work/$name-$s"
     /usr/bin/python3 "$peer" "$data" --dump-split "$d" --split-seed "$s" >/dev/null
-    "$root/vigil" train --data "$d/train.csv" --label label --model iforest --seed "$s" --out "$d/model" >/dev/null
+    "$root/vigil" train --data "$d/train.csv" --label label --kind iforest --seed "$s" --out "$d/model" >/dev/null
     "$root/vigil" score --model "$d/model" --data "$d/test.csv" --out "$d/vigil.csv" >/dev/null
     # vigil writes "score,is_anomaly"; the peer wants one score per line (a header is allowed)
     cut -d, -f1 "$d/vigil.csv" > "$d/vigil_scores.txt"

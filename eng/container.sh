@@ -281,7 +281,7 @@ cmd_smoke() {
   log "volume $vol: a home with a registered model, made by the image's own CLI (as user vigil, read-only root)"
   podman volume create "$vol" >/dev/null
   run_cli "$vol" -- generate transactions --rows 4000 --seed 7 --days 10 --out /var/lib/vigil/tx.csv --quiet
-  run_cli "$vol" -- train --data /var/lib/vigil/tx.csv --label label --model iforest --seed 0 \
+  run_cli "$vol" -- train --data /var/lib/vigil/tx.csv --label label --kind iforest --seed 0 \
     --register fraud --experiment smoke >/dev/null
   run_cli "$vol" -- models alias set fraud champion 1 --reason "container smoke" >/dev/null
   mount="$(podman volume inspect --format '{{.Mountpoint}}' "$vol")"
@@ -408,8 +408,8 @@ cmd_compose_smoke() {
   log "PostgreSQL is up; register fraud v1 and v2 (shared artifact volume $home_vol), champion -> 1"
   cli() { podman run --rm --read-only --network "$net" -v "$home_vol:/var/lib/vigil" -e "VIGIL_STORE=$store" "$image:$tag" "$@"; }
   cli generate transactions --rows 4000 --seed 7 --days 10 --out /var/lib/vigil/tx.csv --quiet
-  cli train --data /var/lib/vigil/tx.csv --label label --model iforest --seed 0 --register fraud >/dev/null
-  cli train --data /var/lib/vigil/tx.csv --label label --model iforest --seed 1 --register fraud >/dev/null
+  cli train --data /var/lib/vigil/tx.csv --label label --kind iforest --seed 0 --register fraud >/dev/null
+  cli train --data /var/lib/vigil/tx.csv --label label --kind iforest --seed 1 --register fraud >/dev/null
   cli models alias set fraud champion 1 --reason "compose smoke" >/dev/null
 
   log "compose up: two vigil replicas on 127.0.0.1:$p1 and 127.0.0.1:$p2"

@@ -85,7 +85,7 @@ fi
 
 say "training the model (store: $store_name)"
 vigil generate transactions --rows 20000 --seed 11 --out "$work/tx.csv" >/dev/null
-vigil train --data "$work/tx.csv" --label label --model iforest --seed 1 --register soak >/dev/null
+vigil train --data "$work/tx.csv" --label label --kind iforest --seed 1 --register soak >/dev/null
 vigil models alias set soak champion 1 >/dev/null
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -129,6 +129,8 @@ deploy_check() {  # deploy_check NAME SECONDS COMMAND...: run with a time limit,
   return "$rc"
 }
 deploy_check k8s-schemas 300 bash "$root/eng/container.sh" validate-k8s || true
+# The CLI as a .NET tool: dotnet pack -> dotnet tool install --tool-path from ./artifacts on a clean home -> vigil quickstart.
+deploy_check dotnet-tool 900 bash "$root/eng/tool.sh" || true
 if [ "${VIGIL_TEST_CONTAINER:-1}" = 0 ] && [ "${CI:-}" != true ]; then
   echo "== deploy: container checks SKIPPED (VIGIL_TEST_CONTAINER=0)"
   skipped=$(( ${skipped:-0} + 3 ))

@@ -17,7 +17,7 @@ public sealed class CancelCliTests
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "train", "--data", "tx.parquet", "--label", "label", "--model", "autoencoder",
+            Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "train", "--data", "tx.parquet", "--label", "label", "--kind", "autoencoder",
             "--epochs", "10000", "--patience", "10000", "--experiment", "ctrl-c", "--out", "model",
         })
         {

@@ -64,7 +64,7 @@ public sealed class CliErrorTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("d.csv"), "a,label\n1,0\n");
-        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "d.csv", "--model", "svm", "--out", "m").ShouldFailWithOneLine("svm");
+        VigilProcess.RunProcess(dir.Path, null, "train", "--data", "d.csv", "--kind", "svm", "--out", "m").ShouldFailWithOneLine("svm");
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed class FxCliTests
         VigilProcess.Run(dir.Path, "fx", "train", "--data", "d.csv", "--client", "FISAU")
             .ShouldFailWithOneLine("give --out BUNDLE");
         VigilProcess.Run(dir.Path, "fx", "train", "--data", "d.csv", "--client", "FISAU", "--out", "m", "--reconstruction-quantile", "1.5")
-            .ShouldFailWithOneLine("FxQuantiles.Reconstruction must be in [0, 1]");
+            .ShouldFailWithOneLine("Reconstruction must be in [0, 1]");
         VigilProcess.Run(dir.Path, "fx", "evaluate", "--model", "absent.zip", "--data", "d.csv").ExitCode.ShouldBe(2);
         VigilProcess.Run(dir.Path, "fx", "generate", "--rows", "0", "--out", "z.csv").ShouldFailWithOneLine("--rows");
     }

@@ -17,7 +17,7 @@ public sealed class OnnxImportCliTests
     public void Import_register_then_score_by_registry_uri_reproduces_the_torch_outputs()
     {
         using var dir = new TempDir();
-        var import = VigilProcess.Run(dir.Path, "import", "onnx", F("scorer.onnx"), "--schema", F("scorer.schema.json"), "--register", "torch-scorer");
+        var import = VigilProcess.Run(dir.Path, "import", "onnx", F("scorer.onnx"), "--onnx-schema", F("scorer.schema.json"), "--register", "torch-scorer");
         import.ShouldSucceed();
         import.StdOut.ShouldContain("imported onnx scorer.onnx: 6 features");
         import.StdOut.ShouldContain("registered torch-scorer version 1 (models:/torch-scorer/1)");
@@ -46,7 +46,7 @@ public sealed class OnnxImportCliTests
     public void Train_with_model_onnx_writes_the_same_kind_of_bundle_with_training_metrics()
     {
         using var dir = new TempDir();
-        var train = VigilProcess.Run(dir.Path, "train", "--model", "onnx", "--onnx", F("classifier.onnx"), "--onnx-schema", F("classifier.schema.json"),
+        var train = VigilProcess.Run(dir.Path, "train", "--kind", "onnx", "--onnx", F("classifier.onnx"), "--onnx-schema", F("classifier.schema.json"),
             "--data", F("onnx-input.csv"), "--label", "label", "--id", "id", "--out", "clf.zip");
         train.ShouldSucceed();
         train.StdOut.ShouldContain("trained onnx on 256 rows x 6 features");
@@ -68,11 +68,11 @@ public sealed class OnnxImportCliTests
         File.WriteAllText(dir.File("wrong-input.json"), """{"features": ["amount", "hour", "merchant_risk", "velocity_1h", "distance_km", "account_age_days"], "input": "x", "output": "score"}""");
         File.WriteAllText(dir.File("junk.onnx"), "not a model");
 
-        VigilProcess.Run(dir.Path, "import", "onnx", F("scorer.onnx"), "--schema", "wrong-input.json", "--out", "m")
+        VigilProcess.Run(dir.Path, "import", "onnx", F("scorer.onnx"), "--onnx-schema", "wrong-input.json", "--out", "m")
             .ShouldFailWithOneLine("wrong-input.json", "\"input\" names 'x'", "'features' float32 [batch, 6]");
-        VigilProcess.Run(dir.Path, "import", "onnx", "absent.onnx", "--schema", F("scorer.schema.json"), "--out", "m")
+        VigilProcess.Run(dir.Path, "import", "onnx", "absent.onnx", "--onnx-schema", F("scorer.schema.json"), "--out", "m")
             .ShouldFailWithOneLine("absent.onnx", "file not found");
-        VigilProcess.Run(dir.Path, "import", "onnx", "junk.onnx", "--schema", F("scorer.schema.json"), "--out", "m")
+        VigilProcess.Run(dir.Path, "import", "onnx", "junk.onnx", "--onnx-schema", F("scorer.schema.json"), "--out", "m")
             .ShouldFailWithOneLine("junk.onnx", "is not a valid ONNX model");
         Directory.Exists(dir.File("m")).ShouldBeFalse();
     }

@@ -35,7 +35,7 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
         File.WriteAllText(_dir.File("grid.yaml"), "estimators: [10, 30]\nmaxSamples: [64, auto]\n");
         string[] Search(string experiment) =>
         [
-            "search", "--model", "iforest", "--data", fx.Data, "--label", "label", "--features", Features, "--grid", "grid.yaml",
+            "search", "--kind", "iforest", "--data", fx.Data, "--label", "label", "--features", Features, "--grid", "grid.yaml",
             "--seed", "4", "--experiment", experiment, "--json",
         ];
 
@@ -79,7 +79,7 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
         using var b = JsonDocument.Parse(second.StdOut);
         Ranking(b).ShouldBe(Ranking(a));
 
-        var table = Run("search", "--model", "iforest", "--data", fx.Data, "--label", "label", "--features", Features, "--trials", "2", "--seed", "4", "--parallel", "1");
+        var table = Run("search", "--kind", "iforest", "--data", fx.Data, "--label", "label", "--features", Features, "--trials", "2", "--seed", "4", "--threads", "1");
         table.ShouldSucceed();
         table.StdOut.ShouldContain("leaderboard by auc_pr (validation)");
         table.StdOut.ShouldContain("estimators=");
@@ -90,8 +90,8 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
     {
         // maxFeatures 50 passes the grid check but fails at fit on 2 features.
         File.WriteAllText(_dir.File("grid.yaml"), "estimators: [10]\nmaxFeatures: [1.0, 50]\n");
-        var r = Run("search", "--model", "iforest", "--data", fx.Data, "--label", "label", "--features", "amount,hour_of_day", "--grid", "grid.yaml",
-            "--seed", "2", "--parallel", "1", "--json");
+        var r = Run("search", "--kind", "iforest", "--data", fx.Data, "--label", "label", "--features", "amount,hour_of_day", "--grid", "grid.yaml",
+            "--seed", "2", "--threads", "1", "--json");
         r.ExitCode.ShouldBe(4, r.StdErr);
         using var json = JsonDocument.Parse(r.StdOut);
         var board = json.RootElement.GetProperty("leaderboard");
@@ -107,7 +107,7 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
     public void Search_refuses_an_unknown_parameter_naming_the_valid_ones()
     {
         File.WriteAllText(_dir.File("grid.yaml"), "estimators: [10]\nmax_depth: [3, 5]\n");
-        Run("search", "--model", "iforest", "--data", fx.Data, "--label", "label", "--grid", "grid.yaml")
+        Run("search", "--kind", "iforest", "--data", fx.Data, "--label", "label", "--grid", "grid.yaml")
             .ShouldFailWithOneLine("unknown iforest parameter 'max_depth'", "valid parameters: estimators, maxSamples");
     }
 
@@ -116,7 +116,7 @@ public sealed class SearchPromoteTests(SearchDataFixture fx) : IClassFixture<Sea
     {
         // v1: a weak isolation forest on two features; v2: LightGBM on the labels.
         Run("train", "--data", fx.Data, "--label", "label", "--features", "hour_of_day,customer_tenure_days", "--estimators", "10", "--register", "fraud").ShouldSucceed();
-        Run("train", "--data", fx.Data, "--label", "label", "--model", "lightgbm", "--features", Features, "--estimators", "30", "--threads", "1", "--register", "fraud").ShouldSucceed();
+        Run("train", "--data", fx.Data, "--label", "label", "--kind", "lightgbm", "--features", Features, "--estimators", "30", "--threads", "1", "--register", "fraud").ShouldSucceed();
         const string Gate = "auc_pr>=champion+0.01,recall_at_fpr_0.05>=champion";
 
         var first = Run("promote", "fraud", "--candidate", "1", "--gate", Gate, "--data", fx.Data, "--label", "label", "--user", "alice");

@@ -46,14 +46,14 @@ public sealed partial class TrainCatalogTests : IDisposable
         ]), data);
         var bundle = Path.Combine(_dir, "m");
 
-        var code = await CliApp.RunAsync(["train", "--data", data, "--model", "meandistance", "--param", "cutoff=2.5", "--out", bundle]);
+        var code = await CliApp.RunAsync(["train", "--data", data, "--kind", "meandistance", "--param", "cutoff=2.5", "--out", bundle]);
 
         code.ShouldBe(0);
         var loaded = ModelBundle.Load(bundle);
         loaded.Manifest.DetectorKind.ShouldBe("meandistance");
         loaded.Manifest.Parameters["cutoff"].ShouldBe("2.5");
         loaded.Threshold.ShouldBe(2.5);
-        (await CliApp.RunAsync(["train", "--data", data, "--model", "meandistance", "--param", "estimators=5", "--out", bundle])).ShouldBe(CliApp.UsageError);
+        (await CliApp.RunAsync(["train", "--data", data, "--kind", "meandistance", "--param", "estimators=5", "--out", bundle])).ShouldBe(CliApp.UsageError);
     }
 
     [Fact]
@@ -67,27 +67,27 @@ public sealed partial class TrainCatalogTests : IDisposable
             new Float64Column("label", [.. Enumerable.Range(0, 300).Select(i => i % 10 == 0 ? 1.0 : 0.0)]),
         ]), data);
 
-        // --estimators is iforest's estimators and lightgbm's iterations; --learning-rate is shared by autoencoder and lightgbm.
+        // --estimators is iforest's and lightgbm's estimators (lightgbm's old name iterations is still accepted); --learning-rate is shared by autoencoder and lightgbm.
         var gbm = Path.Combine(_dir, "gbm");
-        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "lightgbm", "--estimators", "7", "--leaves", "5",
+        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--kind", "lightgbm", "--estimators", "7", "--leaves", "5",
             "--learning-rate", "0.2", "--unbalanced", "--seed", "3", "--threads", "1", "--out", gbm])).ShouldBe(0);
         var p = ModelBundle.Load(gbm).Manifest.Parameters;
-        (p["iterations"], p["leaves"], p["learningRate"], p["unbalanced"], p["seed"]).ShouldBe(("7", "5", "0.2", "true", "3"));
+        (p["estimators"], p["leaves"], p["learningRate"], p["unbalanced"], p["seed"]).ShouldBe(("7", "5", "0.2", "true", "3"));
 
         var ae = Path.Combine(_dir, "ae");
-        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--model", "autoencoder", "--hidden", "4,2,4", "--activation", "relu",
+        (await CliApp.RunAsync(["train", "--data", data, "--label", "label", "--kind", "autoencoder", "--hidden", "4,2,4", "--activation", "relu",
             "--epochs", "2", "--out", ae])).ShouldBe(0);
         p = ModelBundle.Load(ae).Manifest.Parameters;
         (p["hiddenLayers"], p["hiddenActivation"], p["epochs"], p["learningRate"]).ShouldBe(("4,2,4", "relu", "2", "0.001"));
 
         var forest = Path.Combine(_dir, "forest");
-        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--estimators", "9", "--max-samples", "0.5", "--bootstrap",
+        (await CliApp.RunAsync(["train", "--data", data, "--kind", "iforest", "--estimators", "9", "--max-samples", "0.5", "--bootstrap",
             "--contamination", "0.1", "--out", forest])).ShouldBe(0);
         p = ModelBundle.Load(forest).Manifest.Parameters;
         (p["estimators"], p["maxSamples"], p["bootstrap"], p["contamination"]).ShouldBe(("9", "0.5", "true", "0.1"));
 
-        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--estimators", "0", "--out", forest])).ShouldBe(CliApp.UsageError);
-        (await CliApp.RunAsync(["train", "--data", data, "--model", "iforest", "--max-samples", "lots", "--out", forest])).ShouldBe(CliApp.UsageError);
+        (await CliApp.RunAsync(["train", "--data", data, "--kind", "iforest", "--estimators", "0", "--out", forest])).ShouldBe(CliApp.UsageError);
+        (await CliApp.RunAsync(["train", "--data", data, "--kind", "iforest", "--max-samples", "lots", "--out", forest])).ShouldBe(CliApp.UsageError);
     }
 
     [GeneratedRegex(@"\s+")]

@@ -48,7 +48,14 @@ internal static class VigilProcess
             : RunProcess(workingDirectory, environment, args);
 
     /// <summary>Runs vigil in this process with its output captured; the store defaults to <paramref name="home"/> (else workingDirectory/.vigil-home).</summary>
-    public static VigilResult RunInProcess(string workingDirectory, string? home, params string[] args)
+    public static VigilResult RunInProcess(string workingDirectory, string? home, params string[] args) =>
+        RunInProcess(workingDirectory, home, terminalWidth: null, args);
+
+    /// <summary>
+    /// Runs vigil in this process as if stdout were a terminal <paramref name="terminalWidth"/> columns wide (tables
+    /// drawn to that width), or a pipe when null (tables tab-separated).
+    /// </summary>
+    public static VigilResult RunInProcess(string workingDirectory, string? home, int? terminalWidth, params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
@@ -58,7 +65,7 @@ internal static class VigilProcess
         try
         {
             Environment.CurrentDirectory = workingDirectory;
-            using (Terminal.Redirect(stdout, stderr, home ?? Path.Combine(workingDirectory, ".vigil-home")))
+            using (Terminal.Redirect(stdout, stderr, home ?? Path.Combine(workingDirectory, ".vigil-home"), terminalWidth ?? 200, terminal: terminalWidth is not null))
             {
                 exit = Task.Run(() => CliApp.RunAsync(args)).GetAwaiter().GetResult();
             }

@@ -13,7 +13,7 @@ public sealed class WorkflowTests
         File.Exists(dir.File("tx.csv")).ShouldBeTrue();
 
         var features = "amount,hour_of_day,avg_monthly_spend,customer_tenure_days,num_prev_tx_24h,tx_count_1d,amount_sum_1d";
-        VigilProcess.Run(dir.Path, "train", "--data", "tx.csv", "--label", "label", "--model", "iforest", "--seed", "3",
+        VigilProcess.Run(dir.Path, "train", "--data", "tx.csv", "--label", "label", "--kind", "iforest", "--seed", "3",
             "--features", features, "--out", "model").ShouldSucceed();
         File.Exists(dir.File("model/bundle.json")).ShouldBeTrue();
 
@@ -117,7 +117,7 @@ public sealed class WorkflowTests
     {
         using var dir = new TempDir();
         var env = new Dictionary<string, string> { ["VIGIL_HOME"] = dir.File("home") };
-        var r = VigilProcess.Run(dir.Path, env, "quickstart", "--dir", "qs", "--rows", "30000");
+        var r = VigilProcess.Run(dir.Path, env, "quickstart", "--out", "qs", "--rows", "30000");
         r.ShouldSucceed();
         r.StdOut.ShouldContain("models:/quickstart-fraud@champion");
         File.Exists(dir.File("home/vigil.db")).ShouldBeTrue();

@@ -67,6 +67,61 @@ public sealed partial class DocsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_document_is_valid_for_an_OpenAPI_reader_with_numbers_typed_as_numbers_and_nullable_fields_optional()
+    {
+        using var response = await _server.Client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        // Microsoft.OpenApi's reader (the library ASP.NET Core writes the document with) validates it against the spec rules.
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(text, "json");
+        read.Diagnostic!.Errors.ShouldBeEmpty(string.Join("; ", read.Diagnostic.Errors.Select(e => $"{e.Pointer}: {e.Message}")));
+        read.Document.ShouldNotBeNull();
+
+        var schemas = JsonNode.Parse(text)!["components"]!["schemas"]!.AsObject();
+        var prediction = schemas["PredictionDoc"]!;
+        var score = prediction["properties"]!["score"]!;
+        Types(score).ShouldBe(["null", "number"]);
+        score["pattern"].ShouldBeNull();
+        var required = prediction["required"]?.AsArray().Select(n => n!.GetValue<string>()).ToList() ?? [];
+        required.ShouldContain("status");
+        required.ShouldNotContain("field");
+        required.ShouldNotContain("error");
+        required.ShouldNotContain("score");
+        foreach (var (name, schema) in schemas)
+        {
+            foreach (var (property, p) in schema!["properties"]?.AsObject() ?? [])
+            {
+                var types = Types(p!);
+                (types.Contains("number") && types.Contains("string")).ShouldBeFalse($"{name}.{property} is typed {string.Join("|", types)}");
+            }
+        }
+    }
+
+    private static List<string> Types(JsonNode schema) => schema["type"] switch
+    {
+        JsonArray a => [.. a.Select(t => t!.GetValue<string>()).Order(StringComparer.Ordinal)],
+        JsonValue v => [v.GetValue<string>()],
+        _ => [],
+    };
+
+    [Fact]
+    public async Task Metrics_include_process_and_runtime_metrics()
+    {
+        var text = await _server.Client.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        text.ShouldContain("process_cpu_seconds_total");
+        text.ShouldContain("process_working_set_bytes");
+        text.ShouldContain("dotnet_collection_count_total");
+    }
+
+    [Fact]
+    public async Task Docs_page_has_no_vendor_buttons()
+    {
+        var html = await _server.Client.GetStringAsync("/docs", TestContext.Current.CancellationToken);
+        html.ShouldContain("\"hideClientButton\":true");
+        html.ShouldContain("\"agent\":{\"disabled\":true");
+    }
+
+    [Fact]
     public async Task Docs_page_is_html_whose_scripts_and_styles_are_served_by_this_server()
     {
         using var page = await _server.Client.GetAsync("/docs", TestContext.Current.CancellationToken);

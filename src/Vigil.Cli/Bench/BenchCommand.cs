@@ -114,7 +114,7 @@ internal static class BenchCommand
                 table.AddRow(Markup.Escape(r.Dataset), "-", "-", r.Model, "[yellow]skipped[/]", "", "", "", "", "", "");
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             foreach (var r in results.Where(r => r.Skipped is not null))
             {
                 Terminal.Out.WriteLine($"skipped {r.Dataset} ({r.Model}): {r.Skipped}");

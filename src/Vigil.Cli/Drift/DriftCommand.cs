@@ -317,7 +317,7 @@ internal static class DriftCommand
                 f.MissingShareCurrent.ToString("P1", CultureInfo.InvariantCulture));
         }
 
-        Terminal.Out.Write(table);
+        CliOutput.Write(table);
         var drifted = 0;
         foreach (var f in report.Features)
         {

@@ -70,7 +70,7 @@ internal static class EvaluateCommand
         table.AddRow("precision at threshold", F(cm.Precision));
         table.AddRow("recall at threshold", F(cm.Recall));
         table.AddRow("FPR at threshold", F(cm.Fpr));
-        Terminal.Out.Write(table);
+        CliOutput.Write(table);
 
         var matrix = new Table().Border(TableBorder.Rounded).Title("confusion matrix at threshold");
         matrix.AddColumn(string.Empty);
@@ -78,6 +78,6 @@ internal static class EvaluateCommand
         matrix.AddColumn(new TableColumn("not flagged").RightAligned());
         matrix.AddRow("fraud (1)", cm.TruePositives.ToString("N0", CultureInfo.InvariantCulture), cm.FalseNegatives.ToString("N0", CultureInfo.InvariantCulture));
         matrix.AddRow("normal (0)", cm.FalsePositives.ToString("N0", CultureInfo.InvariantCulture), cm.TrueNegatives.ToString("N0", CultureInfo.InvariantCulture));
-        Terminal.Out.Write(matrix);
+        CliOutput.Write(matrix);
     }
 }

@@ -288,7 +288,7 @@ internal static class FxCommand
                 table.AddRow(kind, I(k.Count), k.Recall.ToString("F4", CultureInfo.InvariantCulture), I(k.RightCheck));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             Terminal.Out.MarkupLine(
                 $"false positive rate on {r.Normal:N0} normal deals: [bold]{r.FalsePositiveRate.ToString("F4", CultureInfo.InvariantCulture)}[/] " +
                 $"(tp {I(r.TruePositives)}, fp {I(r.FalsePositives)}, tn {I(r.TrueNegatives)}, fn {I(r.FalseNegatives)})");

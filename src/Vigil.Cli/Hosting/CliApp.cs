@@ -45,6 +45,7 @@ internal static class CliApp
         root.Subcommands.Add(LabelsCommand.Build());
         root.Subcommands.Add(PerformanceCommand.Build());
         root.Subcommands.Add(MonitorCommand.Build());
+        root.Subcommands.Add(CompletionCommand.Build());
         return root;
     }
 
@@ -52,11 +53,22 @@ internal static class CliApp
     {
         var root = BuildRoot();
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        if (parse.Errors.Count > 0 && Deprecated.Rewrite(parse, args) is { } rewritten)
+        {
+            // An old spelling kept for one release: say so once, then run as if the new one was given.
+            foreach (var note in rewritten.Notes)
+            {
+                Terminal.Note(note);
+            }
+
+            parse = root.Parse(rewritten.Args);
+        }
+
+        if (parse.Errors.Count > 0 && !(args.Length > 0 && args[0].StartsWith("[suggest", StringComparison.Ordinal)))
         {
             var command = parse.CommandResult.Command;
-            var path = command == root ? "vigil" : CommandPath(parse);
-            Terminal.Error($"{parse.Errors[0].Message} (see '{path} --help')");
+            var path = command == root ? "vigil" : Guidance.CommandPath(parse.CommandResult);
+            Terminal.Error(Guidance.Describe(parse) ?? $"{parse.Errors[0].Message} (see '{path} --help')");
             return UsageError;
         }
 
@@ -93,19 +105,6 @@ internal static class CliApp
             Console.CancelKeyPress -= onCancel;
         }
     }
-
-    private static string CommandPath(ParseResult parse)
-    {
-        var names = new List<string>();
-        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
-        {
-            names.Add(r.Command.Name);
-        }
-
-        names.Reverse();
-        names[0] = "vigil";
-        return string.Join(' ', names);
-    }
 }
 
 /// <summary>
@@ -126,7 +125,8 @@ internal static class Terminal
         }
 
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        return new CliConsole(Console.Out, Console.Error, stdout, stderr, !Console.IsErrorRedirected && stderr.Profile.Capabilities.Interactive, null);
+        return new CliConsole(Console.Out, Console.Error, stdout, stderr, !Console.IsErrorRedirected && stderr.Profile.Capabilities.Interactive, null,
+            !Console.IsOutputRedirected);
     });
 
     private static CliConsole Active => Current.Value ?? Process.Value;
@@ -146,12 +146,15 @@ internal static class Terminal
     /// <summary>True when stderr is a terminal, so live progress can be drawn.</summary>
     public static bool Interactive => Active.Interactive;
 
+    /// <summary>True when stdout is a terminal: tables are drawn to its width; else they are written tab-separated (<see cref="CliOutput"/>).</summary>
+    public static bool StdoutIsTerminal => Active.StdoutIsTerminal;
+
     /// <summary>The VIGIL_HOME of an in-process run, or null for the environment's.</summary>
     public static string? Home => Active.Home;
 
     /// <summary>Writes one readable error line to stderr.</summary>
     public static void Error(string message) =>
-        Active.ErrWriter.WriteLine($"vigil: error: {string.Join(' ', message.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
+        Active.ErrWriter.WriteLine($"vigil: error: {string.Join(' ', Guidance.Sanitize(message).Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))}");
 
     /// <summary>Writes a note line to stderr.</summary>
     public static void Note(string message) => Active.ErrWriter.WriteLine(message);
@@ -159,8 +162,9 @@ internal static class Terminal
     /// <summary>
     /// Sends this async flow's output to <paramref name="stdout"/> and <paramref name="stderr"/> (plain text, no colour,
     /// <paramref name="width"/> columns, never interactive) and its default store to <paramref name="home"/>, until disposed.
+    /// With <paramref name="terminal"/> stdout acts as a terminal of that width (tables drawn); else as a pipe (tab-separated).
     /// </summary>
-    public static IDisposable Redirect(TextWriter stdout, TextWriter stderr, string? home, int width = 200)
+    public static IDisposable Redirect(TextWriter stdout, TextWriter stderr, string? home, int width = 200, bool terminal = false)
     {
         static IAnsiConsole Plain(TextWriter writer, int width)
         {
@@ -179,11 +183,11 @@ internal static class Terminal
         stdout = TextWriter.Synchronized(stdout);
         stderr = TextWriter.Synchronized(stderr);
         var previous = Current.Value;
-        Current.Value = new CliConsole(stdout, stderr, Plain(stdout, width), Plain(stderr, width), false, home);
+        Current.Value = new CliConsole(stdout, stderr, Plain(stdout, width), Plain(stderr, width), false, home, terminal);
         return new Restore(() => Current.Value = previous);
     }
 
-    private sealed record CliConsole(TextWriter OutWriter, TextWriter ErrWriter, IAnsiConsole Out, IAnsiConsole Err, bool Interactive, string? Home);
+    private sealed record CliConsole(TextWriter OutWriter, TextWriter ErrWriter, IAnsiConsole Out, IAnsiConsole Err, bool Interactive, string? Home, bool StdoutIsTerminal);
 
     private sealed class Restore(Action restore) : IDisposable
     {

@@ -84,6 +84,10 @@ internal sealed class CliProgress(Action<LifecycleProgress>? onEvent) : IProgres
         {
             Terminal.Note(value.Message);
         }
+        else if (value.Stage == LifecycleStages.Features && value.Message is not null)
+        {
+            Terminal.Note($"{value.Message}; --include COL keeps one");
+        }
 
         onEvent?.Invoke(value);
     }
@@ -97,6 +101,23 @@ internal static class TrackingFormat
     public static void WriteJson(JsonNode node) => Terminal.OutWriter.WriteLine(node.ToJsonString(Indented));
 
     public static string Time(DateTimeOffset? t) => t is null ? "" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>A time as a terminal table shows it: minutes, no seconds or zone (UTC).</summary>
+    public static string ShortTime(DateTimeOffset? t) => t is null ? "" : t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+
+    /// <summary>How long a run took ("12.3s", "4m05s", "1h02m"), or "" while it runs.</summary>
+    public static string Took(DateTimeOffset? start, DateTimeOffset? end)
+    {
+        if (start is null || end is null)
+        {
+            return "";
+        }
+
+        var d = end.Value - start.Value;
+        return d.TotalSeconds < 60 ? d.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + "s"
+            : d.TotalMinutes < 60 ? string.Create(CultureInfo.InvariantCulture, $"{(int)d.TotalMinutes}m{d.Seconds:00}s")
+            : string.Create(CultureInfo.InvariantCulture, $"{(int)d.TotalHours}h{d.Minutes:00}m");
+    }
 
     public static string? Iso(DateTimeOffset? t) => t?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 

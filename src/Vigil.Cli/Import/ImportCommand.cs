@@ -7,7 +7,7 @@ using Vigil.Lifecycle;
 namespace Vigil.Cli;
 
 /// <summary>
-/// <c>vigil import onnx MODEL.onnx --schema SCHEMA.json [--out BUNDLE] [--register NAME] [--experiment EXP]</c>: wraps a
+/// <c>vigil import onnx MODEL.onnx --onnx-schema SCHEMA.json [--out BUNDLE] [--register NAME] [--experiment EXP]</c>: wraps a
 /// model trained elsewhere as a Vigil bundle, usable like any other (score, registry, serving).
 /// </summary>
 internal static class ImportCommand
@@ -22,7 +22,7 @@ internal static class ImportCommand
     private static Command BuildOnnx()
     {
         var modelFile = new Argument<string>("MODEL") { Description = "The .onnx file (e.g. exported by torch.onnx.export or skl2onnx)." };
-        var schema = new Option<string>("--schema") { Description = "JSON: {\"features\": [names in input-column order], \"input\": \"tensor\", \"output\": \"tensor\"}, optionally \"output_column\", \"higher_is_anomalous\", \"threshold\", \"defaults\".", Required = true };
+        var schema = new Option<string>("--onnx-schema") { Description = "JSON: {\"features\": [names in input-column order], \"input\": \"tensor\", \"output\": \"tensor\"}, optionally \"output_column\", \"higher_is_anomalous\", \"threshold\", \"defaults\".", Required = true };
         var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
         var experiment = new Option<string?>("--experiment") { Description = "Log the import as a run (params, bundle) in this experiment of the tracking store." };
         var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model (experiment 'default' unless --experiment)." };
@@ -31,6 +31,7 @@ internal static class ImportCommand
         {
             modelFile, schema, output, force, experiment, register,
         };
+        Deprecated.Option(cmd, "--schema", "--onnx-schema");
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
         {
@@ -49,7 +50,7 @@ internal static class ImportCommand
                 ModelBundle.CheckSaveTarget(outPath, parse.GetValue(force));
             }
 
-            var model = OnnxImport.Load("MODEL", modelPath, "--schema", schemaPath);
+            var model = OnnxImport.Load("MODEL", modelPath, "--onnx-schema", schemaPath);
             var bundle = ModelBundle.FromOnnx(model);
             try
             {

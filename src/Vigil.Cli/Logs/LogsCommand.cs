@@ -76,10 +76,11 @@ internal static class LogsCommand
 
     private static Command BuildTail()
     {
-        var lines = new Option<int>("-n", "--lines") { HelpName = "N", Description = "How many of the newest requests to print.", DefaultValueFactory = _ => 10 };
+        var lines = new Option<int>("--limit", "-n") { HelpName = "N", Description = "How many of the newest requests to print.", DefaultValueFactory = _ => 10 };
         var model = new Option<string?>("--model", "-m") { Description = "Only requests scored by this model." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per line with every field instead of a table." };
         var cmd = new Command("tail", "Print the newest logged requests, oldest first.") { lines, model, json };
+        Deprecated.Option(cmd, "--lines", "--limit");
         var source = new LogSource().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -90,7 +91,7 @@ internal static class LogsCommand
             {
                 foreach (var r in records)
                 {
-                    Console.Out.WriteLine(ToJson(r).ToJsonString());
+                    Terminal.OutWriter.WriteLine(ToJson(r).ToJsonString());
                 }
 
                 return CliApp.Ok;
@@ -118,7 +119,7 @@ internal static class LogsCommand
                     Int(r.ScoreUs));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -138,13 +139,37 @@ internal static class LogsCommand
         ["status"] = r.Status,
         ["rows"] = r.Rows,
         ["scored_rows"] = r.ScoredRows,
-        ["request_payload"] = r.RequestPayload,
-        ["response_payload"] = r.ResponsePayload,
+        ["request_payload"] = Payload(r.RequestPayload),
+        ["response_payload"] = Payload(r.ResponsePayload),
         ["parse_us"] = r.ParseUs,
         ["transform_us"] = r.TransformUs,
         ["score_us"] = r.ScoreUs,
         ["error"] = r.Error,
     };
+
+    /// <summary>A stored payload as JSON when it is JSON (the usual case: request and response bodies), else as the text it is.</summary>
+    internal static JsonNode? Payload(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var t = text.TrimStart();
+        if (t.Length > 0 && (t[0] == '{' || t[0] == '['))
+        {
+            try
+            {
+                return JsonNode.Parse(text);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // not JSON after all (e.g. truncated): keep the text
+            }
+        }
+
+        return JsonValue.Create(text);
+    }
 
     /// <summary>
     /// <c>--since</c>: an ISO-8601 time (without an offset: UTC) or a duration back from <paramref name="now"/>

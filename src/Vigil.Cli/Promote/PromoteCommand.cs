@@ -123,7 +123,7 @@ internal static class PromoteCommand
             table.AddRow(k, F(value), o.ChampionMetrics is { } c && c.TryGetValue(k, out var cv) ? F(cv) : "-");
         }
 
-        Terminal.Out.Write(table);
+        CliOutput.Write(table);
         foreach (var check in o.Gate.Checks)
         {
             var mark = check.Outcome switch { GateOutcome.Passed => "pass", GateOutcome.Failed => "FAIL", _ => "skip" };

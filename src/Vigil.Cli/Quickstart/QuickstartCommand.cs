@@ -10,7 +10,7 @@ using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil quickstart [--dir D]</c>: generate → out-of-time split → train three detectors → compare out of time → gated promotion → score, end to end.</summary>
+/// <summary><c>vigil quickstart [--out D]</c>: generate → out-of-time split → train three detectors → compare out of time → gated promotion → score, end to end.</summary>
 internal static class QuickstartCommand
 {
     /// <summary>The generated columns the quickstart model learns from (identifiers and the fraud pattern are left out).</summary>
@@ -22,7 +22,7 @@ internal static class QuickstartCommand
 
     public static Command Build()
     {
-        var dir = new Option<string>("--dir") { Description = "Folder for the generated files.", DefaultValueFactory = _ => "vigil-quickstart" };
+        var dir = new Option<string>("--out", "-o") { Description = "Folder for the generated files.", DefaultValueFactory = _ => "vigil-quickstart" };
         var rows = new Option<long>("--rows") { Description = "Transactions to generate.", DefaultValueFactory = _ => 200_000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for data and model.", DefaultValueFactory = _ => 42 };
         var fx = new Option<bool>("--fx") { Description = "Run the FX deal story instead: generate deals, train, register and evaluate fx-FISAU and fx-FISNZ, serve them and score the example deal." };
@@ -30,6 +30,7 @@ internal static class QuickstartCommand
         {
             dir, rows, seed, fx,
         };
+        Deprecated.Option(cmd, "--dir", "--out");
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -70,6 +71,13 @@ internal static class QuickstartCommand
         const int trainDays = 60;
         var gap = TimeSpan.FromDays(7);
 
+        // Reuse or fresh, said up front: a second quickstart on the same store adds versions that compete with the champion.
+        var existing = (await lifecycle.Store!.ListRegisteredModelsAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(m => m.Name == ModelName);
+        Step(existing is null
+            ? $"fresh start: no model {ModelName} in {lifecycle.Store.Location} yet"
+            : $"reusing {lifecycle.Store.Location}: {ModelName} has versions 1-{existing.LatestVersion.ToString(CultureInfo.InvariantCulture)}" +
+              (existing.Aliases.TryGetValue(ModelLifecycle.ChampionAlias, out var was) ? $", champion version {was.ToString(CultureInfo.InvariantCulture)}" : ", no champion") +
+              "; this run adds three versions and the best must beat that champion");
         Step($"1/7 generating {rows:N0} card transactions over {days} days (seed {seed})");
         var options = new TransactionGeneratorOptions { Rows = rows, Seed = seed, Days = days, FraudRate = 0.01 };
         var frame = TransactionGenerator.GenerateFrame(options);
@@ -126,30 +134,23 @@ internal static class QuickstartCommand
         Step($"4/7 comparing the three on the {test.RowCount:N0} out-of-time rows");
         static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var best = results.OrderByDescending(r => r.Metrics[MetricSet.AucPr]).ThenBy(r => r.Version.Version).First();
+        // One column per model and one row per metric: the metric names stay whole at 80 columns.
         var compare = new Table().Border(TableBorder.Rounded).Title($"quickstart: out-of-time test ({test.RowCount:N0} rows, {labels.Count(l => l == 1):N0} fraud)");
-        compare.AddColumn("model");
-        compare.AddColumn(new TableColumn("version").RightAligned());
-        compare.AddColumn(new TableColumn("train rows").RightAligned());
-        compare.AddColumn(new TableColumn("fit s").RightAligned());
-        foreach (var m in MetricSet.StandardNames)
-        {
-            compare.AddColumn(new TableColumn(m).RightAligned());
-        }
-
+        compare.AddColumn(new TableColumn("").NoWrap());
         foreach (var r in results)
         {
-            var cells = new List<string>
-            {
-                r.Kind == best.Kind ? $"[bold]{r.Kind}[/] (best)" : r.Kind,
-                r.Version.Version.ToString(CultureInfo.InvariantCulture),
-                r.Rows.ToString("N0", CultureInfo.InvariantCulture),
-                r.Seconds.ToString("F2", CultureInfo.InvariantCulture),
-            };
-            cells.AddRange(MetricSet.StandardNames.Select(m => F(r.Metrics[m])));
-            compare.AddRow([.. cells]);
+            compare.AddColumn(new TableColumn(r.Kind == best.Kind ? $"[bold]{r.Kind}[/] (best)" : r.Kind).RightAligned());
         }
 
-        Terminal.Out.Write(compare);
+        compare.AddRow(["version", .. results.Select(r => r.Version.Version.ToString(CultureInfo.InvariantCulture))]);
+        compare.AddRow(["train rows", .. results.Select(r => r.Rows.ToString("N0", CultureInfo.InvariantCulture))]);
+        compare.AddRow(["fit s", .. results.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture))]);
+        foreach (var m in MetricSet.StandardNames)
+        {
+            compare.AddRow([m, .. results.Select(r => F(r.Metrics[m]))]);
+        }
+
+        CliOutput.Write(compare);
 
         Step($"5/7 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
         // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
@@ -177,6 +178,9 @@ internal static class QuickstartCommand
             ? $"promoted {best.Kind} ({ModelName} version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) to {championUri}: {promotion.Gate.Reason}"
             : $"{championUri} stays version {promotion.Champion!.Version.ToString(CultureInfo.InvariantCulture)}: {promotion.Gate.Reason}");
 
+        // What is really champion now (this run's best, or an earlier version that this run did not beat).
+        var championVersion = (await lifecycle.Store!.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases[ModelLifecycle.ChampionAlias];
+        var championKind = results.FirstOrDefault(r => r.Version.Version == championVersion).Kind ?? "an earlier quickstart's model";
         best.Bundle.Save(modelPath, overwrite: true); // replaces an earlier quickstart's bundle, never anything else
         Step($"6/7 scoring the test period with {best.Kind}");
         var scores = best.Bundle.Score(test);
@@ -190,11 +194,12 @@ internal static class QuickstartCommand
         files.AddRow(Markup.Escape(dataPath), "all generated transactions (with label and fraud_pattern)");
         files.AddRow(Markup.Escape(trainPath), $"training period (days 1-{trainDays})");
         files.AddRow(Markup.Escape(testPath), "out-of-time test period");
-        files.AddRow(Markup.Escape(modelPath), $"{best.Kind} model bundle (bundle.json + weights, SHA-256 verified on load)");
+        files.AddRow(Markup.Escape(modelPath), $"{best.Kind} model bundle, this run's best (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}; bundle.json + weights, SHA-256 verified on load)");
         files.AddRow(Markup.Escape(scoresPath), $"transaction_id, score, label for the test period ({best.Kind})");
-        files.AddRow(Markup.Escape(championUri), $"the registered champion ({ModelName}: versions {string.Join(", ", results.Select(r => $"{r.Version.Version.ToString(CultureInfo.InvariantCulture)} {r.Kind}"))})");
+        files.AddRow(Markup.Escape(championUri),
+            $"the registered champion: version {championVersion.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(championKind)}); this run registered {string.Join(", ", results.Select(r => $"{r.Version.Version.ToString(CultureInfo.InvariantCulture)} {r.Kind}"))}");
         files.AddRow($"vigil flow show {flow.RunId}", $"the retrain flow run ({flow.Status}): {flow.Steps.Count} steps, each a child run with its outputs");
-        Terminal.Out.Write(files);
+        CliOutput.Write(files);
         Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Next: [bold]./vigil evaluate --model {Markup.Escape(championUri)} --data {Markup.Escape(testPath)} --label label[/], " +
             $"[bold]./vigil models history {ModelName}[/]");
         if (!flow.Succeeded)

@@ -117,7 +117,7 @@ internal static class ModelsCommand
                 table.AddRow(Markup.Escape(m.Name), TrackingFormat.Int(m.LatestVersion), Markup.Escape(Aliases(m)), TrackingFormat.Time(m.CreatedUtc));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -165,7 +165,7 @@ internal static class ModelsCommand
                 table.AddRow("stage " + v.Stage, TrackingFormat.Int(v.Version));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -212,15 +212,16 @@ internal static class ModelsCommand
                 table.AddColumn(c);
             }
 
+            var shortIds = CliOutput.ShortIds(versions.Where(v => v.SourceRunId is not null).Select(v => v.SourceRunId!));
             foreach (var v in versions)
             {
                 table.AddRow(
-                    TrackingFormat.Int(v.Version), v.Stage.ToString(), Markup.Escape(string.Join(", ", v.Aliases)), Markup.Escape(v.SourceRunId ?? ""),
+                    TrackingFormat.Int(v.Version), v.Stage.ToString(), Markup.Escape(string.Join(", ", v.Aliases)), Markup.Escape(v.SourceRunId is null ? "" : CliOutput.Id(v.SourceRunId, shortIds)),
                     TrackingFormat.Time(v.CreatedUtc),
                     Markup.Escape(string.Join(" ", v.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(3).Select(kv => $"{kv.Key}={TrackingFormat.Number(kv.Value)}"))));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -262,7 +263,7 @@ internal static class ModelsCommand
                     TrackingFormat.Int(e.FromVersion), TrackingFormat.Int(e.ToVersion), Markup.Escape(e.Reason ?? ""));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -272,15 +273,23 @@ internal static class ModelsCommand
     {
         var name = NameArgument();
         var alias = new Argument<string>("ALIAS") { Description = "The alias, e.g. champion." };
-        var version = new Argument<int>("VERSION") { Description = "The version the alias points to." };
+        var version = new Argument<string>("VERSION") { Description = "The version the alias points to (a whole number)." };
         var reason = ReasonOption();
-        var cmd = new Command("set", "Point an alias at a version (recorded in the history).") { name, alias, version, reason };
+        var json = CliOutput.JsonOption("Print the recorded history entry as JSON.");
+        var cmd = new Command("set", "Point an alias at a version (recorded in the history): models alias set NAME ALIAS VERSION.") { name, alias, version, reason, json };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
         {
+            var (target, number) = TargetAndVersion(parse.GetRequiredValue(alias), parse.GetRequiredValue(version), "ALIAS", "models alias set NAME ALIAS VERSION");
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
-            var e = await store.SetAliasAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(alias), parse.GetValue(version), storeArgs.Actor(parse), parse.GetValue(reason), ct)
+            var e = await store.SetAliasAsync(parse.GetRequiredValue(name), target, number, storeArgs.Actor(parse), parse.GetValue(reason), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(ToJson(e));
+                return CliApp.Ok;
+            }
+
             Terminal.Out.WriteLine($"{e.ModelName}@{e.Target}: {Move(e)} (by {e.Actor})");
             return CliApp.Ok;
         });
@@ -308,23 +317,33 @@ internal static class ModelsCommand
     private static Command BuildStageSet()
     {
         var name = NameArgument();
-        var version = new Argument<int>("VERSION") { Description = "The version to move." };
         var stage = new Argument<string>("STAGE") { Description = "None, Staging, Production or Archived." };
+        var version = new Argument<string>("VERSION") { Description = "The version to move (a whole number)." };
         var reason = ReasonOption();
         var archive = new Option<bool>("--archive-existing") { Description = "Move the other versions in that stage to Archived." };
-        var cmd = new Command("set", "Move a version to a stage (recorded in the history).") { name, version, stage, reason, archive };
+        var stageJson = CliOutput.JsonOption("Print the recorded history entries as a JSON array.");
+        var cmd = new Command("set", "Move a version to a stage (recorded in the history): models stage set NAME STAGE VERSION, the order of 'models alias set'.")
+        {
+            name, stage, version, reason, archive, stageJson,
+        };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
         {
-            var stageText = parse.GetRequiredValue(stage);
+            var (stageText, number) = TargetAndVersion(parse.GetRequiredValue(stage), parse.GetRequiredValue(version), "STAGE", "models stage set NAME STAGE VERSION");
             if (!Enum.TryParse<ModelStage>(stageText, ignoreCase: true, out var target) || !Enum.IsDefined(target) || char.IsAsciiDigit(stageText[0]))
             {
                 throw new CliUsageException($"STAGE must be None, Staging, Production or Archived, got '{stageText}'");
             }
 
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
-            var entries = await store.SetStageAsync(parse.GetRequiredValue(name), parse.GetValue(version), target, storeArgs.Actor(parse), parse.GetValue(reason), parse.GetValue(archive), ct)
+            var entries = await store.SetStageAsync(parse.GetRequiredValue(name), number, target, storeArgs.Actor(parse), parse.GetValue(reason), parse.GetValue(archive), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(stageJson))
+            {
+                TrackingFormat.WriteJson(new JsonArray([.. entries.Select(e => (JsonNode?)ToJson(e))]));
+                return CliApp.Ok;
+            }
+
             foreach (var e in entries)
             {
                 Terminal.Out.WriteLine($"{e.ModelName} version {TrackingFormat.Int(e.ToVersion ?? e.FromVersion)}: {e.FromStage?.ToString() ?? "?"} -> {e.Target} (by {e.Actor})");
@@ -340,18 +359,52 @@ internal static class ModelsCommand
         var name = NameArgument();
         var alias = new Option<string>("--alias") { Description = "The alias to point back at its previous version.", DefaultValueFactory = _ => "champion" };
         var reason = ReasonOption();
-        var cmd = new Command("rollback", "Point an alias back at its previous version (recorded in the history).") { name, alias, reason };
+        var rollbackJson = CliOutput.JsonOption("Print the recorded history entry as JSON (from_version, to_version).");
+        var cmd = new Command("rollback",
+            "Point an alias back one step in its history (recorded): each call walks back once more (3 -> 2 -> 1), as an undo of 'models alias set'.")
+        {
+            name, alias, reason, rollbackJson,
+        };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
         {
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var e = await store.RollbackAliasAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(alias), storeArgs.Actor(parse), parse.GetValue(reason), ct)
                 .ConfigureAwait(false);
-            Terminal.Out.WriteLine($"rolled back {e.ModelName}@{e.Target}: {Move(e)} (by {e.Actor})");
+            if (parse.GetValue(rollbackJson))
+            {
+                TrackingFormat.WriteJson(ToJson(e));
+                return CliApp.Ok;
+            }
+
+            Terminal.Out.WriteLine($"rolled back {e.ModelName}@{e.Target}: {Move(e)} (by {e.Actor}); 'models history {e.ModelName}' lists the moves");
             return CliApp.Ok;
         });
         return cmd;
     }
+
+    /// <summary>
+    /// The target (alias or stage) and version of <c>set NAME TARGET VERSION</c>; the old order of <c>stage set</c>
+    /// (<c>NAME VERSION STAGE</c>) is accepted with a deprecation line.
+    /// </summary>
+    internal static (string Target, int Version) TargetAndVersion(string target, string version, string targetName, string usage)
+    {
+        if (TryVersion(version, out var v))
+        {
+            return (target, v);
+        }
+
+        if (TryVersion(target, out v) && !TryVersion(version, out _))
+        {
+            Terminal.Note($"vigil: warning: the order VERSION {targetName} is deprecated and will be removed; use {usage}");
+            return (version, v);
+        }
+
+        throw new CliUsageException($"VERSION must be a whole number >= 1, got '{version}' (usage: {usage})");
+    }
+
+    private static bool TryVersion(string text, out int version) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out version) && version >= 1;
 
     private static string Move(RegistryHistoryEntry e) =>
         e.FromVersion is null

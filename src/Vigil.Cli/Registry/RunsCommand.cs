@@ -24,21 +24,24 @@ internal static class RunsCommand
         var experiment = new Option<string?>("--experiment", "-e") { Description = "Only runs of this experiment." };
         var status = new Option<string?>("--status") { Description = "Only runs with this status: running, finished, failed, killed." };
         status.AcceptOnlyFromAmong("running", "finished", "failed", "killed", "RUNNING", "FINISHED", "FAILED", "KILLED");
-        var max = new Option<int>("--max") { Description = "At most this many runs (newest first).", DefaultValueFactory = _ => 50 };
+        var max = new Option<int>("--limit", "-n") { Description = "At most this many runs (newest first).", DefaultValueFactory = _ => 50 };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var parent = new Option<string?>("--parent") { Description = "Only the child runs of this run (e.g. the candidates of a search)." };
-        var cmd = new Command("list", "List runs, newest first.") { experiment, status, parent, max, json };
+        var parent = new Option<string?>("--parent") { Description = "Only the child runs of this run (a run id or a unique prefix; e.g. the candidates of a search)." };
+        var cmd = new Command("list", "List runs, newest first (run ids shortened to a unique prefix on a terminal; whole when piped).") { experiment, status, parent, max, json };
+        Deprecated.Option(cmd, "--max", "--limit");
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             var statusText = parse.GetValue(status);
+            var limit = (int)OptionParsing.Positive("--limit", parse.GetValue(max));
+            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
+            var parentId = parse.GetValue(parent) is { } p ? await RunIds.ResolveAsync(store, p, ct).ConfigureAwait(false) : null;
             var filter = new RunFilter
             {
                 Status = statusText is null ? null : Enum.Parse<RunStatus>(statusText, ignoreCase: true),
-                MaxResults = (int)OptionParsing.Positive("--max", parse.GetValue(max)),
-                ParentRunId = parse.GetValue(parent),
+                MaxResults = Math.Min(limit, 10_000),
+                ParentRunId = parentId,
             };
-            await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
             var runs = await store.ListRunsAsync(parse.GetValue(experiment), filter, ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -53,20 +56,23 @@ internal static class RunsCommand
             }
 
             var table = new Table().Border(TableBorder.Rounded).Title($"runs in {Markup.Escape(store.Location)}");
-            foreach (var c in new[] { "run id", "experiment", "name", "status", "started", "ended", "metrics" })
-            {
-                table.AddColumn(c);
-            }
-
+            table.AddColumn(new TableColumn("run id").NoWrap());
+            table.AddColumn("experiment");
+            table.AddColumn("name");
+            table.AddColumn(new TableColumn("status").NoWrap());
+            table.AddColumn(new TableColumn("started").NoWrap());
+            table.AddColumn(new TableColumn("took").RightAligned().NoWrap());
+            table.AddColumn("metrics");
+            var shortIds = CliOutput.ShortIds(runs.Select(r => r.RunId));
             foreach (var r in runs)
             {
                 table.AddRow(
-                    Markup.Escape(r.RunId), Markup.Escape(r.ExperimentName), Markup.Escape(r.Name), r.Status.ToString().ToUpperInvariant(),
-                    TrackingFormat.Time(r.StartTimeUtc), TrackingFormat.Time(r.EndTimeUtc),
+                    Markup.Escape(CliOutput.Id(r.RunId, shortIds)), Markup.Escape(r.ExperimentName), Markup.Escape(r.Name), r.Status.ToString().ToUpperInvariant(),
+                    Terminal.StdoutIsTerminal ? TrackingFormat.ShortTime(r.StartTimeUtc) : TrackingFormat.Time(r.StartTimeUtc), TrackingFormat.Took(r.StartTimeUtc, r.EndTimeUtc),
                     Markup.Escape(string.Join(" ", r.LatestMetrics.Values.OrderBy(m => m.Key, StringComparer.Ordinal).Take(3).Select(m => $"{m.Key}={TrackingFormat.Number(m.Value)}"))));
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -74,14 +80,14 @@ internal static class RunsCommand
 
     private static Command BuildShow()
     {
-        var id = new Argument<string>("RUN_ID") { Description = "The run id." };
+        var id = new Argument<string>("RUN_ID") { Description = "The run id, or a unique prefix of it (at least 4 characters)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables." };
         var cmd = new Command("show", "Show a run: status, params, metrics, datasets and artifacts.") { id, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
-            var r = await store.GetRunAsync(parse.GetRequiredValue(id), ct).ConfigureAwait(false);
+            var r = await RunIds.GetAsync(store, parse.GetRequiredValue(id), ct).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 TrackingFormat.WriteJson(ToJson(r));
@@ -123,7 +129,7 @@ internal static class RunsCommand
                 info.AddRow("artifact " + Markup.Escape(a.Name), Markup.Escape($"{a.SizeBytes.ToString(CultureInfo.InvariantCulture)} bytes, sha256 {a.Sha256}"));
             }
 
-            Terminal.Out.Write(info);
+            CliOutput.Write(info);
             return CliApp.Ok;
         });
         return cmd;
@@ -131,7 +137,7 @@ internal static class RunsCommand
 
     private static Command BuildCompare()
     {
-        var ids = new Argument<string[]>("RUN_ID") { Description = "Two or more run ids.", Arity = new ArgumentArity(2, 100) };
+        var ids = new Argument<string[]>("RUN_ID") { Description = "Two or more run ids (or unique prefixes).", Arity = new ArgumentArity(2, 100) };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var cmd = new Command("compare", "Print the metrics (and differing params) of runs side by side.") { ids, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
@@ -141,7 +147,7 @@ internal static class RunsCommand
             var runs = new List<Run>();
             foreach (var id in parse.GetRequiredValue(ids))
             {
-                runs.Add(await store.GetRunAsync(id, ct).ConfigureAwait(false));
+                runs.Add(await RunIds.GetAsync(store, id, ct).ConfigureAwait(false));
             }
 
             var metricKeys = runs.SelectMany(r => r.LatestMetrics.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -168,9 +174,10 @@ internal static class RunsCommand
 
             var table = new Table().Border(TableBorder.Rounded).Title("run comparison");
             table.AddColumn("");
+            var shortIds = CliOutput.ShortIds(runs.Select(r => r.RunId));
             foreach (var r in runs)
             {
-                table.AddColumn(new TableColumn(Markup.Escape(r.RunId.Length > 12 ? r.RunId[..12] : r.RunId)).RightAligned());
+                table.AddColumn(new TableColumn(Markup.Escape(CliOutput.Id(r.RunId, shortIds))).RightAligned());
             }
 
             table.AddRow(["name", .. runs.Select(r => Markup.Escape(r.Name))]);
@@ -185,7 +192,7 @@ internal static class RunsCommand
                 table.AddRow([Markup.Escape(k), .. runs.Select(r => r.LatestMetrics.TryGetValue(k, out var m) ? TrackingFormat.Number(m.Value) : "-")]);
             }
 
-            Terminal.Out.Write(table);
+            CliOutput.Write(table);
             return CliApp.Ok;
         });
         return cmd;
@@ -214,7 +221,7 @@ internal static class RunsCommand
                 return CliApp.Ok;
             }
 
-            var run = await store.GetRunAsync(runId!, ct).ConfigureAwait(false);
+            var run = await RunIds.GetAsync(store, runId!, ct).ConfigureAwait(false);
             if (run.Status != RunStatus.Running)
             {
                 throw new CliUsageException($"run {run.RunId} is {run.Status.ToString().ToUpperInvariant()}, not RUNNING; only a running run can be marked FAILED");

@@ -18,10 +18,11 @@ internal static class ScoreCommand
         var chunk = new Option<int>("--chunk-rows") { Description = "Rows per streamed chunk.", DefaultValueFactory = _ => 131_072 };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical'." };
         var onBadValue = CliData.BadValueOption();
+        var json = CliOutput.JsonOption("Print the result as JSON: model (reference, name, version, kind), output, rows, flagged, threshold, skipped_rows, seconds.");
 
         var cmd = new Command("score", "Score data with a model bundle; writes [id,] score, is_anomaly per row.")
         {
-            model, data, output, id, keep, chunk, schema, onBadValue,
+            model, data, output, id, keep, chunk, schema, onBadValue, json,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -69,6 +70,28 @@ internal static class ScoreCommand
             }
 
             CliData.NoteSkipped(result.SkippedRows, result.FirstSkipped);
+            if (parse.GetValue(json))
+            {
+                var version = result.Model.Version;
+                TrackingFormat.WriteJson(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["model"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["reference"] = result.Model.Reference,
+                        ["name"] = version?.ModelName,
+                        ["version"] = version?.Version,
+                        ["kind"] = result.Model.Bundle.Manifest.DetectorKind,
+                    },
+                    ["output"] = Path.GetFullPath(result.Output),
+                    ["rows"] = result.Rows,
+                    ["flagged"] = result.Flagged,
+                    ["threshold"] = double.IsFinite(result.Model.Bundle.Threshold) ? result.Model.Bundle.Threshold : null,
+                    ["skipped_rows"] = result.SkippedRows,
+                    ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
+                });
+                return CliApp.Ok;
+            }
+
             Terminal.Out.MarkupLine(
                 $"scored [bold]{result.Rows:N0}[/] rows ({result.Flagged:N0} flagged at threshold {result.Model.Bundle.Threshold:G6}) in {result.Elapsed.TotalSeconds:F2} s; " +
                 $"wrote [bold]{Markup.Escape(outPath)}[/]");

@@ -31,7 +31,7 @@ internal static class SearchCommand
             batchSize: [32, 64, 128]
             """,
         ["lightgbm"] = """
-            iterations: {min: 50, max: 300}
+            estimators: {min: 50, max: 300}
             leaves: {min: 8, max: 64}
             learningRate: {min: 0.02, max: 0.3, log: true}
             minRowsPerLeaf: [10, 20, 50]
@@ -43,7 +43,7 @@ internal static class SearchCommand
     {
         // Every registered kind that learns from data can be searched; grids name its TrainParameters.
         var searchable = DetectorCatalog.All.Where(d => d.LearnsFromData).Select(d => d.Name).ToArray();
-        var model = new Option<string>("--model", "-m") { Description = $"Detector kind: {string.Join(", ", searchable)}.", Required = true };
+        var model = new Option<string>("--kind", "-k") { Description = $"Detector kind: {string.Join(", ", searchable)}.", Required = true };
         model.AcceptOnlyFromAmong(searchable);
         var data = new Option<string>("--data", "-d") { Description = "Labelled data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string>("--label") { Description = "Label column (1 = fraud/anomaly): scores the validation split; never a feature.", Required = true };
@@ -52,7 +52,7 @@ internal static class SearchCommand
         var metric = new Option<string>("--metric") { Description = "Leaderboard metric on the validation split (higher is better).", DefaultValueFactory = _ => MetricSet.AucPr };
         metric.AcceptOnlyFromAmong([.. MetricSet.StandardNames]);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the split, the trials and every candidate's training.", DefaultValueFactory = _ => 0 };
-        var parallel = new Option<int>("--parallel") { Description = "Candidates trained at once (default: the number of cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var parallel = new Option<int>("--threads") { Description = "Candidates trained at once (default: the number of cores).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var validation = new Option<double>("--validation-fraction") { Description = "Share of rows held out for validation (stratified by label, or the latest rows with --time-column).", DefaultValueFactory = _ => 0.2 };
         var timeColumn = new Option<string?>("--time-column") { Description = "Validate on the latest rows by this timestamp column (out of time) instead of a stratified random split." };
         var experiment = new Option<string>("--experiment") { Description = "Experiment of the search run and its candidate runs.", DefaultValueFactory = _ => "search" };
@@ -68,6 +68,9 @@ internal static class SearchCommand
         {
             model, data, label, grid, trials, metric, seed, parallel, validation, timeColumn, experiment, register, top, id, features, exclude, schema, onBadValue, json,
         };
+        Deprecated.Option(cmd, "--model", "--kind");
+        Deprecated.Option(cmd, "-m", "--kind");
+        Deprecated.Option(cmd, "--parallel", "--threads");
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -86,7 +89,7 @@ internal static class SearchCommand
 
             if (gridPath is null && !DefaultSpaces.ContainsKey(kind))
             {
-                throw new CliUsageException($"--model {kind} has no default search space: give --grid grid.yaml");
+                throw new CliUsageException($"--kind {kind} has no default search space: give --grid grid.yaml");
             }
 
             var space = gridPath is null
@@ -103,7 +106,7 @@ internal static class SearchCommand
                 throw new CliUsageException($"{gridPath}: {e.Message}");
             }
 
-            var workers = (int)OptionParsing.Positive("--parallel", parse.GetValue(parallel));
+            var workers = (int)OptionParsing.Positive("--threads", parse.GetValue(parallel));
             var fraction = OptionParsing.Fraction("--validation-fraction", parse.GetValue(validation), allowOne: false);
             var topCount = (int)OptionParsing.Positive("--top", parse.GetValue(top));
             var labelName = parse.GetRequiredValue(label);
@@ -290,7 +293,7 @@ internal static class SearchCommand
             table.AddRow([.. cells]);
         }
 
-        Terminal.Out.Write(table);
+        CliOutput.Write(table);
         foreach (var c in ranked.Where(c => c.Error is not null))
         {
             Terminal.Out.WriteLine($"candidate {c.Candidate.ToString(CultureInfo.InvariantCulture)} failed: {c.Error}");

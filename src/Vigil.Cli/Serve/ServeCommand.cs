@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Vigil.Serving;
+using Vigil.Tracking;
 
 namespace Vigil.Cli;
 
@@ -21,9 +22,13 @@ internal static class ServeCommand
         var logLevel = new Option<string?>("--log-level") { Description = "Trace, Debug, Information, Warning, Error (VIGIL_LOG_LEVEL)." };
         var inferenceLog = new Option<string?>("--inference-log") { Description = "store, parquet or off (VIGIL_INFERENCE_LOG; default store)." };
         var settings = new Option<string?>("--settings") { Description = "appsettings.json to read (section \"Vigil\"); default ./appsettings.json when present." };
+        var wait = new Option<bool>("--wait-for-models")
+        {
+            Description = "Start even when a model in --models is not registered yet and serve it once it is (VIGIL_WAIT_FOR_MODELS=1); without it such a name stops start-up (exit code 2).",
+        };
         var cmd = new Command("serve", "Serve registered models over HTTP: /v1/predict, MLflow /invocations, Open Inference Protocol /v2, /metrics, /docs.")
         {
-            port, host, store, models, logLevel, inferenceLog, settings,
+            port, host, store, models, logLevel, inferenceLog, settings, wait,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -62,6 +67,11 @@ internal static class ServeCommand
                 throw new CliUsageException("no models to serve: pass --models NAME[@ALIAS],... or set VIGIL_MODELS");
             }
 
+            if (!parse.GetValue(wait) && Environment.GetEnvironmentVariable("VIGIL_WAIT_FOR_MODELS") is not ("1" or "true"))
+            {
+                await RequireRegisteredAsync(options, ct).ConfigureAwait(false);
+            }
+
             await using var app = await VigilServer.BuildAsync(options, cancellationToken: ct).ConfigureAwait(false);
             await app.StartAsync(ct).ConfigureAwait(false);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -70,5 +80,35 @@ internal static class ServeCommand
             return CliApp.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Refuses a model name that was never registered (a typo, or the wrong store): a server would start and log an
+    /// error every poll. A registered model whose alias is not set yet is fine: the server waits for it.
+    /// </summary>
+    private static async Task RequireRegisteredAsync(ServingOptions options, CancellationToken cancellationToken)
+    {
+        ITrackingStore registry;
+        try
+        {
+            registry = await StoreFactory.OpenExistingAsync(options.Store, Terminal.Home, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Vigil.Data.VigilException e)
+        {
+            throw new CliUsageException($"--models {string.Join(",", options.Models.Select(m => m.Name))}: {e.Message}; register a model first, or pass --wait-for-models");
+        }
+
+        await using (registry.ConfigureAwait(false))
+        {
+            var names = (await registry.ListRegisteredModelsAsync(cancellationToken).ConfigureAwait(false)).Select(m => m.Name).ToList();
+            var missing = options.Models.Select(m => m.Name).Where(n => !names.Contains(n, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                var hint = missing.Count == 1 && Guidance.Nearest(missing[0], names) is { } near ? $"; did you mean '{near}'?" : string.Empty;
+                throw new CliUsageException(
+                    $"--models: {string.Join(", ", missing.Select(n => $"'{n}'"))} {(missing.Count == 1 ? "is" : "are")} not registered in {registry.Location}{hint} " +
+                    "(register with 'vigil train --register NAME', or pass --wait-for-models to start and wait for it)");
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ using Vigil.Lifecycle;
 
 namespace Vigil.Cli;
 
-/// <summary><c>vigil train --data F [--label COL] --model iforest|autoencoder|lightgbm|onnx [--seed S] --out BUNDLE</c>.</summary>
+/// <summary><c>vigil train --data F [--label COL] --kind iforest|autoencoder|lightgbm|onnx [--seed S] --out BUNDLE [--json]</c>.</summary>
 internal static class TrainCommand
 {
     public static Command Build()
@@ -15,7 +15,7 @@ internal static class TrainCommand
         var data = new Option<string>("--data", "-d") { Description = "Training data: .csv, .csv.gz or .parquet.", Required = true };
         var label = new Option<string?>("--label") { Description = "Label column (1 = fraud/anomaly); never used as a feature. With it, training metrics are stored in the bundle." };
         // Kinds and their settings come from the detector catalog: a registered kind shows up here with its parameters.
-        var model = new Option<string>("--model", "-m") { Description = KindsHelp(), DefaultValueFactory = _ => "iforest" };
+        var model = new Option<string>("--kind", "-k") { Description = KindsHelp(), DefaultValueFactory = _ => "iforest" };
         model.AcceptOnlyFromAmong([.. DetectorCatalog.Kinds]);
         var settings = new Option<string[]>("--param", "-p")
         {
@@ -30,6 +30,8 @@ internal static class TrainCommand
         var experiment = new Option<string?>("--experiment") { Description = "Log the run (params, dataset fingerprint, metrics, bundle) to this experiment in the tracking store." };
         var register = new Option<string?>("--register") { Description = "Register the trained bundle as a new version of this model (experiment 'default' unless --experiment)." };
         var id = new Option<string?>("--id") { Description = "Identifier column to exclude from the features." };
+        var include = new Option<string?>("--include") { Description = "Comma-separated id-like columns to keep as features (by default columns named id or *_id, and text columns unique per row, are left out, with a line saying so)." };
+        var json = CliOutput.JsonOption("Print the result as JSON: run_id, experiment, model (name, version, uri), bundle, kind, rows, features, excluded_id_columns, threshold, metrics, seconds.");
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
@@ -40,8 +42,11 @@ internal static class TrainCommand
 
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
-            data, label, model, seed, output, force, id, features, exclude, schema, onBadValue, threads, experiment, register, onnxFile, onnxSchema, settings,
+            data, label, model, seed, output, force, id, include, features, exclude, schema, onBadValue, threads, experiment, register, onnxFile, onnxSchema, settings, json,
         };
+        Deprecated.Option(cmd, "--model", "--kind");
+        Deprecated.Option(cmd, "-m", "--kind");
+        Deprecated.Option(cmd, "--iterations", "--estimators");
         foreach (var option in kindOptions.Values)
         {
             cmd.Options.Add(option);
@@ -63,19 +68,19 @@ internal static class TrainCommand
             var descriptor = DetectorCatalog.Get(kind);
             if (descriptor.Supervised && labelName is null)
             {
-                throw new CliUsageException($"--model {kind} is supervised: give the 0/1 label column with --label");
+                throw new CliUsageException($"--kind {kind} is supervised: give the 0/1 label column with --label");
             }
 
             var onnxPath = parse.GetValue(onnxFile);
             var onnxSchemaPath = parse.GetValue(onnxSchema);
             if ((kind == "onnx") != (onnxPath is not null) || (kind == "onnx") != (onnxSchemaPath is not null))
             {
-                throw new CliUsageException("--model onnx needs both --onnx MODEL.onnx and --onnx-schema SCHEMA.json, and they go with --model onnx only");
+                throw new CliUsageException("--kind onnx needs both --onnx MODEL.onnx and --onnx-schema SCHEMA.json, and they go with --kind onnx only");
             }
 
             if (kind == "onnx" && parse.GetValue(features) is not null)
             {
-                throw new CliUsageException("--features: with --model onnx the features are the ones listed in --onnx-schema");
+                throw new CliUsageException("--features: with --kind onnx the features are the ones listed in --onnx-schema");
             }
 
             var onnx = kind == "onnx" ? OnnxImport.Load("--onnx", onnxPath!, "--onnx-schema", onnxSchemaPath!) : null;
@@ -116,13 +121,29 @@ internal static class TrainCommand
                 Experiment = experimentName,
                 RegisterAs = registerName,
                 Parameters = onnxParameters,
+                Include = OptionParsing.List(parse.GetValue(include)),
             };
             await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, experimentName is not null || registerName is not null, cancellationToken)
                 .ConfigureAwait(false);
-            var result = await lifecycle.Operations.TrainAsync(options, CliLifecycle.Notes, cancellationToken).ConfigureAwait(false);
+            var result = await CliSteps.RunAsync($"reading {Path.GetFileName(dataPath)}",
+                progress => lifecycle.Operations.TrainAsync(options, progress, cancellationToken),
+                p => p.Stage switch
+                {
+                    LifecycleStages.Read => $"read {p.Done:N0} rows",
+                    LifecycleStages.Fit when p.Done == 0 => $"fitting {kind}",
+                    LifecycleStages.Fit => "measuring and saving",
+                    LifecycleStages.Track => "logging the run",
+                    _ => null,
+                }).ConfigureAwait(false);
             var bundle = result.Bundle;
             var m = bundle.Manifest;
             CliData.NoteSkipped(options.Data);
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(ToJson(result, outPath));
+                return CliApp.Ok;
+            }
+
             Terminal.Out.MarkupLine(
                 $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {result.Rows:N0} rows x {m.FeatureSchema.Count} features " +
                 $"(read {result.ReadTime.TotalSeconds:F2} s, fit {result.FitTime.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
@@ -134,6 +155,7 @@ internal static class TrainCommand
                 Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
             }
 
+            Terminal.Out.WriteLine("features: " + string.Join(", ", m.FeatureSchema.Select(c => c.Name)));
             if (result.Metrics is { } metrics)
             {
                 Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
@@ -167,6 +189,33 @@ internal static class TrainCommand
         }, cancellationToken).ConfigureAwait(false);
         RenderRun(run);
         return CliApp.Ok;
+    }
+
+    /// <summary>The <c>--json</c> document of a training.</summary>
+    internal static System.Text.Json.Nodes.JsonObject ToJson(TrainResult result, string? outPath)
+    {
+        var m = result.Bundle.Manifest;
+        var version = result.Run?.Version;
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["run_id"] = result.Run?.RunId,
+            ["experiment"] = result.Run?.Experiment,
+            ["model"] = version is null ? null : new System.Text.Json.Nodes.JsonObject
+            {
+                ["name"] = version.ModelName,
+                ["version"] = version.Version,
+                ["uri"] = version.Uri.ToString(),
+            },
+            ["bundle"] = outPath is null ? null : Path.GetFullPath(outPath),
+            ["kind"] = m.DetectorKind,
+            ["rows"] = result.Rows,
+            ["features"] = new System.Text.Json.Nodes.JsonArray([.. m.FeatureSchema.Select(c => (System.Text.Json.Nodes.JsonNode?)c.Name)]),
+            ["excluded_id_columns"] = new System.Text.Json.Nodes.JsonArray([.. result.ExcludedIdColumns.Select(c => (System.Text.Json.Nodes.JsonNode?)c)]),
+            ["threshold"] = double.IsFinite(m.Threshold) ? m.Threshold : null,
+            ["metrics"] = result.Metrics is null ? new System.Text.Json.Nodes.JsonObject() : TrackingFormat.Map(result.Metrics),
+            ["read_seconds"] = Math.Round(result.ReadTime.TotalSeconds, 3),
+            ["fit_seconds"] = Math.Round(result.FitTime.TotalSeconds, 3),
+        };
     }
 
     /// <summary>Prints the run and the registered version of a tracked training or import.</summary>
@@ -292,7 +341,13 @@ internal static class TrainCommand
                 throw new CliUsageException($"--param must be NAME=VALUE, got '{value}'");
             }
 
-            pairs.Add(new(value[..eq].Trim(), value[(eq + 1)..]));
+            var name = value[..eq].Trim();
+            if (TrainParameters.Renamed.TryGetValue(name, out var renamed))
+            {
+                Terminal.Note($"vigil: warning: --param {name} is deprecated and will be removed; use {renamed}");
+            }
+
+            pairs.Add(new(name, value[(eq + 1)..]));
         }
 
         try

@@ -579,18 +579,18 @@ public static class Splits
         if (!(options.ValidationFraction >= 0 && options.ValidationFraction < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ValidationFraction,
-                $"{nameof(TimeSplitOptions.ValidationFraction)} must be in [0, 1).");
+                "the validation fraction must be in [0, 1)");
         }
 
         if (!(options.ReferenceFraction + options.ValidationFraction < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ReferenceFraction + options.ValidationFraction,
-                $"{nameof(TimeSplitOptions.ReferenceFraction)} + {nameof(TimeSplitOptions.ValidationFraction)} must be below 1 to leave an untouched period.");
+                "the reference fraction plus the validation fraction must be below 1 to leave an untouched period");
         }
 
         if (options.BatchCount < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.BatchCount, $"{nameof(TimeSplitOptions.BatchCount)} must be at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.BatchCount, "the batch count must be at least 1");
         }
     }
 

@@ -15,7 +15,7 @@ internal sealed class LightGbmDescriptor : SingleFileDescriptor<LightGbmModel, L
     {
         _settings =
         [
-            Setting("iterations", "a whole number >= 1", o => I(o.Iterations), (o, v) => o with { Iterations = ParseInt(v) })
+            Setting("estimators", "a whole number >= 1", o => I(o.Iterations), (o, v) => o with { Iterations = ParseInt(v) })
                 .WithCommandLineOption("--estimators", "number of trees (boosting rounds)"),
             Setting("leaves", "a whole number >= 2", o => I(o.Leaves), (o, v) => o with { Leaves = ParseInt(v) })
                 .WithCommandLineOption("--leaves", "leaves per tree"),

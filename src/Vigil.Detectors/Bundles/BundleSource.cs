@@ -19,7 +19,7 @@ internal abstract class BundleSource : IDisposable
 
         try
         {
-            return new ZipSource(ZipFile.OpenRead(path));
+            return new ZipSource(ZipFile.OpenRead(path), path);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
@@ -73,7 +73,7 @@ internal abstract class BundleSource : IDisposable
         }
     }
 
-    private sealed class ZipSource(ZipArchive zip) : BundleSource
+    private sealed class ZipSource(ZipArchive zip, string path) : BundleSource
     {
         public override long? Length(string name) => zip.GetEntry(name)?.Length;
 
@@ -85,8 +85,16 @@ internal abstract class BundleSource : IDisposable
                 return null;
             }
 
-            using var stream = entry.Open();
-            return ReadBounded(stream, limit);
+            try
+            {
+                using var stream = entry.Open();
+                return ReadBounded(stream, limit);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
+            {
+                // e.g. an entry compressed with a method .NET cannot unpack (Deflate64 from some zip tools): name the file
+                throw new BundleException(path, name, $"{name} inside the zip cannot be unpacked ({e.Message}); re-create the zip with standard Deflate compression", e);
+            }
         }
 
         public override void Dispose() => zip.Dispose();

@@ -49,7 +49,7 @@ public sealed class BundleTrainer
             {
                 if (column is not null && !data.Contains(column))
                 {
-                    throw new ArgumentException($"TrainSpec.{role} column '{column}' is not in the data.", nameof(data));
+                    throw new ArgumentException($"the {(role == "Label" ? "label" : "id")} column '{column}' is not in the data", nameof(data));
                 }
             }
         }
@@ -59,7 +59,7 @@ public sealed class BundleTrainer
         {
             if (spec.Label is null)
             {
-                throw new ArgumentException($"The '{descriptor.Name}' model is supervised: TrainSpec.Label must name the 0/1 label column.", nameof(data));
+                throw new ArgumentException($"the '{descriptor.Name}' model is supervised: it needs the 0/1 label column", nameof(data));
             }
 
             labels = TrainingLabels.Read(data, spec.Label);

@@ -160,8 +160,28 @@ public static class TrainParameters
             }
         }
 
+        // One mapping between the camelCase names and the CLI's kebab-case flags: learning-rate, learning_rate and
+        // learningRate name the same setting; old names stay accepted (Renamed).
+        var key = Normalize(Renamed.GetValueOrDefault(name, name));
+        foreach (var p in all)
+        {
+            if (Normalize(p.Name) == key)
+            {
+                return p;
+            }
+        }
+
         throw new TrainParameterException(name, $"unknown {kind} parameter '{name}'; valid parameters: {string.Join(", ", all.Select(p => p.Name))}");
     }
+
+    /// <summary>Old setting names still accepted, with the name that replaced them (lightgbm's <c>iterations</c> is <c>estimators</c>, as for iforest).</summary>
+    public static IReadOnlyDictionary<string, string> Renamed { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["iterations"] = "estimators",
+    };
+
+    private static string Normalize(string name) =>
+        name.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal).ToLowerInvariant();
 
     /// <summary>
     /// A copy of <paramref name="spec"/> with every named setting parsed in, then the options of the spec's kind

@@ -595,7 +595,7 @@ public sealed class FeatureTransform
         else if (options.MissingPolicy == MissingPolicy.Median)
         {
             throw new ArgumentException(
-                $"Column '{column.Name}' has no values in the training data, so its median cannot be imputed; exclude it or use MissingPolicy.Zero.", nameof(column));
+                $"Column '{column.Name}' has no values in the training data, so its median cannot be imputed; exclude it from the features or fill its values.", nameof(column));
         }
 
         double min;

@@ -61,22 +61,22 @@ public sealed record FeatureTransformOptions
     {
         if (MaxCategories < 1)
         {
-            throw new ArgumentException($"FeatureTransformOptions.MaxCategories must be >= 1 (was {MaxCategories}).", nameof(MaxCategories));
+            throw new ArgumentException($"max-categories must be >= 1 (was {MaxCategories}).", nameof(MaxCategories));
         }
 
         if (!Enum.IsDefined(Scaling))
         {
-            throw new ArgumentException($"FeatureTransformOptions.Scaling has the unknown value {(int)Scaling}.", nameof(Scaling));
+            throw new ArgumentException($"scaling has the unknown value {(int)Scaling}.", nameof(Scaling));
         }
 
         if (!Enum.IsDefined(MissingPolicy) || MissingPolicy == MissingPolicy.Default)
         {
-            throw new ArgumentException($"FeatureTransformOptions.MissingPolicy must be Median, Zero or Error (was {MissingPolicy}).", nameof(MissingPolicy));
+            throw new ArgumentException($"missing-policy must be Median, Zero or Error (was {MissingPolicy}).", nameof(MissingPolicy));
         }
 
         if (Exclude is null)
         {
-            throw new ArgumentException("FeatureTransformOptions.Exclude must not be null.", nameof(Exclude));
+            throw new ArgumentException("exclude must not be null.", nameof(Exclude));
         }
     }
 }

@@ -28,19 +28,19 @@ internal sealed class OnnxDescriptor : DetectorDescriptor
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Onnx?.Model is not { } model)
         {
-            throw new ArgumentException("The 'onnx' model is trained elsewhere: TrainSpec.Onnx.Model must hold the loaded ONNX model.", nameof(spec));
+            throw new ArgumentException("The 'onnx' model is trained elsewhere: it needs the loaded ONNX model (vigil import onnx).", nameof(spec));
         }
 
         if (spec.Onnx.Contamination is { } c && !(c > 0 && c <= 0.5))
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"OnnxOptions.Contamination must be in (0, 0.5] (was {c})."), nameof(spec));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"contamination must be in (0, 0.5] (was {c})."), nameof(spec));
         }
 
         foreach (var (role, column) in new[] { ("Label", spec.Label), ("IdColumn", spec.IdColumn) })
         {
             if (column is not null && model.Schema.Features.Contains(column))
             {
-                throw new ArgumentException($"TrainSpec.{role} column '{column}' is a feature of the ONNX schema.", nameof(spec));
+                throw new ArgumentException($"the {(role == "Label" ? "label" : "id")} column '{column}' is a feature of the ONNX schema.", nameof(spec));
             }
         }
     }

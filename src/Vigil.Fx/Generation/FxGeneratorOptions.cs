@@ -29,27 +29,27 @@ public sealed record FxGeneratorOptions
     {
         if (Rows < 1)
         {
-            throw new ArgumentException($"FxGeneratorOptions.Rows must be >= 1 (was {Rows}).", nameof(Rows));
+            throw new ArgumentException($"rows must be >= 1 (was {Rows}).", nameof(Rows));
         }
 
         if (EvalRows < 0)
         {
-            throw new ArgumentException($"FxGeneratorOptions.EvalRows must be >= 0 (was {EvalRows}).", nameof(EvalRows));
+            throw new ArgumentException($"eval-rows must be >= 0 (was {EvalRows}).", nameof(EvalRows));
         }
 
         if (!(AnomalyRate >= 0 && AnomalyRate <= 0.9))
         {
-            throw new ArgumentException($"FxGeneratorOptions.AnomalyRate must be in [0, 0.9] (was {AnomalyRate}).", nameof(AnomalyRate));
+            throw new ArgumentException($"anomaly-rate must be in [0, 0.9] (was {AnomalyRate}).", nameof(AnomalyRate));
         }
 
         if (Months < 13 || Months > 240)
         {
-            throw new ArgumentException($"FxGeneratorOptions.Months must be in [13, 240] so that 12-month gaps exist (was {Months}).", nameof(Months));
+            throw new ArgumentException($"months must be in [13, 240] so that 12-month gaps exist (was {Months}).", nameof(Months));
         }
 
         if (EvalMonths < 1 || EvalMonths > 24)
         {
-            throw new ArgumentException($"FxGeneratorOptions.EvalMonths must be in [1, 24] (was {EvalMonths}).", nameof(EvalMonths));
+            throw new ArgumentException($"eval-months must be in [1, 24] (was {EvalMonths}).", nameof(EvalMonths));
         }
     }
 }

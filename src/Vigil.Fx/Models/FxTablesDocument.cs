@@ -95,23 +95,23 @@ public sealed record FxQuantiles
         {
             if (!(q >= 0 && q <= 1))
             {
-                throw new ArgumentException($"FxQuantiles.{name} must be in [0, 1] (was {q.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", name);
+                throw new ArgumentException($"{name} must be in [0, 1] (was {q.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", name);
             }
         }
 
         if (!(FaceValueMargin >= 0 && FaceValueMargin <= 10))
         {
-            throw new ArgumentException($"FxQuantiles.FaceValueMargin must be in [0, 10] (was {FaceValueMargin.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", nameof(FaceValueMargin));
+            throw new ArgumentException($"face-value-margin must be in [0, 10] (was {FaceValueMargin.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}).", nameof(FaceValueMargin));
         }
 
         if (FaceValueLower > FaceValueUpper)
         {
-            throw new ArgumentException("FxQuantiles.FaceValueLower must not be above FaceValueUpper.", nameof(FaceValueLower));
+            throw new ArgumentException("face-value-lower must not be above FaceValueUpper.", nameof(FaceValueLower));
         }
 
         if (TenorLower > TenorUpper)
         {
-            throw new ArgumentException("FxQuantiles.TenorLower must not be above TenorUpper.", nameof(TenorLower));
+            throw new ArgumentException("tenor-lower must not be above TenorUpper.", nameof(TenorLower));
         }
     }
 }

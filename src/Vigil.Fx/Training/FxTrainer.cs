@@ -50,12 +50,12 @@ public sealed record FxTrainOptions
     {
         if (Clients.Count == 0)
         {
-            throw new ArgumentException("FxTrainOptions.Clients must name at least one client.", nameof(Clients));
+            throw new ArgumentException("clients must name at least one client.", nameof(Clients));
         }
 
         if (YearGapMonths < 1)
         {
-            throw new ArgumentException($"FxTrainOptions.YearGapMonths must be >= 1 (was {YearGapMonths}).", nameof(YearGapMonths));
+            throw new ArgumentException($"year-gap-months must be >= 1 (was {YearGapMonths}).", nameof(YearGapMonths));
         }
 
         Quantiles.Validate();

@@ -26,6 +26,9 @@ public static class LifecycleStages
     /// <summary>Reading the data.</summary>
     public const string Read = "read";
 
+    /// <summary>The features were chosen; the message says what was left out and why.</summary>
+    public const string Features = "features";
+
     /// <summary>Fitting a detector.</summary>
     public const string Fit = "fit";
 

@@ -44,6 +44,12 @@ public sealed record TrainOptions
     /// <c>features</c>, <c>exclude</c> and the detector's settings under their <see cref="TrainParameters"/> names.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Parameters { get; init; }
+
+    /// <summary>
+    /// Columns to keep as features although they look like identifiers (see <see cref="ModelLifecycle.IdLikeColumns"/>).
+    /// Without an explicit <see cref="TrainSpec.Features"/> list every other id-like column is left out.
+    /// </summary>
+    public IReadOnlyCollection<string>? Include { get; init; }
 }
 
 /// <summary>What <see cref="ModelLifecycle.TrainAsync"/> made.</summary>
@@ -55,7 +61,11 @@ public sealed record TrainOptions
 /// <param name="Output">The bundle written, or null.</param>
 /// <param name="Run">The tracked run, or null when none was asked for.</param>
 public sealed record TrainResult(
-    ModelBundle Bundle, int Rows, TimeSpan ReadTime, TimeSpan FitTime, IReadOnlyDictionary<string, double>? Metrics, string? Output, RecordedRun? Run);
+    ModelBundle Bundle, int Rows, TimeSpan ReadTime, TimeSpan FitTime, IReadOnlyDictionary<string, double>? Metrics, string? Output, RecordedRun? Run)
+{
+    /// <summary>The id-like columns left out of the features (see <see cref="ModelLifecycle.IdLikeColumns"/>).</summary>
+    public IReadOnlyList<string> ExcludedIdColumns { get; init; } = [];
+}
 
 /// <summary>A finished tracked run that holds a bundle, and the registry version made from it.</summary>
 /// <param name="RunId">The run.</param>
@@ -149,6 +159,19 @@ public sealed partial class ModelLifecycle
         read.Stop();
         var spec = WithoutLeaks(options.Spec, frame);
         progress?.Report(new LifecycleProgress(LifecycleStages.Read, frame.RowCount, frame.RowCount));
+        IReadOnlyList<string> idLike = [];
+        if (spec.Features is null && spec.Onnx is null)
+        {
+            idLike = IdLikeColumns(frame, spec, options.Include);
+            if (idLike.Count > 0)
+            {
+                spec = spec with { Exclude = new HashSet<string>([.. spec.Exclude ?? new HashSet<string>(), .. idLike], StringComparer.Ordinal) };
+                progress?.Report(new LifecycleProgress(LifecycleStages.Features, idLike.Count, idLike.Count)
+                {
+                    Message = $"left out id-like column{(idLike.Count == 1 ? "" : "s")} {string.Join(", ", idLike)} (named id or *_id, or text unique per row)",
+                });
+            }
+        }
         if (spec.Label is { } label)
         {
             options.Data.RequireColumn(frame, "Label", label);
@@ -186,8 +209,47 @@ public sealed partial class ModelLifecycle
             bundle.Save(options.Output, options.Overwrite);
         }
 
-        return (new TrainResult(bundle, frame.RowCount, read.Elapsed, fit.Elapsed, metrics, options.Output, null), frame);
+        return (new TrainResult(bundle, frame.RowCount, read.Elapsed, fit.Elapsed, metrics, options.Output, null) { ExcludedIdColumns = idLike }, frame);
     }
+
+    /// <summary>
+    /// The columns of <paramref name="frame"/> that look like identifiers and would become meaningless features (one-hot
+    /// codes of customer or merchant ids): named <c>id</c>, <c>*_id</c> or <c>*Id</c>, or text columns with a distinct value
+    /// in at least 95% of at least 20 rows. The spec's label, id column, excluded columns and <paramref name="include"/>
+    /// are never listed.
+    /// </summary>
+    public static IReadOnlyList<string> IdLikeColumns(Frame frame, TrainSpec spec, IReadOnlyCollection<string>? include = null)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        ArgumentNullException.ThrowIfNull(spec);
+        var result = new List<string>();
+        foreach (var column in frame.Columns)
+        {
+            var name = column.Name;
+            if (name == spec.Label || name == spec.IdColumn || spec.Exclude?.Contains(name) == true || include?.Contains(name) == true)
+            {
+                continue;
+            }
+
+            if (column.Kind is ColumnKind.Timestamp or ColumnKind.String)
+            {
+                continue; // never features anyway
+            }
+
+            if (IsIdName(name) || column is CategoricalColumn c && frame.RowCount >= 20 && c.Dictionary.Count >= 0.95 * frame.RowCount)
+            {
+                result.Add(name);
+            }
+        }
+
+        return result;
+    }
+
+    private static bool IsIdName(string name) =>
+        name.Equals("id", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith("_id", StringComparison.OrdinalIgnoreCase)
+        || name.EndsWith("-id", StringComparison.OrdinalIgnoreCase)
+        || (name.Length > 2 && name.EndsWith("Id", StringComparison.Ordinal) && char.IsLower(name[^3]));
 
     /// <summary>The standard run params of a training (data and feature choices, detector settings), then the caller's.</summary>
     /// <summary>
@@ -221,6 +283,11 @@ public sealed partial class ModelLifecycle
             ["features"] = spec.Features is null ? "auto" : string.Join(",", spec.Features),
             ["exclude"] = spec.Exclude is null ? "" : string.Join(",", spec.Exclude),
         };
+        if (options.Include is { Count: > 0 })
+        {
+            parameters["include"] = string.Join(",", options.Include);
+        }
+
         if (spec.Onnx is null)
         {
             foreach (var (name, value) in TrainParameters.Describe(spec))

@@ -80,12 +80,16 @@ public static partial class VigilServer
         builder.Services.AddHostedService<RegistryNotificationService>();
         builder.Services.AddSingleton<ServingRuntime>();
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(builder.Services, _ => FxExplainer.FromEnvironment());
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        builder.Services.AddOpenApi(o =>
         {
-            doc.Info.Title = "Vigil scoring server";
-            doc.Info.Description = "Fraud and anomaly scoring: Vigil /v1, MLflow /invocations and Open Inference Protocol V2 (/v2).";
-            return Task.CompletedTask;
-        }));
+            o.AddDocumentTransformer((doc, _, _) =>
+            {
+                doc.Info.Title = "Vigil scoring server";
+                doc.Info.Description = "Fraud and anomaly scoring: Vigil /v1, MLflow /invocations and Open Inference Protocol V2 (/v2).";
+                return Task.CompletedTask;
+            });
+            OpenApiContract.Configure(o);
+        });
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         if (options.CorsOrigins.Count > 0)
         {
@@ -184,7 +188,9 @@ public static partial class VigilServer
         app.MapOpenInferenceApi();
         app.MapFxApi();
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts());
+        // The docs page of this server only: no hosted agent ("Ask AI"), MCP or client/deploy buttons, no telemetry.
+        app.MapScalarApiReference("/docs", o => o.WithTitle("Vigil scoring server").WithOpenApiRoutePattern("/openapi/{documentName}.json").DisableDefaultFonts()
+            .DisableAgent().DisableMcp().HideClientButton().DisableTelemetry());
     }
 
     /// <summary>The request id header, accepted from the client when well-formed, otherwise generated; always echoed.</summary>

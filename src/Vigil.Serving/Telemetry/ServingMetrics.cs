@@ -42,6 +42,7 @@ public sealed class ServingMetrics
     public ServingMetrics()
     {
         Registry = Metrics.NewCustomRegistry();
+        DotNetStats.Register(Registry); // process_* (CPU seconds, memory, threads, open handles, start time) and dotnet_* (GC counts, heap bytes)
         var factory = Metrics.WithCustomRegistry(Registry);
         _requests = factory.CreateCounter("vigil_http_requests_total", "HTTP requests by route and status code.", "route", "status");
         _latency = factory.CreateHistogram("vigil_http_request_duration_seconds", "HTTP request latency by route, from the first byte read to the last byte written.",

@@ -987,25 +987,69 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
             await LockModelAsync(c, tx, name, cancellationToken).ConfigureAwait(false);
             var current = await CurrentAliasAsync(c, tx, name, alias, cancellationToken).ConfigureAwait(false)
                 ?? throw new TrackingException($"model '{name}' has no alias '{alias}' to roll back");
-            // the latest change that moved the alias to where it is now (no-op moves skipped)
-            var last = await c.QueryFirstOrDefaultAsync<HistoryRow>(Cmd(
+            // Walk back one step of the alias's history per call: replay its moves as a stack (a set pushes the new
+            // version, a rollback pops one, a delete empties it), so 1 -> 2 -> 3 rolls back to 2, then to 1.
+            var moves = (await c.QueryAsync<HistoryRow>(Cmd(
                 $"""
                 {HistorySelect}
-                WHERE model_name = @name AND target = @alias AND action IN ('SET_ALIAS', 'ROLLBACK') AND to_version = @current
-                  AND (from_version IS NULL OR from_version <> @current)
-                ORDER BY id DESC LIMIT 1
+                WHERE model_name = @name AND target = @alias AND action IN ('SET_ALIAS', 'ROLLBACK', 'DELETE_ALIAS')
+                ORDER BY id
                 """,
-                new { name, alias, current = (long)current }, tx, cancellationToken)).ConfigureAwait(false);
-            if (last?.FromVersion is not { } previous)
+                new { name, alias }, tx, cancellationToken)).ConfigureAwait(false)).AsList();
+            var stack = AliasStack(moves);
+            if (stack.Count < 2 || stack[^1] != current)
             {
                 throw new TrackingException(
-                    $"model '{name}' alias '{alias}' has no previous version to roll back to: it was created at version {current.ToString(CultureInfo.InvariantCulture)}");
+                    $"model '{name}' alias '{alias}' has no previous version to roll back to: version {current.ToString(CultureInfo.InvariantCulture)} is the first it pointed at");
             }
+
+            var previous = stack[^2];
             var to = checked((int)previous);
             var now = NowUs();
             await PointAliasAsync(c, tx, name, alias, to, now, cancellationToken).ConfigureAwait(false);
             return await RecordAsync(c, tx, name, RegistryAction.Rollback, alias, current, to, null, actor, reason, now, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+    }
+
+    /// <summary>The versions an alias went through, oldest first, with rolled-back moves removed (see <see cref="RollbackAliasAsync"/>).</summary>
+    internal static List<long> AliasStack(IEnumerable<HistoryRow> moves)
+    {
+        var stack = new List<long>();
+        foreach (var m in moves)
+        {
+            switch (m.Action)
+            {
+                case "DELETE_ALIAS":
+                    stack.Clear();
+                    break;
+                case "ROLLBACK":
+                    if (stack.Count > 0)
+                    {
+                        stack.RemoveAt(stack.Count - 1);
+                    }
+
+                    if (m.ToVersion is { } back && (stack.Count == 0 || stack[^1] != back))
+                    {
+                        stack.Add(back);
+                    }
+
+                    break;
+                default:
+                    if (stack.Count == 0 && m.FromVersion is { } from)
+                    {
+                        stack.Add(from);
+                    }
+
+                    if (m.ToVersion is { } to && (stack.Count == 0 || stack[^1] != to))
+                    {
+                        stack.Add(to);
+                    }
+
+                    break;
+            }
+        }
+
+        return stack;
     }
 
     public Task<IReadOnlyList<RegistryHistoryEntry>> SetStageAsync(string name, int version, ModelStage stage, string actor, string? reason = null, bool archiveExisting = false, CancellationToken cancellationToken = default)

@@ -67,7 +67,7 @@ public sealed class DetectorBundleTests : IDisposable
     {
         var e = Should.Throw<ArgumentException>(() => ModelBundle.Train(TestData.Transactions(33, 100), Spec with { Model = "lightgbm", Label = null }));
         e.Message.ShouldContain("supervised");
-        e.Message.ShouldContain("TrainSpec.Label");
+        e.Message.ShouldContain("label column");
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class TrainParametersTests
     {
         var e = Should.Throw<TrainParameterException>(() => TrainParameters.Apply(new TrainSpec { Model = "lightgbm" }, [new("max_depth", "6")]));
         e.Parameter.ShouldBe("max_depth");
-        e.Message.ShouldBe("unknown lightgbm parameter 'max_depth'; valid parameters: iterations, leaves, learningRate, minRowsPerLeaf, " +
+        e.Message.ShouldBe("unknown lightgbm parameter 'max_depth'; valid parameters: estimators, leaves, learningRate, minRowsPerLeaf, " +
             "minHessianPerLeaf, l2, maxBins, unbalanced, scalePositiveWeight, seed");
     }
 

@@ -25,7 +25,7 @@ public sealed class DetectorCatalogTests : IDisposable
         // The names are a contract with search grids, run params and bundle.json (TrainParameters before the catalog).
         TrainParameters.For("iforest").Select(p => p.Name).ShouldBe(["estimators", "maxSamples", "maxFeatures", "bootstrap", "contamination", "seed"]);
         TrainParameters.For("iforest").Select(p => p.DefaultValue).ShouldBe(["100", "auto", "1", "false", "auto", "0"]);
-        TrainParameters.For("lightgbm")[0].Name.ShouldBe("iterations");
+        TrainParameters.For("lightgbm")[0].Name.ShouldBe("estimators");
         TrainParameters.For("autoencoder").Count.ShouldBe(12);
         TrainParameters.For("onnx").ShouldBeEmpty();
     }

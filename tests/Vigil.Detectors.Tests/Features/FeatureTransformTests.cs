@@ -193,6 +193,6 @@ public sealed class FeatureTransformTests
     [Fact]
     public void Options_validation_names_max_categories()
     {
-        Should.Throw<ArgumentException>(() => new FeatureTransformOptions { MaxCategories = 0 }.Validate()).Message.ShouldContain("MaxCategories");
+        Should.Throw<ArgumentException>(() => new FeatureTransformOptions { MaxCategories = 0 }.Validate()).Message.ShouldContain("max-categories");
     }
 }

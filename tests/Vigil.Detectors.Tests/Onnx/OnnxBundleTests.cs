@@ -124,7 +124,7 @@ public sealed class OnnxBundleTests : IDisposable
     public void Train_with_onnx_but_no_model_or_data_without_a_feature_is_refused()
     {
         Should.Throw<ArgumentException>(() => ModelBundle.Train(OnnxFixture.Input(), new TrainSpec { Model = "onnx" }))
-            .Message.ShouldContain("TrainSpec.Onnx.Model");
+            .Message.ShouldContain("the loaded ONNX model");
 
         var frame = OnnxFixture.Input();
         var without = new Vigil.Data.Frame(frame.Columns.Where(c => c.Name != "amount"));
