@@ -83,6 +83,10 @@ public sealed class FxCliTests
             .ShouldFailWithOneLine("Reconstruction must be in [0, 1]");
         VigilProcess.Run(dir.Path, "fx", "evaluate", "--model", "absent.zip", "--data", "d.csv").ExitCode.ShouldBe(2);
         VigilProcess.Run(dir.Path, "fx", "generate", "--rows", "0", "--out", "z.csv").ShouldFailWithOneLine("--rows");
+        VigilProcess.Run(dir.Path, "fx", "import", "--tables", "absent.json", "--onnx", "absent.onnx", "--client", "FISAU", "--out", "b.zip")
+            .ShouldFailWithOneLine("absent.json: file not found");
+        VigilProcess.Run(dir.Path, "fx", "import", "--tables", "absent.json", "--onnx", "absent.onnx", "--client", "FISAU")
+            .ShouldFailWithOneLine("give --out BUNDLE");
     }
 
     [Fact]
@@ -91,7 +95,7 @@ public sealed class FxCliTests
         using var dir = new TempDir();
         var help = VigilProcess.Run(dir.Path, "fx", "--help");
         help.ShouldSucceed();
-        foreach (var sub in new[] { "generate", "train", "score", "evaluate" })
+        foreach (var sub in new[] { "generate", "train", "score", "evaluate", "import" })
         {
             help.StdOut.ShouldContain(sub);
         }

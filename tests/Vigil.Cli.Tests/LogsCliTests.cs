@@ -165,7 +165,9 @@ public sealed class LogsCliTests(LogsFixture fx) : IClassFixture<LogsFixture>
             e.GetProperty("rows").GetInt32().ShouldBe(2);
             e.GetProperty("scored_rows").GetInt32().ShouldBe(1);
             e.GetProperty("request_payload").GetString().ShouldBe("sha256:" + new string('b', 64));
-            e.GetProperty("response_payload").GetString().ShouldBe("""{"predictions":[0.25,0.5]}""");
+            // a JSON payload is shown as JSON, not as an escaped string; a hash stays text
+            e.GetProperty("response_payload").ValueKind.ShouldBe(JsonValueKind.Object);
+            e.GetProperty("response_payload").GetRawText().ShouldBe("""{"predictions":[0.25,0.5]}""");
             e.GetProperty("parse_us").GetInt64().ShouldBe(106);
             e.GetProperty("transform_us").GetInt64().ShouldBe(206);
             e.GetProperty("score_us").GetInt64().ShouldBe(306);

@@ -549,6 +549,31 @@ public abstract class StoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Rollback_walks_back_the_history_one_step_per_call_instead_of_toggling()
+    {
+        await using var store = await OpenAsync();
+        await RegisterWithVersionsAsync(store, "fraud", 3);
+        foreach (var v in new[] { 1, 2, 3 })
+        {
+            await store.SetAliasAsync("fraud", "champion", v, "alice", null, Ct);
+        }
+
+        (await store.RollbackAliasAsync("fraud", "champion", "bob", null, Ct)).ToVersion.ShouldBe(2);
+        (await store.RollbackAliasAsync("fraud", "champion", "bob", null, Ct)).ToVersion.ShouldBe(1); // not back to 3
+        (await Should.ThrowAsync<TrackingException>(() => store.RollbackAliasAsync("fraud", "champion", "bob", null, Ct)))
+            .Message.ShouldContain("has no previous version");
+
+        // a new move after rollbacks starts from where the alias is: 1 -> 3, then rollback goes to 1
+        await store.SetAliasAsync("fraud", "champion", 3, "alice", null, Ct);
+        (await store.RollbackAliasAsync("fraud", "champion", "bob", null, Ct)).ToVersion.ShouldBe(1);
+        // a deleted alias starts a new history
+        await store.DeleteAliasAsync("fraud", "champion", "alice", null, Ct);
+        await store.SetAliasAsync("fraud", "champion", 2, "alice", null, Ct);
+        (await Should.ThrowAsync<TrackingException>(() => store.RollbackAliasAsync("fraud", "champion", "bob", null, Ct)))
+            .Message.ShouldContain("has no previous version");
+    }
+
+    [Fact]
     public async Task Stage_changes_are_recorded_and_archive_existing_moves_the_old_production_version()
     {
         await using var store = await OpenAsync();

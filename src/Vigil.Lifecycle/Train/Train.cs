@@ -159,6 +159,11 @@ public sealed partial class ModelLifecycle
         read.Stop();
         var spec = WithoutLeaks(options.Spec, frame);
         progress?.Report(new LifecycleProgress(LifecycleStages.Read, frame.RowCount, frame.RowCount));
+        if (spec.Label is { } labelColumn)
+        {
+            options.Data.RequireColumn(frame, "Label", labelColumn); // before any note: a wrong label is the one line to print
+        }
+
         IReadOnlyList<string> idLike = [];
         if (spec.Features is null && spec.Onnx is null)
         {

@@ -269,9 +269,11 @@ public sealed class FlowRunner
                 }
             }).ConfigureAwait(false);
         }
-        catch (StepItemFailed failed)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && ((e as StepItemFailed)?.Record ?? records.FirstOrDefault(r => r is { Status: "failed" })) is not null)
         {
-            var error = $"item {failed.Record.Index.ToString(CultureInfo.InvariantCulture)} ({failed.Record.Item}): {failed.Record.Error}";
+            // The first failed item stops the others (their runs end KILLED; resume runs them again).
+            var failed = (e as StepItemFailed)?.Record ?? records.First(r => r is { Status: "failed" })!;
+            var error = $"item {failed.Index.ToString(CultureInfo.InvariantCulture)} ({failed.Item}): {failed.Error}";
             await EndStepAsync(stepRun.RunId, RunStatus.Failed, error, records).ConfigureAwait(false);
             return Summarize(step, stepRun.RunId, "failed", error, started, records, stepKey);
         }
