@@ -241,7 +241,7 @@ public sealed class FlowRunner
 
         var itemKeys = items.Select((item, i) => Key(kind, step, flow.ResolveParameters(kind, step, item), inputs, item.ToString(), state)).ToList();
         var stepKey = Hash(baseKey + "|" + string.Join("|", itemKeys));
-        if (prior is { Status: "finished" } && prior.Key == stepKey && AllPresent(prior.Outputs))
+        if (prior is { Status: "finished" } && prior.Key == stepKey && await AllPresentAsync(prior.Outputs, cancellationToken).ConfigureAwait(false))
         {
             return await ReuseAsync(flow, step, flow.RunId, "step", null, -1, stepKey, prior, cancellationToken).ConfigureAwait(false);
         }
@@ -333,7 +333,7 @@ public sealed class FlowRunner
         IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>> inputs, string key, StepRecord? prior, CancellationToken cancellationToken)
     {
         var label = index < 0 ? step.Name : $"{step.Name}[{index.ToString(CultureInfo.InvariantCulture)}]";
-        if (prior is { Status: "finished" } && prior.Key == key && AllPresent(prior.Outputs))
+        if (prior is { Status: "finished" } && prior.Key == key && await AllPresentAsync(prior.Outputs, cancellationToken).ConfigureAwait(false))
         {
             return await ReuseAsync(flow, step, parentRunId, level, item, index, key, prior, cancellationToken).ConfigureAwait(false);
         }
@@ -601,7 +601,18 @@ public sealed class FlowRunner
         return i < 0 ? int.MaxValue : i;
     }
 
-    private bool AllPresent(IReadOnlyList<StepArtifact> outputs) => outputs.All(o => _store.Artifacts.Contains(o.Sha256));
+    private async Task<bool> AllPresentAsync(IReadOnlyList<StepArtifact> outputs, CancellationToken cancellationToken)
+    {
+        foreach (var o in outputs)
+        {
+            if (!await _store.Artifacts.ContainsAsync(o.Sha256, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>What resume compares: the kind, the resolved parameters, the input hashes, the item and the kind's outside state.</summary>
     private static string Key(StepKind kind, StepDefinition step, IReadOnlyDictionary<string, string> parameters, IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>> inputs, string? item, string? state)

@@ -312,7 +312,7 @@ public sealed class FlowRunnerTests
         var fan = result.Steps[0];
         fan.Items.Count.ShouldBe(6);
         fan.Outputs.Count.ShouldBe(6);
-        var joined = await File.ReadAllTextAsync(f.Store.Artifacts.GetPath(result.Steps[1].Outputs.ShouldHaveSingleItem().Sha256), Ct);
+        var joined = await File.ReadAllTextAsync(await f.Store.Artifacts.GetVerifiedPathAsync(result.Steps[1].Outputs.ShouldHaveSingleItem().Sha256, "test", Ct), Ct);
         joined.ShouldBe("joined<a<b<c<d<e<f");
         var itemRuns = await f.Store.ListRunsAsync("flows", new RunFilter { ParentRunId = fan.RunId }, Ct);
         itemRuns.Count.ShouldBe(6);

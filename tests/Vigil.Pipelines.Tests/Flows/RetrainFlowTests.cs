@@ -28,7 +28,7 @@ public sealed class RetrainFlowTests
     private static async Task<JsonNode> OutputJsonAsync(FlowFixture f, FlowResult result, string step)
     {
         var output = result.Steps.First(s => s.Name == step).Outputs.ShouldHaveSingleItem();
-        return JsonNode.Parse(await File.ReadAllTextAsync(f.Store.Artifacts.GetPath(output.Sha256), Ct))!;
+        return JsonNode.Parse(await File.ReadAllTextAsync(await f.Store.Artifacts.GetVerifiedPathAsync(output.Sha256, "test", Ct), Ct))!;
     }
 
     [Fact]
