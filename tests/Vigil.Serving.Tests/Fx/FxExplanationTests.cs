@@ -53,7 +53,9 @@ public sealed class FxExplanationTests
     public async Task A_slow_failing_or_empty_endpoint_keeps_the_template_reason_and_is_counted(string mode, string outcome)
     {
         await using var fake = await FakeChat.StartAsync(mode);
-        await using var server = await StartAsync(fake, timeoutMs: 400);
+        // 400 ms cuts the slow endpoint (it answers after 30 s); the others get 5 s, so that a loaded machine cannot turn
+        // an empty or failing answer into a timeout
+        await using var server = await StartAsync(fake, timeoutMs: mode == "slow" ? 400 : 5000);
         var (deals, expected) = Batch();
         var started = DateTime.UtcNow;
         var answer = await PostAsync(server, deals);
