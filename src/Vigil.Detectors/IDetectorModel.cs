@@ -18,3 +18,17 @@ public interface IDetectorModel
     /// <summary>Scores every row of <paramref name="x"/> into <paramref name="scores"/> (length at least <c>x.Rows</c>).</summary>
     void Score(FeatureMatrix x, Span<double> scores);
 }
+
+/// <summary>Conveniences over <see cref="IDetectorModel"/>.</summary>
+public static class DetectorModelExtensions
+{
+    /// <summary>Scores every row of <paramref name="x"/> into a new array.</summary>
+    public static double[] ScoreAll(this IDetectorModel model, FeatureMatrix x)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(x);
+        var scores = new double[x.Rows];
+        model.Score(x, scores);
+        return scores;
+    }
+}

@@ -59,7 +59,7 @@ internal sealed class EnsembleDescriptor : DetectorDescriptor
         var forestReference = EnsembleModel.Quantiles(forestScores, EnsembleModel.ReferencePoints);
         var autoencoderReference = EnsembleModel.Quantiles(autoencoderScores, EnsembleModel.ReferencePoints);
         var model = new EnsembleModel(forest, autoencoder, forestReference, autoencoderReference, 0);
-        var scores = model.Score(x);
+        var scores = model.ScoreAll(x);
 
         var resolved = context.Resolved;
         resolved["maxSamplesResolved"] = I(forest.MaxSamples);

@@ -53,15 +53,6 @@ public sealed class EnsembleModel : IDetectorModel
     /// <summary>The autoencoder member.</summary>
     public AutoencoderModel Autoencoder { get; }
 
-    /// <summary>Scores every row of <paramref name="x"/>.</summary>
-    public double[] Score(FeatureMatrix x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        var scores = new double[x.Rows];
-        Score(x, scores);
-        return scores;
-    }
-
     /// <inheritdoc />
     public void Score(FeatureMatrix x, Span<double> scores)
     {

@@ -62,7 +62,7 @@ public sealed class EnsembleTests : IDisposable
         var x = bundle.Transform.Transform(frame);
         var forest = model.Forest.Score(x);
         var autoencoder = model.Autoencoder.Score(x);
-        var scores = model.Score(x);
+        var scores = model.ScoreAll(x);
 
         // every training row lies inside both reference ranges, so each rank is in [0, 1] and is the share of training
         // rows below it, up to the 1/1024 spacing of the stored quantiles
