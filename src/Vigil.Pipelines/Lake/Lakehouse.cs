@@ -162,8 +162,7 @@ public sealed class Lakehouse
 
     private static LakeQueryResult Query(string root, string sql, CancellationToken cancellationToken)
     {
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
+        using var connection = DuckDb.Connect("DataSource=:memory:");
         var missing = new List<string>();
         foreach (var zone in LakeZones.All)
         {
@@ -225,8 +224,7 @@ public sealed class Lakehouse
             : lower.EndsWith(".csv", StringComparison.Ordinal) || lower.EndsWith(".csv.gz", StringComparison.Ordinal) || lower.EndsWith(".tsv", StringComparison.Ordinal)
                 ? $"read_csv('{Escape(input)}', header = true, auto_detect = true)"
                 : throw new LakeException($"{input}: unknown data format: use .csv, .csv.gz or .parquet");
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
+        using var connection = DuckDb.Connect("DataSource=:memory:");
         try
         {
             var columns = new List<string>();
@@ -403,8 +401,7 @@ public sealed class Lakehouse
 
     private static long CountRows(string file)
     {
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
+        using var connection = DuckDb.Connect("DataSource=:memory:");
         using var count = connection.CreateCommand();
         count.CommandText = $"SELECT CAST(coalesce(sum(num_rows), 0) AS BIGINT) FROM parquet_file_metadata('{Escape(file)}')";
         try

@@ -214,7 +214,15 @@ public static class MetricsSync
                 Directory.CreateDirectory(folder);
             }
 
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!target.Postgres && DuckDb.IsMissingNative(e))
+            {
+                throw DuckDb.Missing(e);
+            }
+
             var timestamp = target.Postgres ? "TIMESTAMPTZ" : "TIMESTAMP";
             await ExecuteAsync(connection, null, $"""
                 CREATE TABLE IF NOT EXISTS {Table} (
