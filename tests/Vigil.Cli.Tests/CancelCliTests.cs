@@ -14,10 +14,12 @@ public sealed class CancelCliTests
         using var dir = new TempDir();
         VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "50000", "--seed", "4", "--out", "tx.parquet").ShouldSucceed();
 
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // env --default-signal=INT: a process started in the background by a non-interactive shell (nohup, `cmd &`) has
+        // SIGINT ignored, and a child inherits that; the CLI would then never see the Ctrl+C this test sends.
+        var psi = new ProcessStartInfo("env") { WorkingDirectory = dir.Path, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[]
         {
-            Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "train", "--data", "tx.parquet", "--label", "label", "--kind", "autoencoder",
+            "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "train", "--data", "tx.parquet", "--label", "label", "--kind", "autoencoder",
             "--epochs", "10000", "--patience", "10000", "--experiment", "ctrl-c", "--out", "model",
         })
         {

@@ -68,6 +68,7 @@ public sealed class ServerLogReliabilityTests
         var during = await SendAsync(server, 300, "outage");
         during.Count.ShouldBe(300);
         sink.Rows.ShouldBeEmpty();
+        await EventuallyAsync(() => server.App.Services.GetService(typeof(InferenceLogWriter)) is InferenceLogWriter { Status.State: "retrying" }, "the writer retrying while the sink is down");
 
         var ready = JsonNode.Parse(await server.Client.GetStringAsync("/readyz", Ct))!;
         ready["status"]!.GetValue<string>().ShouldBe("ready");
