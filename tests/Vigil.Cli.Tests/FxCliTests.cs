@@ -80,7 +80,9 @@ public sealed class FxCliTests
         VigilProcess.Run(dir.Path, "fx", "train", "--data", "d.csv", "--client", "FISAU")
             .ShouldFailWithOneLine("give --out BUNDLE");
         VigilProcess.Run(dir.Path, "fx", "train", "--data", "d.csv", "--client", "FISAU", "--out", "m", "--reconstruction-quantile", "1.5")
-            .ShouldFailWithOneLine("Reconstruction must be in [0, 1]");
+            .ShouldFailWithOneLine("--reconstruction-quantile must be in [0, 1] (was 1.5)");
+        VigilProcess.Run(dir.Path, "fx", "train", "--data", "d.csv", "--client", "FISAU", "--out", "m", "--amount-quantile", "0.2")
+            .ShouldFailWithOneLine("--amount-quantile must be in [0.5, 1] (was 0.2); the lower quantile is 1 minus it");
         VigilProcess.Run(dir.Path, "fx", "evaluate", "--model", "absent.zip", "--data", "d.csv").ExitCode.ShouldBe(2);
         VigilProcess.Run(dir.Path, "fx", "generate", "--rows", "0", "--out", "z.csv").ShouldFailWithOneLine("--rows");
         VigilProcess.Run(dir.Path, "fx", "import", "--tables", "absent.json", "--onnx", "absent.onnx", "--client", "FISAU", "--out", "b.zip")
@@ -98,6 +100,56 @@ public sealed class FxCliTests
         foreach (var sub in new[] { "generate", "train", "score", "evaluate", "import" })
         {
             help.StdOut.ShouldContain(sub);
+        }
+    }
+
+    [Fact]
+    public void Generate_train_and_score_json_are_one_document_each_with_their_fields()
+    {
+        using var dir = new TempDir();
+        var gen = VigilProcess.Run(dir.Path, "fx", "generate", "--rows", "3000", "--seed", "5", "--out", "deals.parquet", "--eval-out", "labelled.csv", "--eval-rows", "2000", "--json");
+        gen.ShouldSucceed();
+        using (var json = JsonDocument.Parse(gen.StdOut))
+        {
+            var root = json.RootElement;
+            root.GetProperty("output").GetString().ShouldBe(dir.File("deals.parquet"));
+            root.GetProperty("deals").GetInt32().ShouldBe(3000);
+            root.GetProperty("eval_output").GetString().ShouldBe(dir.File("labelled.csv"));
+            root.GetProperty("eval_deals").GetInt32().ShouldBe(2000);
+            root.GetProperty("eval_anomalies").GetInt32().ShouldBeInRange(1, 1999);
+            root.GetProperty("seed").GetUInt64().ShouldBe(5UL);
+        }
+
+        var train = VigilProcess.Run(dir.Path, "fx", "train", "--data", "deals.parquet", "--client", "FISAU", "--epochs", "3", "--out", "m", "--register", "fx-j", "--json");
+        train.ShouldSucceed();
+        train.StdErr.ShouldContain("fitting tables");
+        using (var json = JsonDocument.Parse(train.StdOut))
+        {
+            var root = json.RootElement;
+            root.GetProperty("kind").GetString().ShouldBe("fx");
+            root.GetProperty("clients").EnumerateArray().Select(c => c.GetString()).ShouldBe(["FISAU"]);
+            root.GetProperty("rows").GetInt64().ShouldBeGreaterThan(0);
+            root.GetProperty("features").GetInt32().ShouldBeGreaterThan(0);
+            root.GetProperty("input_groups").GetInt32().ShouldBeGreaterThan(0);
+            root.GetProperty("bundle").GetString().ShouldBe(dir.File("m"));
+            root.GetProperty("run_id").GetString()!.Length.ShouldBe(32);
+            root.GetProperty("model").GetProperty("name").GetString().ShouldBe("fx-j");
+            root.GetProperty("model").GetProperty("version").GetInt32().ShouldBe(1);
+            root.GetProperty("model").GetProperty("uri").GetString().ShouldBe("models:/fx-j/1");
+        }
+
+        File.WriteAllText(dir.File("example.csv"), Example);
+        var score = VigilProcess.Run(dir.Path, "fx", "score", "--model", "models:/fx-j/1", "--data", "example.csv", "--out", "decisions.csv", "--json");
+        score.ShouldSucceed();
+        using (var json = JsonDocument.Parse(score.StdOut))
+        {
+            var root = json.RootElement;
+            root.GetProperty("model").GetString().ShouldBe("models:/fx-j/1");
+            root.GetProperty("output").GetString().ShouldBe(dir.File("decisions.csv"));
+            root.GetProperty("deals").GetInt32().ShouldBe(4);
+            root.GetProperty("decided").GetInt32().ShouldBe(2);
+            root.GetProperty("refused").GetInt32().ShouldBe(2);
+            root.GetProperty("anomalies").GetInt32().ShouldBeInRange(0, 2);
         }
     }
 }

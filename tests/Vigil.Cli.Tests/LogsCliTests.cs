@@ -105,6 +105,21 @@ public sealed class LogsCliTests(LogsFixture fx) : IClassFixture<LogsFixture>
     }
 
     [Fact]
+    public void Count_json_has_the_number_and_the_filters()
+    {
+        var r = fx.Run("logs", "count", "--model", "fraud", "--json");
+        r.ShouldSucceed();
+        using var json = System.Text.Json.JsonDocument.Parse(r.StdOut);
+        json.RootElement.GetProperty("requests").GetInt64().ShouldBe(6);
+        json.RootElement.GetProperty("model").GetString().ShouldBe("fraud");
+        json.RootElement.GetProperty("since").ValueKind.ShouldBe(System.Text.Json.JsonValueKind.Null);
+
+        using var since = System.Text.Json.JsonDocument.Parse(fx.Run("logs", "count", "--since", "1h", "--json").StdOut);
+        since.RootElement.GetProperty("requests").GetInt64().ShouldBe(3);
+        DateTimeOffset.Parse(since.RootElement.GetProperty("since").GetString()!, CultureInfo.InvariantCulture).ShouldBeLessThan(DateTimeOffset.UtcNow);
+    }
+
+    [Fact]
     public async Task Count_reads_the_store_named_by_store()
     {
         Count(fx.Run("logs", "count", "--store", "sqlite:" + Path.Combine(fx.Home, "vigil.db"))).ShouldBe("8");

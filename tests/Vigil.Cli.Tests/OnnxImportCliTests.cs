@@ -87,4 +87,24 @@ public sealed class OnnxImportCliTests
             rows.Select(r => double.Parse(r[1], CultureInfo.InvariantCulture)).ToArray(),
             rows.Select(r => r[2] == "1").ToArray());
     }
+
+    [Fact]
+    public void Import_json_has_kind_features_bundle_and_the_registered_version()
+    {
+        using var dir = new TempDir();
+        var import = VigilProcess.Run(dir.Path, "import", "onnx", F("scorer.onnx"), "--onnx-schema", F("scorer.schema.json"), "--out", "m.zip", "--register", "torch-json", "--json");
+        import.ShouldSucceed();
+        using var json = JsonDocument.Parse(import.StdOut);
+        var root = json.RootElement;
+
+        root.GetProperty("kind").GetString().ShouldBe("onnx");
+        root.GetProperty("source").GetString().ShouldBe(F("scorer.onnx"));
+        root.GetProperty("features").GetArrayLength().ShouldBe(6);
+        root.GetProperty("bundle").GetString().ShouldBe(dir.File("m.zip"));
+        File.Exists(dir.File("m.zip")).ShouldBeTrue();
+        root.GetProperty("threshold").GetDouble().ShouldBe(1.0); // the schema's threshold
+        root.GetProperty("experiment").GetString().ShouldBe("default");
+        root.GetProperty("run_id").GetString()!.Length.ShouldBe(32);
+        root.GetProperty("model").GetProperty("uri").GetString().ShouldBe("models:/torch-json/1");
+    }
 }

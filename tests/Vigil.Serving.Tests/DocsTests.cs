@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Vigil.Serving.Tests;
 
@@ -95,6 +96,86 @@ public sealed partial class DocsTests : IAsyncLifetime
                 (types.Contains("number") && types.Contains("string")).ShouldBeFalse($"{name}.{property} is typed {string.Join("|", types)}");
             }
         }
+    }
+
+    [Fact]
+    public async Task OpenApi_document_has_a_typed_request_schema_and_path_per_served_model_with_profile_examples()
+    {
+        using var response = await _server.Client.GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        var read = Microsoft.OpenApi.OpenApiDocument.Parse(text, "json");
+        read.Diagnostic!.Errors.ShouldBeEmpty(string.Join("; ", read.Diagnostic.Errors.Select(e => $"{e.Pointer}: {e.Message}")));
+        var doc = JsonNode.Parse(text)!;
+        var schemas = doc["components"]!["schemas"]!;
+        var cache = _server.App.Services.GetRequiredService<ModelCache>();
+
+        foreach (var name in new[] { "fraud", "fraud-ae" })
+        {
+            var served = cache.Find(name)!;
+            var instance = schemas["Instance_" + name].ShouldNotBeNull($"no Instance_{name} component");
+            var properties = instance["properties"]!.AsObject();
+            properties.Select(p => p.Key).ShouldBe(served.Bundle.Transform.InputSchema.Select(c => c.Name), ignoreOrder: false);
+            instance["required"]!.AsArray().Select(n => n!.GetValue<string>()).ShouldBe(served.InputNames, ignoreOrder: true);
+            foreach (var column in served.Bundle.Transform.InputSchema)
+            {
+                var property = properties[column.Name]!;
+                var expected = column.Kind == Vigil.Data.ColumnKind.Categorical ? "string" : "number";
+                string.Join("|", Types(property).Where(t => t != "null")).ShouldBe(expected, $"{name}.{column.Name}");
+                var profile = served.Bundle.Profile!.Feature(column.Name)!;
+                if (expected == "number")
+                {
+                    // The example is the training median (quantile level 0.5 of the bundle's reference profile).
+                    var median = profile.Numeric!.Quantiles[5];
+                    property["examples"]![0]!.GetValue<double>().ShouldBe(median, Math.Abs(median) * 1e-9 + 1e-12);
+                }
+                else
+                {
+                    property["examples"]![0]!.GetValue<string>().ShouldBe(profile.Categorical!.Top[0].Category);
+                }
+            }
+
+            schemas["PredictRequest_" + name]!["properties"]!["instances"]!["items"]!["$ref"]!.GetValue<string>().ShouldBe("#/components/schemas/Instance_" + name);
+            var post = doc["paths"]!["/v1/models/" + name + "/predict"]!["post"].ShouldNotBeNull();
+            post["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>().ShouldBe("#/components/schemas/PredictRequest_" + name);
+
+            // The documented example instance is a valid request for that path.
+            var body = new JsonObject { ["instances"] = new JsonArray(instance["examples"]![0]!.DeepClone()) };
+            var (status, answer, _) = await _server.PostJsonAsync("/v1/models/" + name + "/predict", body.ToJsonString());
+            status.ShouldBe(200, answer.ToJsonString());
+            answer["model"]!.GetValue<string>().ShouldBe(name);
+            answer["predictions"]![0]!["status"]!.GetValue<int>().ShouldBe(200, answer.ToJsonString());
+        }
+    }
+
+    [Fact]
+    public async Task The_per_model_path_refuses_a_body_that_names_another_model()
+    {
+        var body = new JsonObject { ["model"] = "fraud-ae", ["instances"] = new JsonArray(ServerHarness.Instance(0)) };
+
+        var (status, answer, _) = await _server.PostJsonAsync("/v1/models/fraud/predict", body.ToJsonString());
+
+        status.ShouldBe(400);
+        answer["field"]!.GetValue<string>().ShouldBe("model");
+    }
+
+    [Fact]
+    public async Task OpenApi_request_schema_follows_a_hot_swap_that_changes_the_features()
+    {
+        var before = (await OpenApiAsync())["components"]!["schemas"]!["Instance_fraud"]!["properties"]!.AsObject().Select(p => p.Key).ToList();
+        before.ShouldContain("merchant_category");
+        var numeric = Vigil.Detectors.ModelBundle.Train(ServerHarness.Data, new Vigil.Detectors.TrainSpec
+        {
+            Model = "iforest", Label = Vigil.Data.TransactionColumns.Label, Features = ServerHarness.NumericFeatures,
+            Forest = new Vigil.Detectors.IsolationForestOptions { Seed = 5, Estimators = 20 },
+        });
+        var version = await ServerHarness.RegisterAsync(_server.Store, "fraud", numeric);
+        await _server.Store.SetAliasAsync("fraud", "champion", version, "test", cancellationToken: TestContext.Current.CancellationToken);
+        await _server.App.Services.GetRequiredService<ModelCache>().RefreshAsync(TestContext.Current.CancellationToken);
+
+        var after = (await OpenApiAsync())["components"]!["schemas"]!["Instance_fraud"]!;
+
+        after["properties"]!.AsObject().Select(p => p.Key).ShouldBe(ServerHarness.NumericFeatures);
+        after["description"]!.GetValue<string>().ShouldContain("5 input features");
     }
 
     private static List<string> Types(JsonNode schema) => schema["type"] switch

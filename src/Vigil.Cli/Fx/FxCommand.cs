@@ -35,9 +35,10 @@ internal static class FxCommand
         var client = new Option<string>("--client") { Description = "The client whose tables to take; the bundle serves it.", Required = true };
         var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
         var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model, e.g. fx-FISAU." };
+        var json = CliOutput.JsonOption("Print the result as JSON: kind, clients, features, pair_keys, amount_ranges, input_groups, bundle, run_id, experiment, model (name, version, uri).");
         var cmd = new Command("import", "Build an FX bundle (kind fx-onnx) from Python artifacts: the exported tables and an ONNX autoencoder. No pickle or Python at serving time.")
         {
-            tables, onnx, client, output, register,
+            tables, onnx, client, output, register, json,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -58,6 +59,15 @@ internal static class FxCommand
                 bundle.Save(outPath);
             }
 
+            var parameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal) { ["tables"] = tablesPath, ["onnx"] = onnxPath };
+            if (parse.GetValue(json))
+            {
+                var document = BundleJson(bundle, model, outPath, null);
+                return registerName is null
+                    ? WriteJson(TrainCommand.AddRun(document, null))
+                    : await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, "fx-import", registerName, parameters, cancellationToken, document).ConfigureAwait(false);
+            }
+
             Terminal.Out.MarkupLine(
                 $"imported [bold]fx-onnx[/] for {Markup.Escape(string.Join(", ", model.Clients))}: {bundle.Transform.OutputCount} features, " +
                 $"{model.PairKeyCount} pair keys, {model.AmountRangeCount} amount ranges, {model.GroupThresholds.Count} input groups");
@@ -71,7 +81,6 @@ internal static class FxCommand
                 return CliApp.Ok;
             }
 
-            var parameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal) { ["tables"] = tablesPath, ["onnx"] = onnxPath };
             return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, "fx-import", registerName, parameters, cancellationToken).ConfigureAwait(false);
         });
         return cmd;
@@ -85,9 +94,10 @@ internal static class FxCommand
         var evalOut = new Option<string?>("--eval-out") { Description = "Also write labelled evaluation deals (is_anomaly, anomaly_kind) after the training months." };
         var evalRows = new Option<int>("--eval-rows") { Description = "Deals in the evaluation set (default max(2000, rows/4)).", DefaultValueFactory = _ => 0 };
         var anomalyRate = new Option<double>("--anomaly-rate") { Description = "Share of injected anomalies in the evaluation set, even over the 6 kinds.", DefaultValueFactory = _ => 0.12 };
+        var json = CliOutput.JsonOption("Print the result as JSON: output, deals, eval_output, eval_deals, eval_anomalies, seed, seconds.");
         var cmd = new Command("generate", "Deterministic synthetic FX deals for clients FISAU, FISNZ and FISUK (24 months), and a labelled evaluation set (3 months after).")
         {
-            rows, seed, output, evalOut, evalRows, anomalyRate,
+            rows, seed, output, evalOut, evalRows, anomalyRate, json,
         };
         cmd.SetAction(parse =>
         {
@@ -109,6 +119,20 @@ internal static class FxCommand
 
             var sw = Stopwatch.StartNew();
             var deals = FxDealGenerator.WriteTo(options, path, evalPath);
+            if (parse.GetValue(json))
+            {
+                return WriteJson(new JsonObject
+                {
+                    ["output"] = Path.GetFullPath(path),
+                    ["deals"] = deals.Training.Count,
+                    ["eval_output"] = evalPath is null ? null : Path.GetFullPath(evalPath),
+                    ["eval_deals"] = evalPath is null ? null : deals.Evaluation.Count,
+                    ["eval_anomalies"] = evalPath is null ? null : deals.Evaluation.Count(d => d.Kind != FxAnomalyKinds.None),
+                    ["seed"] = options.Seed,
+                    ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                });
+            }
+
             Terminal.Out.MarkupLine($"wrote [bold]{deals.Training.Count:N0}[/] deals to [bold]{Markup.Escape(path)}[/] in {sw.Elapsed.TotalSeconds:F2} s");
             if (evalPath is not null)
             {
@@ -133,9 +157,10 @@ internal static class FxCommand
         var quantile = new Option<double?>("--reconstruction-quantile") { Description = "Training quantile of each input group's reconstruction error used as its threshold (default 0.9995)." };
         var amountQ = new Option<double?>("--amount-quantile") { Description = "Upper FaceValue quantile per (BUnit, Cpty, PrimaryCurr); the lower is 1 minus it (default 0.9995)." };
         var tenorQ = new Option<double?>("--tenor-quantile") { Description = "Upper TDays quantile per instrument type; the lower is 1 minus it (default 0.9995)." };
+        var json = CliOutput.JsonOption("Print the result as JSON: kind, clients, rows, features, pair_keys, amount_ranges, input_groups, bundle, seconds, run_id, experiment, model (name, version, uri).");
         var cmd = new Command("train", "Train one client's FX bundle: rule tables, FaceValue/TDays ranges, feature transform and the multi-input autoencoder.")
         {
-            data, client, output, register, experiment, seed, epochs, quantile, amountQ, tenorQ,
+            data, client, output, register, experiment, seed, epochs, quantile, amountQ, tenorQ, json,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -151,16 +176,19 @@ internal static class FxCommand
             var quantiles = new FxQuantiles();
             if (parse.GetValue(quantile) is { } q)
             {
+                Quantile("--reconstruction-quantile", q, 0);
                 quantiles = quantiles with { Reconstruction = q };
             }
 
             if (parse.GetValue(amountQ) is { } a)
             {
+                Quantile("--amount-quantile", a, 0.5);
                 quantiles = quantiles with { FaceValueUpper = a, FaceValueLower = 1 - a };
             }
 
             if (parse.GetValue(tenorQ) is { } t)
             {
+                Quantile("--tenor-quantile", t, 0.5);
                 quantiles = quantiles with { TenorUpper = t, TenorLower = 1 - t };
             }
 
@@ -199,6 +227,19 @@ internal static class FxCommand
             }
 
             var trained = bundle.Manifest.Parameters.TryGetValue("trainRows", out var n) ? n : "?";
+            if (parse.GetValue(json))
+            {
+                var document = BundleJson(bundle, model, outPath, sw.Elapsed);
+                document["rows"] = long.TryParse(trained, NumberStyles.Integer, CultureInfo.InvariantCulture, out var rowCount) ? rowCount : null;
+                if (experimentName is null && registerName is null)
+                {
+                    return WriteJson(TrainCommand.AddRun(document, null));
+                }
+
+                var runParameters = new Dictionary<string, string>(bundle.Manifest.Parameters, StringComparer.Ordinal) { ["data"] = path };
+                return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, experimentName, registerName, runParameters, cancellationToken, document).ConfigureAwait(false);
+            }
+
             Terminal.Out.MarkupLine(
                 $"trained [bold]fx[/] for {Markup.Escape(string.Join(", ", model.Clients))} on {trained} deals x {bundle.Transform.OutputCount} features " +
                 $"in {sw.Elapsed.TotalSeconds:F1} s ({model.PairKeyCount} pair keys, {model.AmountRangeCount} amount ranges, " +
@@ -224,7 +265,8 @@ internal static class FxCommand
         var modelArg = new Option<string>("--model", "-m") { Description = "Bundle path or registry URI (models:/fx-FISAU@champion).", Required = true };
         var data = new Option<string>("--data") { Description = "Deals to decide (.csv, .csv.gz or .parquet).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Decisions: Client, UniqueId, ContLeg, Anomaly, Reason, status_code, error, check, score.", Required = true };
-        var cmd = new Command("score", "Decide every deal of a file: Anomaly Yes/No with its reason; deals of other clients get status 400.") { modelArg, data, output };
+        var json = CliOutput.JsonOption("Print the result as JSON: model, clients, output, deals, decided, anomalies, refused, decide_ms.");
+        var cmd = new Command("score", "Decide every deal of a file: Anomaly Yes/No with its reason; deals of other clients get status 400.") { modelArg, data, output, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
         {
@@ -239,6 +281,21 @@ internal static class FxCommand
             FrameFile.Write(DecisionFrame(raw, decisions), outPath);
             var yes = decisions.Count(d => d.StatusCode == 200 && d.Anomaly);
             var decided = decisions.Count(d => d.StatusCode == 200);
+            if (parse.GetValue(json))
+            {
+                return WriteJson(new JsonObject
+                {
+                    ["model"] = parse.GetRequiredValue(modelArg),
+                    ["clients"] = new JsonArray([.. scorer.Clients.Select(c => (JsonNode)c)]),
+                    ["output"] = Path.GetFullPath(outPath),
+                    ["deals"] = raw.Length,
+                    ["decided"] = decided,
+                    ["anomalies"] = yes,
+                    ["refused"] = raw.Length - decided,
+                    ["decide_ms"] = Math.Round(sw.Elapsed.TotalMilliseconds, 3),
+                });
+            }
+
             Terminal.Out.MarkupLine(
                 $"decided [bold]{decided:N0}[/] of {raw.Length:N0} deals in {sw.Elapsed.TotalMilliseconds:F1} ms: {yes:N0} anomalies; " +
                 $"{raw.Length - decided:N0} refused (invalid or other clients); wrote {Markup.Escape(outPath)}");
@@ -342,6 +399,35 @@ internal static class FxCommand
             new Float64Column("score", D(i => decisions[i].Score)),
         ]);
     }
+
+    /// <summary>Refuses a quantile option outside [<paramref name="min"/>, 1], naming the option (not the setting behind it).</summary>
+    private static void Quantile(string option, double value, double min)
+    {
+        if (!(value >= min && value <= 1))
+        {
+            throw new CliUsageException(string.Create(CultureInfo.InvariantCulture,
+                $"{option} must be in [{min}, 1] (was {value}){(min > 0 ? "; the lower quantile is 1 minus it" : "")}"));
+        }
+    }
+
+    private static int WriteJson(JsonObject document)
+    {
+        TrackingFormat.WriteJson(document);
+        return CliApp.Ok;
+    }
+
+    /// <summary>The bundle part of the <c>fx train</c> and <c>fx import</c> JSON.</summary>
+    private static JsonObject BundleJson(ModelBundle bundle, FxModel model, string? outPath, TimeSpan? took) => new()
+    {
+        ["kind"] = bundle.Manifest.DetectorKind,
+        ["clients"] = new JsonArray([.. model.Clients.Select(c => (JsonNode)c)]),
+        ["features"] = bundle.Transform.OutputCount,
+        ["pair_keys"] = model.PairKeyCount,
+        ["amount_ranges"] = model.AmountRangeCount,
+        ["input_groups"] = model.GroupThresholds.Count,
+        ["bundle"] = outPath is null ? null : Path.GetFullPath(outPath),
+        ["seconds"] = took is { } t ? Math.Round(t.TotalSeconds, 3) : null,
+    };
 
     private static void Validate(Action validate)
     {

@@ -25,7 +25,7 @@ internal static class FxQuickstart
     /// <summary>The issue's example deal.</summary>
     private const string Example = """{"Client":"FISAU","FX_Instrument_Type":"FX Forward","BUnit":"0-GLOBAL","Cpty":"CBA","PrimaryCurr":"USD","BuyCurr":"USD","SellCurr":"AUD","BuyAmount":10000000.0,"SellAmount":-10000000.0,"SpotRate":1.0,"ForwardPoints":0.0,"DealDate":"2025-09-01","MaturityDate":"2025-09-25","UniqueId":"FX.FWD.Request.100097","ContLeg":0}""";
 
-    public static async Task<int> RunAsync(string dir, ulong seed, string? storeSpec, ModelLifecycle lifecycle, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string dir, ulong seed, string? storeSpec, ModelLifecycle lifecycle, bool json, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(dir);
@@ -38,6 +38,7 @@ internal static class FxQuickstart
         var labelled = FrameFile.Read(labelledPath, FxDealFrame.CsvOptions);
 
         var specs = new List<string>();
+        var models = new JsonArray();
         var table = new Table().AddColumns("model", "version", "deals scored", "missing_group", "unseen_pair", "year_gap", "amount", "tenor", "pattern", "false positives");
         foreach (var client in clients)
         {
@@ -68,10 +69,30 @@ internal static class FxQuickstart
             }
 
             row.Add(string.Create(CultureInfo.InvariantCulture, $"{r.FalsePositiveRate:P2} ({r.FalsePositives} of {r.Normal})"));
+            var kinds = new JsonObject();
+            foreach (var (kind, k) in r.Kinds)
+            {
+                kinds[kind] = new JsonObject { ["count"] = k.Count, ["flagged"] = k.Flagged, ["recall"] = double.IsFinite(k.Recall) ? k.Recall : null };
+            }
+
+            models.Add(new JsonObject
+            {
+                ["model"] = "fx-" + client,
+                ["version"] = version,
+                ["run_id"] = run.RunId,
+                ["scored"] = r.Scored,
+                ["kinds"] = kinds,
+                ["false_positive_rate"] = double.IsFinite(r.FalsePositiveRate) ? r.FalsePositiveRate : null,
+            });
             table.AddRow([.. row.Select(Markup.Escape)]);
         }
 
-        Terminal.Out.Write(table);
+        if (!json)
+        {
+            Terminal.Out.Write(table);
+        }
+
+        JsonObject? serve = null;
 
         Step("4/4 serving both on a loopback port: POST /fx/v1/score with the example deal, a FISNZ deal, a bad date and an unknown client");
         var fisnz = deals.Evaluation.First(e => e.Deal.Client == "FISNZ" && e.Kind == FxAnomalyKinds.None).Deal;
@@ -107,13 +128,34 @@ internal static class FxQuickstart
             using var content = new StringContent(body, Encoding.UTF8, "application/json");
             using var response = await http.PostAsync(new Uri("/fx/v1/score", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
             var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))!;
-            Terminal.Out.MarkupLine($"POST {Markup.Escape(address)}/fx/v1/score -> {(int)response.StatusCode}");
-            foreach (var deal in answer.AsArray())
+            if (json)
             {
-                Terminal.OutWriter.WriteLine("  " + deal!.ToJsonString());
+                serve = new JsonObject { ["status"] = (int)response.StatusCode, ["decisions"] = answer.DeepClone() };
+            }
+            else
+            {
+                Terminal.Out.MarkupLine($"POST {Markup.Escape(address)}/fx/v1/score -> {(int)response.StatusCode}");
+                foreach (var deal in answer.AsArray())
+                {
+                    Terminal.OutWriter.WriteLine("  " + deal!.ToJsonString());
+                }
             }
 
             await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (json)
+        {
+            TrackingFormat.WriteJson(new JsonObject
+            {
+                ["out"] = Path.GetFullPath(dir),
+                ["deals"] = Path.GetFullPath(dealsPath),
+                ["labelled"] = Path.GetFullPath(labelledPath),
+                ["models"] = models,
+                ["serve"] = serve,
+                ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
+            });
+            return CliApp.Ok;
         }
 
         Terminal.Out.MarkupLine($"done in {total.Elapsed.TotalSeconds:F1} s. Go on with:");
@@ -131,5 +173,6 @@ internal static class FxQuickstart
         ["UniqueId"] = d.UniqueId, ["ContLeg"] = d.ContLeg,
     }.ToJsonString();
 
-    private static void Step(string text) => Terminal.Out.MarkupLine($"[bold]{Markup.Escape(text)}[/]");
+    /// <summary>A progress line, on stderr (as in the transactions quickstart), so stdout holds the results only.</summary>
+    private static void Step(string text) => Terminal.Note(text);
 }

@@ -25,10 +25,11 @@ internal static class GenerateCommand
         var start = new Option<string?>("--start") { Description = "First day (UTC, yyyy-MM-dd); default 2025-01-01." };
         var output = new Option<string>("--out", "-o") { Description = "Output file: .csv, .csv.gz or .parquet.", Required = true };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print nothing but errors." };
+        var json = CliOutput.JsonOption("Print the result as JSON: output, format, rows, seed, fraud_rate, days, start, seconds.");
 
         var cmd = new Command("transactions", "Card transactions with injected fraud patterns (card testing, account takeover, colluding merchant) and drift over time.")
         {
-            rows, seed, fraudRate, days, start, output, quiet,
+            rows, seed, fraudRate, days, start, output, quiet, json,
         };
         cmd.SetAction(parse =>
         {
@@ -54,9 +55,24 @@ internal static class GenerateCommand
             var path = parse.GetRequiredValue(output);
             FrameFile.FormatOf(path);
             var sw = Stopwatch.StartNew();
-            var written = Run(options, path, parse.GetValue(quiet));
+            var asJson = parse.GetValue(json);
+            var written = Run(options, path, parse.GetValue(quiet) || asJson);
             sw.Stop();
-            if (!parse.GetValue(quiet))
+            if (asJson)
+            {
+                TrackingFormat.WriteJson(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["output"] = Path.GetFullPath(path),
+                    ["format"] = FrameFile.FormatOf(path).ToString().ToLowerInvariant(),
+                    ["rows"] = written,
+                    ["seed"] = options.Seed,
+                    ["fraud_rate"] = options.FraudRate,
+                    ["days"] = options.Days,
+                    ["start"] = options.Start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                });
+            }
+            else if (!parse.GetValue(quiet))
             {
                 Terminal.Out.MarkupLine(
                     $"wrote [bold]{written:N0}[/] transactions to [bold]{Markup.Escape(path)}[/] in {sw.Elapsed.TotalSeconds:F2} s " +

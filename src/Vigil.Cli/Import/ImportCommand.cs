@@ -27,9 +27,10 @@ internal static class ImportCommand
         var experiment = new Option<string?>("--experiment") { Description = "Log the import as a run (params, bundle) in this experiment of the tracking store." };
         var register = new Option<string?>("--register") { Description = "Register the bundle as a new version of this model (experiment 'default' unless --experiment)." };
         var force = CliData.ForceOption();
+        var json = CliOutput.JsonOption("Print the result as JSON: kind, source, features, output, threshold, bundle, run_id, experiment, model (name, version, uri).");
         var cmd = new Command("onnx", "Wrap an ONNX model as a Vigil detector: named features feed its float32 input [N, features] unscaled; one output is the score.")
         {
-            modelFile, schema, output, force, experiment, register,
+            modelFile, schema, output, force, experiment, register, json,
         };
         Deprecated.Option(cmd, "--schema", "--onnx-schema");
         var storeArgs = new StoreArgs().AddTo(cmd);
@@ -63,6 +64,26 @@ internal static class ImportCommand
                 }
 
                 var m = bundle.Manifest;
+                if (parse.GetValue(json))
+                {
+                    var document = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["kind"] = m.DetectorKind,
+                        ["source"] = Path.GetFullPath(modelPath),
+                        ["features"] = new System.Text.Json.Nodes.JsonArray([.. m.FeatureSchema.Select(c => (System.Text.Json.Nodes.JsonNode?)c.Name)]),
+                        ["output"] = model.Schema.ToString(),
+                        ["threshold"] = double.IsFinite(m.Threshold) ? m.Threshold : null,
+                        ["bundle"] = outPath is null ? null : Path.GetFullPath(outPath),
+                    };
+                    if (experimentName is null && registerName is null)
+                    {
+                        TrackingFormat.WriteJson(TrainCommand.AddRun(document, null));
+                        return CliApp.Ok;
+                    }
+
+                    return await TrainCommand.RecordAndRenderAsync(storeArgs, parse, bundle, experimentName, registerName, parameters, cancellationToken, document).ConfigureAwait(false);
+                }
+
                 Terminal.Out.MarkupLine(
                     $"imported [bold]onnx[/] {Markup.Escape(Path.GetFileName(modelPath))}: {m.FeatureSchema.Count} features -> {Markup.Escape(model.Schema.ToString())}; " +
                     $"threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");

@@ -24,9 +24,10 @@ internal static class LogsCommand
         var since = new Option<string?>("--since") { HelpName = "T", Description = "Only requests started at or after T: an ISO-8601 time (2026-03-01T12:00:00Z) or a duration back from now (90s, 15m, 2h, 1d, 1w)." };
         var until = new Option<string?>("--until") { HelpName = "T", Description = "Only requests started before T (same forms as --since)." };
         var output = new Option<string>("--out", "-o") { HelpName = "FILE", Description = "The Parquet file to write (replaced if it exists).", Required = true };
+        var json = CliOutput.JsonOption("Print the result as JSON: rows, output, model.");
         var cmd = new Command("export", "Write the logged items of a model as Parquet, one row per decided item: request_id, item, time, model, version, score, label, rule, then one column per feature; prints the number of rows.")
         {
-            model, since, until, output,
+            model, since, until, output, json,
         };
         var source = new LogSource().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -51,7 +52,13 @@ internal static class LogsCommand
             }
             await using var reader = await source.OpenAsync(parse, ct).ConfigureAwait(false);
             var rows = await InferenceItemsExport.WriteParquetAsync(reader, name, sinceUs, untilUs, path, ct).ConfigureAwait(false);
-            Console.Out.WriteLine(rows.ToString(CultureInfo.InvariantCulture));
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(new System.Text.Json.Nodes.JsonObject { ["rows"] = rows, ["output"] = Path.GetFullPath(path), ["model"] = name });
+                return CliApp.Ok;
+            }
+
+            Terminal.OutWriter.WriteLine(rows.ToString(CultureInfo.InvariantCulture));
             return CliApp.Ok;
         });
         return cmd;
@@ -61,14 +68,26 @@ internal static class LogsCommand
     {
         var model = new Option<string?>("--model", "-m") { Description = "Only requests scored by this model." };
         var since = new Option<string?>("--since") { HelpName = "T", Description = "Only requests started at or after T: an ISO-8601 time (2026-03-01T12:00:00Z) or a duration back from now (90s, 15m, 2h, 1d, 1w)." };
-        var cmd = new Command("count", "Print the number of logged requests.") { model, since };
+        var json = CliOutput.JsonOption("Print the result as JSON: requests, model, since.");
+        var cmd = new Command("count", "Print the number of logged requests.") { model, since, json };
         var source = new LogSource().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             var sinceUs = ParseSince(parse.GetValue(since), TimeProvider.System.GetUtcNow());
             await using var reader = await source.OpenAsync(parse, ct).ConfigureAwait(false);
             var n = await reader.CountAsync(parse.GetValue(model), sinceUs, ct).ConfigureAwait(false);
-            Console.Out.WriteLine(n.ToString(CultureInfo.InvariantCulture));
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["requests"] = n,
+                    ["model"] = parse.GetValue(model),
+                    ["since"] = sinceUs is { } us ? TrackingFormat.Iso(DateTimeOffset.UnixEpoch.AddTicks(us * 10)) : null,
+                });
+                return CliApp.Ok;
+            }
+
+            Terminal.OutWriter.WriteLine(n.ToString(CultureInfo.InvariantCulture));
             return CliApp.Ok;
         });
         return cmd;

@@ -33,11 +33,12 @@ internal static class PromoteCommand
         var experiment = new Option<string>("--experiment") { Description = "Experiment of the comparison run.", DefaultValueFactory = _ => "promotions" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Compare and print the gate result; change nothing and log no run." };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input." };
+        var json = CliOutput.JsonOption("Print the result as JSON: model, candidate, champion, moved, dry_run, passed, reason, gate (one check each), metrics, rows, window, run_id. The exit code still says whether the gate passed.");
         var cmd = new Command("promote",
             $"Compare a candidate version with the current champion on the same out-of-time rows and move 'champion' only when the gate passes " +
             $"(exit code {GateFailed.ToString(CultureInfo.InvariantCulture)} when it fails; the champion is then untouched).")
         {
-            name, candidate, gate, data, label, timeColumn, ootDays, ootStart, experiment, dryRun, schema,
+            name, candidate, gate, data, label, timeColumn, ootDays, ootStart, experiment, dryRun, schema, json,
         };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
@@ -77,6 +78,19 @@ internal static class PromoteCommand
             var outcome = await lifecycle.Operations.PromoteAsync(options, CliLifecycle.Notes, ct).ConfigureAwait(false);
 
             Terminal.Note($"out-of-time rows: {outcome.Rows.ToString("N0", CultureInfo.InvariantCulture)} ({outcome.Window})");
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(ToJson(outcome, modelName, options.DryRun));
+                if (!outcome.Gate.Passed)
+                {
+                    var held = outcome.Champion is { } c ? $"version {c.Version.ToString(CultureInfo.InvariantCulture)}" : "none";
+                    Terminal.Error($"{outcome.Gate.Reason}; {modelName}@champion stays {held}");
+                    return GateFailed;
+                }
+
+                return CliApp.Ok;
+            }
+
             Render(outcome, modelName);
             var v = outcome.Candidate.Version.ToString(CultureInfo.InvariantCulture);
             if (outcome.RunId is not null)
@@ -106,6 +120,45 @@ internal static class PromoteCommand
             return CliApp.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>The <c>--json</c> document of a promotion.</summary>
+    internal static System.Text.Json.Nodes.JsonObject ToJson(PromoteResult o, string name, bool dryRun)
+    {
+        static System.Text.Json.Nodes.JsonNode? N(double? v) => v is { } x && double.IsFinite(x) ? System.Text.Json.Nodes.JsonValue.Create(x) : null;
+        var checks = new System.Text.Json.Nodes.JsonArray();
+        foreach (var check in o.Gate.Checks)
+        {
+            checks.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["condition"] = check.Condition.Text,
+                ["metric"] = check.Condition.Metric,
+                ["outcome"] = check.Outcome.ToString().ToLowerInvariant(),
+                ["candidate"] = N(check.Candidate),
+                ["champion"] = N(check.Champion),
+                ["bound"] = N(check.Bound),
+            });
+        }
+
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["model"] = name,
+            ["candidate"] = o.Candidate.Version,
+            ["champion"] = o.Champion?.Version,
+            ["moved"] = o.Moved,
+            ["dry_run"] = dryRun,
+            ["passed"] = o.Gate.Passed,
+            ["reason"] = o.Gate.Reason,
+            ["gate"] = checks,
+            ["metrics"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["candidate"] = TrackingFormat.Map(o.CandidateMetrics),
+                ["champion"] = o.ChampionMetrics is null ? null : TrackingFormat.Map(o.ChampionMetrics),
+            },
+            ["rows"] = o.Rows,
+            ["window"] = o.Window,
+            ["run_id"] = o.RunId,
+        };
     }
 
     /// <summary>A side-by-side table of the candidate and champion metrics with the gate's checks.</summary>

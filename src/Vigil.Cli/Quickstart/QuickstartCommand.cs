@@ -25,10 +25,11 @@ internal static class QuickstartCommand
         var dir = new Option<string>("--out", "-o") { Description = "Folder for the generated files.", DefaultValueFactory = _ => "vigil-quickstart" };
         var rows = new Option<long>("--rows") { Description = "Transactions to generate.", DefaultValueFactory = _ => 200_000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for data and model.", DefaultValueFactory = _ => 42 };
+        var json = CliOutput.JsonOption("Print the result as JSON (steps and tables go to stderr): out, store, rows, seed, candidates (kind, version, train_rows, fit_seconds, metrics), best, promotion, champion, files, flow, seconds; with --fx: out, models (model, version, scored, kinds, false_positive_rate), serve (status, decisions), seconds.");
         var fx = new Option<bool>("--fx") { Description = "Run the FX deal story instead: generate deals, train, register and evaluate fx-FISAU and fx-FISNZ, serve them and score the example deal." };
         var cmd = new Command("quickstart", "Generate transactions, split out of time, train an isolation forest, an autoencoder and LightGBM, compare them out of time, promote the best through a gate and score the test period.")
         {
-            dir, rows, seed, fx,
+            dir, rows, seed, fx, json,
         };
         Deprecated.Option(cmd, "--dir", "--out");
         var storeArgs = new StoreArgs().AddTo(cmd);
@@ -38,10 +39,10 @@ internal static class QuickstartCommand
             await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, ct).ConfigureAwait(false);
             if (parse.GetValue(fx))
             {
-                return await FxQuickstart.RunAsync(parse.GetRequiredValue(dir), parse.GetValue(seed), parse.GetValue(storeArgs.Store), lifecycle.Operations, ct).ConfigureAwait(false);
+                return await FxQuickstart.RunAsync(parse.GetRequiredValue(dir), parse.GetValue(seed), parse.GetValue(storeArgs.Store), lifecycle.Operations, parse.GetValue(json), ct).ConfigureAwait(false);
             }
 
-            return await RunAsync(parse.GetRequiredValue(dir), rowCount, parse.GetValue(seed), lifecycle.Operations, ct).ConfigureAwait(false);
+            return await RunAsync(parse.GetRequiredValue(dir), rowCount, parse.GetValue(seed), lifecycle.Operations, parse.GetValue(json), ct).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -58,7 +59,7 @@ internal static class QuickstartCommand
     /// <summary>Training rows of the autoencoder and LightGBM (a seeded stratified sample of the training period).</summary>
     private const int SampleRows = 20_000;
 
-    private static async Task<int> RunAsync(string dir, long rows, ulong seed, ModelLifecycle lifecycle, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dir, long rows, ulong seed, ModelLifecycle lifecycle, bool json, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         Directory.CreateDirectory(dir);
@@ -150,7 +151,10 @@ internal static class QuickstartCommand
             compare.AddRow([m, .. results.Select(r => F(r.Metrics[m]))]);
         }
 
-        CliOutput.Write(compare);
+        if (!json)
+        {
+            CliOutput.Write(compare);
+        }
 
         Step($"5/7 promoting {best.Kind} (version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) through the gate '{Gate}'");
         // On a fresh store the unsupervised baseline becomes the first champion, so the gate has something to beat.
@@ -174,7 +178,7 @@ internal static class QuickstartCommand
         }, null, cancellationToken).ConfigureAwait(false);
 
         var championUri = ModelUri.ForAlias(ModelName, "champion").ToString();
-        Terminal.Out.WriteLine(promotion.Moved
+        Say(json, promotion.Moved
             ? $"promoted {best.Kind} ({ModelName} version {best.Version.Version.ToString(CultureInfo.InvariantCulture)}) to {championUri}: {promotion.Gate.Reason}"
             : $"{championUri} stays version {promotion.Champion!.Version.ToString(CultureInfo.InvariantCulture)}: {promotion.Gate.Reason}");
 
@@ -185,8 +189,73 @@ internal static class QuickstartCommand
         Step($"6/7 scoring the test period with {best.Kind}");
         var scores = best.Bundle.Score(test);
         FrameFile.Write(new Frame([test["transaction_id"], new Float64Column("score", scores), test["label"]]), scoresPath);
-        var flow = await RunRetrainFlowAsync(lifecycle.Store!, testPath, seed, cancellationToken).ConfigureAwait(false);
+        var flow = await RunRetrainFlowAsync(lifecycle.Store!, testPath, seed, json, cancellationToken).ConfigureAwait(false);
         total.Stop();
+        if (json)
+        {
+            // The flow may have moved the champion: report what is champion now.
+            var championNow = (await lifecycle.Store!.GetRegisteredModelAsync(ModelName, cancellationToken).ConfigureAwait(false)).Aliases[ModelLifecycle.ChampionAlias];
+            var trainedJson = new System.Text.Json.Nodes.JsonArray();
+            foreach (var r in results)
+            {
+                trainedJson.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["kind"] = r.Kind,
+                    ["version"] = r.Version.Version,
+                    ["train_rows"] = r.Rows,
+                    ["fit_seconds"] = Math.Round(r.Seconds, 3),
+                    ["metrics"] = TrackingFormat.Map(r.Metrics),
+                });
+            }
+
+            TrackingFormat.WriteJson(new System.Text.Json.Nodes.JsonObject
+            {
+                ["out"] = Path.GetFullPath(dir),
+                ["store"] = lifecycle.Store!.Location,
+                ["rows"] = rows,
+                ["seed"] = seed,
+                ["test_rows"] = test.RowCount,
+                ["candidates"] = trainedJson,
+                ["best"] = new System.Text.Json.Nodes.JsonObject { ["kind"] = best.Kind, ["version"] = best.Version.Version },
+                ["promotion"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["candidate"] = best.Version.Version,
+                    ["moved"] = promotion.Moved,
+                    ["reason"] = promotion.Gate.Reason,
+                    ["champion_before"] = promotion.Champion?.Version,
+                },
+                ["champion"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["version"] = championNow,
+                    ["kind"] = championNow == championVersion ? championKind : null,
+                    ["uri"] = championUri,
+                },
+                ["files"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["transactions"] = Path.GetFullPath(dataPath),
+                    ["train"] = Path.GetFullPath(trainPath),
+                    ["test"] = Path.GetFullPath(testPath),
+                    ["model"] = Path.GetFullPath(modelPath),
+                    ["scores"] = Path.GetFullPath(scoresPath),
+                },
+                ["flow"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["run_id"] = flow.RunId,
+                    ["status"] = flow.Status,
+                    ["succeeded"] = flow.Succeeded,
+                    ["steps"] = flow.Steps.Count,
+                    ["error"] = flow.Error,
+                },
+                ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
+            });
+            if (!flow.Succeeded)
+            {
+                Terminal.Error($"the retrain flow run {flow.RunId} failed: {flow.Error} (vigil flow show {flow.RunId})");
+                return FlowCommand.FlowFailed;
+            }
+
+            return CliApp.Ok;
+        }
 
         var files = new Table().Border(TableBorder.Rounded).Title($"files in {Markup.Escape(Path.GetFullPath(dir))}");
         files.AddColumn("file");
@@ -218,7 +287,7 @@ internal static class QuickstartCommand
     /// Step 7: the built-in retrain flow once, on the test period as the "new data": validated against the champion's
     /// reference profile, drift, two candidates in parallel, out-of-time evaluation, leaderboard, gated promotion.
     /// </summary>
-    private static async Task<Vigil.Pipelines.FlowResult> RunRetrainFlowAsync(ITrackingStore store, string newData, ulong seed, CancellationToken cancellationToken)
+    private static async Task<Vigil.Pipelines.FlowResult> RunRetrainFlowAsync(ITrackingStore store, string newData, ulong seed, bool json, CancellationToken cancellationToken)
     {
         var registry = Vigil.Pipelines.StepRegistry.CreateDefault();
         var definition = Vigil.Pipelines.FlowCatalog.Load("retrain", registry);
@@ -233,7 +302,7 @@ internal static class QuickstartCommand
         var runner = new Vigil.Pipelines.FlowRunner(store, registry);
         var result = await runner.RunAsync(definition, parameters, new FlowNotes(), cancellationToken).ConfigureAwait(false);
         var promote = result.Steps.FirstOrDefault(st => st.Name == "promote");
-        Terminal.Out.WriteLine(result.Succeeded
+        Say(json, result.Succeeded
             ? $"retrain flow run {result.RunId}: finished, {result.Steps.Count} steps{(promote?.Metrics.TryGetValue("moved", out var moved) == true ? moved == 1 ? "; the candidate became the champion" : "; the champion stayed (gate failed)" : "")}"
             : $"retrain flow run {result.RunId}: {result.Status}: {result.Error}");
         return result;
@@ -257,4 +326,17 @@ internal static class QuickstartCommand
     }
 
     private static void Step(string text) => Terminal.Note(text);
+
+    /// <summary>A result line: on stdout, or on stderr when stdout carries the <c>--json</c> document.</summary>
+    private static void Say(bool json, string text)
+    {
+        if (json)
+        {
+            Terminal.Note(text);
+        }
+        else
+        {
+            Terminal.OutWriter.WriteLine(text);
+        }
+    }
 }

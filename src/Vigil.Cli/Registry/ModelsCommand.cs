@@ -301,13 +301,20 @@ internal static class ModelsCommand
         var name = NameArgument();
         var alias = new Argument<string>("ALIAS") { Description = "The alias to remove." };
         var reason = ReasonOption();
-        var cmd = new Command("delete", "Remove an alias (recorded in the history).") { name, alias, reason };
+        var json = CliOutput.JsonOption("Print the recorded history entry as JSON.");
+        var cmd = new Command("delete", "Remove an alias (recorded in the history).") { name, alias, reason, json };
         var storeArgs = new StoreArgs().AddTo(cmd, withUser: true);
         cmd.SetAction(async (parse, ct) =>
         {
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
             var e = await store.DeleteAliasAsync(parse.GetRequiredValue(name), parse.GetRequiredValue(alias), storeArgs.Actor(parse), parse.GetValue(reason), ct)
                 .ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(ToJson(e));
+                return CliApp.Ok;
+            }
+
             Terminal.Out.WriteLine($"{e.ModelName}@{e.Target} deleted (was version {TrackingFormat.Int(e.FromVersion)}; by {e.Actor})");
             return CliApp.Ok;
         });

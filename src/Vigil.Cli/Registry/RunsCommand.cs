@@ -202,7 +202,8 @@ internal static class RunsCommand
     {
         var id = new Argument<string?>("RUN_ID") { Description = "The RUNNING run to mark FAILED.", Arity = ArgumentArity.ZeroOrOne };
         var orphans = new Option<bool>("--orphans") { Description = "Instead: mark FAILED every RUNNING run whose process on this host no longer exists." };
-        var cmd = new Command("fail", "Mark a run left RUNNING by a crashed process as FAILED.") { id, orphans };
+        var json = CliOutput.JsonOption("Print the runs marked FAILED as JSON: {\"failed\": [run ids]}.");
+        var cmd = new Command("fail", "Mark a run left RUNNING by a crashed process as FAILED.") { id, orphans, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -217,6 +218,12 @@ internal static class RunsCommand
             if (all)
             {
                 var failed = await store.FailOrphanedRunsAsync(ct).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    TrackingFormat.WriteJson(new JsonObject { ["failed"] = new JsonArray([.. failed.Select(f => (JsonNode?)JsonValue.Create(f))]) });
+                    return CliApp.Ok;
+                }
+
                 Terminal.Out.WriteLine($"marked {failed.Count.ToString(CultureInfo.InvariantCulture)} orphaned run(s) FAILED{(failed.Count > 0 ? ": " + string.Join(", ", failed) : "")}");
                 return CliApp.Ok;
             }
@@ -228,6 +235,12 @@ internal static class RunsCommand
             }
 
             await store.EndRunAsync(run.RunId, RunStatus.Failed, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                TrackingFormat.WriteJson(new JsonObject { ["failed"] = new JsonArray(JsonValue.Create(run.RunId)) });
+                return CliApp.Ok;
+            }
+
             Terminal.Out.WriteLine($"run {run.RunId} marked FAILED");
             return CliApp.Ok;
         });

@@ -176,8 +176,9 @@ internal static class TrainCommand
     /// Records <paramref name="bundle"/> as a run in the store (and registers it when <paramref name="registerAs"/> is
     /// given), then prints the run: what an import or a domain trainer does after writing its bundle.
     /// </summary>
+    /// <remarks>With <paramref name="json"/> the run's fields (run_id, experiment, model) are added to it and it is printed instead.</remarks>
     internal static async Task<int> RecordAndRenderAsync(StoreArgs storeArgs, ParseResult parse, ModelBundle bundle, string? experiment, string? registerAs,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken, System.Text.Json.Nodes.JsonObject? json = null)
     {
         await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, withStore: true, cancellationToken).ConfigureAwait(false);
         var run = await lifecycle.Operations.RecordBundleAsync(new RecordBundleOptions
@@ -187,8 +188,30 @@ internal static class TrainCommand
             RegisterAs = registerAs,
             Parameters = parameters,
         }, cancellationToken).ConfigureAwait(false);
+        if (json is not null)
+        {
+            AddRun(json, run);
+            TrackingFormat.WriteJson(json);
+            return CliApp.Ok;
+        }
+
         RenderRun(run);
         return CliApp.Ok;
+    }
+
+    /// <summary>Adds run_id, experiment and model (name, version, uri; null when not registered) to a <c>--json</c> document.</summary>
+    internal static System.Text.Json.Nodes.JsonObject AddRun(System.Text.Json.Nodes.JsonObject json, RecordedRun? run)
+    {
+        var version = run?.Version;
+        json["run_id"] = run?.RunId;
+        json["experiment"] = run?.Experiment;
+        json["model"] = version is null ? null : new System.Text.Json.Nodes.JsonObject
+        {
+            ["name"] = version.ModelName,
+            ["version"] = version.Version,
+            ["uri"] = version.Uri.ToString(),
+        };
+        return json;
     }
 
     /// <summary>The <c>--json</c> document of a training.</summary>

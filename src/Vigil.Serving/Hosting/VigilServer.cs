@@ -89,6 +89,11 @@ public static partial class VigilServer
                 return Task.CompletedTask;
             });
             OpenApiContract.Configure(o);
+            o.AddDocumentTransformer((doc, context, _) =>
+            {
+                ModelRequestSchemas.Add(doc, context.ApplicationServices.GetRequiredService<ModelCache>().Snapshot.Values);
+                return Task.CompletedTask;
+            });
         });
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         if (options.CorsOrigins.Count > 0)
@@ -294,7 +299,7 @@ public static partial class VigilServer
     internal static string? ScoringRoute(PathString path)
     {
         var p = path.Value ?? "";
-        if (p == "/v1/predict")
+        if (p == "/v1/predict" || (p.StartsWith("/v1/models/", StringComparison.Ordinal) && p.EndsWith("/predict", StringComparison.Ordinal)))
         {
             return VigilApi.PredictRoute;
         }

@@ -26,6 +26,12 @@ internal static class VigilApi
             .Accepts<PredictRequestDoc>("application/json")
             .Produces<PredictResponseDoc>()
             .ProducesScoringProblems();
+        group.MapPost("/models/{name}/predict", (string name, HttpContext context, ServingRuntime runtime) => ScoringPipeline.RunAsync(context, runtime, new PredictAdapter(name)))
+            .WithName("PredictModel")
+            .WithSummary("Scores a batch of instances with the model the path names (name, name@alias or name/VERSION); per-item status. Each served model also has its own typed path below.")
+            .Accepts<ModelPredictRequestDoc>("application/json")
+            .Produces<PredictResponseDoc>()
+            .ProducesScoringProblems();
         return group;
     }
 
@@ -34,8 +40,11 @@ internal static class VigilApi
         && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
             || (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
 
-    /// <summary>The <c>/v1/predict</c> request: the body names the model and holds the instances.</summary>
-    private sealed class PredictAdapter : ScoringAdapter
+    /// <summary>
+    /// The <c>/v1/predict</c> request (the body names the model) or the <c>/v1/models/{name}/predict</c> one
+    /// (the path names it, and a body <c>"model"</c> must agree).
+    /// </summary>
+    private sealed class PredictAdapter(string? pathModel = null) : ScoringAdapter
     {
         private string? _model;
         private string? _tenant;
@@ -44,7 +53,7 @@ internal static class VigilApi
 
         public override string MediaTypes => "application/json";
 
-        public override string ModelField => "model";
+        public override string ModelField => pathModel is null ? "model" : "name";
 
         public override bool ModelInPath => false;
 
@@ -56,6 +65,11 @@ internal static class VigilApi
 
         public override ModelRequest? ModelOf(ServingRuntime runtime)
         {
+            if (pathModel is not null)
+            {
+                return ModelRequest.Parse(pathModel, _tenant);
+            }
+
             if (_model is not null)
             {
                 return ModelRequest.Parse(_model, _tenant);
@@ -90,6 +104,10 @@ internal static class VigilApi
                     _model = reader.TokenType == JsonTokenType.String
                         ? reader.GetString()
                         : throw new RequestShapeException("model", "\"model\" must be a string naming a served model.");
+                    if (pathModel is not null && !string.Equals(_model, pathModel, StringComparison.Ordinal))
+                    {
+                        throw new RequestShapeException("model", $"The path names model '{pathModel}' but the body's \"model\" is '{_model}': leave \"model\" out of the body.");
+                    }
                 }
                 else if (reader.ValueTextEquals("tenant"u8))
                 {
@@ -234,6 +252,9 @@ internal static class VigilApi
 
     /// <summary>Documentation shape of the request body (the handler parses the body itself).</summary>
     internal sealed record PredictRequestDoc(string Model, string? Tenant, IReadOnlyList<Dictionary<string, JsonElement>> Instances);
+
+    /// <summary>Documentation shape of the <c>/v1/models/{name}/predict</c> request body (the path names the model).</summary>
+    internal sealed record ModelPredictRequestDoc(string? Tenant, IReadOnlyList<Dictionary<string, JsonElement>> Instances);
 
     /// <summary>Documentation shape of one prediction (<c>rule</c> and <c>reason</c> when a pre-model rule decided the item; its score is then null).</summary>
     internal sealed record PredictionDoc(double? Score, int? Label, IReadOnlyList<ReasonDoc>? Reasons, string? Rule, string? Reason, int Status, string? Field, string? Error);
