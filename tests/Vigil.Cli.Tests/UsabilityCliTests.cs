@@ -59,6 +59,17 @@ public sealed class UsabilityCliTests(UsabilityFixture fx) : IClassFixture<Usabi
         r.ShouldFailWithOneLine(expected);
     }
 
+    [Theory]
+    [InlineData(new[] { "promote", "ux" }, "'vigil promote' needs --candidate, --data, --label (see 'vigil promote --help')")]
+    [InlineData(new[] { "promote" }, "'vigil promote' needs NAME, --candidate, --data, --label")]
+    [InlineData(new[] { "generate", "transactions", "--rows", "10" }, "'vigil generate transactions' needs --out")]
+    [InlineData(new[] { "models", "alias", "set", "ux" }, "'vigil models alias set' needs ALIAS, VERSION")]
+    public void Every_missing_required_option_and_argument_is_named_in_one_line(string[] args, string expected)
+    {
+        var r = fx.Run(args);
+        r.ShouldFailWithOneLine(expected);
+    }
+
     [Fact]
     public void A_word_far_from_every_command_lists_them_instead()
     {

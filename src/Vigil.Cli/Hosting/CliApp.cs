@@ -23,7 +23,7 @@ internal static class CliApp
 
     public static RootCommand BuildRoot()
     {
-        var root = new RootCommand("Vigil: fraud and anomaly detection for .NET.");
+        var root = new RootCommand("Vigil: fraud and anomaly detection for .NET. New here? 'vigil quickstart' runs the whole flow on generated data (generate, train three detectors, compare, promote, score); 'vigil COMMAND --help' describes each command.");
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(ScoreCommand.Build());

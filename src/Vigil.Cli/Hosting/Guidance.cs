@@ -42,6 +42,34 @@ internal static partial class Guidance
             return $"'{path}' needs a command: {string.Join(", ", VisibleSubcommandNames(command))} (see '{path} --help')";
         }
 
+        // Every missing required option and argument in one line, rather than one per attempt.
+        var missing = new List<string>();
+        if (!parse.Errors.Any(e => e.Message.Contains("required", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("missing", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null;
+        }
+
+        foreach (var argument in command.Arguments)
+        {
+            if (!argument.Hidden && !argument.HasDefaultValue && argument.Arity.MinimumNumberOfValues > 0 && parse.GetResult(argument) is null or { Tokens.Count: 0 })
+            {
+                missing.Add(argument.Name);
+            }
+        }
+
+        foreach (var option in command.Options)
+        {
+            if (option.Required && !option.HasDefaultValue && parse.GetResult(option) is null or { Implicit: true })
+            {
+                missing.Add(option.Name);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            return $"'{path}' needs {string.Join(", ", missing)} (see '{path} --help')";
+        }
+
         return null;
     }
 

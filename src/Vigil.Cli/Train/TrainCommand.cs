@@ -24,14 +24,14 @@ internal static class TrainCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var onnxFile = new Option<string?>("--onnx") { Description = "onnx: the .onnx model file (see 'vigil import onnx')." };
-        var onnxSchema = new Option<string?>("--onnx-schema") { Description = "onnx: the model's schema JSON (features, input, output, ...), as for 'vigil import onnx --schema'." };
+        var onnxSchema = new Option<string?>("--onnx-schema") { Description = "onnx: the model's schema JSON (features, input, output, ...), as for 'vigil import onnx --onnx-schema'." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same seed and data give the same model.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out", "-o") { Description = "Bundle to write: a directory, or a .zip file (optional with --register)." };
         var experiment = new Option<string?>("--experiment") { Description = "Log the run (params, dataset fingerprint, metrics, bundle) to this experiment in the tracking store." };
         var register = new Option<string?>("--register") { Description = "Register the trained bundle as a new version of this model (experiment 'default' unless --experiment)." };
         var id = new Option<string?>("--id") { Description = "Identifier column to exclude from the features." };
         var include = new Option<string?>("--include") { Description = "Comma-separated id-like columns to keep as features (by default columns named id or *_id, and text columns unique per row, are left out, with a line saying so)." };
-        var json = CliOutput.JsonOption("Print the result as JSON: run_id, experiment, model (name, version, uri), bundle, kind, rows, features, excluded_id_columns, threshold, metrics, seconds.");
+        var json = CliOutput.JsonOption("Print the result as JSON: run_id, experiment, model (name, version, uri), bundle, kind, rows, features, excluded_id_columns, threshold, metrics, read_seconds, fit_seconds.");
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
