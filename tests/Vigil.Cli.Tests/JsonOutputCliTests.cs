@@ -96,4 +96,21 @@ public sealed class JsonOutputCliTests(UsabilityFixture fx) : IClassFixture<Usab
         root.GetProperty("flow").GetProperty("steps").GetInt32().ShouldBeGreaterThan(0);
         root.GetProperty("promotion").GetProperty("candidate").GetInt32().ShouldBe(root.GetProperty("best").GetProperty("version").GetInt32());
     }
+
+    [Fact]
+    public void Alias_delete_and_runs_fail_json_print_what_they_changed()
+    {
+        fx.Run("models", "alias", "set", "ux", "doomed", "1").ShouldSucceed();
+        using (var json = Document(fx.Run("models", "alias", "delete", "ux", "doomed", "--json")))
+        {
+            json.RootElement.GetProperty("model").GetString().ShouldBe("ux");
+            json.RootElement.GetProperty("target").GetString().ShouldBe("doomed");
+            json.RootElement.GetProperty("from_version").GetInt32().ShouldBe(1);
+            json.RootElement.GetProperty("to_version").ValueKind.ShouldBe(JsonValueKind.Null);
+        }
+
+        using var failed = Document(fx.Run("runs", "fail", "--orphans", "--json"));
+        failed.RootElement.GetProperty("failed").ValueKind.ShouldBe(JsonValueKind.Array);
+        failed.RootElement.GetProperty("failed").GetArrayLength().ShouldBe(0); // the fixture's runs all ended
+    }
 }

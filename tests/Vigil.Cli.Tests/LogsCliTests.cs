@@ -316,6 +316,13 @@ public sealed class LogsCliTests(LogsFixture fx) : IClassFixture<LogsFixture>
         window.StdOut.Trim().ShouldBe("30");
         Vigil.Data.ParquetFile.Read(output).Columns.Select(c => c.Name).ShouldNotContain("hour"); // only v3 in the window
         fx.Run(["logs", "export", "-m", "aml", "--since", "2h", "-o", output, .. from]).StdOut.Trim().ShouldBe("15");
+        using (var json = System.Text.Json.JsonDocument.Parse(fx.Run(["logs", "export", "-m", "aml", "--since", "2h", "-o", output, "--json", .. from]).StdOut))
+        {
+            json.RootElement.GetProperty("rows").GetInt64().ShouldBe(15);
+            json.RootElement.GetProperty("output").GetString().ShouldBe(Path.GetFullPath(output));
+            json.RootElement.GetProperty("model").GetString().ShouldBe("aml");
+        }
+
         fx.Run(["logs", "export", "-m", "nope", "-o", output, .. from]).StdOut.Trim().ShouldBe("0");
     }
 
