@@ -26,7 +26,7 @@ internal static class FxHttpTimed
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        string? Arg(string name) => BenchArgs.Value(args, name);
         var client = Arg("--client") ?? "FISAU";
         var batch = int.Parse(Arg("--batch") ?? "1000", CultureInfo.InvariantCulture);
         var runs = int.Parse(Arg("--runs") ?? "300", CultureInfo.InvariantCulture);

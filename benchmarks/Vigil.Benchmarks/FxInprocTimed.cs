@@ -29,7 +29,7 @@ internal static class FxInprocTimed
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        string? Arg(string name) => BenchArgs.Value(args, name);
         int Int(string name, int fallback) => Arg(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
         var client = Arg("--client") ?? "FISAU";
         var batchSize = Int("--batch", 1000);
@@ -50,14 +50,14 @@ internal static class FxInprocTimed
             vigil.Run();
         }
 
-        using var python = Arg("--python") is { } py ? await PythonSide.StartAsync(py, args, Arg, bodyPath) : null;
+        using var python = Arg("--python") is { } py ? await PythonSide.StartAsync(py, Arg, bodyPath) : null;
         var agreement = python is null ? null : Agreement(vigil.Decisions(), await python.DecisionsAsync());
 
         var vigilRounds = new double[rounds];
         var pythonRounds = new double[rounds];
         var ratios = new double[rounds];
         var all = new List<double>(rounds * perRound);
-        var stages = new List<(double Parse, double Decide, double Write)>(rounds * perRound);
+        var stages = new List<(double Parse, double Decide, double Autoencoder, double Write)>(rounds * perRound);
         var times = new double[perRound];
         var cpu = new double[perRound];
         var vigilCpuRounds = new double[rounds];
@@ -102,6 +102,7 @@ internal static class FxInprocTimed
             {
                 ["parse"] = Round(Median([.. stages.Select(s => s.Parse)])),
                 ["decide"] = Round(Median([.. stages.Select(s => s.Decide)])),
+                ["of_which_autoencoder"] = Round(Median([.. stages.Select(s => s.Autoencoder)])),
                 ["write"] = Round(Median([.. stages.Select(s => s.Write)])),
             },
         };
@@ -161,14 +162,14 @@ internal static class FxInprocTimed
         private FxRawDeal[] _deals = [];
         private FxDecision[] _decisions = [];
 
-        public (double Parse, double Decide, double Write) Run()
+        public (double Parse, double Decide, double Autoencoder, double Write) Run()
         {
             var t0 = Stopwatch.GetTimestamp();
             var read = FxRequestReader.Read(new ReadOnlySequence<byte>(body));
             var t1 = Stopwatch.GetTimestamp();
             _deals = read.Deals;
             _decisions = new FxDecision[_deals.Length];
-            FxApi.DecideWith(scorer, read, _decisions);
+            var ae = FxApi.DecideWith(scorer, read, _decisions);
             var t2 = Stopwatch.GetTimestamp();
             _out.ResetWrittenCount();
             using (var writer = new Utf8JsonWriter(_out, ScoringExchange.WriterOptions))
@@ -177,7 +178,8 @@ internal static class FxInprocTimed
             }
 
             var t3 = Stopwatch.GetTimestamp();
-            return (Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds, Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+            return (Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
+                ae.AutoencoderEnd == 0 ? 0 : Stopwatch.GetElapsedTime(ae.AutoencoderStart, ae.AutoencoderEnd).TotalMilliseconds, Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
         }
 
         public List<(string? Id, int Status, string Anomaly)> Decisions()
@@ -206,7 +208,7 @@ internal static class FxInprocTimed
 
         public JsonNode Info { get; }
 
-        public static async Task<PythonSide> StartAsync(string python, string[] args, Func<string, string?> arg, string bodyPath)
+        public static async Task<PythonSide> StartAsync(string python, Func<string, string?> arg, string bodyPath)
         {
             var start = new ProcessStartInfo(python)
             {
@@ -233,7 +235,6 @@ internal static class FxInprocTimed
             start.ArgumentList.Add(bodyPath);
             start.ArgumentList.Add("--threads");
             start.ArgumentList.Add("1");
-            _ = args;
             var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {python}");
             var ready = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the Python bench worker exited before it was ready");
             return new PythonSide(process, JsonNode.Parse(ready)!);

@@ -268,9 +268,9 @@ internal static class FxApi
 
     /// <summary>
     /// Decides every deal of <paramref name="read"/> with <paramref name="scorer"/> alone (the path of <c>/invocations</c>
-    /// on one FX model, without HTTP: the in-process benchmark calls it): reading errors give 400, the rest one batch.
+    /// on one FX model, without HTTP: the in-process benchmark calls it): reading errors give 400, the rest one batch. Returns when the autoencoder ran.
     /// </summary>
-    internal static void DecideWith(FxScorer scorer, FxReadResult read, FxDecision[] decisions)
+    internal static FxStageTimes DecideWith(FxScorer scorer, FxReadResult read, FxDecision[] decisions)
     {
         var deals = read.Deals;
         var n = 0;
@@ -301,7 +301,7 @@ internal static class FxApi
         }
 
         var out1 = indices is null ? decisions : new FxDecision[n];
-        DecideGroup(scorer, batch, out1);
+        var times = DecideGroup(scorer, batch, out1);
         if (indices is not null)
         {
             for (var k = 0; k < n; k++)
@@ -309,6 +309,8 @@ internal static class FxApi
                 decisions[indices[k]] = out1[k];
             }
         }
+
+        return times;
     }
 
     private static FxScorer ScorerOf(ServedModel model) => Scorers.GetValue(model, static m => new FxScorer(m.Bundle));

@@ -114,16 +114,13 @@ internal static class FxRequestReader
     /// <summary>The reader is on the list's <c>[</c>; it ends on its <c>]</c>.</summary>
     private static FxReadResult ReadRecords(ref Utf8JsonReader reader, string prefix)
     {
-        var deals = new List<FxRawDeal>(256);
-        var errors = new List<string?>(256);
-        var builder = new DealBuilder();
+        var batch = new Batch();
+        var builder = batch.Builder;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            var i = deals.Count;
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                deals.Add(new FxRawDeal());
-                errors.Add($"{(prefix.Length == 0 ? "deal" : prefix)}[{i}]: must be a JSON object (got {Kind(reader.TokenType)})");
+                batch.Refuse($"{(prefix.Length == 0 ? "deal" : prefix)}[{batch.Count}]: must be a JSON object (got {Kind(reader.TokenType)})");
                 reader.Skip();
                 continue;
             }
@@ -136,11 +133,10 @@ internal static class FxRequestReader
                 builder.Set(field, ref reader);
             }
 
-            deals.Add(builder.Build());
-            errors.Add(builder.Error);
+            batch.AddBuilt();
         }
 
-        return new FxReadResult([.. deals], [.. errors]);
+        return batch.Result();
     }
 
     /// <summary>The reader is on the <c>dataframe_split</c> value.</summary>
@@ -209,16 +205,14 @@ internal static class FxRequestReader
             throw new RequestShapeException("dataframe_split.data", "dataframe_split.data must be a list of rows.");
         }
 
-        var deals = new List<FxRawDeal>(256);
-        var errors = new List<string?>(256);
-        var builder = new DealBuilder();
+        var batch = new Batch();
+        var builder = batch.Builder;
         while (data.Read() && data.TokenType != JsonTokenType.EndArray)
         {
-            var i = deals.Count;
+            var i = batch.Count;
             if (data.TokenType != JsonTokenType.StartArray)
             {
-                deals.Add(new FxRawDeal());
-                errors.Add($"dataframe_split.data[{i}]: must be a list of values (got {Kind(data.TokenType)})");
+                batch.Refuse($"dataframe_split.data[{i}]: must be a list of values (got {Kind(data.TokenType)})");
                 data.Skip();
                 continue;
             }
@@ -234,8 +228,7 @@ internal static class FxRequestReader
 
             if (count != columns.Length)
             {
-                deals.Add(new FxRawDeal());
-                errors.Add($"dataframe_split.data[{i}]: has {count} values for {columns.Length} columns");
+                batch.Refuse($"dataframe_split.data[{i}]: has {count} values for {columns.Length} columns");
                 continue;
             }
 
@@ -246,11 +239,10 @@ internal static class FxRequestReader
                 builder.Set(columns[k], ref start);
             }
 
-            deals.Add(builder.Build());
-            errors.Add(builder.Error);
+            batch.AddBuilt();
         }
 
-        return new FxReadResult([.. deals], [.. errors]);
+        return batch.Result();
     }
 
     private static string Kind(JsonTokenType token) => token switch
@@ -324,6 +316,33 @@ internal static class FxRequestReader
         18 => name.SequenceEqual("FX_Instrument_Type"u8) ? Field.InstrumentType : Field.Other,
         _ => Field.Other,
     };
+
+    /// <summary>The deals read so far, in order, each with its reading error (null: read), and the builder of the next.</summary>
+    private sealed class Batch
+    {
+        private readonly List<FxRawDeal> _deals = new(256);
+        private readonly List<string?> _errors = new(256);
+
+        public DealBuilder Builder { get; } = new();
+
+        public int Count => _deals.Count;
+
+        /// <summary>A deal that could not be read at all: it fails with <paramref name="error"/>.</summary>
+        public void Refuse(string error)
+        {
+            _deals.Add(new FxRawDeal());
+            _errors.Add(error);
+        }
+
+        /// <summary>The deal <see cref="Builder"/> holds, with its first type error.</summary>
+        public void AddBuilt()
+        {
+            _deals.Add(Builder.Build());
+            _errors.Add(Builder.Error);
+        }
+
+        public FxReadResult Result() => new([.. _deals], [.. _errors]);
+    }
 
     /// <summary>One deal's fields, keeping the first type error (the deal then fails with it, naming the field). Reused per deal.</summary>
     private sealed class DealBuilder
