@@ -19,13 +19,14 @@ namespace Vigil.Benchmarks;
 /// <c>/fx/v1/score</c> on a real Kestrel server in this process (loopback HTTP/1.1, one client connection, requests one
 /// after another), timed from the request's first byte to the response's last: JSON parsing, routing to
 /// <c>fx-&lt;Client&gt;</c>, the decision flow and the JSON answer. Without <c>--bundle</c> it trains the FISAU bundle of
-/// <see cref="FxScoringBenchmarks"/> and takes its batch. Prints one JSON line (min and median ms over the runs).
+/// <see cref="FxScoringBenchmarks"/> and takes its batch. Prints one JSON line: min, median, p90 and p99 ms over the runs,
+/// and the process CPU time per request (client and server together: both run in this process).
 /// </summary>
 internal static class FxHttpTimed
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        string? Arg(string name) => BenchArgs.Value(args, name);
         var client = Arg("--client") ?? "FISAU";
         var batch = int.Parse(Arg("--batch") ?? "1000", CultureInfo.InvariantCulture);
         var runs = int.Parse(Arg("--runs") ?? "300", CultureInfo.InvariantCulture);
@@ -107,14 +108,17 @@ internal static class FxHttpTimed
             }
 
             var times = new double[runs];
+            var cpu0 = Environment.CpuUsage.TotalTime;
             for (var i = 0; i < runs; i++)
             {
                 times[i] = await PostAsync();
             }
 
+            var cpuPerRequest = (Environment.CpuUsage.TotalTime - cpu0).TotalMilliseconds / runs;
+
             Array.Sort(times);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"side\":\"vigil /fx/v1/score over HTTP\",\"batch\":{deals.Length},\"runs\":{runs},\"request_bytes\":{body.Length},\"inference_log\":\"{log}\",\"server_threads\":\"thread pool ({Environment.ProcessorCount} cores), one request at a time, ONNX/autoencoder single-threaded\",\"min_ms\":{times[0]:F3},\"median_ms\":{times[runs / 2]:F3},\"p90_ms\":{times[(int)(runs * 0.9)]:F3}}}"));
+                $"{{\"side\":\"vigil /fx/v1/score over HTTP, one client, sequential requests after 30 warm-up requests\",\"batch\":{deals.Length},\"runs\":{runs},\"request_bytes\":{body.Length},\"inference_log\":\"{log}\",\"server_threads\":\"thread pool ({Environment.ProcessorCount} cores), one request at a time, ONNX/autoencoder single-threaded\",\"min_ms\":{times[0]:F3},\"median_ms\":{times[runs / 2]:F3},\"p90_ms\":{times[(int)(runs * 0.9)]:F3},\"p99_ms\":{times[Math.Max(0, (int)Math.Ceiling(runs * 0.99) - 1)]:F3},\"cpu_ms_per_request_client_and_server\":{cpuPerRequest:F3},\"load_average\":\"{File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores\"}}"));
             await app.StopAsync();
             return 0;
         }
@@ -130,7 +134,7 @@ internal static class FxHttpTimed
         }
     }
 
-    private static JsonNode ToJson(FxRawDeal d) => new JsonObject
+    internal static JsonNode ToJson(FxRawDeal d) => new JsonObject
     {
         ["Client"] = d.Client, ["FX_Instrument_Type"] = d.FxInstrumentType, ["BUnit"] = d.BUnit, ["Cpty"] = d.Cpty, ["PrimaryCurr"] = d.PrimaryCurr,
         ["BuyCurr"] = d.BuyCurr, ["SellCurr"] = d.SellCurr, ["BuyAmount"] = d.BuyAmount, ["SellAmount"] = d.SellAmount, ["SpotRate"] = d.SpotRate,

@@ -11,6 +11,11 @@ if (args.Length > 0 && args[0] == "fx-http")
     return await FxHttpTimed.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "fx-inproc")
+{
+    return await FxInprocTimed.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "fx-timed")
 {
     FxScoringBenchmarks.RunTimed();

@@ -13,6 +13,9 @@ Subcommands (Debian python3-sklearn, python3-pandas, python3-torch, python3-onnx
   decide         the reference decision flow (pandas + scikit-learn + torch) over a deals CSV: writes UniqueId,
                  status_code, Anomaly, Check per deal.
   bench          time the reference flow on batches of the same deals (JSON records in, one object per deal out).
+  bench-worker   the Python side of `Vigil.Benchmarks fx-inproc`: loads the reference once, reads the batch body (the
+                 exact bytes Vigil parses), answers "decisions" with one JSON line of the batch's decisions and "run"
+                 with the wall and process CPU milliseconds of one in-process batch (json.loads -> decide -> json.dumps), until "quit".
 
 The decision flow is Vigil's: validate -> rules (missing currency group, unseen pair, no deal of the pair in the
 12 months before DealDate; the first that fires decides) -> one-hot + min-max -> autoencoder -> checks (FaceValue
@@ -111,7 +114,7 @@ def build_autoencoder(widths, hidden=(48, 16, 48)):
 
 def group_errors(model, blocks):
     import torch
-    with torch.no_grad():
+    with torch.inference_mode():
         xs = [torch.from_numpy(b) for b in blocks]
         recs = model(*xs)
         return np.stack([((r - x) ** 2).mean(dim=1).numpy() for r, x in zip(recs, xs)], axis=1)
@@ -365,6 +368,34 @@ def bench(args):
                       "min_ms": times[0] * 1e3, "median_ms": times[len(times) // 2] * 1e3}))
 
 
+def bench_worker(args):
+    """Line protocol on stdin/stdout, so a .NET harness can alternate rounds with Vigil in one run (same load on both)."""
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    ref = Reference(args.scales, args.year_gap, args.model, args.client)
+    with open(args.body, "rb") as f:
+        body = f.read()
+    for _ in range(args.warmup):
+        json.dumps(ref.decide(json.loads(body)))
+    print(json.dumps({"ready": True, "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "pandas": pd.__version__,
+                      "numpy": np.__version__}), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "run":
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = json.dumps(ref.decide(json.loads(body)))
+            t, c = time.perf_counter() - t0, time.process_time() - c0
+            print(f"{t * 1e3:.4f} {c * 1e3:.4f} {len(out)}", flush=True)
+        elif cmd == "decisions":
+            out = ref.decide(json.loads(body))
+            print(json.dumps([[o.get("UniqueId"), o["status_code"], o.get("Anomaly", ""), o.get("Check", "")] for o in out]), flush=True)
+        elif cmd == "quit":
+            break
+        else:
+            print(json.dumps({"error": f"unknown command {cmd!r}"}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -380,22 +411,30 @@ def main():
     e.add_argument("--scales", required=True)
     e.add_argument("--year-gap", required=True)
     e.add_argument("--out", required=True)
-    for name in ("decide", "bench"):
+
+    def reference(name):
+        """A subcommand running the reference flow: the seed-style artifacts of one client."""
         d = sub.add_parser(name)
         d.add_argument("--scales", required=True)
         d.add_argument("--year-gap", required=True)
         d.add_argument("--model", required=True)
         d.add_argument("--client", default="FISAU")
-        d.add_argument("--deals", required=True)
         d.add_argument("--threads", type=int, default=1)
-        if name == "decide":
-            d.add_argument("--out", required=True)
-        else:
-            d.add_argument("--batch", type=int, default=1000)
-            d.add_argument("--runs", type=int, default=30)
-            d.add_argument("--warmup", type=int, default=3)
+        return d
+
+    d = reference("decide")
+    d.add_argument("--deals", required=True)
+    d.add_argument("--out", required=True)
+    b = reference("bench")
+    b.add_argument("--deals", required=True)
+    b.add_argument("--batch", type=int, default=1000)
+    b.add_argument("--runs", type=int, default=30)
+    b.add_argument("--warmup", type=int, default=3)
+    w = reference("bench-worker")
+    w.add_argument("--body", required=True)
+    w.add_argument("--warmup", type=int, default=5)
     args = p.parse_args()
-    {"seed": seed, "export-tables": export_tables, "decide": decide, "bench": bench}[args.cmd](args)
+    {"seed": seed, "export-tables": export_tables, "decide": decide, "bench": bench, "bench-worker": bench_worker}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -97,28 +97,7 @@ public sealed class OnnxModel : IDetectorModel, IRowScorer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(schema);
-        InferenceSession session;
-        using (var options = new SessionOptions
-        {
-            // One thread per run: ModelBundle and RowBlocks already score row chunks in parallel, and a run of a
-            // small batch (serving) is faster without handing work to a thread pool.
-            IntraOpNumThreads = 1,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        })
-        {
-            try
-            {
-                session = new InferenceSession(model, options);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new OnnxModelException(modelSource, null, $"is not a valid ONNX model ({FirstLine(e.Message)})", e);
-            }
-        }
-
+        var session = OnnxSessions.Open(model, (line, e) => new OnnxModelException(modelSource, null, $"is not a valid ONNX model ({line})", e));
         try
         {
             var column = Check(session, schema, modelSource, schemaSource);
@@ -397,9 +376,5 @@ public sealed class OnnxModel : IDetectorModel, IRowScorer, IDisposable
         return $"[{string.Join(", ", parts)}]";
     }
 
-    private static string FirstLine(string message)
-    {
-        var end = message.IndexOfAny(['\r', '\n']);
-        return end < 0 ? message : message[..end];
-    }
+    private static string FirstLine(string message) => OnnxSessions.FirstLine(message);
 }

@@ -41,6 +41,9 @@ public sealed record FxDeal(
 
     /// <summary>The tenor in days (the model's <c>TDays</c>): maturity minus deal date.</summary>
     public int TDays => MaturityDate.DayNumber - DealDate.DayNumber;
+
+    /// <summary>The value of categorical <paramref name="index"/>, in <see cref="FxFields.Categoricals"/> order.</summary>
+    public string Category(int index) => FxFields.Categorical(index, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr)!;
 }
 
 /// <summary>
@@ -93,4 +96,7 @@ public sealed record FxRawDeal
 
     /// <summary>JSON <c>ContLeg</c> (optional; a whole number).</summary>
     public double? ContLeg { get; init; }
+
+    /// <summary>The value of categorical <paramref name="index"/>, in <see cref="FxFields.Categoricals"/> order (null: absent).</summary>
+    public string? Category(int index) => FxFields.Categorical(index, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr);
 }

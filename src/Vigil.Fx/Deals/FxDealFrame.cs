@@ -165,12 +165,10 @@ public static class FxDealFrame
             var d = deals[i];
             face[i] = d.FaceValue;
             tdays[i] = d.TDays;
-            cats[0][i] = d.FxInstrumentType;
-            cats[1][i] = d.BUnit;
-            cats[2][i] = d.Cpty;
-            cats[3][i] = d.PrimaryCurr;
-            cats[4][i] = d.BuyCurr;
-            cats[5][i] = d.SellCurr;
+            for (var c = 0; c < cats.Length; c++)
+            {
+                cats[c][i] = d.Category(c);
+            }
         }
 
         var columns = new List<Column>();

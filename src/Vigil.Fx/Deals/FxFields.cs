@@ -63,6 +63,18 @@ public static class FxFields
     /// <summary>The categorical inputs of the autoencoder, one-hot encoded, each its own input group.</summary>
     public static IReadOnlyList<string> Categoricals { get; } = [InstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr];
 
+    /// <summary>The value of categorical <paramref name="index"/> (in <see cref="Categoricals"/> order) among a deal's fields.</summary>
+    internal static string? Categorical(int index, string? instrumentType, string? bunit, string? cpty, string? primaryCurr, string? buyCurr, string? sellCurr) => index switch
+    {
+        0 => instrumentType,
+        1 => bunit,
+        2 => cpty,
+        3 => primaryCurr,
+        4 => buyCurr,
+        5 => sellCurr,
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "there are 6 categoricals"),
+    };
+
     /// <summary>The numeric inputs of the autoencoder, min-max scaled, together the input group <c>numeric</c>.</summary>
     public static IReadOnlyList<string> Numerics { get; } = [FaceValue, TDays];
 

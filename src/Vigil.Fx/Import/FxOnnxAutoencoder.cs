@@ -72,26 +72,7 @@ internal sealed class FxOnnxAutoencoder
     /// <exception cref="InvalidDataException">The model does not match the layout (the message names the input or output).</exception>
     public static FxOnnxAutoencoder Create(byte[] model, FxOnnxLayout layout)
     {
-        InferenceSession session;
-        using (var options = new SessionOptions
-        {
-            IntraOpNumThreads = 1,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        })
-        {
-            try
-            {
-                session = new InferenceSession(model, options);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new InvalidDataException($"is not a valid ONNX model ({e.Message.Split('\n')[0]})", e);
-            }
-        }
-
+        var session = OnnxSessions.Open(model, (line, e) => new InvalidDataException($"is not a valid ONNX model ({line})", e));
         try
         {
             foreach (var g in layout.Groups)
@@ -142,7 +123,7 @@ internal sealed class FxOnnxAutoencoder
             {
                 var cols = columnsOf[g];
                 var w = cols.Length;
-                var b = buffers[g] = new float[rows * w];
+                var b = buffers[g] = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, rows * w));
                 for (var r = 0; r < rows; r++)
                 {
                     var row = x.Row(r);
@@ -152,7 +133,7 @@ internal sealed class FxOnnxAutoencoder
                     }
                 }
 
-                inputs[g] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(b), [rows, w]);
+                inputs[g] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(b, 0, rows * w), [rows, w]);
             }
 
             using var runOptions = new RunOptions();
@@ -180,6 +161,14 @@ internal sealed class FxOnnxAutoencoder
             foreach (var input in inputs)
             {
                 input?.Dispose();
+            }
+
+            foreach (var b in buffers)
+            {
+                if (b is not null)
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(b);
+                }
             }
         }
     }

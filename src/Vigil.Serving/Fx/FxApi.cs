@@ -147,6 +147,7 @@ internal static class FxApi
         var parts = new List<DecidedGroup>(1);
         var modelOf = new ServedModel?[deals.Length];
         var groups = new List<(ServedModel Model, List<int> Deals)>(1);
+        Dictionary<string, (ServedModel? Model, FxDecision Refusal)>? routes = null;
         for (var i = 0; i < deals.Length; i++)
         {
             if (errors[i] is { } error)
@@ -165,18 +166,17 @@ internal static class FxApi
                     continue;
                 }
 
-                var route = runtime.Router.Route(new ModelRequest(ModelPrefix + client));
-                if (route.Model is not { } found)
+                // One routing per client and request (a batch is mostly one client's deals).
+                routes ??= new Dictionary<string, (ServedModel?, FxDecision)>(StringComparer.Ordinal);
+                if (!routes.TryGetValue(client, out var routed))
                 {
-                    decisions[i] = route.Outcome == RouteOutcome.NotLoaded
-                        ? new FxDecision(503, false, string.Empty, null, double.NaN, $"{FxFields.Client}: the model {ModelPrefix}{client} of {client} is not loaded yet (see /readyz)")
-                        : new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: {ProtocolSupport.Clip(client)} is not served here (served clients: {ServedClients(runtime)})");
-                    continue;
+                    routed = RouteClient(runtime, client);
+                    routes[client] = routed;
                 }
 
-                if (!IsFx(found))
+                if (routed.Model is not { } found)
                 {
-                    decisions[i] = new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: model {found.Name} is a '{found.Bundle.Manifest.DetectorKind}' model, not an FX model");
+                    decisions[i] = routed.Refusal;
                     continue;
                 }
 
@@ -184,7 +184,16 @@ internal static class FxApi
             }
 
             modelOf[i] = model;
-            var g = groups.FindIndex(x => ReferenceEquals(x.Model, model));
+            var g = -1;
+            for (var k = 0; k < groups.Count; k++)
+            {
+                if (ReferenceEquals(groups[k].Model, model))
+                {
+                    g = k;
+                    break;
+                }
+            }
+
             if (g < 0)
             {
                 groups.Add((model, [i]));
@@ -206,15 +215,7 @@ internal static class FxApi
             }
 
             var out1 = new FxDecision[batch.Length];
-            FxStageTimes times = default;
-            try
-            {
-                scorer.Decide(batch, out1, out times);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                Array.Fill(out1, new FxDecision(500, false, string.Empty, null, double.NaN, $"internal error: {e.Message}"));
-            }
+            var times = DecideGroup(scorer, batch, out1);
 
             var end = Stopwatch.GetTimestamp();
             var ok = 0;
@@ -233,6 +234,85 @@ internal static class FxApi
         return parts;
     }
 
+    /// <summary>The FX model serving <paramref name="client"/>, or the decision refusing its deals.</summary>
+    private static (ServedModel? Model, FxDecision Refusal) RouteClient(ServingRuntime runtime, string client)
+    {
+        var route = runtime.Router.Route(new ModelRequest(ModelPrefix + client));
+        if (route.Model is not { } found)
+        {
+            return (null, route.Outcome == RouteOutcome.NotLoaded
+                ? new FxDecision(503, false, string.Empty, null, double.NaN, $"{FxFields.Client}: the model {ModelPrefix}{client} of {client} is not loaded yet (see /readyz)")
+                : new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: {ProtocolSupport.Clip(client)} is not served here (served clients: {ServedClients(runtime)})"));
+        }
+
+        return IsFx(found)
+            ? (found, default)
+            : (null, new FxDecision(400, false, string.Empty, null, double.NaN, $"{FxFields.Client}: model {found.Name} is a '{found.Bundle.Manifest.DetectorKind}' model, not an FX model"));
+    }
+
+    /// <summary>One model's deals: an unexpected failure of the whole batch gives each of its deals 500, never the request.</summary>
+    private static FxStageTimes DecideGroup(FxScorer scorer, FxRawDeal[] batch, FxDecision[] decisions)
+    {
+        FxStageTimes times = default;
+        try
+        {
+            scorer.Decide(batch, decisions, out times);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Array.Fill(decisions, new FxDecision(500, false, string.Empty, null, double.NaN, $"internal error: {e.Message}"));
+        }
+
+        return times;
+    }
+
+    /// <summary>
+    /// Decides every deal of <paramref name="read"/> with <paramref name="scorer"/> alone (the path of <c>/invocations</c>
+    /// on one FX model, without HTTP: the in-process benchmark calls it): reading errors give 400, the rest one batch. Returns when the autoencoder ran.
+    /// </summary>
+    internal static FxStageTimes DecideWith(FxScorer scorer, FxReadResult read, FxDecision[] decisions)
+    {
+        var deals = read.Deals;
+        var n = 0;
+        for (var i = 0; i < deals.Length; i++)
+        {
+            if (read.Errors[i] is null)
+            {
+                n++;
+            }
+        }
+
+        var batch = n == deals.Length ? deals : new FxRawDeal[n];
+        var indices = n == deals.Length ? null : new int[n];
+        if (indices is not null)
+        {
+            for (int i = 0, k = 0; i < deals.Length; i++)
+            {
+                if (read.Errors[i] is { } error)
+                {
+                    decisions[i] = new FxDecision(400, false, string.Empty, null, double.NaN, error);
+                }
+                else
+                {
+                    indices[k] = i;
+                    batch[k++] = deals[i];
+                }
+            }
+        }
+
+        var out1 = indices is null ? decisions : new FxDecision[n];
+        var times = DecideGroup(scorer, batch, out1);
+        if (indices is not null)
+        {
+            for (var k = 0; k < n; k++)
+            {
+                decisions[indices[k]] = out1[k];
+            }
+        }
+
+        return times;
+    }
+
     private static FxScorer ScorerOf(ServedModel model) => Scorers.GetValue(model, static m => new FxScorer(m.Bundle));
 
     private static string ServedClients(ServingRuntime runtime)
@@ -249,7 +329,8 @@ internal static class FxApi
         return names.Count == 0 ? "none" : string.Join(", ", names);
     }
 
-    private static void Write(Utf8JsonWriter w, FxRawDeal[] deals, FxDecision[] decisions, bool wrap)
+    /// <summary>Writes the answer: one object per deal, in order (in MLflow's <c>{"predictions": [...]}</c> when <paramref name="wrap"/>).</summary>
+    internal static void Write(Utf8JsonWriter w, FxRawDeal[] deals, FxDecision[] decisions, bool wrap)
     {
         if (wrap)
         {

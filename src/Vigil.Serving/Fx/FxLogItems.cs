@@ -12,8 +12,8 @@ namespace Vigil.Serving;
 /// </summary>
 internal static class FxLogItems
 {
-    private static readonly string[] TextFields =
-        [FxFields.Client, FxFields.InstrumentType, FxFields.BUnit, FxFields.Cpty, FxFields.PrimaryCurr, FxFields.BuyCurr, FxFields.SellCurr, FxFields.DealDate, FxFields.MaturityDate, FxFields.UniqueId];
+    // Client, the categoricals in their order, then the dates and the id (Build fills them in this order).
+    private static readonly string[] TextFields = [FxFields.Client, .. FxFields.Categoricals, FxFields.DealDate, FxFields.MaturityDate, FxFields.UniqueId];
 
     private static readonly string[] NumberFields =
         [FxFields.BuyAmount, FxFields.SellAmount, FxFields.SpotRate, FxFields.ForwardPoints, FxFields.ContLeg, FxFields.FaceValue, FxFields.TDays];
@@ -46,12 +46,11 @@ internal static class FxLogItems
             label[i] = d.StatusCode == 200 ? (sbyte)(d.Anomaly ? 1 : 0) : (sbyte)-1;
             rule[i] = d.Check;
             texts[0][i] = deal.Client;
-            texts[1][i] = deal.FxInstrumentType;
-            texts[2][i] = deal.BUnit;
-            texts[3][i] = deal.Cpty;
-            texts[4][i] = deal.PrimaryCurr;
-            texts[5][i] = deal.BuyCurr;
-            texts[6][i] = deal.SellCurr;
+            for (var c = 0; c < FxFields.Categoricals.Count; c++)
+            {
+                texts[1 + c][i] = deal.Category(c);
+            }
+
             texts[7][i] = deal.DealDate;
             texts[8][i] = deal.MaturityDate;
             texts[9][i] = deal.UniqueId;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using Vigil.Fx;
 
@@ -10,148 +11,340 @@ namespace Vigil.Serving;
 /// "data": [[...]]}}</c>. A value of the wrong JSON type fails its deal only (<see cref="FxReadResult.Errors"/>, naming
 /// the field); a body of the wrong shape fails the request (<see cref="RequestShapeException"/>).
 /// </summary>
+/// <remarks>
+/// One forward pass of a <see cref="Utf8JsonReader"/> over the body (no document is built): field names are matched on
+/// their UTF-8 bytes, numbers parsed in place, and the short repeated texts of a deal (client, instrument, business unit,
+/// counterparty, currencies, dates) come from <see cref="FxTextTable"/>, so a batch allocates one string per deal (its
+/// <c>UniqueId</c>) and one <see cref="FxRawDeal"/>, not one string per field.
+/// </remarks>
 internal static class FxRequestReader
 {
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 16 };
+    private static readonly JsonReaderOptions Options = new() { MaxDepth = 16 };
+
+    private const string ShapeMessage = "The body must be a JSON list of deals, or an object with inputs, dataframe_records or dataframe_split.";
 
     /// <summary>Reads <paramref name="body"/>.</summary>
     /// <exception cref="JsonException">The body is not JSON.</exception>
     /// <exception cref="RequestShapeException">It has none of the accepted shapes.</exception>
+    /// <exception cref="InvalidOperationException">A text is not valid UTF-8.</exception>
     public static FxReadResult Read(ReadOnlySequence<byte> body)
     {
-        using var document = JsonDocument.Parse(body, Options);
-        var root = document.RootElement;
-        if (root.ValueKind == JsonValueKind.Array)
+        var reader = new Utf8JsonReader(body, Options);
+        if (!reader.Read())
         {
-            return ReadRecords(root, "");
+            throw new JsonException("The input does not contain any JSON tokens.");
         }
 
-        if (root.ValueKind != JsonValueKind.Object)
+        if (reader.TokenType == JsonTokenType.StartArray)
         {
-            throw new RequestShapeException("body", "The body must be a JSON list of deals, or an object with inputs, dataframe_records or dataframe_split.");
+            var result = ReadRecords(ref reader, "");
+            End(ref reader);
+            return result;
         }
 
-        foreach (var key in (ReadOnlySpan<string>)["inputs", "instances", "dataframe_records"])
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            if (root.TryGetProperty(key, out var records))
+            reader.Skip();
+            End(ref reader);
+            throw new RequestShapeException("body", ShapeMessage);
+        }
+
+        // Scan the whole object first (it must be valid JSON to the end), keeping where each accepted key's value starts;
+        // the keys are taken in this order whatever their order in the body.
+        Utf8JsonReader inputs = default, instances = default, records = default, split = default;
+        bool hasInputs = false, hasInstances = false, hasRecords = false, hasSplit = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.ValueTextEquals("inputs"u8) ? 0
+                : reader.ValueTextEquals("instances"u8) ? 1
+                : reader.ValueTextEquals("dataframe_records"u8) ? 2
+                : reader.ValueTextEquals("dataframe_split"u8) ? 3
+                : -1;
+            reader.Read();
+            switch (key)
             {
-                if (records.ValueKind != JsonValueKind.Array)
-                {
-                    throw new RequestShapeException(key, $"{key} must be a JSON list of deals.");
-                }
-
-                return ReadRecords(records, key);
+                case 0: inputs = reader; hasInputs = true; break;
+                case 1: instances = reader; hasInstances = true; break;
+                case 2: records = reader; hasRecords = true; break;
+                case 3: split = reader; hasSplit = true; break;
+                default: break;
             }
+
+            reader.Skip();
         }
 
-        if (root.TryGetProperty("dataframe_split", out var split))
+        End(ref reader);
+        if (hasInputs)
         {
-            return ReadSplit(split);
+            return ReadList(ref inputs, "inputs");
         }
 
-        throw new RequestShapeException("body", "The body must be a JSON list of deals, or an object with inputs, dataframe_records or dataframe_split.");
+        if (hasInstances)
+        {
+            return ReadList(ref instances, "instances");
+        }
+
+        if (hasRecords)
+        {
+            return ReadList(ref records, "dataframe_records");
+        }
+
+        if (hasSplit)
+        {
+            return ReadSplit(ref split);
+        }
+
+        throw new RequestShapeException("body", ShapeMessage);
     }
 
-    private static FxReadResult ReadRecords(JsonElement array, string prefix)
+    private static FxReadResult ReadList(ref Utf8JsonReader value, string key) =>
+        value.TokenType == JsonTokenType.StartArray
+            ? ReadRecords(ref value, key)
+            : throw new RequestShapeException(key, $"{key} must be a JSON list of deals.");
+
+    /// <summary>After the root value: nothing but whitespace may follow.</summary>
+    private static void End(ref Utf8JsonReader reader)
     {
-        var n = array.GetArrayLength();
-        var deals = new FxRawDeal[n];
-        var errors = new string?[n];
-        var i = 0;
-        foreach (var item in array.EnumerateArray())
+        if (reader.Read())
         {
-            if (item.ValueKind != JsonValueKind.Object)
-            {
-                deals[i] = new FxRawDeal();
-                errors[i] = $"{(prefix.Length == 0 ? "deal" : prefix)}[{i}]: must be a JSON object (got {Kind(item)})";
-            }
-            else
-            {
-                var builder = new DealBuilder();
-                foreach (var property in item.EnumerateObject())
-                {
-                    builder.Set(property.Name, property.Value);
-                }
-
-                deals[i] = builder.Build();
-                errors[i] = builder.Error;
-            }
-
-            i++;
+            throw new JsonException($"'{reader.TokenType}' is invalid after a single JSON value. Expected end of data.");
         }
-
-        return new FxReadResult(deals, errors);
     }
 
-    private static FxReadResult ReadSplit(JsonElement split)
+    /// <summary>The reader is on the list's <c>[</c>; it ends on its <c>]</c>.</summary>
+    private static FxReadResult ReadRecords(ref Utf8JsonReader reader, string prefix)
     {
-        if (split.ValueKind != JsonValueKind.Object)
+        var batch = new Batch();
+        var builder = batch.Builder;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                batch.Refuse($"{(prefix.Length == 0 ? "deal" : prefix)}[{batch.Count}]: must be a JSON object (got {Kind(reader.TokenType)})");
+                reader.Skip();
+                continue;
+            }
+
+            builder.Reset();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var field = FieldOf(ref reader);
+                reader.Read();
+                builder.Set(field, ref reader);
+            }
+
+            batch.AddBuilt();
+        }
+
+        return batch.Result();
+    }
+
+    /// <summary>The reader is on the <c>dataframe_split</c> value.</summary>
+    private static FxReadResult ReadSplit(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
             throw new RequestShapeException("dataframe_split", "dataframe_split must be an object with columns and data.");
         }
 
-        if (!split.TryGetProperty("columns", out var columns) || columns.ValueKind != JsonValueKind.Array)
+        Field[]? columns = null;
+        var hasColumns = false;
+        var hasData = false;
+        Utf8JsonReader data = default;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("columns"u8))
+            {
+                reader.Read();
+                hasColumns = true;
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    var names = new List<string>();
+                    var fields = new List<Field>();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType != JsonTokenType.String)
+                        {
+                            throw new RequestShapeException($"dataframe_split.columns[{names.Count}]", $"dataframe_split.columns[{names.Count}] must be a string (got {Kind(reader.TokenType)}).");
+                        }
+
+                        var name = reader.GetString()!;
+                        names.Add(name);
+                        fields.Add(FieldOf(name));
+                    }
+
+                    columns = [.. fields];
+                }
+                else
+                {
+                    columns = null;
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                reader.Read();
+                hasData = true;
+                data = reader;
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (!hasColumns || columns is null)
         {
             throw new RequestShapeException("dataframe_split.columns", "dataframe_split.columns must be a list of column names.");
         }
 
-        if (!split.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+        if (!hasData || data.TokenType != JsonTokenType.StartArray)
         {
             throw new RequestShapeException("dataframe_split.data", "dataframe_split.data must be a list of rows.");
         }
 
-        var names = new string[columns.GetArrayLength()];
-        var c = 0;
-        foreach (var column in columns.EnumerateArray())
+        var batch = new Batch();
+        var builder = batch.Builder;
+        while (data.Read() && data.TokenType != JsonTokenType.EndArray)
         {
-            names[c++] = column.ValueKind == JsonValueKind.String
-                ? column.GetString()!
-                : throw new RequestShapeException($"dataframe_split.columns[{c - 1}]", $"dataframe_split.columns[{c - 1}] must be a string (got {Kind(column)}).");
-        }
-
-        var n = data.GetArrayLength();
-        var deals = new FxRawDeal[n];
-        var errors = new string?[n];
-        var i = 0;
-        foreach (var row in data.EnumerateArray())
-        {
-            if (row.ValueKind != JsonValueKind.Array || row.GetArrayLength() != names.Length)
+            var i = batch.Count;
+            if (data.TokenType != JsonTokenType.StartArray)
             {
-                deals[i] = new FxRawDeal();
-                errors[i] = row.ValueKind != JsonValueKind.Array
-                    ? $"dataframe_split.data[{i}]: must be a list of values (got {Kind(row)})"
-                    : $"dataframe_split.data[{i}]: has {row.GetArrayLength()} values for {names.Length} columns";
-            }
-            else
-            {
-                var builder = new DealBuilder();
-                var k = 0;
-                foreach (var value in row.EnumerateArray())
-                {
-                    builder.Set(names[k++], value);
-                }
-
-                deals[i] = builder.Build();
-                errors[i] = builder.Error;
+                batch.Refuse($"dataframe_split.data[{i}]: must be a list of values (got {Kind(data.TokenType)})");
+                data.Skip();
+                continue;
             }
 
-            i++;
+            // The row is read once; its values are set only when its length matches the columns.
+            var start = data;
+            var count = 0;
+            while (data.Read() && data.TokenType != JsonTokenType.EndArray)
+            {
+                count++;
+                data.Skip();
+            }
+
+            if (count != columns.Length)
+            {
+                batch.Refuse($"dataframe_split.data[{i}]: has {count} values for {columns.Length} columns");
+                continue;
+            }
+
+            builder.Reset();
+            for (var k = 0; k < count; k++)
+            {
+                start.Read();
+                builder.Set(columns[k], ref start);
+            }
+
+            batch.AddBuilt();
         }
 
-        return new FxReadResult(deals, errors);
+        return batch.Result();
     }
 
-    private static string Kind(JsonElement e) => e.ValueKind switch
+    private static string Kind(JsonTokenType token) => token switch
     {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "a list",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "a list",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
         _ => "null",
     };
 
-    /// <summary>One deal's fields, keeping the first type error (the deal then fails with it, naming the field).</summary>
+    /// <summary>The deal fields a request may carry; anything else is ignored, as the pyfunc does.</summary>
+    private enum Field
+    {
+        Other,
+        Client,
+        InstrumentType,
+        BUnit,
+        Cpty,
+        PrimaryCurr,
+        BuyCurr,
+        SellCurr,
+        DealDate,
+        MaturityDate,
+        UniqueId,
+        BuyAmount,
+        SellAmount,
+        SpotRate,
+        ForwardPoints,
+        ContLeg,
+    }
+
+    private static readonly string[] FieldNames =
+    [
+        "", FxFields.Client, FxFields.InstrumentType, FxFields.BUnit, FxFields.Cpty, FxFields.PrimaryCurr, FxFields.BuyCurr, FxFields.SellCurr,
+        FxFields.DealDate, FxFields.MaturityDate, FxFields.UniqueId, FxFields.BuyAmount, FxFields.SellAmount, FxFields.SpotRate,
+        FxFields.ForwardPoints, FxFields.ContLeg,
+    ];
+
+    /// <summary>The field of the property name the reader is on (matched on its bytes unless escaped or split).</summary>
+    private static Field FieldOf(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped || reader.HasValueSequence ? FieldOf(reader.GetString()!) : FieldOf(reader.ValueSpan);
+
+    private static Field FieldOf(string name)
+    {
+        for (var f = 1; f < FieldNames.Length; f++)
+        {
+            if (string.Equals(FieldNames[f], name, StringComparison.Ordinal))
+            {
+                return (Field)f;
+            }
+        }
+
+        return Field.Other;
+    }
+
+    private static Field FieldOf(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        4 => name.SequenceEqual("Cpty"u8) ? Field.Cpty : Field.Other,
+        5 => name.SequenceEqual("BUnit"u8) ? Field.BUnit : Field.Other,
+        6 => name.SequenceEqual("Client"u8) ? Field.Client : Field.Other,
+        7 => name.SequenceEqual("BuyCurr"u8) ? Field.BuyCurr : name.SequenceEqual("ContLeg"u8) ? Field.ContLeg : Field.Other,
+        8 => name.SequenceEqual("SellCurr"u8) ? Field.SellCurr : name.SequenceEqual("DealDate"u8) ? Field.DealDate
+            : name.SequenceEqual("UniqueId"u8) ? Field.UniqueId : name.SequenceEqual("SpotRate"u8) ? Field.SpotRate : Field.Other,
+        9 => name.SequenceEqual("BuyAmount"u8) ? Field.BuyAmount : Field.Other,
+        10 => name.SequenceEqual("SellAmount"u8) ? Field.SellAmount : Field.Other,
+        11 => name.SequenceEqual("PrimaryCurr"u8) ? Field.PrimaryCurr : Field.Other,
+        12 => name.SequenceEqual("MaturityDate"u8) ? Field.MaturityDate : Field.Other,
+        13 => name.SequenceEqual("ForwardPoints"u8) ? Field.ForwardPoints : Field.Other,
+        18 => name.SequenceEqual("FX_Instrument_Type"u8) ? Field.InstrumentType : Field.Other,
+        _ => Field.Other,
+    };
+
+    /// <summary>The deals read so far, in order, each with its reading error (null: read), and the builder of the next.</summary>
+    private sealed class Batch
+    {
+        private readonly List<FxRawDeal> _deals = new(256);
+        private readonly List<string?> _errors = new(256);
+
+        public DealBuilder Builder { get; } = new();
+
+        public int Count => _deals.Count;
+
+        /// <summary>A deal that could not be read at all: it fails with <paramref name="error"/>.</summary>
+        public void Refuse(string error)
+        {
+            _deals.Add(new FxRawDeal());
+            _errors.Add(error);
+        }
+
+        /// <summary>The deal <see cref="Builder"/> holds, with its first type error.</summary>
+        public void AddBuilt()
+        {
+            _deals.Add(Builder.Build());
+            _errors.Add(Builder.Error);
+        }
+
+        public FxReadResult Result() => new([.. _deals], [.. _errors]);
+    }
+
+    /// <summary>One deal's fields, keeping the first type error (the deal then fails with it, naming the field). Reused per deal.</summary>
     private sealed class DealBuilder
     {
         private string? _client, _type, _bunit, _cpty, _primary, _buy, _sell, _dealDate, _maturity, _uniqueId;
@@ -159,26 +352,39 @@ internal static class FxRequestReader
 
         public string? Error { get; private set; }
 
-        public void Set(string name, JsonElement value)
+        public void Reset()
         {
-            switch (name)
+            _client = _type = _bunit = _cpty = _primary = _buy = _sell = _dealDate = _maturity = _uniqueId = null;
+            _buyAmount = _sellAmount = _spot = _points = _contLeg = null;
+            Error = null;
+        }
+
+        /// <summary>The reader is on the value (a nested value is left for the caller to skip).</summary>
+        public void Set(Field field, ref Utf8JsonReader value)
+        {
+            switch (field)
             {
-                case FxFields.Client: _client = Text(name, value); break;
-                case FxFields.InstrumentType: _type = Text(name, value); break;
-                case FxFields.BUnit: _bunit = Text(name, value); break;
-                case FxFields.Cpty: _cpty = Text(name, value); break;
-                case FxFields.PrimaryCurr: _primary = Text(name, value); break;
-                case FxFields.BuyCurr: _buy = Text(name, value); break;
-                case FxFields.SellCurr: _sell = Text(name, value); break;
-                case FxFields.DealDate: _dealDate = Text(name, value); break;
-                case FxFields.MaturityDate: _maturity = Text(name, value); break;
-                case FxFields.UniqueId: _uniqueId = value.ValueKind == JsonValueKind.Number ? value.GetRawText() : Text(name, value); break;
-                case FxFields.BuyAmount: _buyAmount = Number(name, value); break;
-                case FxFields.SellAmount: _sellAmount = Number(name, value); break;
-                case FxFields.SpotRate: _spot = Number(name, value); break;
-                case FxFields.ForwardPoints: _points = Number(name, value); break;
-                case FxFields.ContLeg: _contLeg = Number(name, value); break;
-                default: break; // other columns are ignored, as the pyfunc does
+                case Field.Client: _client = Text(field, ref value); break;
+                case Field.InstrumentType: _type = Text(field, ref value); break;
+                case Field.BUnit: _bunit = Text(field, ref value); break;
+                case Field.Cpty: _cpty = Text(field, ref value); break;
+                case Field.PrimaryCurr: _primary = Text(field, ref value); break;
+                case Field.BuyCurr: _buy = Text(field, ref value); break;
+                case Field.SellCurr: _sell = Text(field, ref value); break;
+                case Field.DealDate: _dealDate = Text(field, ref value); break;
+                case Field.MaturityDate: _maturity = Text(field, ref value); break;
+                case Field.UniqueId: _uniqueId = value.TokenType == JsonTokenType.Number ? Raw(ref value) : Text(field, ref value, intern: false); break;
+                case Field.BuyAmount: _buyAmount = Number(field, ref value); break;
+                case Field.SellAmount: _sellAmount = Number(field, ref value); break;
+                case Field.SpotRate: _spot = Number(field, ref value); break;
+                case Field.ForwardPoints: _points = Number(field, ref value); break;
+                case Field.ContLeg: _contLeg = Number(field, ref value); break;
+                default: break;
+            }
+
+            if (value.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                value.Skip();
             }
         }
 
@@ -189,34 +395,82 @@ internal static class FxRequestReader
             UniqueId = _uniqueId, ContLeg = _contLeg,
         };
 
-        private string? Text(string name, JsonElement value)
+        private string? Text(Field field, ref Utf8JsonReader value, bool intern = true)
         {
-            switch (value.ValueKind)
+            switch (value.TokenType)
             {
-                case JsonValueKind.String:
-                    return value.GetString();
-                case JsonValueKind.Null:
+                case JsonTokenType.String:
+                    return intern && !value.ValueIsEscaped && !value.HasValueSequence ? FxTextTable.Shared.Get(ref value) : value.GetString();
+                case JsonTokenType.Null:
                     return null;
                 default:
-                    Error ??= $"{name}: must be a string (got {Kind(value)})";
+                    Error ??= $"{FieldNames[(int)field]}: must be a string (got {Kind(value.TokenType)})";
                     return null;
             }
         }
 
-        private double? Number(string name, JsonElement value)
+        private double? Number(Field field, ref Utf8JsonReader value)
         {
-            switch (value.ValueKind)
+            switch (value.TokenType)
             {
-                case JsonValueKind.Number when value.TryGetDouble(out var d) && double.IsFinite(d):
+                case JsonTokenType.Number when value.TryGetDouble(out var d) && double.IsFinite(d):
                     return d;
-                case JsonValueKind.Null:
+                case JsonTokenType.Null:
                     return null;
                 default:
-                    Error ??= $"{name}: must be a finite number (got {(value.ValueKind == JsonValueKind.Number ? value.GetRawText() : Kind(value))})";
+                    Error ??= $"{FieldNames[(int)field]}: must be a finite number (got {(value.TokenType == JsonTokenType.Number ? Raw(ref value) : Kind(value.TokenType))})";
                     return null;
             }
         }
+
+        private static string Raw(ref Utf8JsonReader value) =>
+            value.HasValueSequence ? Encoding.UTF8.GetString(value.ValueSequence) : Encoding.UTF8.GetString(value.ValueSpan);
     }
+}
+
+/// <summary>
+/// A bounded, thread-safe table of the short texts deals repeat (clients, instruments, business units, counterparties,
+/// currencies, dates), keyed by their UTF-8 bytes: a hit returns the string made before instead of a new one. A fixed
+/// number of direct-mapped slots (a new text replaces the one in its slot), so a stream of distinct texts costs no more
+/// memory than the table; texts longer than <see cref="MaxBytes"/> are not kept.
+/// </summary>
+internal sealed class FxTextTable
+{
+    /// <summary>The longest text kept, in UTF-8 bytes.</summary>
+    public const int MaxBytes = 48;
+
+    private const int Slots = 4096;
+
+    private readonly Entry?[] _slots = new Entry?[Slots];
+
+    /// <summary>The table the request reader uses.</summary>
+    public static FxTextTable Shared { get; } = new();
+
+    /// <summary>The string of the unescaped, single-segment string token <paramref name="reader"/> is on.</summary>
+    /// <exception cref="InvalidOperationException">The text is not valid UTF-8.</exception>
+    public string Get(ref Utf8JsonReader reader)
+    {
+        var bytes = reader.ValueSpan;
+        if (bytes.Length > MaxBytes)
+        {
+            return reader.GetString()!;
+        }
+
+        var hash = default(HashCode);
+        hash.AddBytes(bytes);
+        var slot = hash.ToHashCode() & (Slots - 1);
+        if (Volatile.Read(ref _slots[slot]) is { } entry && bytes.SequenceEqual(entry.Utf8))
+        {
+            return entry.Text;
+        }
+
+        // GetString validates the UTF-8, so a table entry is always the text of valid bytes.
+        var text = reader.GetString()!;
+        Volatile.Write(ref _slots[slot], new Entry(bytes.ToArray(), text));
+        return text;
+    }
+
+    private sealed record Entry(byte[] Utf8, string Text);
 }
 
 /// <summary>The deals of a request, in order, and per deal the reading error that fails it (null: read).</summary>

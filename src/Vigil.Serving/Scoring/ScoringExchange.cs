@@ -157,10 +157,17 @@ internal sealed class ScoringExchange
     /// <summary>Writes a JSON response built by <paramref name="write"/> with <paramref name="status"/> and logs the exchange.</summary>
     public async Task RespondJsonAsync<TState>(int status, TState state, Action<Utf8JsonWriter, TState> write, string contentType = "application/json")
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // A pooled buffer: the response bytes are copied into the connection's pipe by the time RespondAsync returns,
+        // unless the inference log keeps the payload itself (full payloads), which then keeps the array.
+        using var buffer = new PooledBufferWriter(16 * 1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             write(writer, state);
+        }
+
+        if (_runtime.Log.Enabled && _runtime.Options.InferenceLogPayloads == PayloadMode.Full)
+        {
+            buffer.Detach();
         }
 
         await RespondAsync(status, contentType, buffer.WrittenMemory, error: null).ConfigureAwait(false);

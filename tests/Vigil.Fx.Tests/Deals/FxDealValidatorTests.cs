@@ -81,3 +81,37 @@ public sealed class FxDealValidatorTests
         Should.Throw<FxDataException>(() => FxDealFrame.ReadRaw(frame)).Message.ShouldStartWith("the deals have no 'SpotRate' column");
     }
 }
+
+public sealed class FxDateParsingTests
+{
+    [Fact]
+    public void The_digit_by_digit_date_parser_accepts_exactly_what_TryParseExact_accepts()
+    {
+        // Every day of four years (a leap year among them) and their neighbours, plus fixed-seed random near-dates.
+        var texts = new List<string> { "0000-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "2025-02-29", "2025-13-01", "2025-00-10", "2025-01-00",
+            "2025-1-010", " 2025-01-0", "2025-01-0 ", "2025/01/01", "２０２５-01-01", "+025-01-01", "-025-01-01", "2025-01-3a", "" };
+        for (var d = new DateOnly(2023, 1, 1); d < new DateOnly(2027, 1, 1); d = d.AddDays(1))
+        {
+            texts.Add(d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            texts.Add($"{d.Year:D4}-{d.Month:D2}-{d.Day + 1:D2}");
+        }
+
+        var random = new Random(7);
+        const string alphabet = "0123456789-/ a";
+        for (var i = 0; i < 5_000; i++)
+        {
+            var chars = "2025-06-15".ToCharArray();
+            chars[random.Next(chars.Length)] = alphabet[random.Next(alphabet.Length)];
+            texts.Add(new string(chars));
+        }
+
+        foreach (var text in texts)
+        {
+            var expected = text.Length == 10 && text[4] == '-' && text[7] == '-'
+                && DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var exact)
+                ? exact : (DateOnly?)null;
+            var parsed = FxDealValidator.TryParseDate(text, out var date) ? date : (DateOnly?)null;
+            parsed.ShouldBe(expected, $"'{text}'");
+        }
+    }
+}

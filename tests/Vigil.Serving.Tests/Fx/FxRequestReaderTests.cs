@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Vigil.Fx;
+
+namespace Vigil.Serving.Tests;
+
+/// <summary>The streaming FX request reader: shapes, per-deal type errors, bodies split across buffers, shared texts.</summary>
+public sealed class FxRequestReaderTests
+{
+    private const string Example = """{"Client":"FISAU","FX_Instrument_Type":"FX Forward","BUnit":"0-GLOBAL","Cpty":"CBA","PrimaryCurr":"USD","BuyCurr":"USD","SellCurr":"AUD","BuyAmount":10000000.0,"SellAmount":-10000000.0,"SpotRate":1.0,"ForwardPoints":0.0,"DealDate":"2025-09-01","MaturityDate":"2025-09-25","UniqueId":"FX.FWD.Request.100097","ContLeg":0}""";
+
+    private static readonly FxRawDeal Expected = new()
+    {
+        Client = "FISAU", FxInstrumentType = "FX Forward", BUnit = "0-GLOBAL", Cpty = "CBA", PrimaryCurr = "USD", BuyCurr = "USD", SellCurr = "AUD",
+        BuyAmount = 10000000.0, SellAmount = -10000000.0, SpotRate = 1.0, ForwardPoints = 0.0, DealDate = "2025-09-01", MaturityDate = "2025-09-25",
+        UniqueId = "FX.FWD.Request.100097", ContLeg = 0,
+    };
+
+    private const string Columns = "\"columns\":[\"Client\",\"FX_Instrument_Type\",\"BUnit\",\"Cpty\",\"PrimaryCurr\",\"BuyCurr\",\"SellCurr\",\"BuyAmount\",\"SellAmount\",\"SpotRate\",\"ForwardPoints\",\"DealDate\",\"MaturityDate\",\"UniqueId\",\"ContLeg\"]";
+
+    private const string Row = "[\"FISAU\",\"FX Forward\",\"0-GLOBAL\",\"CBA\",\"USD\",\"USD\",\"AUD\",10000000.0,-10000000.0,1.0,0.0,\"2025-09-01\",\"2025-09-25\",\"FX.FWD.Request.100097\",0]";
+
+    public static TheoryData<string, string> Shapes => new()
+    {
+        { "list", $"[{Example}]" },
+        { "inputs", $"{{\"inputs\":[{Example}]}}" },
+        { "instances", $"{{\"instances\":[{Example}]}}" },
+        { "dataframe_records after another key", $"{{\"params\":{{\"a\":[1,2]}},\"dataframe_records\":[{Example}]}}" },
+        { "dataframe_split", $"{{\"dataframe_split\":{{{Columns},\"data\":[{Row}]}}}}" },
+        { "dataframe_split with data first", $"{{\"dataframe_split\":{{\"data\":[{Row}],\"index\":[0],{Columns}}}}}" },
+        { "escaped names and an ignored nested field", Example.Replace("\"Client\"", "\"Cl\\u0069ent\"").Replace("\"ContLeg\":0", "\"ContLeg\":0,\"Extra\":{\"x\":[1,{\"y\":2}]}") },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_shape_reads_the_example_field_for_field_whole_or_split_in_small_buffers(string shape, string body)
+    {
+        if (shape.StartsWith("escaped", StringComparison.Ordinal))
+        {
+            body = $"[{body}]";
+        }
+
+        foreach (var segment in new[] { int.MaxValue, 7, 1 })
+        {
+            var read = FxRequestReader.Read(Sequence(body, segment));
+            read.Deals.Length.ShouldBe(1, shape);
+            read.Errors[0].ShouldBeNull(shape);
+            read.Deals[0].ShouldBe(Expected, $"{shape}, segments of {segment} bytes");
+        }
+    }
+
+    [Fact]
+    public void A_value_of_the_wrong_type_fails_its_deal_only_naming_the_field()
+    {
+        var body = "[" + string.Join(",",
+            Example,
+            Example.Replace("\"Cpty\":\"CBA\"", "\"Cpty\":{\"name\":\"CBA\"}"),
+            Example.Replace("\"BuyAmount\":10000000.0", "\"BuyAmount\":1e400"),
+            Example.Replace("\"SpotRate\":1.0", "\"SpotRate\":\"1.0\""),
+            "[1,2]",
+            Example.Replace("\"UniqueId\":\"FX.FWD.Request.100097\"", "\"UniqueId\":100097"),
+            Example.Replace("\"ContLeg\":0", "\"ContLeg\":null")) + "]";
+        var read = FxRequestReader.Read(Sequence(body, int.MaxValue));
+        read.Errors.ShouldBe([
+            null,
+            "Cpty: must be a string (got an object)",
+            "BuyAmount: must be a finite number (got 1e400)",
+            "SpotRate: must be a finite number (got a string)",
+            "deal[4]: must be a JSON object (got a list)",
+            null,
+            null,
+        ]);
+        read.Deals[0].ShouldBe(Expected);
+        read.Deals[5].UniqueId.ShouldBe("100097");
+        read.Deals[6].ContLeg.ShouldBeNull();
+    }
+
+    [Fact]
+    public void A_row_of_the_wrong_length_fails_its_deal_only()
+    {
+        var read = FxRequestReader.Read(Sequence($"{{\"dataframe_split\":{{{Columns},\"data\":[{Row},[\"FISAU\"],{{\"a\":1}},{Row}]}}}}", 5));
+        read.Errors.ShouldBe([null, "dataframe_split.data[1]: has 1 values for 15 columns", "dataframe_split.data[2]: must be a list of values (got an object)", null]);
+        read.Deals[3].ShouldBe(Expected);
+    }
+
+    [Theory]
+    [InlineData("", typeof(JsonException))]
+    [InlineData("[{\"Client\":", typeof(JsonException))]
+    [InlineData("[] []", typeof(JsonException))]
+    [InlineData("{\"inputs\":[]", typeof(JsonException))]
+    [InlineData("{\"inputs\":[]} x", typeof(JsonException))]
+    [InlineData("42", typeof(RequestShapeException))]
+    [InlineData("{\"deals\":[]}", typeof(RequestShapeException))]
+    [InlineData("{\"inputs\":{}}", typeof(RequestShapeException))]
+    [InlineData("{\"dataframe_split\":{\"columns\":[\"Client\"]}}", typeof(RequestShapeException))]
+    [InlineData("{\"dataframe_split\":{\"data\":[]}}", typeof(RequestShapeException))]
+    [InlineData("{\"dataframe_split\":{\"columns\":[1],\"data\":[]}}", typeof(RequestShapeException))]
+    public void A_body_that_is_not_JSON_or_of_no_accepted_shape_fails_the_request(string body, Type exception)
+    {
+        Exception? thrown = null;
+        try
+        {
+            FxRequestReader.Read(Sequence(body, int.MaxValue));
+        }
+        catch (Exception e)
+        {
+            thrown = e;
+        }
+
+        thrown.ShouldNotBeNull(body);
+        thrown.ShouldBeAssignableTo(exception, body);
+    }
+
+    [Fact]
+    public void Invalid_UTF8_in_a_text_fails_the_request_and_never_enters_the_shared_texts()
+    {
+        var bytes = Encoding.UTF8.GetBytes("[{\"Cpty\":\"C\u00e9A\"}]");
+        var at = Array.IndexOf(bytes, (byte)0xC3);
+        bytes[at + 1] = 0x41; // a lead byte followed by an ASCII byte
+        Should.Throw<InvalidOperationException>(() => FxRequestReader.Read(new ReadOnlySequence<byte>(bytes)));
+        Should.Throw<InvalidOperationException>(() => FxRequestReader.Read(new ReadOnlySequence<byte>(bytes)));
+    }
+
+    [Fact]
+    public void Repeated_texts_of_a_batch_are_one_string_and_ids_stay_their_own()
+    {
+        var read = FxRequestReader.Read(Sequence($"[{Example},{Example.Replace("100097", "100098")}]", int.MaxValue));
+        read.Deals[0].Cpty.ShouldBeSameAs(read.Deals[1].Cpty);
+        read.Deals[0].DealDate.ShouldBeSameAs(read.Deals[1].DealDate);
+        read.Deals[1].UniqueId.ShouldBe("FX.FWD.Request.100098");
+    }
+
+    /// <summary><paramref name="body"/> as UTF-8 in segments of at most <paramref name="size"/> bytes (as a pipe hands them over).</summary>
+    private static ReadOnlySequence<byte> Sequence(string body, int size)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        if (size >= bytes.Length)
+        {
+            return new ReadOnlySequence<byte>(bytes);
+        }
+
+        Segment? first = null, last = null;
+        for (var at = 0; at < bytes.Length; at += size)
+        {
+            var chunk = bytes.AsMemory(at, Math.Min(size, bytes.Length - at));
+            last = last is null ? (first = new Segment(chunk, 0)) : last.Append(chunk);
+        }
+
+        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long index)
+        {
+            Memory = memory;
+            RunningIndex = index;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
