@@ -97,7 +97,7 @@ public static class TransactionGenerator
         using var full = new BlockingCollection<(TransactionChunkBuffers Buffers, Frame Chunk)>();
         for (var i = 0; i < 3; i++)
         {
-            free.Add(new TransactionChunkBuffers(chunkRows));
+            free.Add(new TransactionChunkBuffers(chunkRows, reuseIds: true));
         }
 
         using var stop = new CancellationTokenSource();
