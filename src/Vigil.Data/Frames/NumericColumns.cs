@@ -21,6 +21,9 @@ public sealed class Float64Column : Column
     /// <summary>The values, one per row.</summary>
     public ReadOnlySpan<double> Values => _values.AsSpan(0, Length);
 
+    /// <summary>The values as memory, for asynchronous writers.</summary>
+    internal ReadOnlyMemory<double> Memory => _values.AsMemory(0, Length);
+
     /// <summary>The value at a row.</summary>
     public double this[int row] => _values[row];
 
@@ -62,6 +65,9 @@ public sealed class Float32Column : Column
 
     /// <summary>The values, one per row.</summary>
     public ReadOnlySpan<float> Values => _values.AsSpan(0, Length);
+
+    /// <summary>The values as memory, for asynchronous writers.</summary>
+    internal ReadOnlyMemory<float> Memory => _values.AsMemory(0, Length);
 
     /// <summary>The value at a row.</summary>
     public float this[int row] => _values[row];

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
 namespace Vigil.Data;
 
 /// <summary>
@@ -16,6 +19,45 @@ internal sealed class CustomerHistories
     private readonly State[] _states;
 
     public CustomerHistories(int customers) => _states = new State[customers];
+
+    /// <summary>Asks the CPU to start loading a customer's state (both cache lines it may straddle); a hint only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchState(int customer)
+    {
+        if (Sse.IsSupported)
+        {
+            // A stale address (the GC moved the array) only makes the hint useless, never wrong.
+            var p = (byte*)Unsafe.AsPointer(ref _states[customer]);
+            Sse.Prefetch0(p);
+            Sse.Prefetch0(p + Unsafe.SizeOf<State>() - 1);
+        }
+    }
+
+    /// <summary>
+    /// Asks the CPU to start loading the window entries <see cref="Observe"/> will read for a customer:
+    /// the oldest of each window and the newest. Reads the state, so prefetch that first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void PrefetchWindow(int customer)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        ref var s = ref _states[customer];
+        var buffer = s.Buffer;
+        if (buffer is null || s.End == s.Start30)
+        {
+            return;
+        }
+
+        var mask = buffer.Length - 1;
+        Sse.Prefetch0(Unsafe.AsPointer(ref buffer[s.Start30 & mask]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref buffer[s.Start7 & mask]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref buffer[s.Start1 & mask]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref buffer[(s.End - 1) & mask]));
+    }
 
     /// <summary>
     /// Reports the customer's history strictly before <paramref name="time"/> (which must not precede the

@@ -1,12 +1,48 @@
+using System.Runtime.InteropServices;
+
 namespace Vigil.Data;
 
 /// <summary>
 /// Column storage for one generated chunk. <see cref="TransactionGenerator.Generate"/> uses a fresh
 /// set per chunk (frames own their arrays); writing to a file recycles a few sets.
 /// </summary>
-internal sealed class TransactionChunkBuffers(int rows)
+/// <param name="rows">The capacity in rows.</param>
+/// <param name="reuseIds">
+/// True when the set circulates between the simulation and a file writer that is done with a chunk's
+/// frame before the set comes back: the transaction id strings of the previous chunk are then
+/// rewritten in place instead of allocating two million short-lived strings per two million rows
+/// (which the GC would otherwise copy, as a chunk's strings outlive several collections). Never
+/// set it when frames escape to a caller.
+/// </param>
+internal sealed class TransactionChunkBuffers(int rows, bool reuseIds = false)
 {
     public int Capacity { get; } = rows;
+
+    /// <summary>Sets row <paramref name="row"/>'s id to 't' followed by <paramref name="number"/> zero-padded to <paramref name="length"/> - 1 digits.</summary>
+    public void SetTransactionId(int row, int length, long number)
+    {
+        var existing = reuseIds ? TransactionId[row] : null;
+        if (existing is not null && existing.Length == length)
+        {
+            // The string is ours alone (see reuseIds) and nothing has hashed or interned it.
+            WriteId(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(existing.AsSpan()), length), number);
+            return;
+        }
+
+        TransactionId[row] = string.Create(length, number, static (span, n) => WriteId(span, n));
+    }
+
+    private static void WriteId(Span<char> span, long number)
+    {
+        for (var i = span.Length - 1; i >= 1; i--)
+        {
+            var q = number / 10;
+            span[i] = (char)('0' + (int)(number - (q * 10)));
+            number = q;
+        }
+
+        span[0] = 't';
+    }
 
     public string?[] TransactionId { get; } = new string?[rows];
 

@@ -83,13 +83,18 @@ public static class TransactionGenerator
     /// overlapping generation and writing on two threads. Reports the rows written after each chunk and
     /// returns the total.
     /// </summary>
-    public static long WriteTo(TransactionGeneratorOptions options, string path, IProgress<long>? progress = null)
+    public static long WriteTo(TransactionGeneratorOptions options, string path, IProgress<long>? progress = null) =>
+        WriteTo(options, path, progress, DefaultChunkRows);
+
+    /// <summary><see cref="WriteTo(TransactionGeneratorOptions, string, IProgress{long}?)"/> with a chosen chunk size (tests use small ones to recycle buffer sets).</summary>
+    internal static long WriteTo(TransactionGeneratorOptions options, string path, IProgress<long>? progress, int chunkRows)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
         options.Validate();
         using var writer = FrameFile.OpenWriter(path, Schema);
-        var chunkRows = (int)Math.Min(DefaultChunkRows, options.Rows);
+        chunkRows = (int)Math.Min(chunkRows, options.Rows);
 
         // Two threads: one simulates into a buffer set while the other encodes the previous one.
         // Buffer sets circulate between them, so steady state allocates no column storage.
@@ -97,7 +102,7 @@ public static class TransactionGenerator
         using var full = new BlockingCollection<(TransactionChunkBuffers Buffers, Frame Chunk)>();
         for (var i = 0; i < 3; i++)
         {
-            free.Add(new TransactionChunkBuffers(chunkRows));
+            free.Add(new TransactionChunkBuffers(chunkRows, reuseIds: true));
         }
 
         using var stop = new CancellationTokenSource();

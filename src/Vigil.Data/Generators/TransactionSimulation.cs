@@ -65,7 +65,6 @@ internal sealed class TransactionSimulation
     private readonly double[] _sliceCumWeight;
     private readonly long _legitTotal;
     private readonly long _fraudTotal;
-    private readonly string _idFormat;
     private readonly int _idWidth;
 
     // Customers.
@@ -87,6 +86,12 @@ internal sealed class TransactionSimulation
     private readonly PriorityQueue<FraudEvent, (long Time, long Seq)> _pending = new();
     private readonly double[] _categoryCum = new double[Categories.Length];
     private readonly List<FraudEvent> _episode = [];
+
+    // How far ahead of the row being emitted its customer's state, then its window entries, are prefetched.
+    private const int PrefetchStateAhead = 16;
+    private const int PrefetchWindowAhead = 8;
+
+    private FraudEvent[] _events = [];
 
     private int _slice = -1;
     private long _sliceStart;
@@ -123,7 +128,6 @@ internal sealed class TransactionSimulation
         _fraudTotal = options.FraudRows;
         _legitTotal = options.Rows - _fraudTotal;
         _idWidth = Math.Max(9, options.Rows.ToString(CultureInfo.InvariantCulture).Length);
-        _idFormat = "D" + _idWidth.ToString(CultureInfo.InvariantCulture);
         _sliceCumWeight = SliceWeights();
 
         var customers = options.ResolvedCustomers;
@@ -157,12 +161,40 @@ internal sealed class TransactionSimulation
     /// </summary>
     public bool TryNextChunk(TransactionChunkBuffers buffers, out Frame chunk)
     {
-        var n = 0;
+        // Two passes. The first draws the events (the only consumer of the random stream, so the output
+        // is the same as drawing and emitting row by row) and fills every column that needs no history.
+        // The second computes the per-customer history features; customers are random, so their
+        // windows are mostly cache misses, and knowing the coming rows lets it prefetch them.
         var max = buffers.Capacity;
+        if (_events.Length < max)
+        {
+            _events = new FraudEvent[max];
+        }
+
+        var events = _events;
+        var n = 0;
         while (n < max && NextEvent(out var ev))
         {
-            Emit(buffers, n, ev);
+            var time = Math.Max(ev.Time, _lastTime + 1);
+            _lastTime = time;
+            events[n] = ev with { Time = time };
+            EmitPlain(buffers, n, time, ev);
             n++;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (i + PrefetchStateAhead < n)
+            {
+                _histories.PrefetchState(events[i + PrefetchStateAhead].Customer);
+            }
+
+            if (i + PrefetchWindowAhead < n)
+            {
+                _histories.PrefetchWindow(events[i + PrefetchWindowAhead].Customer);
+            }
+
+            EmitHistory(buffers, i, events[i]);
         }
 
         chunk = n == 0 ? null! : buffers.ToFrame(n, _customerIds, _merchantIds);
@@ -204,15 +236,11 @@ internal sealed class TransactionSimulation
         }
     }
 
-    private void Emit(TransactionChunkBuffers b, int row, in FraudEvent ev)
+    private void EmitPlain(TransactionChunkBuffers b, int row, long time, in FraudEvent ev)
     {
-        var time = Math.Max(ev.Time, _lastTime + 1);
-        _lastTime = time;
         var c = ev.Customer;
-        var snapshot = _histories.Observe(c, time, ev.Cents, ev.Merchant);
         _rowsEmitted++;
-
-        b.TransactionId[row] = FormatId(_rowsEmitted);
+        b.SetTransactionId(row, _idWidth + 1, _rowsEmitted);
         b.Timestamp[row] = time;
         b.Customer[row] = c;
         b.Merchant[row] = ev.Merchant;
@@ -221,6 +249,13 @@ internal sealed class TransactionSimulation
         b.Hour[row] = (time / MicrosPerHour) % 24;
         b.MonthlySpend[row] = _customers[c].MonthlySpend;
         b.Tenure[row] = (time - _customers[c].Open) / MicrosPerDay;
+        b.Label[row] = ev.Pattern == PatternNone ? 0.0 : 1.0;
+        b.Pattern[row] = ev.Pattern;
+    }
+
+    private void EmitHistory(TransactionChunkBuffers b, int row, in FraudEvent ev)
+    {
+        var snapshot = _histories.Observe(ev.Customer, ev.Time, ev.Cents, ev.Merchant);
         b.SameMerchant24h[row] = snapshot.SameMerchant1d;
         b.Count1d[row] = snapshot.Count1d;
         b.Count7d[row] = snapshot.Count7d;
@@ -228,16 +263,7 @@ internal sealed class TransactionSimulation
         b.Sum1d[row] = snapshot.Cents1d / 100.0;
         b.Sum7d[row] = snapshot.Cents7d / 100.0;
         b.Sum30d[row] = snapshot.Cents30d / 100.0;
-        b.Label[row] = ev.Pattern == PatternNone ? 0.0 : 1.0;
-        b.Pattern[row] = ev.Pattern;
     }
-
-    private string FormatId(long number) =>
-        string.Create(_idWidth + 1, (number, _idFormat), static (span, state) =>
-        {
-            span[0] = 't';
-            state.number.TryFormat(span[1..], out _, state._idFormat, CultureInfo.InvariantCulture);
-        });
 
     private FraudEvent Legitimate(long time)
     {

@@ -18,6 +18,7 @@ public sealed class ParquetFrameWriter : IDisposable
     private readonly int _rowGroupSize;
     private readonly FileStream _stream;
     private ParquetWriter? _writer;
+    private int[] _allPresent = [];
 
     /// <summary>Creates (or overwrites) <paramref name="path"/> for frames of the given schema.</summary>
     public ParquetFrameWriter(string path, FrameSchema schema)
@@ -139,10 +140,10 @@ public sealed class ParquetFrameWriter : IDisposable
             switch (chunk.Columns[c])
             {
                 case Float64Column f64:
-                    await WriteFloat64Async(group, field, f64, start, count);
+                    await WriteFloatingAsync(group, field, f64.Memory.Slice(start, count));
                     break;
                 case Float32Column f32:
-                    await WriteFloat32Async(group, field, f32, start, count);
+                    await WriteFloatingAsync(group, field, f32.Memory.Slice(start, count));
                     break;
                 case CategoricalColumn cat:
                     await WriteCategoricalAsync(group, field, cat, start, count);
@@ -161,45 +162,69 @@ public sealed class ParquetFrameWriter : IDisposable
         group.CompleteValidate();
     }
 
-    private static async Task WriteFloat64Async(ParquetRowGroupWriter group, DataField field, Float64Column column, int start, int count)
+    // Every column is optional in the file (one definition level: 1 = present, 0 = missing). Columns are
+    // written as their present values plus the levels, so a column without missing values goes out
+    // straight from the frame's own array with a shared all-present level array: no nullable copy.
+    private ReadOnlyMemory<int> AllPresent(int count)
     {
-        var buffer = ArrayPool<double?>.Shared.Rent(count);
-        try
+        if (_allPresent.Length < count)
         {
-            FillNullable(column.Values.Slice(start, count), buffer);
-            await group.WriteAsync<double>(field, buffer.AsMemory(0, count));
+            _allPresent = new int[count];
+            _allPresent.AsSpan().Fill(1);
         }
-        finally
-        {
-            ArrayPool<double?>.Shared.Return(buffer);
-        }
+
+        return _allPresent.AsMemory(0, count);
     }
 
-    private static async Task WriteFloat32Async(ParquetRowGroupWriter group, DataField field, Float32Column column, int start, int count)
-    {
-        var buffer = ArrayPool<float?>.Shared.Rent(count);
-        try
-        {
-            FillNullable(column.Values.Slice(start, count), buffer);
-            await group.WriteAsync<float>(field, buffer.AsMemory(0, count));
-        }
-        finally
-        {
-            ArrayPool<float?>.Shared.Return(buffer);
-        }
-    }
-
-    private static void FillNullable<T>(ReadOnlySpan<T> values, T?[] buffer)
+    private async Task WriteFloatingAsync<T>(ParquetRowGroupWriter group, DataField field, ReadOnlyMemory<T> values)
         where T : struct, System.Numerics.IFloatingPointIeee754<T>
     {
-        for (var i = 0; i < values.Length; i++)
+        var present = CountPresent(values.Span);
+        if (present == values.Length)
         {
-            var v = values[i];
-            buffer[i] = T.IsNaN(v) ? null : v;
+            await group.WriteAllPartsAsync(field, values, AllPresent(values.Length), null, CancellationToken.None);
+            return;
+        }
+
+        var compact = ArrayPool<T>.Shared.Rent(Math.Max(present, 1));
+        var levels = ArrayPool<int>.Shared.Rent(values.Length);
+        try
+        {
+            var span = values.Span;
+            var k = 0;
+            for (var i = 0; i < span.Length; i++)
+            {
+                var v = span[i];
+                var isPresent = !T.IsNaN(v);
+                levels[i] = isPresent ? 1 : 0;
+                if (isPresent)
+                {
+                    compact[k++] = v;
+                }
+            }
+
+            await group.WriteAllPartsAsync<T>(field, compact.AsMemory(0, k), (ReadOnlyMemory<int>)levels.AsMemory(0, span.Length), null, CancellationToken.None);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(compact);
+            ArrayPool<int>.Shared.Return(levels);
         }
     }
 
-    private static async Task WriteCategoricalAsync(ParquetRowGroupWriter group, DataField field, CategoricalColumn column, int start, int count)
+    private static int CountPresent<T>(ReadOnlySpan<T> values)
+        where T : struct, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var present = 0;
+        foreach (var v in values)
+        {
+            present += T.IsNaN(v) ? 0 : 1;
+        }
+
+        return present;
+    }
+
+    private async Task WriteCategoricalAsync(ParquetRowGroupWriter group, DataField field, CategoricalColumn column, int start, int count)
     {
         var dictionary = column.Dictionary;
         var memories = new ReadOnlyMemory<char>[dictionary.Count];
@@ -208,56 +233,72 @@ public sealed class ParquetFrameWriter : IDisposable
             memories[i] = dictionary[i].AsMemory();
         }
 
-        var buffer = ArrayPool<ReadOnlyMemory<char>?>.Shared.Rent(count);
+        var buffer = ArrayPool<ReadOnlyMemory<char>>.Shared.Rent(count);
+        var levels = ArrayPool<int>.Shared.Rent(count);
         try
         {
             var codes = column.Codes.Slice(start, count);
+            var k = 0;
             for (var i = 0; i < codes.Length; i++)
             {
                 var code = codes[i];
-                buffer[i] = code < 0 ? default(ReadOnlyMemory<char>?) : memories[code];
+                levels[i] = code < 0 ? 0 : 1;
+                if (code >= 0)
+                {
+                    buffer[k++] = memories[code];
+                }
             }
 
-            await group.WriteAsync<ReadOnlyMemory<char>>(field, buffer.AsMemory(0, count));
+            await group.WriteAllPartsAsync<ReadOnlyMemory<char>>(field, buffer.AsMemory(0, k), (ReadOnlyMemory<int>)levels.AsMemory(0, count), null, CancellationToken.None);
         }
         finally
         {
-            ArrayPool<ReadOnlyMemory<char>?>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<ReadOnlyMemory<char>>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<int>.Shared.Return(levels);
         }
     }
 
     private static async Task WriteStringAsync(ParquetRowGroupWriter group, DataField field, StringColumn column, int start, int count)
     {
-        var buffer = ArrayPool<ReadOnlyMemory<char>?>.Shared.Rent(count);
+        var buffer = ArrayPool<ReadOnlyMemory<char>>.Shared.Rent(count);
+        var levels = ArrayPool<int>.Shared.Rent(count);
         try
         {
             var values = column.Values.Slice(start, count);
+            var k = 0;
             for (var i = 0; i < values.Length; i++)
             {
                 var v = values[i];
-                buffer[i] = v is null ? default(ReadOnlyMemory<char>?) : v.AsMemory();
+                levels[i] = v is null ? 0 : 1;
+                if (v is not null)
+                {
+                    buffer[k++] = v.AsMemory();
+                }
             }
 
-            await group.WriteAsync<ReadOnlyMemory<char>>(field, buffer.AsMemory(0, count));
+            await group.WriteAllPartsAsync<ReadOnlyMemory<char>>(field, buffer.AsMemory(0, k), (ReadOnlyMemory<int>)levels.AsMemory(0, count), null, CancellationToken.None);
         }
         finally
         {
-            ArrayPool<ReadOnlyMemory<char>?>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<ReadOnlyMemory<char>>.Shared.Return(buffer, clearArray: true);
+            ArrayPool<int>.Shared.Return(levels);
         }
     }
 
     private async Task WriteTimestampAsync(ParquetRowGroupWriter group, DataField field, TimestampColumn column, int start, int count)
     {
-        var buffer = ArrayPool<DateTime?>.Shared.Rent(count);
+        var buffer = ArrayPool<DateTime>.Shared.Rent(count);
+        var levels = ArrayPool<int>.Shared.Rent(count);
         try
         {
             var micros = column.UnixMicros.Slice(start, count);
+            var k = 0;
             for (var i = 0; i < micros.Length; i++)
             {
                 var m = micros[i];
                 if (m == TimestampColumn.Missing)
                 {
-                    buffer[i] = null;
+                    levels[i] = 0;
                     continue;
                 }
 
@@ -268,14 +309,16 @@ public sealed class ParquetFrameWriter : IDisposable
                         nameof(column));
                 }
 
-                buffer[i] = new DateTime(UnixEpochTicks + (m * TimeSpan.TicksPerMicrosecond), DateTimeKind.Utc);
+                levels[i] = 1;
+                buffer[k++] = new DateTime(UnixEpochTicks + (m * TimeSpan.TicksPerMicrosecond), DateTimeKind.Utc);
             }
 
-            await group.WriteAsync<DateTime>(field, buffer.AsMemory(0, count));
+            await group.WriteAllPartsAsync<DateTime>(field, buffer.AsMemory(0, k), (ReadOnlyMemory<int>)levels.AsMemory(0, count), null, CancellationToken.None);
         }
         finally
         {
-            ArrayPool<DateTime?>.Shared.Return(buffer);
+            ArrayPool<DateTime>.Shared.Return(buffer);
+            ArrayPool<int>.Shared.Return(levels);
         }
     }
 

@@ -115,6 +115,31 @@ public sealed class TransactionGeneratorTests(GeneratedTransactions data) : ICla
     }
 
     [Fact]
+    public void Recycled_buffer_sets_write_the_same_rows_as_fresh_chunks()
+    {
+        // 10 chunks through 3 circulating buffer sets: ids are rewritten in place from the 4th chunk on.
+        var options = new TransactionGeneratorOptions { Rows = 20_000, Seed = 5, Days = 10 };
+        var path = Path.Combine(_dir, "recycled.parquet");
+        var reported = new List<long>();
+
+        TransactionGenerator.WriteTo(options, path, new SyncProgress(reported), chunkRows: 2_000).ShouldBe(20_000);
+
+        reported.Count.ShouldBe(10);
+        var back = ParquetFile.Read(path);
+        var expected = TransactionGenerator.GenerateFrame(options);
+        back.RowCount.ShouldBe(expected.RowCount);
+        for (var c = 0; c < expected.Columns.Count; c++)
+        {
+            for (var r = 0; r < expected.RowCount; r++)
+            {
+                back.Columns[c].FormatValue(r).ShouldBe(expected.Columns[c].FormatValue(r), $"{expected.Columns[c].Name} row {r}");
+            }
+        }
+
+        ((StringColumn)back[TransactionColumns.TransactionId]).Values.ToArray().Distinct().Count().ShouldBe(20_000);
+    }
+
+    [Fact]
     public void Csv_gz_output_reads_back_as_the_generated_values()
     {
         var options = new TransactionGeneratorOptions { Rows = 3_000, Seed = 5 };
