@@ -50,3 +50,51 @@ public abstract class StatTest
     /// <summary>The score for a sample with at least one non-missing value on each side.</summary>
     public abstract double Compute(DriftSample sample);
 }
+
+/// <summary>A p-value statistic for categorical columns (drift when p &lt; t).</summary>
+internal abstract class CategoricalPValueTest : StatTest
+{
+    public sealed override bool AppliesToNumerical => false;
+
+    public sealed override bool AppliesToCategorical => true;
+
+    public sealed override StatScoreKind ScoreKind => StatScoreKind.PValue;
+}
+
+/// <summary>A p-value statistic for numerical columns (drift when p &lt; t unless a subclass says otherwise).</summary>
+internal abstract class NumericPValueTest : StatTest
+{
+    public sealed override bool AppliesToNumerical => true;
+
+    public sealed override bool AppliesToCategorical => false;
+
+    public sealed override StatScoreKind ScoreKind => StatScoreKind.PValue;
+}
+
+/// <summary>A numerical p-value statistic whose drift rule is p ≤ t (Evidently's rule for KS and Cramér–von Mises).</summary>
+internal abstract class NumericPValueAtMostTest : NumericPValueTest
+{
+    public sealed override string Rule => "p <= t";
+
+    public sealed override bool IsDrift(double score, double threshold) => score <= threshold;
+}
+
+/// <summary>A distance statistic for numerical columns.</summary>
+internal abstract class NumericDistanceTest : StatTest
+{
+    public sealed override bool AppliesToNumerical => true;
+
+    public sealed override bool AppliesToCategorical => false;
+
+    public sealed override StatScoreKind ScoreKind => StatScoreKind.Distance;
+}
+
+/// <summary>A distance on binned shares, for numerical and categorical columns alike.</summary>
+internal abstract class BinnedDistanceTest : StatTest
+{
+    public sealed override bool AppliesToNumerical => true;
+
+    public sealed override bool AppliesToCategorical => true;
+
+    public sealed override StatScoreKind ScoreKind => StatScoreKind.Distance;
+}
