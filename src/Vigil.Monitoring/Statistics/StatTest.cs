@@ -51,25 +51,21 @@ public abstract class StatTest
     public abstract double Compute(DriftSample sample);
 }
 
-/// <summary>A p-value statistic for categorical columns (drift when p &lt; t).</summary>
-internal abstract class CategoricalPValueTest : StatTest
+/// <summary>A statistic whose column types and score kind are fixed by its subclass.</summary>
+internal abstract class FixedKindStatTest(bool numerical, bool categorical, StatScoreKind kind) : StatTest
 {
-    public sealed override bool AppliesToNumerical => false;
+    public sealed override bool AppliesToNumerical => numerical;
 
-    public sealed override bool AppliesToCategorical => true;
+    public sealed override bool AppliesToCategorical => categorical;
 
-    public sealed override StatScoreKind ScoreKind => StatScoreKind.PValue;
+    public sealed override StatScoreKind ScoreKind => kind;
 }
+
+/// <summary>A p-value statistic for categorical columns (drift when p &lt; t).</summary>
+internal abstract class CategoricalPValueTest() : FixedKindStatTest(false, true, StatScoreKind.PValue);
 
 /// <summary>A p-value statistic for numerical columns (drift when p &lt; t unless a subclass says otherwise).</summary>
-internal abstract class NumericPValueTest : StatTest
-{
-    public sealed override bool AppliesToNumerical => true;
-
-    public sealed override bool AppliesToCategorical => false;
-
-    public sealed override StatScoreKind ScoreKind => StatScoreKind.PValue;
-}
+internal abstract class NumericPValueTest() : FixedKindStatTest(true, false, StatScoreKind.PValue);
 
 /// <summary>A numerical p-value statistic whose drift rule is p ≤ t (Evidently's rule for KS and Cramér–von Mises).</summary>
 internal abstract class NumericPValueAtMostTest : NumericPValueTest
@@ -80,21 +76,7 @@ internal abstract class NumericPValueAtMostTest : NumericPValueTest
 }
 
 /// <summary>A distance statistic for numerical columns.</summary>
-internal abstract class NumericDistanceTest : StatTest
-{
-    public sealed override bool AppliesToNumerical => true;
-
-    public sealed override bool AppliesToCategorical => false;
-
-    public sealed override StatScoreKind ScoreKind => StatScoreKind.Distance;
-}
+internal abstract class NumericDistanceTest() : FixedKindStatTest(true, false, StatScoreKind.Distance);
 
 /// <summary>A distance on binned shares, for numerical and categorical columns alike.</summary>
-internal abstract class BinnedDistanceTest : StatTest
-{
-    public sealed override bool AppliesToNumerical => true;
-
-    public sealed override bool AppliesToCategorical => true;
-
-    public sealed override StatScoreKind ScoreKind => StatScoreKind.Distance;
-}
+internal abstract class BinnedDistanceTest() : FixedKindStatTest(true, true, StatScoreKind.Distance);
