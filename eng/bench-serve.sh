@@ -42,13 +42,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 "$root/vigil" --help >/dev/null   # publish the Release CLI before anything is timed
-dotnet build "$root/benchmarks/Vigil.ServeCeiling" -c Release -v q -nologo >/dev/null
+[ "$mode" = drift-ab ] || dotnet build "$root/benchmarks/Vigil.ServeCeiling" -c Release -v q -nologo >/dev/null
 ceiling_dll="$root/benchmarks/Vigil.ServeCeiling/bin/Release/net10.0/Vigil.ServeCeiling.dll"
 
 cp -r "$root/../shared/peers/fastapi_peer" "$work/peer"
 chmod -R u+w "$work/peer"
 cp "$root/eng/peers/fastapi_iforest_only.py" "$work/peer/"
-(cd "$work/peer" && /usr/bin/python3 train.py --out-dir model >/dev/null)
+[ "$mode" = drift-ab ] || (cd "$work/peer" && /usr/bin/python3 train.py --out-dir model >/dev/null)
 /usr/bin/python3 "$root/eng/peers/export_peer_data.py" "$work/peer" "$work/peer-data.csv" 100000 42
 
 export VIGIL_HOME="$work/home"
