@@ -3,9 +3,13 @@
 # `vigil drift` against pandas + scipy running Evidently's definitions (eng/peers/drift_bench.py), on the same CSV
 # files in one run. Prints wall and CPU seconds of each side (median of RUNS), the ratios, and checks that both
 # reports agree (same statistics and flags, scores within 1e-9 relative).
-# Threads: Vigil compares columns on every core (2 here); the Python peer runs numpy/scipy single-threaded
-# (OMP/OPENBLAS/MKL_NUM_THREADS=1; sorting and histograms are single-threaded in numpy anyway).
-# Usage: eng/bench-drift.sh [ROWS] (default 1000000); data kept in ${DRIFT_BENCH_DIR:-/tmp/vigil-drift-bench}.
+# Like for like, two pairings in the same run (numpy/scipy pinned to one thread each: OMP/OPENBLAS/MKL_NUM_THREADS=1):
+#   1 thread:  `vigil drift --threads 1` (files read one after the other, columns compared one at a time) against
+#              one Python process;
+#   2 threads: `vigil drift --threads 2` (both files read at once, columns over 2 threads) against Python with
+#              --workers 2 (columns split over 2 processes, each reading only its columns of both files).
+# Vigil's CSV reader also reads ahead on one more thread even at --threads 1; CPU seconds show what each side burns.
+# Usage: [RUNS=3] eng/bench-drift.sh [ROWS] (default 1000000); data kept in ${DRIFT_BENCH_DIR:-/tmp/vigil-drift-bench}.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ROWS="${1:-1000000}"
@@ -29,16 +33,19 @@ measure() { # label outfile command... -> prints "wall cpu"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-: > "$DIR/vigil.times"; : > "$DIR/python.times"
+for t in 1 2; do : > "$DIR/vigil-$t.times"; : > "$DIR/python-$t.times"; done
 for i in $(seq "$RUNS"); do
-  measure "$DIR/vigil.json" dotnet "$VIGIL" drift --reference "$DIR/reference.csv" --current "$DIR/current.csv" --json --timings >> "$DIR/vigil.times"
-  echo "vigil run $i: $(tail -1 "$DIR/vigil.times") (wall cpu s); $(cat "$DIR/stderr.txt")" >&2
-  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-    measure "$DIR/python.json" "$PY" "$ROOT/eng/peers/drift_bench.py" run "$DIR/reference.csv" "$DIR/current.csv" >> "$DIR/python.times"
-  echo "python run $i: $(tail -1 "$DIR/python.times") (wall cpu s); $(cat "$DIR/stderr.txt")" >&2
+  for t in 1 2; do
+    measure "$DIR/vigil-$t.json" dotnet "$VIGIL" drift --reference "$DIR/reference.csv" --current "$DIR/current.csv" --json --timings --threads "$t" >> "$DIR/vigil-$t.times"
+    echo "vigil --threads $t run $i: $(tail -1 "$DIR/vigil-$t.times") (wall cpu s); $(cat "$DIR/stderr.txt")" >&2
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+      measure "$DIR/python-$t.json" "$PY" "$ROOT/eng/peers/drift_bench.py" run "$DIR/reference.csv" "$DIR/current.csv" --workers "$t" >> "$DIR/python-$t.times"
+    echo "python --workers $t run $i: $(tail -1 "$DIR/python-$t.times") (wall cpu s); $(cat "$DIR/stderr.txt")" >&2
+  done
 done
 
-"$PY" - "$DIR/vigil.json" "$DIR/python.json" <<'PYEOF'
+for t in 1 2; do
+"$PY" - "$DIR/vigil-$t.json" "$DIR/python-$t.json" <<'PYEOF'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 worst = 0.0
@@ -49,10 +56,13 @@ assert a["dataset_drift"] == b["dataset_drift"]
 assert worst <= 1e-9, worst
 print(f"reports agree: {len(a['features'])} columns, same statistics and flags, scores within {worst:.1e} relative", file=sys.stderr)
 PYEOF
+done
 
-vw=$(awk '{print $1}' "$DIR/vigil.times" | median); vc=$(awk '{print $2}' "$DIR/vigil.times" | median)
-pw=$(awk '{print $1}' "$DIR/python.times" | median); pc=$(awk '{print $2}' "$DIR/python.times" | median)
 echo "rows=$ROWS x 20 columns, median of $RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "vigil drift (2 threads):           wall ${vw} s, cpu ${vc} s"
-echo "pandas+scipy (1 thread):           wall ${pw} s, cpu ${pc} s"
-awk -v vw="$vw" -v vc="$vc" -v pw="$pw" -v pc="$pc" 'BEGIN { printf "ratio: wall %.1fx, cpu %.1fx\n", pw / vw, pc / vc }'
+for t in 1 2; do
+  vw=$(awk '{print $1}' "$DIR/vigil-$t.times" | median); vc=$(awk '{print $2}' "$DIR/vigil-$t.times" | median)
+  pw=$(awk '{print $1}' "$DIR/python-$t.times" | median); pc=$(awk '{print $2}' "$DIR/python-$t.times" | median)
+  echo "vigil drift --threads $t:            wall ${vw} s, cpu ${vc} s"
+  echo "pandas+scipy, $t process(es):        wall ${pw} s, cpu ${pc} s"
+  awk -v t="$t" -v vw="$vw" -v vc="$vc" -v pw="$pw" -v pc="$pc" 'BEGIN { printf "ratio at %d thread(s)/process(es): wall %.1fx, cpu %.1fx\n", t, pw / vw, pc / vc }'
+done

@@ -13,10 +13,19 @@
 #   ceiling    benchmarks/Vigil.ServeCeiling: the same ASP.NET Core host answering a fixed small JSON body.
 # Load: wrk, 2 threads, CONNECTIONS connections, SECONDS seconds, the same single-instance transaction.
 # Prints req/s, p50 and p99 for each, the ratios, and checks that Vigil's inference log holds every request.
+#
+#   eng/bench-serve.sh drift-ab [SECONDS=10] [CONNECTIONS=32] [ROUNDS=4]
+# Online drift cost instead: two `vigil serve` processes with the same model and inference log (store), one with
+# online drift on (window 10,000, gauges every 15 s; the default) and one with VIGIL_ONLINE_DRIFT=false, both warmed
+# up, then ROUNDS rounds of SECONDS each alternating which one is measured first (ABBA...), so a change in the
+# machine's load hits both alike. Prints each round and the ratio of the summed req/s (goal: drift on >= 95%).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mode=all
+if [ "${1:-}" = drift-ab ]; then mode=drift-ab; shift; fi
 seconds="${1:-10}"
 conns="${2:-32}"
+rounds="${3:-4}"
 warm=10
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -33,13 +42,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 "$root/vigil" --help >/dev/null   # publish the Release CLI before anything is timed
-dotnet build "$root/benchmarks/Vigil.ServeCeiling" -c Release -v q -nologo >/dev/null
+[ "$mode" = drift-ab ] || dotnet build "$root/benchmarks/Vigil.ServeCeiling" -c Release -v q -nologo >/dev/null
 ceiling_dll="$root/benchmarks/Vigil.ServeCeiling/bin/Release/net10.0/Vigil.ServeCeiling.dll"
 
 cp -r "$root/../shared/peers/fastapi_peer" "$work/peer"
 chmod -R u+w "$work/peer"
 cp "$root/eng/peers/fastapi_iforest_only.py" "$work/peer/"
-(cd "$work/peer" && /usr/bin/python3 train.py --out-dir model >/dev/null)
+[ "$mode" = drift-ab ] || (cd "$work/peer" && /usr/bin/python3 train.py --out-dir model >/dev/null)
 /usr/bin/python3 "$root/eng/peers/export_peer_data.py" "$work/peer" "$work/peer-data.csv" 100000 42
 
 export VIGIL_HOME="$work/home"
@@ -65,6 +74,39 @@ s = json.loads(line[len("SUMMARY "):])
 print(sys.argv[1], s["requests_per_s"], s["p50_ms"], s["p99_ms"], s["errors"], s["non2xx"], s["requests"])
 PY
 }
+
+if [ "$mode" = drift-ab ]; then
+  port_on=$(free_port)
+  "$root/vigil" serve --port "$port_on" --models bench-fraud --inference-log store --log-level Warning > "$work/vigil-drift-on.log" 2>&1 &
+  pids+=($!)
+  port_off=$(free_port)
+  VIGIL_ONLINE_DRIFT=false "$root/vigil" serve --port "$port_off" --models bench-fraud --inference-log store --log-level Warning > "$work/vigil-drift-off.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$port_on/readyz"
+  wait_http "http://127.0.0.1:$port_off/readyz"
+  ab="$work/ab.txt"
+  : > "$ab"
+  for r in $(seq 1 "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then order="on off"; else order="off on"; fi
+    for which in $order; do
+      if [ "$which" = on ]; then p=$port_on; else p=$port_off; fi
+      run "drift-$which-$r" "http://127.0.0.1:$p/v1/predict" "$vigil_body" | tee -a "$ab"
+    done
+  done
+  curl -sf "http://127.0.0.1:$port_on/metrics" | grep -E '^vigil_(dataset_drift_share|alert_rate|online_drift_window_items)' || true
+  /usr/bin/python3 - "$ab" "$seconds" "$conns" "$rounds" <<'PY'
+import sys
+on = off = 0.0
+for line in open(sys.argv[1]):
+    name, rps = line.split()[0], float(line.split()[1])
+    if name.startswith("drift-on-"): on += rps
+    elif name.startswith("drift-off-"): off += rps
+print()
+print(f"wrk -t2 -c{sys.argv[3]} -d{sys.argv[2]}s x {sys.argv[4]} rounds per server, alternating (ABBA), inference log on")
+print(f"online drift on / off: {100 * on / off:.1f}% of req/s (goal >= 95%); mean {on / int(sys.argv[4]):.0f} vs {off / int(sys.argv[4]):.0f} req/s")
+PY
+  exit 0
+fi
 
 results="$work/results.txt"
 : > "$results"

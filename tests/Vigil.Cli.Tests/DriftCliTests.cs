@@ -74,6 +74,17 @@ public sealed class DriftCliTests : IDisposable
             .ShouldFailWithOneLine("missing.csv");
     }
 
+    [Fact]
+    public void Threads_change_the_speed_not_the_report()
+    {
+        var all = VigilProcess.RunInProcess(_dir.Path, null, "drift", "-r", Reference, "-c", Current, "--json");
+        var one = VigilProcess.RunInProcess(_dir.Path, null, "drift", "-r", Reference, "-c", Current, "--json", "--threads", "1");
+        one.ShouldSucceed();
+        one.StdOut.ShouldBe(all.StdOut);
+        VigilProcess.RunInProcess(_dir.Path, null, "drift", "-r", Reference, "-c", Current, "--threads", "0")
+            .ShouldFailWithOneLine("--threads 0: expected 1 to 1024");
+    }
+
     private static void Write(string path, double shift, int seed)
     {
         var rng = new Random(seed);

@@ -46,9 +46,10 @@ internal static class DriftCommand
         var html = new Option<string?>("--html") { HelpName = "FILE", Description = "Also write a self-contained HTML report (drift table, histograms, score distribution, alert rate over time)." };
         var failOnDrift = new Option<bool>("--fail-on-drift") { Description = "Exit with code 4 when the dataset drifted (for pipelines and CI)." };
         var timings = new Option<bool>("--timings") { Description = "Print the seconds spent reading and computing on stderr." };
+        var threads = new Option<int?>("--threads") { HelpName = "N", Description = "File mode: threads for reading the files and comparing columns (default: every core)." };
         var cmd = new Command("drift", "Compare current data with a reference column by column (Evidently's statistics), decide dataset drift and, with a model, prediction drift.")
         {
-            reference, current, model, since, until, name, parquet, bucket, columns, categorical, stattest, threshold, share, correction, json, html, failOnDrift, timings,
+            reference, current, model, since, until, name, parquet, bucket, columns, categorical, stattest, threshold, share, correction, json, html, failOnDrift, timings, threads,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, cancellationToken) =>
@@ -61,6 +62,9 @@ internal static class DriftCommand
                 Threshold = parse.GetValue(threshold),
                 DriftShare = parse.GetValue(share),
                 Correction = Correction(parse.GetValue(correction)!),
+                MaxDegreeOfParallelism = parse.GetValue(threads) is { } n
+                    ? n is >= 1 and <= 1024 ? n : throw new CliUsageException($"--threads {n.ToString(CultureInfo.InvariantCulture)}: expected 1 to 1024")
+                    : null,
             };
             if (options.StatTest is { } stat && !stat.Equals("auto", StringComparison.OrdinalIgnoreCase))
             {
@@ -82,6 +86,11 @@ internal static class DriftCommand
                 if (options.Categorical.Count > 0)
                 {
                     throw new CliUsageException("--categorical applies to file mode; in profile mode each feature's kind comes from the bundle");
+                }
+
+                if (options.MaxDegreeOfParallelism is not null)
+                {
+                    throw new CliUsageException("--threads applies to file mode; profile mode reads binned counts");
                 }
 
                 ProfileDrift.StatTestFor(options.StatTest);
@@ -151,9 +160,21 @@ internal static class DriftCommand
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var refTask = Task.Run(() => FrameFile.Read(refPath), cancellationToken);
-        var cur = FrameFile.Read(curPath);
-        var refFrame = await refTask.ConfigureAwait(false);
+        var threadCount = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount;
+        var csv = options.MaxDegreeOfParallelism is { } t ? new CsvReadOptions { MaxDegreeOfParallelism = t } : null;
+        Frame refFrame, cur;
+        if (threadCount > 1)
+        {
+            var refTask = Task.Run(() => FrameFile.Read(refPath, csv), cancellationToken);
+            cur = FrameFile.Read(curPath, csv);
+            refFrame = await refTask.ConfigureAwait(false);
+        }
+        else
+        {
+            refFrame = FrameFile.Read(refPath, csv);
+            cur = FrameFile.Read(curPath, csv);
+        }
+
         var read = clock.Elapsed.TotalSeconds;
         var report = DriftAnalyzer.Compare(refFrame, cur, options);
         HistogramPair? scores = null;
@@ -174,7 +195,7 @@ internal static class DriftCommand
         if (timings)
         {
             Terminal.Note(string.Create(CultureInfo.InvariantCulture,
-                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({Environment.ProcessorCount} threads)"));
+                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({threadCount} threads)"));
         }
 
         return new MonitoringReport

@@ -138,18 +138,32 @@ public sealed class ProfileDrift
     {
         options ??= new DriftOptions();
         var test = StatTestFor(options.StatTest);
-
-        var results = new FeatureDrift[_features.Length];
-        for (var i = 0; i < results.Length; i++)
+        var samples = new DriftSample[_features.Length];
+        for (var i = 0; i < samples.Length; i++)
         {
-            var bins = _features[i];
-            var drift = DriftAnalyzer.Evaluate(bins.Name, bins.ToSample(), test, options.Threshold);
-            results[i] = drift with { Type = bins.IsNumeric ? "num" : "cat" };
+            samples[i] = _features[i].ToSample();
         }
 
-        var scores = DriftAnalyzer.Evaluate("score", _scores.ToSample(), null, null);
-        var prediction = new PredictionDrift(scores.StatTest, scores.Score, scores.Threshold, scores.Drift, _threshold,
-            _referenceAlertRate, Scored == 0 ? double.NaN : (double)Alerts / Scored, Total(_scores.Reference), Scored);
+        return Summarize(_features, samples, test, options, _scores.ToSample(), _threshold, _referenceAlertRate, Total(_scores.Reference), Scored, Alerts);
+    }
+
+    /// <summary>
+    /// The report of binned counts: each feature's sample (taken from <paramref name="features"/>, in that order) with
+    /// <paramref name="test"/> (null: auto), and prediction drift from the score sample and the alert counts.
+    /// </summary>
+    internal static DriftReport Summarize(FeatureBins[] features, DriftSample[] samples, StatTest? test, DriftOptions options,
+        DriftSample scoreSample, double modelThreshold, double referenceAlertRate, long referenceScored, long scored, long alerts)
+    {
+        var results = new FeatureDrift[features.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var drift = DriftAnalyzer.Evaluate(features[i].Name, samples[i], test, options.Threshold);
+            results[i] = drift with { Type = features[i].IsNumeric ? "num" : "cat" };
+        }
+
+        var scores = DriftAnalyzer.Evaluate("score", scoreSample, null, null);
+        var prediction = new PredictionDrift(scores.StatTest, scores.Score, scores.Threshold, scores.Drift, modelThreshold,
+            referenceAlertRate, scored == 0 ? double.NaN : (double)alerts / scored, referenceScored, scored);
         return DriftAnalyzer.Summarize(results, options, prediction);
     }
 
@@ -203,7 +217,7 @@ public sealed class ProfileDrift
     }
 
     /// <summary>The profile's alert rate, re-measured from its score histogram when the threshold moved since training.</summary>
-    private static double ReferenceAlertRate(ScoreProfile scores, double threshold)
+    internal static double ReferenceAlertRate(ScoreProfile scores, double threshold)
     {
         if (scores.Count == 0)
         {

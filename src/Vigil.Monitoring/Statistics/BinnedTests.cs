@@ -1,17 +1,11 @@
 namespace Vigil.Monitoring.Statistics;
 
 /// <summary>Population stability index on Evidently's binning with empty bins filled; drift when ≥ t (default 0.1).</summary>
-internal sealed class PsiTest : StatTest
+internal sealed class PsiTest : BinnedDistanceTest
 {
     public override string Name => "psi";
 
     public override string DisplayName => "PSI";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.Distance;
 
     public override double DefaultThreshold => 0.1;
 
@@ -38,17 +32,11 @@ internal sealed class PsiTest : StatTest
 /// Jensen–Shannon distance (scipy <c>spatial.distance.jensenshannon</c>, base 2) on Evidently's binning without zero
 /// filling; drift when ≥ t (default 0.1).
 /// </summary>
-internal sealed class JensenShannonTest : StatTest
+internal sealed class JensenShannonTest : BinnedDistanceTest
 {
     public override string Name => "jensenshannon";
 
     public override string DisplayName => "Jensen-Shannon distance";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.Distance;
 
     public override double DefaultThreshold => 0.1;
 
@@ -90,17 +78,11 @@ internal sealed class JensenShannonTest : StatTest
 /// Hellinger distance as Evidently defines it: categories by their shares; numbers by density histograms on Sturges
 /// edges over the distinct values of both samples; drift when ≥ t (default 0.1).
 /// </summary>
-internal sealed class HellingerTest : StatTest
+internal sealed class HellingerTest : BinnedDistanceTest
 {
     public override string Name => "hellinger";
 
     public override string DisplayName => "Hellinger distance";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.Distance;
 
     public override double DefaultThreshold => 0.1;
 

@@ -6,34 +6,15 @@ namespace Vigil.Monitoring.Statistics;
 /// Pearson's chi-squared of the current counts against the reference counts scaled to the current size
 /// (scipy <c>chisquare</c>); drift when p &lt; t (default 0.05).
 /// </summary>
-internal sealed class ChiSquareTest : StatTest
+internal sealed class ChiSquareTest : CategoricalPValueTest
 {
     public override string Name => "chisquare";
 
     public override string DisplayName => "chi-square p_value";
 
-    public override bool AppliesToNumerical => false;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
-
     public override double DefaultThreshold => 0.05;
 
-    public override double Compute(DriftSample sample)
-    {
-        var counts = sample.Counts;
-        var kNorm = counts.CurrentTotal / (double)counts.ReferenceTotal;
-        var stat = 0.0;
-        for (var i = 0; i < counts.Count; i++)
-        {
-            var expected = counts.Reference[i] * kNorm;
-            var d = counts.Current[i] - expected;
-            stat += d * d / expected;
-        }
-
-        return counts.Count < 2 ? double.NaN : SpecialFunctions.ChiSquareSf(stat, counts.Count - 1);
-    }
+    public override double Compute(DriftSample sample) => PowerDivergence.PValue(sample.Counts, logLikelihood: false);
 }
 
 /// <summary>
@@ -41,36 +22,49 @@ internal sealed class ChiSquareTest : StatTest
 /// drift when p &lt; t (default 0.1). Evidently passes the raw reference counts, which scipy accepts only when both
 /// sides have the same size; Vigil scales them to the current size, the same result whenever Evidently gives one.
 /// </summary>
-internal sealed class GTest : StatTest
+internal sealed class GTest : CategoricalPValueTest
 {
     public override string Name => "g_test";
 
     public override string DisplayName => "g_test";
 
-    public override bool AppliesToNumerical => false;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
-
     public override double DefaultThreshold => 0.1;
 
-    public override double Compute(DriftSample sample)
+    public override double Compute(DriftSample sample) => PowerDivergence.PValue(sample.Counts, logLikelihood: true);
+}
+
+/// <summary>
+/// scipy's <c>power_divergence</c> of the current counts against the reference counts scaled to the current size, with
+/// the chi-squared survival function at k − 1 degrees of freedom (NaN for fewer than two categories).
+/// </summary>
+internal static class PowerDivergence
+{
+    /// <summary>Pearson's statistic (λ = 1) or, with <paramref name="logLikelihood"/>, the G statistic (λ = 0).</summary>
+    public static double PValue(CategoryCounts counts, bool logLikelihood)
     {
-        var counts = sample.Counts;
-        var scale = counts.ReferenceTotal == counts.CurrentTotal ? 1.0 : counts.CurrentTotal / (double)counts.ReferenceTotal;
+        if (counts.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var scale = counts.CurrentTotal / (double)counts.ReferenceTotal;
         var stat = 0.0;
         for (var i = 0; i < counts.Count; i++)
         {
             double observed = counts.Current[i];
             var expected = counts.Reference[i] * scale;
-            if (observed > 0)
+            if (!logLikelihood)
+            {
+                var d = observed - expected;
+                stat += d * d / expected;
+            }
+            else if (observed > 0)
             {
                 stat += 2 * (observed * Math.Log(observed / expected));
             }
         }
 
-        return counts.Count < 2 ? double.NaN : SpecialFunctions.ChiSquareSf(stat, counts.Count - 1);
+        return SpecialFunctions.ChiSquareSf(stat, counts.Count - 1);
     }
 }
 
@@ -78,17 +72,11 @@ internal sealed class GTest : StatTest
 /// Z-test for two proportions: the share of values other than the smallest present key, two-sided
 /// 2·(1 − Φ(|z|)), 1 when both sides hold the same single value; drift when p &lt; t (default 0.05).
 /// </summary>
-internal sealed class ZTest : StatTest
+internal sealed class ZTest : CategoricalPValueTest
 {
     public override string Name => "z";
 
     public override string DisplayName => "Z-test p_value";
-
-    public override bool AppliesToNumerical => false;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.05;
 
@@ -114,17 +102,11 @@ internal sealed class ZTest : StatTest
 /// likely than the observed one, within a relative 10⁻¹⁴); drift when p &lt; t (default 0.1). Evidently also requires
 /// both sides to have the same number of rows; Vigil does not (the test itself does not need it).
 /// </summary>
-internal sealed class FisherExactTest : StatTest
+internal sealed class FisherExactTest : CategoricalPValueTest
 {
     public override string Name => "fisher_exact";
 
     public override string DisplayName => "Fisher's Exact test";
-
-    public override bool AppliesToNumerical => false;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.1;
 
@@ -206,7 +188,7 @@ internal sealed class FisherExactTest : StatTest
 /// legacy generator seeded 0, p = share of reshuffled distances ≥ the observed one; drift when p &lt; t (default 0.1).
 /// Distances are compared as exact integers (Σ|r_i·n_c − c_i·n_r|) so ties are decided without rounding.
 /// </summary>
-internal sealed class TvdTest : StatTest
+internal sealed class TvdTest : CategoricalPValueTest
 {
     /// <summary>Evidently's number of permutations.</summary>
     public const int Iterations = 1000;
@@ -214,12 +196,6 @@ internal sealed class TvdTest : StatTest
     public override string Name => "TVD";
 
     public override string DisplayName => "Total-Variation-Distance";
-
-    public override bool AppliesToNumerical => false;
-
-    public override bool AppliesToCategorical => true;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.1;
 

@@ -1,7 +1,7 @@
 namespace Vigil.Monitoring.Statistics;
 
 /// <summary>Two-sample Kolmogorov–Smirnov p-value (scipy <c>ks_2samp</c>, method auto); drift when p ≤ t.</summary>
-internal sealed class KsTest : StatTest
+internal sealed class KsTest : NumericPValueAtMostTest
 {
     /// <summary>scipy's <c>MAX_AUTO_N</c>: the exact distribution up to this many values per side.</summary>
     public const int MaxExactN = 10_000;
@@ -10,17 +10,7 @@ internal sealed class KsTest : StatTest
 
     public override string DisplayName => "K-S p_value";
 
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
-
     public override double DefaultThreshold => 0.05;
-
-    public override string Rule => "p <= t";
-
-    public override bool IsDrift(double score, double threshold) => score <= threshold;
 
     public override double Compute(DriftSample sample) => PValue(sample.SortedReference, sample.SortedCurrent);
 
@@ -160,17 +150,11 @@ internal sealed class KsTest : StatTest
 }
 
 /// <summary>First Wasserstein distance divided by max(std(reference), 0.001); drift when ≥ t (default 0.1).</summary>
-internal sealed class WassersteinTest : StatTest
+internal sealed class WassersteinTest : NumericDistanceTest
 {
     public override string Name => "wasserstein";
 
     public override string DisplayName => "Wasserstein distance (normed)";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.Distance;
 
     public override double DefaultThreshold => 0.1;
 
@@ -182,17 +166,11 @@ internal sealed class WassersteinTest : StatTest
 }
 
 /// <summary>Energy distance (scipy <c>energy_distance</c>: √2 · L2 distance of the CDFs); drift when d &gt; t (default 0.1).</summary>
-internal sealed class EnergyDistanceTest : StatTest
+internal sealed class EnergyDistanceTest : NumericDistanceTest
 {
     public override string Name => "ed";
 
     public override string DisplayName => "Energy-distance";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.Distance;
 
     public override double DefaultThreshold => 0.1;
 
@@ -205,17 +183,11 @@ internal sealed class EnergyDistanceTest : StatTest
 }
 
 /// <summary>Student's two-sample t-test with pooled variance (scipy <c>ttest_ind</c>); drift when p &lt; t (default 0.05).</summary>
-internal sealed class TTest : StatTest
+internal sealed class TTest : NumericPValueTest
 {
     public override string Name => "t_test";
 
     public override string DisplayName => "t_test";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.05;
 
@@ -238,17 +210,11 @@ internal sealed class TTest : StatTest
 /// Mann–Whitney U (scipy <c>mannwhitneyu</c>, two-sided, method auto: exact when a side has at most 8 values and
 /// there are no ties, else normal with tie and continuity correction); drift when p &lt; t (default 0.05).
 /// </summary>
-internal sealed class MannWhitneyTest : StatTest
+internal sealed class MannWhitneyTest : NumericPValueTest
 {
     public override string Name => "mannw";
 
     public override string DisplayName => "Mann-Whitney U-rank test";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.05;
 
@@ -322,7 +288,7 @@ internal sealed class MannWhitneyTest : StatTest
 /// k-sample Anderson–Darling (scipy <c>anderson_ksamp</c>, midrank, two samples): the interpolated significance level,
 /// capped to [0.001, 0.25] as scipy does; drift when p &lt; t (default 0.1).
 /// </summary>
-internal sealed class AndersonTest : StatTest
+internal sealed class AndersonTest : NumericPValueTest
 {
     private static readonly double[] B0 = [0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085];
     private static readonly double[] B1 = [-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615];
@@ -332,12 +298,6 @@ internal sealed class AndersonTest : StatTest
     public override string Name => "anderson";
 
     public override string DisplayName => "Anderson-Darling";
-
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
 
     public override double DefaultThreshold => 0.1;
 
@@ -423,23 +383,13 @@ internal sealed class AndersonTest : StatTest
 /// Two-sample Cramér–von Mises as Evidently writes it (exact enumeration when both sides have at most 10 values,
 /// else the asymptotic series with Bessel K₁/₄); drift when p ≤ t (default 0.1).
 /// </summary>
-internal sealed class CramerVonMisesTest : StatTest
+internal sealed class CramerVonMisesTest : NumericPValueAtMostTest
 {
     public override string Name => "cramer_von_mises";
 
     public override string DisplayName => "Cramer-Von-mises";
 
-    public override bool AppliesToNumerical => true;
-
-    public override bool AppliesToCategorical => false;
-
-    public override StatScoreKind ScoreKind => StatScoreKind.PValue;
-
     public override double DefaultThreshold => 0.1;
-
-    public override string Rule => "p <= t";
-
-    public override bool IsDrift(double score, double threshold) => score <= threshold;
 
     public override double Compute(DriftSample sample)
     {

@@ -230,20 +230,7 @@ internal static class SpecialFunctions
         {
             var an = -i * (i - a);
             b += 2;
-            d = (an * d) + b;
-            if (Math.Abs(d) < Tiny)
-            {
-                d = Tiny;
-            }
-
-            c = b + (an / c);
-            if (Math.Abs(c) < Tiny)
-            {
-                c = Tiny;
-            }
-
-            d = 1 / d;
-            var del = d * c;
+            var del = LentzStep(an, b, ref c, ref d);
             h *= del;
             if (Math.Abs(del - 1) < Epsilon)
             {
@@ -272,35 +259,9 @@ internal static class SpecialFunctions
         {
             var m2 = 2 * m;
             var aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-            d = 1 + (aa * d);
-            if (Math.Abs(d) < Tiny)
-            {
-                d = Tiny;
-            }
-
-            c = 1 + (aa / c);
-            if (Math.Abs(c) < Tiny)
-            {
-                c = Tiny;
-            }
-
-            d = 1 / d;
-            h *= d * c;
+            h *= LentzStep(aa, 1, ref c, ref d);
             aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-            d = 1 + (aa * d);
-            if (Math.Abs(d) < Tiny)
-            {
-                d = Tiny;
-            }
-
-            c = 1 + (aa / c);
-            if (Math.Abs(c) < Tiny)
-            {
-                c = Tiny;
-            }
-
-            d = 1 / d;
-            var del = d * c;
+            var del = LentzStep(aa, 1, ref c, ref d);
             h *= del;
             if (Math.Abs(del - 1) < Epsilon)
             {
@@ -309,5 +270,27 @@ internal static class SpecialFunctions
         }
 
         return h;
+    }
+
+    /// <summary>
+    /// One step of the modified Lentz algorithm for a continued fraction term aₙ / (bₙ + …): updates the running
+    /// c and d (kept away from zero) and returns the factor Δ = c·d that multiplies the estimate.
+    /// </summary>
+    private static double LentzStep(double an, double bn, ref double c, ref double d)
+    {
+        d = (an * d) + bn;
+        if (Math.Abs(d) < Tiny)
+        {
+            d = Tiny;
+        }
+
+        c = bn + (an / c);
+        if (Math.Abs(c) < Tiny)
+        {
+            c = Tiny;
+        }
+
+        d = 1 / d;
+        return d * c;
     }
 }

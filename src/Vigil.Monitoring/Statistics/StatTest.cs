@@ -50,3 +50,33 @@ public abstract class StatTest
     /// <summary>The score for a sample with at least one non-missing value on each side.</summary>
     public abstract double Compute(DriftSample sample);
 }
+
+/// <summary>A statistic whose column types and score kind are fixed by its subclass.</summary>
+internal abstract class FixedKindStatTest(bool numerical, bool categorical, StatScoreKind kind) : StatTest
+{
+    public sealed override bool AppliesToNumerical => numerical;
+
+    public sealed override bool AppliesToCategorical => categorical;
+
+    public sealed override StatScoreKind ScoreKind => kind;
+}
+
+/// <summary>A p-value statistic for categorical columns (drift when p &lt; t).</summary>
+internal abstract class CategoricalPValueTest() : FixedKindStatTest(false, true, StatScoreKind.PValue);
+
+/// <summary>A p-value statistic for numerical columns (drift when p &lt; t unless a subclass says otherwise).</summary>
+internal abstract class NumericPValueTest() : FixedKindStatTest(true, false, StatScoreKind.PValue);
+
+/// <summary>A numerical p-value statistic whose drift rule is p ≤ t (Evidently's rule for KS and Cramér–von Mises).</summary>
+internal abstract class NumericPValueAtMostTest : NumericPValueTest
+{
+    public sealed override string Rule => "p <= t";
+
+    public sealed override bool IsDrift(double score, double threshold) => score <= threshold;
+}
+
+/// <summary>A distance statistic for numerical columns.</summary>
+internal abstract class NumericDistanceTest() : FixedKindStatTest(true, false, StatScoreKind.Distance);
+
+/// <summary>A distance on binned shares, for numerical and categorical columns alike.</summary>
+internal abstract class BinnedDistanceTest() : FixedKindStatTest(true, true, StatScoreKind.Distance);

@@ -56,6 +56,9 @@ public static class ServingConfiguration
         new("InferenceLogDeadLetter", "VIGIL_INFERENCE_LOG_DEAD_LETTER", null, (o, v) => o with { InferenceLogDeadLetter = v.Length > 0 ? v : throw new FormatException("is empty") }),
         new("InferenceLogShutdownSeconds", "VIGIL_INFERENCE_LOG_SHUTDOWN_SECONDS", null, (o, v) => o with { InferenceLogShutdownSeconds = Int(v, 0, 3600) }),
         new("DefaultModel", "VIGIL_DEFAULT_MODEL", null, (o, v) => o with { DefaultModel = v }),
+        new("OnlineDrift", "VIGIL_ONLINE_DRIFT", null, (o, v) => o with { OnlineDrift = Bool(v) }),
+        new("OnlineDriftWindow", "VIGIL_ONLINE_DRIFT_WINDOW", null, (o, v) => o with { OnlineDriftWindow = Int(v, 10, 10_000_000) }),
+        new("OnlineDriftSeconds", "VIGIL_ONLINE_DRIFT_SECONDS", null, (o, v) => o with { OnlineDriftSeconds = Int(v, 1, 86_400) }),
     ];
 
     /// <summary>

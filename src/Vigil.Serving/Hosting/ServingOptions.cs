@@ -154,4 +154,16 @@ public sealed record ServingOptions
 
     /// <summary>The model used by <c>/invocations</c> without a name: the single served model, or this one (<c>VIGIL_DEFAULT_MODEL</c>).</summary>
     public string? DefaultModel { get; init; }
+
+    /// <summary>
+    /// Whether each served model keeps a sliding window of its decided items binned against its bundle's reference
+    /// profile and exports drift gauges (<c>VIGIL_ONLINE_DRIFT</c>, default true; needs a bundle with a profile, format v2).
+    /// </summary>
+    public bool OnlineDrift { get; init; } = true;
+
+    /// <summary>How many of the latest decided items the online drift window holds per model (<c>VIGIL_ONLINE_DRIFT_WINDOW</c>, default 10000).</summary>
+    public int OnlineDriftWindow { get; init; } = 10_000;
+
+    /// <summary>How often the online drift gauges are recomputed from the windows (<c>VIGIL_ONLINE_DRIFT_SECONDS</c>, default 15).</summary>
+    public int OnlineDriftSeconds { get; init; } = 15;
 }

@@ -76,6 +76,7 @@ public static partial class VigilServer
         builder.Services.AddSingleton(sp => new InferenceLogWriter(sink, options, sp.GetRequiredService<ServingMetrics>(), sp.GetRequiredService<ILogger<InferenceLogWriter>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InferenceLogWriter>());
         builder.Services.AddHostedService<ModelRefreshService>();
+        builder.Services.AddHostedService<OnlineDriftService>();
         builder.Services.AddSingleton(_ => RegistryNotificationService.CreateWatch(store, options));
         builder.Services.AddHostedService<RegistryNotificationService>();
         builder.Services.AddSingleton<ServingRuntime>();

@@ -1,6 +1,7 @@
 using System.Text;
 using Vigil.Data;
 using Vigil.Detectors;
+using Vigil.Monitoring;
 
 namespace Vigil.Serving;
 
@@ -14,6 +15,7 @@ public sealed class ServedModel
     public const string TenantsParameter = "tenants";
 
     private readonly byte[][] _utf8Inputs;
+    private SlidingProfileDrift? _driftWindow;
     private readonly bool[] _categorical;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>>?[] _categories;
 
@@ -33,6 +35,25 @@ public sealed class ServedModel
         _categories = Vocabularies(bundle.Transform, InputNames, _categorical);
         VersionText = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// The online drift window of this loaded version, created on first use with <paramref name="window"/> items; null
+    /// when the bundle has no reference profile (format v1).
+    /// </summary>
+    internal SlidingProfileDrift? DriftWindow(int window)
+    {
+        var current = Volatile.Read(ref _driftWindow);
+        if (current is not null || Bundle.Profile is null)
+        {
+            return current;
+        }
+
+        var created = new SlidingProfileDrift(Bundle.Profile, Bundle.Threshold, InputNames, window);
+        return Interlocked.CompareExchange(ref _driftWindow, created, null) ?? created;
+    }
+
+    /// <summary>The online drift window if one was created.</summary>
+    internal SlidingProfileDrift? CurrentDriftWindow => Volatile.Read(ref _driftWindow);
 
     /// <summary>The served name (the registered model name).</summary>
     public string Name => Spec.Name;

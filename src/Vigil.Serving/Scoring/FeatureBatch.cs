@@ -1,5 +1,6 @@
 using System.Buffers;
 using Vigil.Detectors;
+using Vigil.Monitoring;
 using Vigil.Tracking;
 
 namespace Vigil.Serving;
@@ -16,7 +17,7 @@ public readonly record struct ItemError(string Field, string Detail);
 /// items alone, <see cref="Score"/> scores the remaining valid rows in one detector call and <see cref="Decide"/>
 /// builds one <see cref="Decision"/> per item. One instance per request; not thread-safe; dispose to return buffers.
 /// </summary>
-internal sealed class FeatureBatch : IDisposable
+internal sealed class FeatureBatch : IDisposable, IDriftItems
 {
     private const int Invalid = -1;
     private const int RuleDecided = -2;
@@ -379,6 +380,21 @@ internal sealed class FeatureBatch : IDisposable
 
         return _extras is not null && _extras.TryGet(field, item, out number, out text);
     }
+
+    /// <inheritdoc />
+    public int DriftItemCount => Items;
+
+    /// <inheritdoc />
+    public bool IsDecided(int item) => _decisions is not null && _decisions[item].Status == 200;
+
+    /// <inheritdoc />
+    public double ScoreOf(int item) => _decisions![item].Score;
+
+    /// <inheritdoc />
+    public double NumberOf(int input, int item) => _numbers?[input] is { } numbers ? numbers[item] : double.NaN;
+
+    /// <inheritdoc />
+    public string? TextOf(int input, int item) => _texts?[input]?[item];
 
     /// <inheritdoc />
     public void Dispose()

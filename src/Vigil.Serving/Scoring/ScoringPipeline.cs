@@ -124,7 +124,7 @@ internal static class ScoringPipeline
         }
 
         exchange.Parsed();
-        var batch = new FeatureBatch(model, adapter.Items > 0 ? adapter.Items : 16, runtime.Log.Enabled);
+        var batch = new FeatureBatch(model, adapter.Items > 0 ? adapter.Items : 16, runtime.Log.Enabled || runtime.Options.OnlineDrift);
         exchange.Batch = batch;
         try
         {
@@ -164,6 +164,10 @@ internal static class ScoringPipeline
             if (adapter.RejectsWholeRequest && batch.FirstFailedItem(out var error) is var i and >= 0)
             {
                 problem = adapter.FailedItem(i, error, decisions[i].Status);
+            }
+            else if (runtime.Options.OnlineDrift)
+            {
+                batch.Model.DriftWindow(runtime.Options.OnlineDriftWindow)?.Add(batch);
             }
         }
 

@@ -34,6 +34,13 @@ public sealed class ServingMetrics
     private readonly Counter _walFsyncs;
     private readonly Counter _walRows;
     private readonly Counter _fxExplanations;
+    private readonly Gauge _featureDrift;
+    private readonly Gauge _datasetDriftShare;
+    private readonly Gauge _datasetDrift;
+    private readonly Gauge _alertRate;
+    private readonly Gauge _referenceAlertRate;
+    private readonly Gauge _scoreDrift;
+    private readonly Gauge _driftWindowItems;
     private readonly ConcurrentDictionary<(string Route, int Status), Counter.Child> _requestChildren = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latencyChildren = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter.Child> _rowChildren = new(StringComparer.Ordinal);
@@ -68,6 +75,15 @@ public sealed class ServingMetrics
         _walRows = factory.CreateCounter("vigil_inference_log_wal_rows_total", "Inference log rows made durable in the write-ahead file.");
         _fxExplanations = factory.CreateCounter("vigil_fx_explanations_total",
             "FX anomaly reasons by LLM explanation outcome: rewritten, or the template kept (timeout, error, empty, unconfigured, over_limit).", "outcome");
+        _featureDrift = factory.CreateGauge("vigil_feature_drift",
+            "Online drift of a feature: its statistic (stattest label; Jensen-Shannon distance or PSI: higher is more drift; p-value tests: lower) over the model's sliding window against the bundle's reference profile bins.",
+            "model", "feature", "stattest");
+        _datasetDriftShare = factory.CreateGauge("vigil_dataset_drift_share", "Share of the model's features drifting in its online window (dataset drift at >= 0.5).", "model");
+        _datasetDrift = factory.CreateGauge("vigil_dataset_drift", "1 when the model's online window shows dataset drift (drift share >= 0.5), else 0.", "model");
+        _alertRate = factory.CreateGauge("vigil_alert_rate", "Share of the scored items in the model's online window above its threshold.", "model");
+        _referenceAlertRate = factory.CreateGauge("vigil_reference_alert_rate", "The model's alert rate on its reference profile at its threshold.", "model");
+        _scoreDrift = factory.CreateGauge("vigil_score_drift", "Online drift of the model's score distribution against the reference profile (stattest label).", "model", "stattest");
+        _driftWindowItems = factory.CreateGauge("vigil_online_drift_window_items", "Decided items in the model's online drift window.", "model");
     }
 
     /// <summary>The registry holding every metric of this server.</summary>
@@ -155,6 +171,26 @@ public sealed class ServingMetrics
 
     /// <summary>Written rows so far.</summary>
     public double WrittenRows => _logWritten.Value;
+
+    /// <summary>Sets the online drift gauges of <paramref name="model"/> from a report over <paramref name="items"/> windowed items.</summary>
+    public void OnlineDrift(string model, Vigil.Monitoring.DriftReport report, int items)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        foreach (var f in report.Features)
+        {
+            _featureDrift.WithLabels(model, f.Name, f.StatTest).Set(f.Score);
+        }
+
+        _datasetDriftShare.WithLabels(model).Set(report.DriftShare);
+        _datasetDrift.WithLabels(model).Set(report.DatasetDrift ? 1 : 0);
+        _driftWindowItems.WithLabels(model).Set(items);
+        if (report.Prediction is { } p)
+        {
+            _alertRate.WithLabels(model).Set(p.AlertRateCurrent);
+            _referenceAlertRate.WithLabels(model).Set(p.AlertRateReference);
+            _scoreDrift.WithLabels(model, p.StatTest).Set(p.Score);
+        }
+    }
 
     /// <summary>Writes every metric in the Prometheus text exposition format.</summary>
     public Task WriteAsync(Stream destination, CancellationToken cancellationToken) =>

@@ -4,7 +4,8 @@ namespace Vigil.Deploy.Tests.Prometheus;
 
 /// <summary>
 /// deploy/prometheus/alerts.yml: valid rules (<c>promtool check rules</c>) whose unit tests (alerts_test.yml: latency,
-/// error rate, inference log drops / write failures / dead letters, model load failures, each firing and quiet) pass
+/// error rate, inference log drops / write failures / dead letters, model load failures, dataset drift and alert rate
+/// off its reference from the online drift gauges, each firing and quiet) pass
 /// (<c>promtool test rules</c>); and every metric they read is one the server exports.
 /// </summary>
 public sealed class AlertRulesTests
@@ -27,7 +28,7 @@ public sealed class AlertRulesTests
         var folder = DeployFiles.PathOf("prometheus");
         var (checkExit, checkOut) = Run(promtool, folder, "check", "rules", "alerts.yml");
         checkExit.ShouldBe(0, checkOut);
-        checkOut.ShouldContain("SUCCESS: 6 rules found");
+        checkOut.ShouldContain("SUCCESS: 8 rules found");
         var (testExit, testOut) = Run(promtool, folder, "test", "rules", "alerts_test.yml");
         testExit.ShouldBe(0, testOut);
         testOut.ShouldContain("SUCCESS");

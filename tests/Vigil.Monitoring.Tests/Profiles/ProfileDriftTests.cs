@@ -167,7 +167,7 @@ public sealed class ProfileDriftTests
         };
     }
 
-    private sealed class ReportComparer : IEqualityComparer<DriftReport>
+    internal sealed class ReportComparer : IEqualityComparer<DriftReport>
     {
         public bool Equals(DriftReport? x, DriftReport? y) =>
             x!.DatasetDrift == y!.DatasetDrift && x.DriftShare == y.DriftShare && x.Features.SequenceEqual(y.Features) && x.Prediction == y.Prediction;
