@@ -47,7 +47,7 @@ public sealed class RetrainFlowTests
         promoted["moved"]!.GetValue<bool>().ShouldBeTrue();
         (await f.Store.GetRegisteredModelAsync("fraud", Ct)).Aliases["champion"].ShouldBe(promoted["candidate"]!.GetValue<int>());
         var summary = await OutputJsonAsync(f, first, "notify");
-        summary["steps"]!.AsArray().Count.ShouldBe(8); // every step before notify
+        summary["steps"]!.AsArray().Count.ShouldBe(12); // every step before notify
         summary["reports"]!.AsObject().Select(kv => kv.Key).ShouldBe(["validate.report", "drift.report", "leaderboard.leaderboard", "promote.result"]);
 
         // 2. New data from the same generator: checked against the champion's reference profile, drift measured by PSI.
@@ -86,7 +86,7 @@ public sealed class RetrainFlowTests
     public async Task Resume_does_not_reuse_a_validate_step_once_the_champion_changed()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
+        var first = await f.RunAsync("""
             name: guarded
             steps:
               - name: data
@@ -100,7 +100,6 @@ public sealed class RetrainFlowTests
                 uses: check
                 inputs: { in: validate.report }
             """);
-        var first = await f.Runner.RunAsync(flow, null, null, Ct);
         first.Status.ShouldBe("failed");
         (await OutputJsonAsync(f, first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'm' yet: checked against the data itself only");
 
@@ -148,7 +147,7 @@ public sealed class RetrainFlowTests
                 ctx.Response.Close();
             }
         }, Ct);
-        var flow = f.Parse($$"""
+        var result = await f.RunAsync($$"""
             name: tell
             steps:
               - name: make
@@ -161,8 +160,6 @@ public sealed class RetrainFlowTests
                 inputs: { reports: make.out }
                 with: { url: "{{url}}" }
             """);
-
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
         await server.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         result.Status.ShouldBe("finished", result.Error);
