@@ -82,7 +82,16 @@ public sealed partial class SharedServingCliTests
         var runId = run.StdOut.Split('\n')[0].Trim();
         Directory.Exists(Path.Combine(trainer["VIGIL_HOME"], "artifacts")).ShouldBeFalse("step outputs and bundles went to the blob container");
         VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "40", "--seed", "11", "--out", "new.csv").ShouldSucceed();
-        VigilProcess.Run(dir.Path, trainer, "score", "--model", "models:/fraud@champion", "--data", "new.csv", "--out", "trainer-scores.csv").ShouldSucceed();
+        await using (var store = await StoreFactory.OpenAsync(db.ConnectionString, trainer["VIGIL_HOME"],
+            ArtifactStoreFactory.Open(trainer["VIGIL_ARTIFACTS"], trainer["VIGIL_HOME"], container.ConnectionString), TimeProvider.System, Ct))
+        {
+            // what `vigil score --model models:/fraud@champion` runs, in this process (one process start less)
+            await new Vigil.Lifecycle.ModelLifecycle(store).ScoreFileAsync(new Vigil.Lifecycle.ScoreFileOptions
+            {
+                Model = "models:/fraud@champion", Data = dir.File("new.csv"), Output = dir.File("trainer-scores.csv"),
+            }, null, Ct);
+        }
+
         var expected = CsvColumn(await File.ReadAllTextAsync(dir.File("trainer-scores.csv"), Ct), "score");
         expected.Length.ShouldBe(40);
 
@@ -111,16 +120,14 @@ public sealed partial class SharedServingCliTests
         // machine 3: another empty home resumes the flow run: the steps that do not depend on the champion are reused (their
         // outputs stay in the container), the ones that read the champion (now version 1) run again on downloaded inputs
         var third = Machine("third-home");
-        var resume = VigilProcess.Run(dir.Path, third, "flow", "resume", runId);
+        var resume = VigilProcess.Run(dir.Path, third, "flow", "resume", runId, "--json");
         resume.ShouldSucceed();
-        var newId = resume.StdOut.Split('\n')[0].Trim();
-        var show = VigilProcess.Run(dir.Path, third, "flow", "show", newId, "--json");
-        show.ShouldSucceed();
-        using var resumed = JsonDocument.Parse(show.StdOut);
+        using var resumed = JsonDocument.Parse(resume.StdOut[resume.StdOut.IndexOf('\n', StringComparison.Ordinal)..]); // after the run id line
         resumed.RootElement.GetProperty("status").GetString().ShouldBe("finished");
         var reused = resumed.RootElement.GetProperty("steps").EnumerateArray()
             .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("reused").GetBoolean());
-        reused.Where(kv => kv.Value).Select(kv => kv.Key).ShouldBe(["ingest", "split", "candidates", "evaluate", "leaderboard"], ignoreOrder: true);
+        // sync too: its input, write-metrics' result, is the same "switched off" JSON as before
+        reused.Where(kv => kv.Value).Select(kv => kv.Key).ShouldBe(["ingest", "split", "candidates", "evaluate", "leaderboard", "sync"], ignoreOrder: true);
         reused["validate"].ShouldBeFalse();
         reused["promote"].ShouldBeFalse();
         Directory.Exists(Path.Combine(third["VIGIL_HOME"], "artifacts")).ShouldBeFalse();

@@ -40,6 +40,14 @@ internal sealed class FlowFixture : IAsyncDisposable
     public Task<FlowResult> RunAsync(string yaml, IReadOnlyDictionary<string, string>? parameters = null, IProgress<FlowEvent>? progress = null) =>
         Runner.RunAsync(Parse(yaml), parameters, progress, TestContext.Current.CancellationToken);
 
+    /// <summary>The first output of <paramref name="step"/> (its JSON report or result), parsed.</summary>
+    public async Task<System.Text.Json.Nodes.JsonNode> OutputJsonAsync(FlowResult result, string step)
+    {
+        var output = result.Steps.First(s => s.Name == step).Outputs[0];
+        var ct = TestContext.Current.CancellationToken;
+        return System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(await Store.Artifacts.GetVerifiedPathAsync(output.Sha256, "test", ct), ct))!;
+    }
+
     /// <summary>A one-step flow whose <c>flaky</c> step <c>shaky</c> fails <paramref name="failures"/> times with the given retry policy.</summary>
     public Task<FlowResult> RunShakyAsync(int retries, string backoff, int failures, IProgress<FlowEvent>? progress = null) =>
         RunAsync($$"""

@@ -43,16 +43,31 @@ public sealed class LakeStepsTests
     {
         await using var container = AzuriteTestContainer.Create();
         await using var f = await FlowFixture.CreateAsync();
-        var previous = Environment.GetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING");
-        Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", container.ConnectionString);
-        try
+        using (ConnectionString(container))
         {
             await AssertRoundTripAsync(f, $"az://{container.Name}/lake");
         }
-        finally
+    }
+
+    /// <summary>
+    /// Sets AZURE_STORAGE_CONNECTION_STRING (what a blob lake step reads) to the container's account until disposed. The
+    /// Azurite tests all set the same value, so tests running at once do not disturb each other.
+    /// </summary>
+    private static EnvironmentScope ConnectionString(AzuriteTestContainer container) => new("AZURE_STORAGE_CONNECTION_STRING", container.ConnectionString);
+
+    private sealed class EnvironmentScope : IDisposable
+    {
+        private readonly string _name;
+        private readonly string? _previous;
+
+        public EnvironmentScope(string name, string value)
         {
-            Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", previous);
+            _name = name;
+            _previous = Environment.GetEnvironmentVariable(name);
+            Environment.SetEnvironmentVariable(name, value);
         }
+
+        public void Dispose() => Environment.SetEnvironmentVariable(_name, _previous);
     }
 
     private static async Task AssertRoundTripAsync(FlowFixture f, string lakeLocation)
@@ -61,7 +76,7 @@ public sealed class LakeStepsTests
         var parameters = new Dictionary<string, string> { ["lake"] = lakeLocation };
         var first = await f.Runner.RunAsync(flow, parameters, null, Ct);
         first.Status.ShouldBe("finished", first.Error);
-        var written = await OutputJsonAsync(f, first, "write");
+        var written = await f.OutputJsonAsync(first, "write");
         var file = written["files"]!.AsArray().ShouldHaveSingleItem()!;
         file["path"]!.GetValue<string>().ShouldStartWith("raw/date=2026-11-30/part-");
         file["rows"]!.GetValue<long>().ShouldBe(700);
@@ -78,7 +93,7 @@ public sealed class LakeStepsTests
         // the same data written again (a new run: nothing reused) finds its file: no duplicate rows
         var second = await f.Runner.RunAsync(flow, parameters, null, Ct);
         second.Status.ShouldBe("finished", second.Error);
-        (await OutputJsonAsync(f, second, "write"))["files"]![0]!["already_there"]!.GetValue<bool>().ShouldBeTrue();
+        (await f.OutputJsonAsync(second, "write"))["files"]![0]!["already_there"]!.GetValue<bool>().ShouldBeTrue();
         second.Steps.First(s => s.Name == "write").Metrics["files_added"].ShouldBe(0);
         var lake = Lakehouse.Open(lakeLocation, Path.Combine(f.Dir, "home"));
         var count = await lake.QueryAsync("SELECT count(*), min(date) FROM raw", Ct);
@@ -147,9 +162,7 @@ public sealed class LakeStepsTests
     {
         await using var container = AzuriteTestContainer.Create();
         await using var f = await FlowFixture.CreateAsync();
-        var previous = Environment.GetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING");
-        Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", container.ConnectionString);
-        try
+        using (ConnectionString(container))
         {
             var location = $"az://{container.Name}/lake";
             var lake = Lakehouse.Open(location, Path.Combine(f.Dir, "home"));
@@ -211,10 +224,6 @@ public sealed class LakeStepsTests
 
             (await WarehouseRowsAsync(warehouse)).ShouldBe(before);
         }
-        finally
-        {
-            Environment.SetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING", previous);
-        }
     }
 
     [Fact]
@@ -229,18 +238,13 @@ public sealed class LakeStepsTests
             ["candidates"] = "[{model: iforest, estimators: 20}]",
         }, null, Ct);
         result.Status.ShouldBe("finished", result.Error);
-        (await OutputJsonAsync(f, result, "write-scores"))["enabled"]!.GetValue<bool>().ShouldBeFalse();
-        (await OutputJsonAsync(f, result, "write-metrics"))["enabled"]!.GetValue<bool>().ShouldBeFalse();
-        (await OutputJsonAsync(f, result, "sync"))["target"].ShouldBeNull();
+        (await f.OutputJsonAsync(result, "write-scores"))["enabled"]!.GetValue<bool>().ShouldBeFalse();
+        (await f.OutputJsonAsync(result, "write-metrics"))["enabled"]!.GetValue<bool>().ShouldBeFalse();
+        (await f.OutputJsonAsync(result, "sync"))["target"].ShouldBeNull();
         Directory.Exists(lakeDir).ShouldBeFalse();
         result.Steps.First(s => s.Name == "score").Metrics["rows"].ShouldBe(result.Steps.First(s => s.Name == "split").Metrics["test_rows"]);
     }
 
-    private static async Task<JsonNode> OutputJsonAsync(FlowFixture f, FlowResult result, string step)
-    {
-        var output = result.Steps.First(s => s.Name == step).Outputs.ShouldHaveSingleItem();
-        return JsonNode.Parse(await File.ReadAllTextAsync(await f.Store.Artifacts.GetVerifiedPathAsync(output.Sha256, "test", Ct), Ct))!;
-    }
 
     /// <summary>A Parquet step output read as a frame (blobs have no extension: a copy named .parquet).</summary>
     private static async Task<Frame> ReadFrameAsync(FlowFixture f, StepArtifact output)
