@@ -64,13 +64,13 @@ public sealed class LakeCliTests
               - name: data
                 uses: generate
                 with: { rows: 300, seed: 2 }
-              - name: score
+              - name: model
                 uses: train
                 inputs: { data: data.data }
                 with: { model: iforest, estimators: 10, label: label }
               - name: scores
                 uses: score
-                inputs: { data: data.data, model: score.model }
+                inputs: { data: data.data, model: model.model }
                 with: { keep: label }
               - name: publish
                 uses: lake-write
