@@ -55,6 +55,42 @@ public sealed class LakeCliTests
     }
 
     [Fact]
+    public void Lake_query_reads_what_a_flow_lake_write_step_wrote()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("flow.yaml"), """
+            name: to-lake
+            steps:
+              - name: data
+                uses: generate
+                with: { rows: 300, seed: 2 }
+              - name: model
+                uses: train
+                inputs: { data: data.data }
+                with: { model: iforest, estimators: 10, label: label }
+              - name: scores
+                uses: score
+                inputs: { data: data.data, model: model.model }
+                with: { keep: label }
+              - name: publish
+                uses: lake-write
+                inputs: { data: scores.scores }
+                with: { zone: ml_outputs, date: "2026-12-01", lake: lake }
+            """);
+        var run = VigilProcess.Run(dir.Path, "flow", "run", "flow.yaml");
+        run.ShouldSucceed();
+
+        var query = VigilProcess.Run(dir.Path, "lake", "query", "SELECT count(*) AS n, count(DISTINCT transaction_id) AS ids, CAST(min(date) AS VARCHAR) AS day, min(model) AS model FROM ml_outputs", "--lake", "lake", "--json");
+        query.ShouldSucceed();
+        using var q = JsonDocument.Parse(query.StdOut);
+        var row = q.RootElement.GetProperty("rows")[0];
+        row.GetProperty("n").GetInt64().ShouldBe(300);
+        row.GetProperty("ids").GetInt64().ShouldBe(300);
+        row.GetProperty("day").GetString().ShouldBe("2026-12-01");
+        row.GetProperty("model").GetString().ShouldBe("model");
+    }
+
+    [Fact]
     public void Bad_lake_arguments_are_one_line()
     {
         using var dir = new TempDir();

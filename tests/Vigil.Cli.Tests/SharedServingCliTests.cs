@@ -60,6 +60,91 @@ public sealed partial class SharedServingCliTests
     }
 
     [Fact]
+    public async Task A_retrain_flow_on_azurite_is_served_from_an_empty_home_with_the_trainer_scores_and_resumed_from_a_third()
+    {
+        await using var db = await PostgresTestDatabase.CreateAsync("vigil_flowblob_");
+        await using var container = AzuriteTestContainer.Create();
+        using var dir = new TempDir();
+        Dictionary<string, string> Machine(string home) => new()
+        {
+            ["VIGIL_HOME"] = dir.File(home),
+            ["VIGIL_STORE"] = db.ConnectionString,
+            ["VIGIL_ARTIFACTS"] = $"az://{container.Name}/vigil",
+            ["AZURE_STORAGE_CONNECTION_STRING"] = container.ConnectionString,
+            ["VIGIL_INFERENCE_LOG"] = "off",
+        };
+
+        // machine 1: the retrain flow (generated data, two small candidates), then its own scores of new rows with the champion
+        var trainer = Machine("trainer-home");
+        var run = VigilProcess.Run(dir.Path, trainer, "flow", "run", "retrain", "--sample-size", "3000", "--register", "fraud",
+            "--param", "candidates=[{model: iforest, estimators: 20}, {model: iforest, estimators: 30, maxSamples: 128}]", "--param", "min-rows=500");
+        run.ShouldSucceed();
+        var runId = run.StdOut.Split('\n')[0].Trim();
+        Directory.Exists(Path.Combine(trainer["VIGIL_HOME"], "artifacts")).ShouldBeFalse("step outputs and bundles went to the blob container");
+        VigilProcess.Run(dir.Path, "generate", "transactions", "--rows", "40", "--seed", "11", "--out", "new.csv").ShouldSucceed();
+        await using (var store = await StoreFactory.OpenAsync(db.ConnectionString, trainer["VIGIL_HOME"],
+            ArtifactStoreFactory.Open(trainer["VIGIL_ARTIFACTS"], trainer["VIGIL_HOME"], container.ConnectionString), TimeProvider.System, Ct))
+        {
+            // what `vigil score --model models:/fraud@champion` runs, in this process (one process start less)
+            await new Vigil.Lifecycle.ModelLifecycle(store).ScoreFileAsync(new Vigil.Lifecycle.ScoreFileOptions
+            {
+                Model = "models:/fraud@champion", Data = dir.File("new.csv"), Output = dir.File("trainer-scores.csv"),
+            }, null, Ct);
+        }
+
+        var expected = CsvColumn(await File.ReadAllTextAsync(dir.File("trainer-scores.csv"), Ct), "score");
+        expected.Length.ShouldBe(40);
+
+        // machine 2: an empty home serves the champion the flow promoted, with the same scores over HTTP
+        var server = Machine("server-home");
+        Directory.CreateDirectory(server["VIGIL_HOME"]);
+        await using (var serve = await Server.StartAsync(dir.Path, server, "--models", "fraud@champion"))
+        {
+            await serve.WaitReadyAsync();
+            (await serve.PredictedVersionAsync()).ShouldBe(1);
+            using var response = await serve.Client.PostAsync("/models/fraud/invocations",
+                new StringContent(await File.ReadAllTextAsync(dir.File("new.csv"), Ct), Encoding.UTF8, "text/csv"), Ct);
+            var body = await response.Content.ReadAsStringAsync(Ct);
+            response.IsSuccessStatusCode.ShouldBeTrue(body);
+            using var json = JsonDocument.Parse(body);
+            var served = json.RootElement.GetProperty("predictions").EnumerateArray().Select(p => p.GetDouble()).ToArray();
+            served.Length.ShouldBe(expected.Length);
+            for (var i = 0; i < served.Length; i++)
+            {
+                served[i].ShouldBe(expected[i], 1e-9, $"row {i}: the server's score differs from the trainer's");
+            }
+        }
+
+        Directory.Exists(Path.Combine(server["VIGIL_HOME"], "artifacts")).ShouldBeFalse();
+
+        // machine 3: another empty home resumes the flow run: the steps that do not depend on the champion are reused (their
+        // outputs stay in the container), the ones that read the champion (now version 1) run again on downloaded inputs
+        var third = Machine("third-home");
+        var resume = VigilProcess.Run(dir.Path, third, "flow", "resume", runId, "--json");
+        resume.ShouldSucceed();
+        using var resumed = JsonDocument.Parse(resume.StdOut[resume.StdOut.IndexOf('\n', StringComparison.Ordinal)..]); // after the run id line
+        resumed.RootElement.GetProperty("status").GetString().ShouldBe("finished");
+        var reused = resumed.RootElement.GetProperty("steps").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("reused").GetBoolean());
+        // sync too: its input, write-metrics' result, is the same "switched off" JSON as before
+        reused.Where(kv => kv.Value).Select(kv => kv.Key).ShouldBe(["ingest", "split", "candidates", "evaluate", "leaderboard", "sync"], ignoreOrder: true);
+        reused["validate"].ShouldBeFalse();
+        reused["promote"].ShouldBeFalse();
+        Directory.Exists(Path.Combine(third["VIGIL_HOME"], "artifacts")).ShouldBeFalse();
+        Directory.GetFiles(Path.Combine(third["VIGIL_HOME"], "cache", "artifacts"), "*", SearchOption.AllDirectories)
+            .ShouldNotBeEmpty("the rerun steps read their inputs through the new home's verified cache");
+    }
+
+    /// <summary>The values of one column of a simple CSV text (no quoted commas), culture-invariant.</summary>
+    private static double[] CsvColumn(string csv, string column)
+    {
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var index = Array.IndexOf(lines[0].Split(','), column);
+        index.ShouldBeGreaterThanOrEqualTo(0, $"no column {column}: {lines[0]}");
+        return [.. lines.Skip(1).Select(l => double.Parse(l.Split(',')[index], System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
+    [Fact]
     public async Task After_an_alias_move_three_replicas_on_postgres_serve_the_new_version_within_a_second()
     {
         await using var db = await PostgresTestDatabase.CreateAsync("vigil_notify_");

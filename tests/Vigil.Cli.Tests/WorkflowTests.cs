@@ -161,7 +161,7 @@ public sealed class WorkflowTests
             run.GetProperty("flow").GetString().ShouldBe("retrain");
             run.GetProperty("status").GetString().ShouldBe("finished");
             run.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("status").GetString()).ShouldAllBe(s => s == "finished");
-            r.StdOut.ShouldContain($"retrain flow run {run.GetProperty("id").GetString()}: finished, 9 steps");
+            r.StdOut.ShouldContain($"retrain flow run {run.GetProperty("id").GetString()}: finished, 13 steps");
         }
     }
 }

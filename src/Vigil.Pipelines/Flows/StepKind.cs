@@ -111,7 +111,7 @@ public sealed class StepRegistry
 
     /// <summary>
     /// The built-in kinds: generate, ingest, validate, drift, split, train, search, evaluate, leaderboard, promote,
-    /// notify and exec. <paramref name="http"/> is the client of <c>notify</c> (default: a shared one).
+    /// notify, exec, score, lake-write, lake-read and metrics-sync. <paramref name="http"/> is the client of <c>notify</c> (default: a shared one).
     /// </summary>
     public static StepRegistry CreateDefault(HttpClient? http = null) => new StepRegistry()
         .Add(new Steps.GenerateStep())
@@ -125,5 +125,9 @@ public sealed class StepRegistry
         .Add(new Steps.LeaderboardStep())
         .Add(new Steps.PromoteStep())
         .Add(new Steps.NotifyStep(http))
-        .Add(new Steps.ExecStep());
+        .Add(new Steps.ExecStep())
+        .Add(new Steps.ScoreStep())
+        .Add(new Steps.LakeWriteStep())
+        .Add(new Steps.LakeReadStep())
+        .Add(new Steps.MetricsSyncStep());
 }

@@ -55,7 +55,7 @@ public static class LakeZones
     }
 }
 
-/// <summary>What <see cref="Lakehouse.WriteAsync"/> wrote.</summary>
+/// <summary>What <see cref="Lakehouse.WriteAsync(LakeZone, string, DateOnly?, string?, CancellationToken)"/> wrote.</summary>
 /// <param name="Zone">The zone.</param>
 /// <param name="Date">The partition date.</param>
 /// <param name="Path">The file, relative to the lake root (<c>raw/date=2026-12-01/part-....parquet</c>).</param>
@@ -63,7 +63,19 @@ public static class LakeZones
 /// <param name="Rows">Rows written.</param>
 /// <param name="Columns">Column names, in file order.</param>
 /// <param name="Bytes">The Parquet file size.</param>
-public sealed record LakeWriteResult(LakeZone Zone, DateOnly Date, string Path, string Location, long Rows, IReadOnlyList<string> Columns, long Bytes);
+public sealed record LakeWriteResult(LakeZone Zone, DateOnly Date, string Path, string Location, long Rows, IReadOnlyList<string> Columns, long Bytes)
+{
+    /// <summary>True when a write with a file id found its file already in the partition and added nothing.</summary>
+    public bool AlreadyThere { get; init; }
+}
+
+/// <summary>One file of the lake.</summary>
+/// <param name="Zone">The zone.</param>
+/// <param name="Date">The partition date.</param>
+/// <param name="Path">The file, relative to the lake root.</param>
+/// <param name="Rows">Its rows (-1 when a blob carries no row count).</param>
+/// <param name="Bytes">Its size.</param>
+public sealed record LakeFileInfo(LakeZone Zone, DateOnly Date, string Path, long Rows, long Bytes);
 
 /// <summary>One date partition of a zone.</summary>
 /// <param name="Zone">The zone.</param>

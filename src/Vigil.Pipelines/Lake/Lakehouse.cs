@@ -93,7 +93,21 @@ public sealed class Lakehouse
     /// partition of <paramref name="date"/> (default: today, UTC). The file must not have a column named <c>date</c>
     /// (the partition column).
     /// </summary>
-    public async Task<LakeWriteResult> WriteAsync(LakeZone zone, string dataFile, DateOnly? date = null, CancellationToken cancellationToken = default)
+    public Task<LakeWriteResult> WriteAsync(LakeZone zone, string dataFile, DateOnly? date = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(zone, dataFile, date, null, cancellationToken);
+
+    /// <summary>
+    /// Adds <paramref name="dataFile"/> like <see cref="WriteAsync(LakeZone, string, DateOnly?, CancellationToken)"/>, as
+    /// <c>part-FILEID.parquet</c> when <paramref name="fileId"/> is given: a write whose file is already in the partition
+    /// (a retried or repeated write of the same content, e.g. the SHA-256 of the data as id) adds nothing and reports that
+    /// file, so such writes are idempotent. Without an id the name is <c>part-TIMESTAMP-RANDOM.parquet</c> (every write adds a file).
+    /// </summary>
+    /// <param name="zone">The zone.</param>
+    /// <param name="dataFile">A CSV, CSV.gz or Parquet file without a <c>date</c> column.</param>
+    /// <param name="date">The partition date (default: today, UTC).</param>
+    /// <param name="fileId">Letters, digits, '-' and '_' (at most 64), or null.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<LakeWriteResult> WriteAsync(LakeZone zone, string dataFile, DateOnly? date, string? fileId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataFile);
         if (!File.Exists(dataFile))
@@ -101,9 +115,16 @@ public sealed class Lakehouse
             throw new LakeException($"{dataFile}: no such file");
         }
 
+        if (fileId is not null && (fileId.Length is 0 or > 64 || !fileId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            throw new LakeException($"lake file id '{fileId}': use 1-64 letters, digits, '-' or '_'");
+        }
+
         var day = date ?? DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
-        var name = string.Create(CultureInfo.InvariantCulture, $"part-{_time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}.parquet");
-        var relative = $"{zone.Name()}/date={day:yyyy-MM-dd}/{name}";
+        var name = fileId is not null
+            ? $"part-{fileId}.parquet"
+            : string.Create(CultureInfo.InvariantCulture, $"part-{_time.GetUtcNow().UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}.parquet");
+        var relative = $"{zone.Name()}/date={day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}/{name}";
         Directory.CreateDirectory(_scratch);
         var temp = Path.Combine(_scratch, ".write-" + Guid.NewGuid().ToString("N") + ".parquet");
         try
@@ -114,11 +135,18 @@ public sealed class Lakehouse
             {
                 var target = Path.Combine(_folder, relative.Replace('/', Path.DirectorySeparatorChar));
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Move(temp, target); // a reader sees the whole file or none
+                try
+                {
+                    File.Move(temp, target); // a reader sees the whole file or none; never replaces one
+                }
+                catch (IOException) when (fileId is not null && File.Exists(target))
+                {
+                    return new LakeWriteResult(zone, day, relative, Location, rows, columns, new FileInfo(target).Length) { AlreadyThere = true };
+                }
             }
-            else
+            else if (!await UploadAsync(relative, temp, rows, cancellationToken).ConfigureAwait(false))
             {
-                await UploadAsync(relative, temp, rows, cancellationToken).ConfigureAwait(false);
+                return new LakeWriteResult(zone, day, relative, Location, rows, columns, bytes) { AlreadyThere = true };
             }
 
             return new LakeWriteResult(zone, day, relative, Location, rows, columns, bytes);
@@ -140,6 +168,64 @@ public sealed class Lakehouse
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The files of <paramref name="zone"/> in the partitions from <paramref name="from"/> to <paramref name="to"/>
+    /// (inclusive; null: open), by date then name (on a blob lake: listed, not downloaded).
+    /// </summary>
+    public async Task<IReadOnlyList<LakeFileInfo>> ListFilesAsync(LakeZone zone, DateOnly? from, DateOnly? to, CancellationToken cancellationToken = default)
+    {
+        var files = await ListFilesAsync(zone, cancellationToken).ConfigureAwait(false);
+        return [.. files.Where(f => (from is null || f.Date >= from) && (to is null || f.Date <= to))
+            .OrderBy(f => f.Date).ThenBy(f => f.Relative, StringComparer.Ordinal)
+            .Select(f => new LakeFileInfo(f.Zone, f.Date, f.Relative, f.Rows, f.Bytes))];
+    }
+
+    /// <summary>
+    /// Writes the rows of <paramref name="files"/> (from <see cref="ListFilesAsync(LakeZone, DateOnly?, DateOnly?, CancellationToken)"/>)
+    /// into one Parquet file <paramref name="output"/>, in the listed order, columns matched by name (a column missing from
+    /// a file is null there); the partition <c>date</c> is not a column. A blob lake is mirrored locally first. Returns the rows.
+    /// </summary>
+    public async Task<long> ReadFilesAsync(IReadOnlyList<LakeFileInfo> files, string output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentException.ThrowIfNullOrWhiteSpace(output);
+        if (files.Count == 0)
+        {
+            throw new LakeException($"lake {Location}: no files to read");
+        }
+
+        var root = await GetLocalRootAsync(cancellationToken).ConfigureAwait(false);
+        var paths = new List<string>(files.Count);
+        foreach (var f in files)
+        {
+            var local = Path.Combine(root, f.Path.Replace('/', Path.DirectorySeparatorChar));
+            if (!File.Exists(local))
+            {
+                throw new LakeException($"lake {Location}: {f.Path} is gone (removed since it was listed)");
+            }
+
+            paths.Add("'" + Escape(local) + "'");
+        }
+
+        return await Task.Run(() =>
+        {
+            using var connection = DuckDb.Connect("DataSource=:memory:");
+            try
+            {
+                using var copy = connection.CreateCommand();
+                copy.CommandText = $"COPY (SELECT * FROM read_parquet([{string.Join(", ", paths)}], hive_partitioning = false, union_by_name = true)) TO '{Escape(output)}' (FORMAT parquet, COMPRESSION snappy)";
+                copy.ExecuteNonQuery();
+                using var count = connection.CreateCommand();
+                count.CommandText = $"SELECT count(*) FROM read_parquet('{Escape(output)}')";
+                return System.Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+            }
+            catch (DuckDBException e)
+            {
+                throw new LakeException($"lake {Location}: cannot read {files.Count.ToString(CultureInfo.InvariantCulture)} {files[0].Zone.Name()} files: {FirstLine(e.Message)}", e);
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -360,7 +446,8 @@ public sealed class Lakehouse
         return _scratch;
     }
 
-    private async Task UploadAsync(string relative, string file, long rows, CancellationToken cancellationToken)
+    /// <summary>Uploads a new lake file; false when a file of that name is already there (it is never replaced).</summary>
+    private async Task<bool> UploadAsync(string relative, string file, long rows, CancellationToken cancellationToken)
     {
         try
         {
@@ -370,6 +457,11 @@ public sealed class Lakehouse
                 Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All },
                 Metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["rows"] = rows.ToString(CultureInfo.InvariantCulture) },
             }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409 || e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
+        {
+            return false;
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException)
         {

@@ -54,8 +54,9 @@ internal sealed class GenerateStep : StepKind
 }
 
 /// <summary>
-/// <c>ingest</c>: new data into the flow: the <c>source</c> files (CSV, CSV.gz, Parquet; several are stacked), or, with
-/// none connected, <c>sample-size</c> generated transactions. Writes one Parquet file, <c>data</c>.
+/// <c>ingest</c>: new data into the flow: the <c>source</c> files (CSV, CSV.gz, Parquet; several are stacked) and/or the
+/// lake's raw zone partitions named by <c>raw-dates</c>, or, with neither, <c>sample-size</c> generated transactions.
+/// Writes one Parquet file, <c>data</c>. The selected lake files are part of the step's key.
 /// </summary>
 internal sealed class IngestStep : StepKind
 {
@@ -69,16 +70,29 @@ internal sealed class IngestStep : StepKind
         new("seed", "generator seed", "42"),
         new("fraud-rate", "share of fraudulent transactions when generating", "0.01"),
         new("days", "days the generated transactions span", "90"),
+        new("raw-dates", "also read the lake's raw zone: all, latest, YYYY-MM-DD or FROM..TO (empty: not)", ""),
+        LakeParams.Lake,
     ];
 
     public override IReadOnlyList<StepPort> Inputs => [new("source", "data files (.csv, .csv.gz, .parquet); none: generate", Required: false, Many: true)];
 
     public override IReadOnlyList<StepPort> Outputs => [new("data", "the rows (Parquet)")];
 
+    public override Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
+        LakeParams.StateAsync(new Dictionary<string, string>(parameters, StringComparer.Ordinal) { ["zone"] = "raw" }, "zone", "raw-dates", cancellationToken);
+
     public override async Task ExecuteAsync(StepContext context, CancellationToken cancellationToken)
     {
         var output = context.OutputPath("data", "data.parquet");
-        if (!context.HasInput("source"))
+        var frames = new List<Frame>();
+        if (LakeParams.Dates(context.Optional("raw-dates"), context.Label, "raw-dates") is { } dates)
+        {
+            var fromLake = Path.Combine(context.WorkDirectory, "lake-raw.parquet");
+            await LakeParams.ReadAsync(context, LakeParams.Open(context), LakeZone.Raw, dates, fromLake, cancellationToken).ConfigureAwait(false);
+            frames.Add(FrameFile.Read(fromLake));
+        }
+
+        if (!context.HasInput("source") && frames.Count == 0)
         {
             var rows = GenerateStep.Generate(context, context.Long("sample-size", 1), output, cancellationToken);
             context.Metric("rows", rows);
@@ -86,8 +100,7 @@ internal sealed class IngestStep : StepKind
             return;
         }
 
-        var frames = new List<Frame>();
-        foreach (var path in await context.InputPathsAsync("source", cancellationToken).ConfigureAwait(false))
+        foreach (var path in context.HasInput("source") ? await context.InputPathsAsync("source", cancellationToken).ConfigureAwait(false) : [])
         {
             cancellationToken.ThrowIfCancellationRequested();
             var frame = FrameFile.Read(path);

@@ -394,7 +394,11 @@ internal sealed class PromoteStep : StepKind
 
     public override IReadOnlyList<StepPort> Inputs => [new("model", "the candidate bundle (zip)"), new("data", "labelled out-of-time rows")];
 
-    public override IReadOnlyList<StepPort> Outputs => [new("result", "what was registered, the gate's checks and whether the champion moved (JSON)")];
+    public override IReadOnlyList<StepPort> Outputs =>
+    [
+        new("result", "what was registered, the gate's checks and whether the champion moved (JSON)"),
+        new("metrics", "the candidate's and the champion's metrics on the out-of-time rows as a table: model, version, window, metric, value, computed_at (CSV, for the lake's metrics zone)"),
+    ];
 
     public override Task<string?> StateAsync(Vigil.Tracking.ITrackingStore store, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) =>
         Champion.StateAsync(store, parameters, "name", cancellationToken);
@@ -464,9 +468,34 @@ internal sealed class PromoteStep : StepKind
             ["summary"] = text,
         };
         await context.WriteOutputTextAsync("result", "promotion.json", json.ToJsonString(Reports.Indented), cancellationToken).ConfigureAwait(false);
+        await context.WriteOutputTextAsync("metrics", "metrics.csv", MetricsTable(name, version.Version, result, DateTime.UtcNow), cancellationToken).ConfigureAwait(false);
         if (!result.Moved && context.Bool("fail-on-gate"))
         {
             throw new StepFailedException($"step {context.Label}: the promotion gate failed: {result.Gate.Reason}");
         }
+    }
+
+    /// <summary>The warehouse shape of the comparison: one row per model version and metric, window <c>out_of_time</c>.</summary>
+    internal static string MetricsTable(string name, int candidate, PromoteResult result, DateTime computedAt)
+    {
+        var text = new System.Text.StringBuilder("model,version,window,metric,value,computed_at\n");
+        var at = computedAt.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
+        void Rows(int version, IReadOnlyDictionary<string, double> metrics)
+        {
+            foreach (var (metric, value) in metrics.Where(kv => double.IsFinite(kv.Value)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                text.Append('"').Append(name.Replace("\"", "\"\"", StringComparison.Ordinal)).Append("\",")
+                    .Append(version.ToString(CultureInfo.InvariantCulture)).Append(",out_of_time,").Append(metric).Append(',')
+                    .Append(value.ToString("R", CultureInfo.InvariantCulture)).Append(',').Append(at).Append('\n');
+            }
+        }
+
+        Rows(candidate, result.CandidateMetrics);
+        if (result.Champion is { } champion && result.ChampionMetrics is { } championMetrics && champion.Version != candidate)
+        {
+            Rows(champion.Version, championMetrics);
+        }
+
+        return text.ToString();
     }
 }

@@ -36,6 +36,30 @@ internal sealed class FlowFixture : IAsyncDisposable
 
     public FlowDefinition Parse(string yaml) => FlowYaml.Parse(yaml, "test.yaml", Registry);
 
+    /// <summary>Parses <paramref name="yaml"/> and runs it (the arrange-and-act of most flow tests).</summary>
+    public Task<FlowResult> RunAsync(string yaml, IReadOnlyDictionary<string, string>? parameters = null, IProgress<FlowEvent>? progress = null) =>
+        Runner.RunAsync(Parse(yaml), parameters, progress, TestContext.Current.CancellationToken);
+
+    /// <summary>The first output of <paramref name="step"/> (its JSON report or result), parsed.</summary>
+    public async Task<System.Text.Json.Nodes.JsonNode> OutputJsonAsync(FlowResult result, string step)
+    {
+        var output = result.Steps.First(s => s.Name == step).Outputs[0];
+        var ct = TestContext.Current.CancellationToken;
+        return System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(await Store.Artifacts.GetVerifiedPathAsync(output.Sha256, "test", ct), ct))!;
+    }
+
+    /// <summary>A one-step flow whose <c>flaky</c> step <c>shaky</c> fails <paramref name="failures"/> times with the given retry policy.</summary>
+    public Task<FlowResult> RunShakyAsync(int retries, string backoff, int failures, IProgress<FlowEvent>? progress = null) =>
+        RunAsync($$"""
+            name: retry
+            steps:
+              - name: shaky
+                uses: flaky
+                retries: {{retries}}
+                backoff: {{backoff}}
+                with: { failures: {{failures}} }
+            """, null, progress);
+
     public async ValueTask DisposeAsync()
     {
         await Store.DisposeAsync();
@@ -218,17 +242,8 @@ public sealed class FlowRunnerTests
     public async Task Retries_with_exponential_backoff_until_an_attempt_succeeds()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
-            name: retry
-            steps:
-              - name: shaky
-                uses: flaky
-                retries: 3
-                backoff: 100ms
-                with: { failures: 2 }
-            """);
         var events = new ConcurrentQueue<FlowEvent>();
-        var result = await f.Runner.RunAsync(flow, null, new SyncProgress(events.Enqueue), Ct);
+        var result = await f.RunShakyAsync(retries: 3, backoff: "100ms", failures: 2, new SyncProgress(events.Enqueue));
 
         result.Status.ShouldBe("finished");
         var step = result.Steps.ShouldHaveSingleItem();
@@ -250,16 +265,7 @@ public sealed class FlowRunnerTests
     public async Task Retries_give_up_after_the_last_attempt_with_its_reason()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
-            name: retry
-            steps:
-              - name: shaky
-                uses: flaky
-                retries: 1
-                backoff: 10ms
-                with: { failures: 5 }
-            """);
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
+        var result = await f.RunShakyAsync(retries: 1, backoff: "10ms", failures: 5);
 
         result.Status.ShouldBe("failed");
         result.Error.ShouldBe("step shaky failed: disk hiccup 2");
@@ -270,7 +276,7 @@ public sealed class FlowRunnerTests
     public async Task A_step_over_its_timeout_fails_with_the_timeout_as_reason()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
+        var result = await f.RunAsync("""
             name: slow
             steps:
               - name: stuck
@@ -279,7 +285,6 @@ public sealed class FlowRunnerTests
                 retries: 1
                 backoff: 10ms
             """);
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
 
         result.Status.ShouldBe("failed");
         var step = result.Steps.ShouldHaveSingleItem();
@@ -292,7 +297,7 @@ public sealed class FlowRunnerTests
     public async Task Foreach_runs_at_most_parallel_items_at_once_and_joins_outputs_in_item_order()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
+        var result = await f.RunAsync("""
             name: fan
             steps:
               - name: fan
@@ -305,7 +310,6 @@ public sealed class FlowRunnerTests
                 inputs: { in: fan.out }
                 with: { text: joined }
             """);
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
 
         result.Status.ShouldBe("finished", result.Error);
         f.Kinds.Concurrent.Max.ShouldBe(2);
@@ -322,8 +326,7 @@ public sealed class FlowRunnerTests
     public async Task A_failed_check_stops_the_flow_at_once_with_its_reason_and_no_retry()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse(ChainYaml);
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
+        var result = await f.RunAsync(ChainYaml);
 
         result.Status.ShouldBe("failed");
         result.Error.ShouldBe("step check failed: amount: 12% of values outside the reference range");
@@ -440,7 +443,7 @@ public sealed class FlowRunnerTests
     public void The_built_in_retrain_flow_parses_with_its_steps_in_order()
     {
         var flow = FlowCatalog.Load("retrain", StepRegistry.CreateDefault());
-        flow.Steps.Select(s => s.Name).ShouldBe(["ingest", "validate", "drift", "split", "candidates", "evaluate", "leaderboard", "promote", "notify"]);
+        flow.Steps.Select(s => s.Name).ShouldBe(["ingest", "validate", "drift", "split", "candidates", "evaluate", "leaderboard", "promote", "score", "write-scores", "write-metrics", "sync", "notify"]);
         flow.Step("candidates")!.ForEach.ShouldNotBeNull();
         flow.Parameters.Keys.ShouldContain("sample-size");
     }

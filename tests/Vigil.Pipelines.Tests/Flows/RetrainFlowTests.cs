@@ -25,11 +25,6 @@ public sealed class RetrainFlowTests
         return p;
     }
 
-    private static async Task<JsonNode> OutputJsonAsync(FlowFixture f, FlowResult result, string step)
-    {
-        var output = result.Steps.First(s => s.Name == step).Outputs.ShouldHaveSingleItem();
-        return JsonNode.Parse(await File.ReadAllTextAsync(await f.Store.Artifacts.GetVerifiedPathAsync(output.Sha256, "test", Ct), Ct))!;
-    }
 
     [Fact]
     public async Task Retrain_promotes_a_first_champion_then_validates_new_data_against_its_profile_and_stops_on_a_failed_check()
@@ -40,21 +35,21 @@ public sealed class RetrainFlowTests
         // 1. No champion yet: the data is checked against itself (the report says so) and the best candidate is promoted.
         var first = await f.Runner.RunAsync(retrain, Small(), null, Ct);
         first.Status.ShouldBe("finished", first.Error);
-        (await OutputJsonAsync(f, first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'fraud' yet: checked against the data itself only");
-        (await OutputJsonAsync(f, first, "drift"))["skipped"]!.GetValue<string>().ShouldContain("nothing to compare with");
+        (await f.OutputJsonAsync(first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'fraud' yet: checked against the data itself only");
+        (await f.OutputJsonAsync(first, "drift"))["skipped"]!.GetValue<string>().ShouldContain("nothing to compare with");
         first.Steps.First(s => s.Name == "candidates").Items.Count.ShouldBe(2);
-        var promoted = await OutputJsonAsync(f, first, "promote");
+        var promoted = await f.OutputJsonAsync(first, "promote");
         promoted["moved"]!.GetValue<bool>().ShouldBeTrue();
         (await f.Store.GetRegisteredModelAsync("fraud", Ct)).Aliases["champion"].ShouldBe(promoted["candidate"]!.GetValue<int>());
-        var summary = await OutputJsonAsync(f, first, "notify");
-        summary["steps"]!.AsArray().Count.ShouldBe(8); // every step before notify
+        var summary = await f.OutputJsonAsync(first, "notify");
+        summary["steps"]!.AsArray().Count.ShouldBe(12); // every step before notify
         summary["reports"]!.AsObject().Select(kv => kv.Key).ShouldBe(["validate.report", "drift.report", "leaderboard.leaderboard", "promote.result"]);
 
         // 2. New data from the same generator: checked against the champion's reference profile, drift measured by PSI.
         var second = await f.Runner.RunAsync(retrain, Small(("seed", "7")), null, Ct);
         second.Status.ShouldBe("finished", second.Error);
-        (await OutputJsonAsync(f, second, "validate"))["basis"]!.GetValue<string>().ShouldStartWith("checked against the reference profile of fraud version 1 (champion)");
-        var drift = await OutputJsonAsync(f, second, "drift");
+        (await f.OutputJsonAsync(second, "validate"))["basis"]!.GetValue<string>().ShouldStartWith("checked against the reference profile of fraud version 1 (champion)");
+        var drift = await f.OutputJsonAsync(second, "drift");
         drift["features"]!.AsArray().Count.ShouldBeGreaterThan(5);
         drift["features"]!.AsArray().ShouldAllBe(x => x!["stat_test"]!.GetValue<string>() == "psi");
 
@@ -86,7 +81,7 @@ public sealed class RetrainFlowTests
     public async Task Resume_does_not_reuse_a_validate_step_once_the_champion_changed()
     {
         await using var f = await FlowFixture.CreateAsync();
-        var flow = f.Parse("""
+        var first = await f.RunAsync("""
             name: guarded
             steps:
               - name: data
@@ -100,9 +95,8 @@ public sealed class RetrainFlowTests
                 uses: check
                 inputs: { in: validate.report }
             """);
-        var first = await f.Runner.RunAsync(flow, null, null, Ct);
         first.Status.ShouldBe("failed");
-        (await OutputJsonAsync(f, first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'm' yet: checked against the data itself only");
+        (await f.OutputJsonAsync(first, "validate"))["basis"]!.GetValue<string>().ShouldBe("no champion of 'm' yet: checked against the data itself only");
 
         // A champion appears between the two runs (trained on the same rows).
         var path = Path.Combine(f.Dir, "rows.parquet");
@@ -121,7 +115,7 @@ public sealed class RetrainFlowTests
 
         resumed.Status.ShouldBe("finished", resumed.Error);
         resumed.Steps.Select(x => x.Reused).ShouldBe([true, false, false]);
-        (await OutputJsonAsync(f, resumed, "validate"))["basis"]!.GetValue<string>().ShouldBe("checked against the reference profile of m version 1 (champion)");
+        (await f.OutputJsonAsync(resumed, "validate"))["basis"]!.GetValue<string>().ShouldBe("checked against the reference profile of m version 1 (champion)");
     }
 
     [Fact]
@@ -148,7 +142,7 @@ public sealed class RetrainFlowTests
                 ctx.Response.Close();
             }
         }, Ct);
-        var flow = f.Parse($$"""
+        var result = await f.RunAsync($$"""
             name: tell
             steps:
               - name: make
@@ -161,8 +155,6 @@ public sealed class RetrainFlowTests
                 inputs: { reports: make.out }
                 with: { url: "{{url}}" }
             """);
-
-        var result = await f.Runner.RunAsync(flow, null, null, Ct);
         await server.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         result.Status.ShouldBe("finished", result.Error);
