@@ -10,7 +10,7 @@ public sealed record FlowSchedulerOptions
     /// <summary>How often the schedule table is read into Quartz triggers (default 3 s): the delay before an added, paused, resumed or removed schedule takes effect.</summary>
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How long Quartz waits for work when it has none (default 1 s; Quartz's own default is 30 s).</summary>
+    /// <summary>How long Quartz waits for work when it has none (default 1 s, Quartz's minimum; its own default is 30 s).</summary>
     public TimeSpan IdleWaitTime { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often a clustered scheduler records that it is alive (default 2 s); a node silent for longer is considered dead and its in-progress work recovered.</summary>
