@@ -204,7 +204,7 @@ internal static partial class ScheduleCommand
                 Log = Log,
             }, stop.Token).ConfigureAwait(false);
             Log($"scheduler {scheduler.InstanceId} started on the {store.Backend} store {store.Location} " +
-                (scheduler.Clustered ? "(Quartz clustered job store: every scheduler on this store shares the work)" : "(in process: run one scheduler per SQLite store)") + "; Ctrl+C stops it");
+                (scheduler.Clustered ? "(Quartz clustered job store: every scheduler on this store shares the work)" : "(in process: one scheduler per SQLite store)") + "; Ctrl+C stops it");
             await scheduler.RunAsync(stop.Token).ConfigureAwait(false);
             Log($"scheduler {scheduler.InstanceId} stopping");
             return CliApp.Ok;

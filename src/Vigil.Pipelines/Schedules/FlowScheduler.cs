@@ -31,7 +31,7 @@ public sealed record FlowSchedulerOptions
 
 /// <summary>
 /// Runs the flow schedules of a tracking store with Quartz.NET. On SQLite the scheduler is in process (Quartz's RAM
-/// store; run one scheduler per store). On PostgreSQL it is a node of a cluster: Quartz's clustered ADO.NET job store
+/// store; a second scheduler on the same SQLite file is refused). On PostgreSQL it is a node of a cluster: Quartz's clustered ADO.NET job store
 /// in the same database (tables prefixed <c>vigil_qrtz_</c>, created on first use), so any number of schedulers may run
 /// and each trigger fires once in the cluster. Each schedule is one cron trigger, synced from table
 /// <c>flow_schedules</c> at start and every <see cref="FlowSchedulerOptions.SyncInterval"/>: an added or resumed
@@ -69,6 +69,7 @@ public sealed class FlowScheduler : IAsyncDisposable
     private readonly FlowSchedulerOptions _options;
     private readonly IScheduler _quartz;
     private readonly CancellationTokenSource _stopping = new();
+    private FileStream? _sqliteLock;
 
     private FlowScheduler(ITrackingStore store, FlowScheduleStore schedules, StepRegistry registry, FlowSchedulerOptions options, IScheduler quartz, string instanceId, bool clustered)
     {
@@ -99,39 +100,64 @@ public sealed class FlowScheduler : IAsyncDisposable
         }
 
         var schedules = FlowScheduleStore.For(store);
-        var instanceId = options.InstanceId ?? $"{Environment.MachineName}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..6]}";
         var connection = schedules.PostgresConnectionString;
-        var quartz = await QuartzSchedulerBuilder.Create(q =>
-        {
-            q.ConfigureScheduler(o =>
-            {
-                o.InstanceName = "vigil";
-                o.InstanceId = instanceId;
-                o.IdleWaitTime = options.IdleWaitTime;
-            });
-            q.UseDefaultThreadPool(options.Concurrency);
-            if (connection is null)
-            {
-                q.UseInMemoryStore(_ => { });
-            }
-            else
-            {
-                q.UsePersistentStore(s =>
-                {
-                    s.UsePostgres(connection);
-                    s.UseSystemTextJsonSerializer();
-                    s.UseClustering(c =>
-                    {
-                        c.CheckinInterval = options.ClusterCheckinInterval;
-                        c.CheckinMisfireThreshold = options.ClusterCheckinInterval;
-                    });
-                    s.ConfigureStore(o => o.TablePrefix = TablePrefix);
-                    s.ProvisionSchema();
-                });
-            }
-        }).BuildScheduler(cancellationToken).ConfigureAwait(false);
 
-        var scheduler = new FlowScheduler(store, schedules, registry, options, quartz, instanceId, connection is not null);
+        // In process (SQLite) two schedulers would both fire every slot: the second is refused.
+        FileStream? sqliteLock = null;
+        if (connection is null)
+        {
+            var lockPath = store.Location + ".scheduler.lock";
+            try
+            {
+                sqliteLock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                throw new FlowException($"another vigil scheduler runs on the SQLite store {store.Location} (it holds {lockPath}); run one per SQLite store, or use a PostgreSQL store for several");
+            }
+        }
+
+        var instanceId = options.InstanceId ?? $"{Environment.MachineName}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..6]}";
+        IScheduler quartz;
+        try
+        {
+            quartz = await QuartzSchedulerBuilder.Create(q =>
+            {
+                q.ConfigureScheduler(o =>
+                {
+                    o.InstanceName = "vigil";
+                    o.InstanceId = instanceId;
+                    o.IdleWaitTime = options.IdleWaitTime;
+                });
+                q.UseDefaultThreadPool(options.Concurrency);
+                if (connection is null)
+                {
+                    q.UseInMemoryStore(_ => { });
+                }
+                else
+                {
+                    q.UsePersistentStore(s =>
+                    {
+                        s.UsePostgres(connection);
+                        s.UseSystemTextJsonSerializer();
+                        s.UseClustering(c =>
+                        {
+                            c.CheckinInterval = options.ClusterCheckinInterval;
+                            c.CheckinMisfireThreshold = options.ClusterCheckinInterval;
+                        });
+                        s.ConfigureStore(o => o.TablePrefix = TablePrefix);
+                        s.ProvisionSchema();
+                    });
+                }
+            }).BuildScheduler(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            sqliteLock?.Dispose();
+            throw;
+        }
+
+        var scheduler = new FlowScheduler(store, schedules, registry, options, quartz, instanceId, connection is not null) { _sqliteLock = sqliteLock };
         quartz.Context[ContextKey] = scheduler;
         try
         {
@@ -295,6 +321,11 @@ public sealed class FlowScheduler : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        if (_sqliteLock is not null)
+        {
+            await _sqliteLock.DisposeAsync().ConfigureAwait(false);
+            _sqliteLock = null;
+        }
     }
 
     /// <summary>The latest fire time of the schedule after <paramref name="start"/> and before both now and the trigger's first fire, or null.</summary>

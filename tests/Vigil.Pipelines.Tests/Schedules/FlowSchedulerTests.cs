@@ -166,6 +166,22 @@ public sealed class FlowSchedulerTests : IAsyncDisposable
         (await FiresAsync(store, "hourly")).Count.ShouldBe(1);
     }
 
+    [Fact]
+    public async Task A_second_scheduler_on_one_sqlite_store_is_refused_until_the_first_stops()
+    {
+        var (store, _, _) = await OpenAsync();
+        await using var _ = store;
+        var ct = TestContext.Current.CancellationToken;
+        await using (var first = await FlowScheduler.StartAsync(store, StepRegistry.CreateDefault(), Options(), ct))
+        {
+            var e = await Should.ThrowAsync<FlowException>(() => FlowScheduler.StartAsync(store, StepRegistry.CreateDefault(), Options(), ct));
+            e.Message.ShouldContain("another vigil scheduler runs on the SQLite store");
+        }
+
+        await using var again = await FlowScheduler.StartAsync(store, StepRegistry.CreateDefault(), Options(), ct);
+        again.Clustered.ShouldBeFalse();
+    }
+
     private static DateTimeOffset FireTime(Run r) =>
         DateTimeOffset.Parse(r.Tags[FlowScheduler.FireTimeTag], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
