@@ -42,6 +42,8 @@ internal static class CliApp
         root.Subcommands.Add(LakeCommand.Build());
         root.Subcommands.Add(MetricsCommand.Build());
         root.Subcommands.Add(FlowCommand.Build());
+        root.Subcommands.Add(ScheduleCommand.Build());
+        root.Subcommands.Add(ScheduleCommand.BuildScheduler());
         root.Subcommands.Add(LabelsCommand.Build());
         root.Subcommands.Add(PerformanceCommand.Build());
         root.Subcommands.Add(MonitorCommand.Build());

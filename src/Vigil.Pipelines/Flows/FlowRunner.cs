@@ -97,6 +97,18 @@ public sealed class FlowRunner
     }
 
     /// <summary>
+    /// As <see cref="RunAsync(FlowDefinition, IReadOnlyDictionary{string, string}?, IProgress{FlowEvent}?, CancellationToken)"/>,
+    /// with <paramref name="tags"/> set on the flow run when it is created (e.g. the schedule and fire time of a scheduled run).
+    /// </summary>
+    /// <exception cref="FlowException">A parameter the flow does not have.</exception>
+    public Task<FlowResult> RunAsync(FlowDefinition flow, IReadOnlyDictionary<string, string>? parameters, IReadOnlyDictionary<string, string> tags, IProgress<FlowEvent>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        ArgumentNullException.ThrowIfNull(tags);
+        return ExecuteAsync(flow, Merge(flow, parameters), null, null, progress, cancellationToken, tags);
+    }
+
+    /// <summary>
     /// Resumes flow run <paramref name="runId"/> as a new flow run: the same flow file and parameters (overridden by
     /// <paramref name="parameters"/>); every step whose kind, parameters and input hashes are unchanged and that finished
     /// in that run is reused (same outputs, not run again), the rest run. A run whose process died on this host is first
@@ -149,13 +161,17 @@ public sealed class FlowRunner
     }
 
     private async Task<FlowResult> ExecuteAsync(
-        FlowDefinition flow, IReadOnlyDictionary<string, string> parameters, string? resumedFrom, FlowRunRecord? previous, IProgress<FlowEvent>? progress, CancellationToken cancellationToken)
+        FlowDefinition flow, IReadOnlyDictionary<string, string> parameters, string? resumedFrom, FlowRunRecord? previous, IProgress<FlowEvent>? progress, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? extraTags = null)
     {
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal)
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in extraTags ?? new Dictionary<string, string>())
         {
-            [FlowTags.Kind] = "flow",
-            [FlowTags.FlowName] = flow.Name,
-        };
+            tags[k] = v;
+        }
+
+        tags[FlowTags.Kind] = "flow";
+        tags[FlowTags.FlowName] = flow.Name;
         if (resumedFrom is not null)
         {
             tags[FlowTags.ResumedFrom] = resumedFrom;

@@ -199,6 +199,20 @@ internal sealed class PostgresDialect : SqlDialect
             ingested_us BIGINT NOT NULL,
             PRIMARY KEY (model, request_id, item));
         """,
+        // 9: flow schedules (vigil schedule add|list|remove|pause|resume; vigil scheduler runs them)
+        """
+        CREATE TABLE flow_schedules (
+            name TEXT PRIMARY KEY,
+            flow TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            cron_text TEXT NOT NULL,
+            time_zone TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            paused BOOLEAN NOT NULL DEFAULT FALSE,
+            created_us BIGINT NOT NULL,
+            updated_us BIGINT NOT NULL,
+            last_fire_us BIGINT);
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>

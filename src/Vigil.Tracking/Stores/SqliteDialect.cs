@@ -203,6 +203,20 @@ internal sealed class SqliteDialect : SqlDialect
             ingested_us INTEGER NOT NULL,
             PRIMARY KEY (model, request_id, item)) WITHOUT ROWID;
         """,
+        // 9: flow schedules (vigil schedule add|list|remove|pause|resume; vigil scheduler runs them)
+        """
+        CREATE TABLE flow_schedules (
+            name TEXT PRIMARY KEY,
+            flow TEXT NOT NULL,
+            cron TEXT NOT NULL,
+            cron_text TEXT NOT NULL,
+            time_zone TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            paused INTEGER NOT NULL DEFAULT 0,
+            created_us INTEGER NOT NULL,
+            updated_us INTEGER NOT NULL,
+            last_fire_us INTEGER);
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
