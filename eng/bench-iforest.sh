@@ -25,7 +25,7 @@ now() { date +%s.%N; }
 vigil_times=(); sk_times=()
 for ((r = 1; r <= rounds; r++)); do
   t0=$(now)
-  "$root/vigil" train --data "$data" --exclude label --kind iforest --seed 0 --out "$work/model" >/dev/null
+  "$root/vigil" train --data "$data" --exclude label --kind iforest --seed 0 --out "$work/model" --force >/dev/null
   "$root/vigil" score --model "$work/model" --data "$data" --out "$work/vigil.csv" >/dev/null
   t1=$(now)
   /usr/bin/python3 "$root/eng/peers/sklearn_iforest_e2e.py" "$data" "$work/sklearn.txt"

@@ -143,7 +143,7 @@ internal static class BundleWriter
     /// </summary>
     internal static string[]? CheckTarget(string path, string full, bool zip, bool overwrite)
     {
-        const string ForceHint = "pass --force (ModelBundle.Save with overwrite) to replace it";
+        const string ForceHint = "pass --force to replace it";
         if (zip)
         {
             if (Directory.Exists(full))
