@@ -186,6 +186,9 @@ public sealed class InferenceLogWriterTests
         // the store comes back: the folder drains and rows are accepted again
         sink.Down = false;
         await EventuallyAsync(() => sink.Rows.Count == accepted, "the accepted rows shipped");
+        // A shipped segment is deleted (and its bytes given back) just after the sink's write returns, so the sink can
+        // hold every row a moment before the folder has room again: wait for the folder to drain, as a client would.
+        await EventuallyAsync(() => writer.Status.WalBytes < 32 * 1024, "the write-ahead folder drained");
         await writer.EnqueueAsync(Row(99_999), Ct);
         await writer.DisposeAsync();
         sink.Rows.Count.ShouldBe(accepted + 1);
