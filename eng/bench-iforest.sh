@@ -4,7 +4,7 @@
 # Without DATA, a 500,000-row x 10-feature CSV is made with ../shared/peers/make_synth_csv.py.
 # Vigil:   `vigil train --exclude label` then `vigil score` as processes (Release build, reading the CSV); like the
 #          Python side it ignores the label (no training metrics), so both do the same work.
-# sklearn: eng/peers/sklearn_iforest_e2e.py (pandas read_csv, IsolationForest fit + score_samples, write scores).
+# sklearn: eng/peers/sklearn_iforest_e2e.py (pandas read_csv, IsolationForest(n_jobs=-1) fit + score_samples, write scores).
 # Prints each round's wall times, the medians and the ratio sklearn / Vigil.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
