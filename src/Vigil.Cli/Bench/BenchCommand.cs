@@ -87,7 +87,7 @@ internal static class BenchCommand
                     });
                 }
 
-                Terminal.OutWriter.WriteLine(array.ToJsonString());
+                Terminal.OutWriter.WriteLine(array.ToJsonString(TrackingFormat.Compact));
                 return exit;
             }
 
@@ -185,7 +185,7 @@ internal static class BenchCommand
                     });
                 }
 
-                Terminal.OutWriter.WriteLine(new JsonObject { ["results"] = rows, ["best"] = best }.ToJsonString());
+                Terminal.OutWriter.WriteLine(new JsonObject { ["results"] = rows, ["best"] = best }.ToJsonString(TrackingFormat.Compact));
                 return exit;
             }
 

@@ -41,7 +41,7 @@ internal static class EvaluateCommand
             CliData.NoteSkipped(options.Data);
             if (parse.GetValue(json))
             {
-                Terminal.OutWriter.WriteLine(JsonSerializer.Serialize(result.Report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind)));
+                Terminal.OutWriter.WriteLine(JsonSerializer.Serialize(result.Report.ToJsonObject(dataPath, bundle.Manifest.DetectorKind), TrackingFormat.Compact));
                 return CliApp.Ok;
             }
 

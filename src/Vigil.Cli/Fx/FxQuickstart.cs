@@ -137,7 +137,7 @@ internal static class FxQuickstart
                 Terminal.Out.MarkupLine($"POST {Markup.Escape(address)}/fx/v1/score -> {(int)response.StatusCode}");
                 foreach (var deal in answer.AsArray())
                 {
-                    Terminal.OutWriter.WriteLine("  " + deal!.ToJsonString());
+                    Terminal.OutWriter.WriteLine("  " + deal!.ToJsonString(TrackingFormat.Compact));
                 }
             }
 
@@ -171,7 +171,7 @@ internal static class FxQuickstart
         ["BuyCurr"] = d.BuyCurr, ["SellCurr"] = d.SellCurr, ["BuyAmount"] = d.BuyAmount, ["SellAmount"] = d.SellAmount, ["SpotRate"] = d.SpotRate,
         ["ForwardPoints"] = d.ForwardPoints, ["DealDate"] = FxDealValidator.FormatDate(d.DealDate), ["MaturityDate"] = FxDealValidator.FormatDate(d.MaturityDate),
         ["UniqueId"] = d.UniqueId, ["ContLeg"] = d.ContLeg,
-    }.ToJsonString();
+    }.ToJsonString(TrackingFormat.Compact);
 
     /// <summary>A progress line, on stderr (as in the transactions quickstart), so stdout holds the results only.</summary>
     private static void Step(string text) => Terminal.Note(text);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vigil.Lifecycle;
@@ -96,7 +97,12 @@ internal sealed class CliProgress(Action<LifecycleProgress>? onEvent) : IProgres
 /// <summary>Formatting shared by the tracking commands.</summary>
 internal static class TrackingFormat
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // JSON for a terminal or a pipe, not for an HTML page: quotes, apostrophes and non-ASCII text stay readable
+    // ("can't", "Zürich") instead of \u0027 and \u00FC escapes; what JSON itself requires is still escaped.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>One-line JSON (JSON-lines output) with the same escaping as <see cref="WriteJson"/>.</summary>
+    public static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void WriteJson(JsonNode node) => Terminal.OutWriter.WriteLine(node.ToJsonString(Indented));
 

@@ -110,7 +110,7 @@ internal static class LogsCommand
             {
                 foreach (var r in records)
                 {
-                    Terminal.OutWriter.WriteLine(ToJson(r).ToJsonString());
+                    Terminal.OutWriter.WriteLine(ToJson(r).ToJsonString(TrackingFormat.Compact));
                 }
 
                 return CliApp.Ok;

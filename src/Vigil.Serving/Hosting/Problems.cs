@@ -47,7 +47,7 @@ internal static class Problems
     public static ReadOnlyMemory<byte> Serialize(HttpContext context, int status, string title, string detail, string? field, string? code = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, ScoringExchange.WriterOptions))
         {
             w.WriteStartObject();
             w.WriteString("type", "https://vigil.dev/problems/" + Slug(status));

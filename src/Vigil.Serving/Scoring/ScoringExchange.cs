@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Vigil.Tracking;
@@ -410,7 +411,9 @@ internal sealed class ScoringExchange
 
     private static long MicrosOf(long from, long to) => (long)((to - from) * 1_000_000.0 / Stopwatch.Frequency);
 
-    internal static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
+    // Responses are JSON for API clients, never inlined into HTML: only what JSON requires is escaped, so a message
+    // reads "can't" rather than "can\u0027t" when a person looks at it with curl.
+    internal static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }
 
 /// <summary>
