@@ -5,21 +5,17 @@ namespace Vigil.Serving;
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> of bytes over arrays rented from <see cref="ArrayPool{T}.Shared"/>: a response is
 /// written without a fresh array per request (or per doubling). <see cref="Dispose"/> returns the array; whoever keeps
-/// <see cref="WrittenMemory"/> beyond that must call <see cref="Detach"/> first (the array is then left to the GC).
+/// the bytes beyond that keeps a copy of <see cref="WrittenMemory"/>.
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _written;
-    private bool _detached;
 
     public PooledBufferWriter(int initialCapacity) => _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, initialCapacity));
 
     /// <summary>The bytes written so far.</summary>
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
-
-    /// <summary>Keeps the current array out of the pool (its bytes outlive this writer).</summary>
-    public void Detach() => _detached = true;
 
     public void Advance(int count)
     {
@@ -46,7 +42,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public void Dispose()
     {
-        if (!_detached && _buffer.Length > 0)
+        if (_buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
         }

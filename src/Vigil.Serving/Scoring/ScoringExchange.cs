@@ -158,20 +158,22 @@ internal sealed class ScoringExchange
     /// <summary>Writes a JSON response built by <paramref name="write"/> with <paramref name="status"/> and logs the exchange.</summary>
     public async Task RespondJsonAsync<TState>(int status, TState state, Action<Utf8JsonWriter, TState> write, string contentType = "application/json")
     {
-        // A pooled buffer: the response bytes are copied into the connection's pipe by the time RespondAsync returns,
-        // unless the inference log keeps the payload itself (full payloads), which then keeps the array.
+        // A pooled buffer: the response bytes are copied into the connection's pipe by the time RespondAsync returns.
+        // A log row that keeps the payload (full payloads) gets a right-sized copy: keeping the pooled array instead cost
+        // a fresh 16 KiB array per request (the pool never saw it again), most of the server's allocations.
         using var buffer = new PooledBufferWriter(16 * 1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             write(writer, state);
         }
 
+        var body = buffer.WrittenMemory;
         if (_runtime.Log.Enabled && _runtime.Options.InferenceLogPayloads == PayloadMode.Full)
         {
-            buffer.Detach();
+            body = body.ToArray();
         }
 
-        await RespondAsync(status, contentType, buffer.WrittenMemory, error: null).ConfigureAwait(false);
+        await RespondAsync(status, contentType, body, error: null).ConfigureAwait(false);
     }
 
     /// <summary>
