@@ -53,6 +53,30 @@ public sealed class IsolationForestTests
         }
     }
 
+    [Theory]
+    [InlineData(7)]
+    [InlineData(100)]
+    public void Small_batches_and_tree_counts_not_divisible_by_four_score_the_same_bits_as_one_big_batch(int trees)
+    {
+        // A batch of fewer than eight rows (and the rows after the last group of eight) walks four trees at a time;
+        // a tree count that is not a multiple of four leaves a tail of trees walked alone.
+        var x = TestData.Gaussian(3, 700, 5);
+        var model = Fit(x, new() { Seed = 11, Estimators = trees });
+        var expected = model.Score(x);
+        foreach (var size in new[] { 1, 3, 7, 13 })
+        {
+            var scores = new double[size];
+            for (var start = 0; start + size <= 120; start += size)
+            {
+                model.Score(new FeatureMatrix(x.Values.Slice(start * 5, size * 5).ToArray(), size, x.ColumnNames), scores);
+                for (var i = 0; i < size; i++)
+                {
+                    scores[i].ShouldBe(expected[start + i]);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Score_is_higher_for_isolated_point_than_for_every_inlier()
     {
