@@ -96,10 +96,13 @@ internal static partial class WorkerCommand
             var abandoned = await worker.StopAsync(TimeSpan.FromSeconds(graceSeconds), abandon.Token).ConfigureAwait(false);
             if (abandoned > 0)
             {
+                await Task.Delay(200, CancellationToken.None).ConfigureAwait(false); // the abandoned steps say so (their commands are killed)
                 // Leave the Quartz node without completing the jobs: the cluster takes this worker for dead after its check-in
                 // interval and recovers them on another worker.
                 Log($"worker {worker.Name} stopped after {worker.Ran.ToString(CultureInfo.InvariantCulture)} step jobs; abandoned {abandoned.ToString(CultureInfo.InvariantCulture)} running (another worker reruns {(abandoned == 1 ? "it" : "them")} from the start)");
-                return CliApp.Ok;
+                Terminal.ErrWriter.Flush();
+                Terminal.OutWriter.Flush();
+                Environment.Exit(CliApp.Ok); // Quartz's threads would keep the process (and its cluster check-ins) alive
             }
 
             await worker.DisposeAsync().ConfigureAwait(false);

@@ -11,7 +11,8 @@ namespace Vigil.Pipelines;
 internal static class QuartzCluster
 {
     public static async Task<IScheduler> BuildAsync(
-        string schedulerName, string instanceId, string? postgres, int threads, TimeSpan idleWaitTime, TimeSpan checkinInterval, CancellationToken cancellationToken) =>
+        string schedulerName, string instanceId, string? postgres, int threads, TimeSpan idleWaitTime, TimeSpan checkinInterval, CancellationToken cancellationToken,
+        TimeSpan? misfireThreshold = null) =>
         await QuartzSchedulerBuilder.Create(q =>
         {
             q.ConfigureScheduler(o =>
@@ -36,7 +37,17 @@ internal static class QuartzCluster
                         c.CheckinInterval = checkinInterval;
                         c.CheckinMisfireThreshold = checkinInterval;
                     });
-                    s.ConfigureStore(o => o.TablePrefix = FlowScheduler.TablePrefix);
+                    s.ConfigureStore(o =>
+                    {
+                        o.TablePrefix = FlowScheduler.TablePrefix;
+                        if (misfireThreshold is { } threshold)
+                        {
+                            // Quartz's recovery trigger of a job whose node died keeps the job's original fire time; past the
+                            // threshold it waits for the misfire handler, which then runs this often.
+                            o.MisfireThreshold = threshold;
+                            o.MisfireHandlerFrequency = TimeSpan.FromSeconds(1);
+                        }
+                    });
                     s.ProvisionSchema();
                 });
             }

@@ -85,7 +85,8 @@ public sealed class FlowWorker : IAsyncDisposable
         var connection = commits.PostgresConnectionString
             ?? throw new FlowException($"vigil worker needs a PostgreSQL store (--store postgres://... or VIGIL_STORE); on the {store.Backend} store {store.Location} flows run their steps in their own process and need no worker");
         var name = options.Name ?? $"{Environment.MachineName}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..6]}";
-        var quartz = await QuartzCluster.BuildAsync(StepDispatcher.SchedulerName, name, connection, options.Concurrency, options.IdleWaitTime, options.ClusterCheckinInterval, cancellationToken).ConfigureAwait(false);
+        var quartz = await QuartzCluster.BuildAsync(StepDispatcher.SchedulerName, name, connection, options.Concurrency, options.IdleWaitTime, options.ClusterCheckinInterval, cancellationToken,
+            misfireThreshold: TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         var worker = new FlowWorker(store, registry, options, commits, quartz, name);
         quartz.Context[ContextKey] = worker;
         await quartz.Start(cancellationToken).ConfigureAwait(false);
@@ -180,7 +181,7 @@ public sealed class FlowWorker : IAsyncDisposable
             // Shutting down past the grace period: no commit; the job stays with this node, which stops checking in, so the
             // cluster gives it to another worker. Never complete it here.
             _running.TryRemove(jobName, out _);
-            Log($"{label}: abandoned at shutdown ({FlowRunner.Reason(e)}); another worker reruns it after the cluster check-in interval");
+            Log($"{label}: abandoned at shutdown ({(e is OperationCanceledException ? "cancelled" : FlowRunner.Reason(e))}); another worker reruns it after the cluster check-in interval");
             await Task.Delay(Timeout.Infinite, CancellationToken.None).ConfigureAwait(false);
             return;
         }
@@ -283,8 +284,9 @@ internal sealed class StepJob : IJob
         try
         {
             await worker.RunJobAsync(payload, context.JobDetail.Key.Name, context.Recovering, cancellationToken).ConfigureAwait(false);
+            await context.Scheduler.DeleteJob(context.JobDetail.Key, CancellationToken.None).ConfigureAwait(false); // committed: the durable job is done
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException and not SchedulerException)
         {
             // The store failed before the attempt could be committed: say so; the coordinator's step timeout covers the attempt.
             worker.LogFailure(context.JobDetail.Key.Name, e);

@@ -19,6 +19,13 @@ internal sealed partial class SqlTrackingStore
         var now = NowUs();
         return WriteAsync(async (c, tx) =>
         {
+            if (_db is PostgresDialect)
+            {
+                // Executions of one attempt are numbered in order: one at a time per attempt (SQLite writes are serial anyway).
+                await c.ExecuteAsync(Cmd("SELECT pg_advisory_xact_lock(hashtext('vigil-step-execution:' || @stepRunId || ':' || @attempt))",
+                    new { stepRunId, attempt = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture) }, tx, ct)).ConfigureAwait(false);
+            }
+
             var id = await c.ExecuteScalarAsync<long>(Cmd(
                 "INSERT INTO flow_step_executions (step_run_id, attempt, worker, started_us) VALUES (@stepRunId, @attempt, @worker, @now) RETURNING id",
                 new { stepRunId, attempt, worker, now }, tx, ct)).ConfigureAwait(false);
