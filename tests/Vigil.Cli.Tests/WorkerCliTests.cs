@@ -62,6 +62,45 @@ public sealed class WorkerCliTests
         result.StdErr.ShouldNotContain("Exception");
     }
 
+    [Fact]
+    public async Task A_distributed_schedule_fires_flow_runs_whose_steps_a_worker_runs()
+    {
+        await using var db = await PostgresTestDatabase.CreateAsync("vigil_dsched_");
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDir();
+        var flow = dir.File("one.yaml");
+        await File.WriteAllTextAsync(flow, OneStepFlow, ct);
+        var env = new Dictionary<string, string> { ["VIGIL_ARTIFACTS"] = dir.File("shared-artifacts") };
+        VigilProcess.RunInProcess(dir.Path, null, "schedule", "add", flow, "--cron", "*/2 * * * * ?", "--distributed", "--store", db.ConnectionString).ShouldSucceed();
+        var list = JsonNode.Parse(VigilProcess.RunInProcess(dir.Path, null, "schedule", "list", "--json", "--store", db.ConnectionString).StdOut)!.AsArray();
+        list.Single()!["distributed"]!.GetValue<bool>().ShouldBeTrue();
+
+        var scheduler = LongRunningVigil.Start(dir.Path, env, "scheduler", "--store", db.ConnectionString, "--sync-interval", "1");
+        var worker = LongRunningVigil.Start(dir.Path, env, "worker", "--name", "solo", "--store", db.ConnectionString);
+        try
+        {
+            (await scheduler.WaitForAsync("ran flow one (distributed) as run", TimeSpan.FromSeconds(60))).ShouldBeTrue(scheduler.Log + "\n---\n" + worker.Log);
+        }
+        finally
+        {
+            VigilProcess.RunInProcess(dir.Path, null, "schedule", "pause", "one", "--store", db.ConnectionString).ShouldSucceed();
+            scheduler.Stop();
+            worker.Stop();
+        }
+
+        scheduler.Process.ExitCode.ShouldBe(0, scheduler.Log);
+        worker.Process.ExitCode.ShouldBe(0, worker.Log);
+        var line = scheduler.Log.Split('\n').First(l => l.Contains("ran flow one (distributed) as run", StringComparison.Ordinal));
+        line.ShouldEndWith(": finished");
+        var runId = line.Split(" as run ")[1].Split(':')[0];
+        var shown = VigilProcess.RunProcess(dir.Path, env, "flow", "show", runId, "--json", "--store", db.ConnectionString); // the flow file is in the shared artifacts
+        shown.ShouldSucceed();
+        var show = JsonNode.Parse(shown.StdOut)!;
+        show["steps"]![0]!["worker"]!.GetValue<string>().ShouldBe("solo");
+        show["steps"]![0]!["recovered"]!.GetValue<bool>().ShouldBeFalse();
+        worker.Log.ShouldContain($"step only of flow run {runId} (attempt 1): finished");
+    }
+
     /// <summary>
     /// The acceptance line: three <c>vigil worker</c> processes and <c>vigil flow run --distributed</c> on one PostgreSQL
     /// store and one shared artifact folder. The foreach items spread over the workers; the worker running an item is

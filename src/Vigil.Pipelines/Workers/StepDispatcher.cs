@@ -89,7 +89,7 @@ public sealed class StepDispatcher : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // A timeout or the flow cancelled: the attempt is given up, so whatever a worker still does for it is discarded.
-            await AbandonAsync(request, cancellationToken.IsCancellationRequested ? "cancelled" : "timed out").ConfigureAwait(false);
+            await AbandonAsync(request, "the coordinator gave up on the attempt (its timeout, or the flow run was cancelled)").ConfigureAwait(false);
             throw;
         }
         finally
