@@ -67,7 +67,8 @@ internal static class FlowCommand
         }
 
         var dispatcher = await StepDispatcher.CreateAsync(store, new StepDispatcherOptions { WorkerTimeout = TimeSpan.FromSeconds(seconds) }, ct).ConfigureAwait(false);
-        Terminal.Note($"distributed: each step runs as a Quartz job on a vigil worker of this store (a step no worker starts within {seconds.ToString("0.###", CultureInfo.InvariantCulture)} s fails)");
+        Terminal.Note($"distributed: each step runs as a Quartz job on a vigil worker of this store (a step no worker starts within {seconds.ToString("0.###", CultureInfo.InvariantCulture)} s fails); " +
+            $"artifacts: {store.Artifacts.Location} (every worker needs this same artifact store)");
         return (new FlowRunner(store, registry, new FlowRunnerOptions { Dispatcher = dispatcher }), dispatcher);
     }
 

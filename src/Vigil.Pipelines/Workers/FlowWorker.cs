@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Quartz;
+using Vigil.Data;
 using Vigil.Lifecycle;
 using Vigil.Tracking;
 
@@ -147,11 +148,20 @@ public sealed class FlowWorker : IAsyncDisposable
             cts.CancelAfter(timeout + TimeSpan.FromSeconds(5)); // the coordinator gives up at the timeout; stop the work too
         }
 
-        using var watch = WatchAsync(request, cts);
+        using var watch = StartWatch(request, cts);
         StepCommit commit;
         try
         {
-            var loaded = await FlowState.LoadAsync(_store, _registry, request.FlowRunId, cts.Token).ConfigureAwait(false);
+            FlowState.Loaded loaded;
+            try
+            {
+                loaded = await FlowState.LoadAsync(_store, _registry, request.FlowRunId, cts.Token).ConfigureAwait(false);
+            }
+            catch (VigilException e) when (e is not FlowException)
+            {
+                throw new FlowException($"{e.Message} (worker {Name} reads artifacts from {_store.Artifacts.Location}: the coordinator and every worker need the same shared artifact store, VIGIL_ARTIFACTS)");
+            }
+
             var step = loaded.Definition.Steps.FirstOrDefault(s => s.Name == request.StepName)
                 ?? throw new FlowException($"flow run {request.FlowRunId} has no step '{request.StepName}'");
             var kind = _registry.Find(step.Kind) ?? throw new FlowException($"step {step.Name}: unknown step kind '{step.Kind}' (is this worker older than the coordinator?)");
@@ -214,7 +224,7 @@ public sealed class FlowWorker : IAsyncDisposable
     }
 
     /// <summary>Cancels the attempt once it is committed elsewhere (the coordinator gave up on it, or another execution won).</summary>
-    private Watch WatchAsync(StepAttemptRequest request, CancellationTokenSource attempt)
+    private Watch StartWatch(StepAttemptRequest request, CancellationTokenSource attempt)
     {
         var stop = new CancellationTokenSource();
         _ = Task.Run(async () =>
