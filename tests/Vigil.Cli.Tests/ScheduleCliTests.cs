@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Vigil.Pipelines;
 using Vigil.Serving.Tests;
@@ -170,85 +168,6 @@ public sealed class ScheduleCliTests
         }
     }
 
-    private static SchedulerProcess Start(string workingDirectory, string store)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "vigil.dll"), "scheduler", "--store", store, "--sync-interval", "1" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["NO_COLOR"] = "1";
-        psi.Environment["VIGIL_HOME"] = Path.Combine(workingDirectory, ".vigil-home");
-        psi.Environment.Remove("VIGIL_STORE");
-        return new SchedulerProcess(Process.Start(psi)!);
-    }
-
-    private sealed class SchedulerProcess
-    {
-        private readonly StringBuilder _log = new();
-
-        public SchedulerProcess(Process process)
-        {
-            Process = process;
-            process.ErrorDataReceived += (_, e) => Append(e.Data);
-            process.OutputDataReceived += (_, e) => Append(e.Data);
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-        }
-
-        public Process Process { get; }
-
-        public string Log
-        {
-            get
-            {
-                lock (_log)
-                {
-                    return _log.ToString();
-                }
-            }
-        }
-
-        /// <summary>SIGTERM (the scheduler stops cleanly), then a kill if it has not ended within 30 s.</summary>
-        public void Stop()
-        {
-            if (Process.HasExited)
-            {
-                return;
-            }
-
-            using (var kill = Process.Start("kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                kill.WaitForExit();
-            }
-
-            if (!Process.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit();
-            }
-
-            Process.WaitForExit(); // flush the async readers
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_log)
-            {
-                _log.AppendLine(line);
-            }
-        }
-    }
+    private static LongRunningVigil Start(string workingDirectory, string store) =>
+        LongRunningVigil.Start(workingDirectory, null, "scheduler", "--store", store, "--sync-interval", "1");
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace Vigil.Cli.Tests;
 
@@ -117,6 +118,142 @@ internal static class VigilProcess
         }
 
         return new VigilResult(p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+/// <summary>
+/// A <c>vigil</c> process that runs until stopped (<c>scheduler</c>, <c>worker</c>, a long <c>flow run</c>), its stdout
+/// and stderr collected as they come; VIGIL_HOME is workingDirectory/.vigil-home unless <c>environment</c> says otherwise.
+/// </summary>
+internal sealed class LongRunningVigil
+{
+    private readonly StringBuilder _log = new();
+    private readonly StringBuilder _stdout = new();
+
+    private LongRunningVigil(Process process)
+    {
+        Process = process;
+        process.ErrorDataReceived += (_, e) => Append(e.Data, false);
+        process.OutputDataReceived += (_, e) => Append(e.Data, true);
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+    }
+
+    public Process Process { get; }
+
+    /// <summary>Every line so far, stdout and stderr interleaved.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>The stdout lines so far.</summary>
+    public string StdOut
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public static LongRunningVigil Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "vigil.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["NO_COLOR"] = "1";
+        psi.Environment["COLUMNS"] = "200";
+        psi.Environment["VIGIL_HOME"] = System.IO.Path.Combine(workingDirectory, ".vigil-home");
+        psi.Environment.Remove("VIGIL_STORE");
+        psi.Environment.Remove("VIGIL_ARTIFACTS");
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
+
+        return new LongRunningVigil(Process.Start(psi)!);
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>; false when the deadline passes or the process ended without it.</summary>
+    public async Task<bool> WaitForAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Log.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            if (Process.HasExited)
+            {
+                Process.WaitForExit();
+                return Log.Contains(text, StringComparison.Ordinal);
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        return false;
+    }
+
+    /// <summary>SIGTERM (the process stops cleanly), then a kill if it has not ended within 30 s.</summary>
+    public void Stop()
+    {
+        if (Process.HasExited)
+        {
+            Process.WaitForExit();
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        if (!Process.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            Process.Kill(entireProcessTree: true);
+            Process.WaitForExit();
+        }
+
+        Process.WaitForExit(); // flush the async readers
+    }
+
+    private void Append(string? line, bool stdout)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+            if (stdout)
+            {
+                _stdout.AppendLine(line);
+            }
+        }
     }
 }
 

@@ -36,6 +36,42 @@ internal static class FlowCommand
 
     private static Option<bool> JsonOption(string what) => new("--json") { Description = $"Print {what} as JSON." };
 
+    private static Option<bool> DistributedOption() => new("--distributed")
+    {
+        Description = "Run each step (and foreach item) as a Quartz job on 'vigil worker' processes (PostgreSQL store; the artifact store must be shared: VIGIL_ARTIFACTS az://... or a shared folder).",
+    };
+
+    private static Option<double> WorkerTimeoutOption() => new("--worker-timeout")
+    {
+        Description = "With --distributed: seconds a queued step may wait for a worker to start it before the step fails.",
+        DefaultValueFactory = _ => 60,
+    };
+
+    /// <summary>The runner: local, or with a step dispatcher to the workers' cluster (--distributed).</summary>
+    private static async Task<(FlowRunner Runner, StepDispatcher? Dispatcher)> RunnerAsync(ITrackingStore store, StepRegistry registry, ParseResult parse, Option<bool> distributed, Option<double> workerTimeout, CancellationToken ct)
+    {
+        var seconds = parse.GetValue(workerTimeout);
+        if (!(seconds > 0 && seconds <= 86_400))
+        {
+            throw new CliUsageException($"--worker-timeout {seconds.ToString(CultureInfo.InvariantCulture)}: expected seconds above 0 and at most 86400");
+        }
+
+        if (!parse.GetValue(distributed))
+        {
+            return (new FlowRunner(store, registry), null);
+        }
+
+        if (FlowStepCommitStore.For(store).PostgresConnectionString is null)
+        {
+            throw new CliUsageException($"--distributed needs a PostgreSQL store (--store postgres://... or VIGIL_STORE); on the {store.Backend} store {store.Location} the flow runs its steps in this process and needs no vigil worker: drop --distributed");
+        }
+
+        var dispatcher = await StepDispatcher.CreateAsync(store, new StepDispatcherOptions { WorkerTimeout = TimeSpan.FromSeconds(seconds) }, ct).ConfigureAwait(false);
+        Terminal.Note($"distributed: each step runs as a Quartz job on a vigil worker of this store (a step no worker starts within {seconds.ToString("0.###", CultureInfo.InvariantCulture)} s fails); " +
+            $"artifacts: {store.Artifacts.Location} (every worker needs this same artifact store)");
+        return (new FlowRunner(store, registry, new FlowRunnerOptions { Dispatcher = dispatcher }), dispatcher);
+    }
+
     private static Command BuildRun()
     {
         var name = new Argument<string>("flow") { Description = $"A built-in flow ({string.Join(", ", FlowCatalog.BuiltIn)}) or a flow YAML file." };
@@ -45,9 +81,11 @@ internal static class FlowCommand
         var label = new Option<string?>("--label") { Description = "retrain: the label column; sets --param label." };
         var register = new Option<string?>("--register") { Description = "retrain: the registered model (its champion is the reference and the promotion target); sets --param register." };
         var json = JsonOption("the finished flow run");
+        var distributed = DistributedOption();
+        var workerTimeout = WorkerTimeoutOption();
         var cmd = new Command("run", "Run a flow; prints the flow run id first, progress while it runs, the steps at the end.")
         {
-            name, parameters, data, sampleSize, label, register, json,
+            name, parameters, data, sampleSize, label, register, json, distributed, workerTimeout,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -76,7 +114,8 @@ internal static class FlowCommand
             }
 
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
-            var runner = new FlowRunner(store, registry);
+            var (runner, dispatcher) = await RunnerAsync(store, registry, parse, distributed, workerTimeout, ct).ConfigureAwait(false);
+            await using var _ = dispatcher;
             var result = await runner.RunAsync(definition, values, Progress(), ct).ConfigureAwait(false);
             return await FinishAsync(store, registry, result, parse.GetValue(json), ct).ConfigureAwait(false);
         });
@@ -88,9 +127,11 @@ internal static class FlowCommand
         var id = new Argument<string>("run-id") { Description = "The flow run to resume (see 'vigil flow list')." };
         var parameters = ParamOption();
         var json = JsonOption("the finished flow run");
+        var distributed = DistributedOption();
+        var workerTimeout = WorkerTimeoutOption();
         var cmd = new Command("resume", "Resume a failed or interrupted flow run as a new run: steps whose inputs and parameters are unchanged are reused, the rest run.")
         {
-            id, parameters, json,
+            id, parameters, json, distributed, workerTimeout,
         };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -98,7 +139,8 @@ internal static class FlowCommand
             var registry = StepRegistry.CreateDefault();
             var values = ParseParams(parse.GetValue(parameters));
             await using var store = await storeArgs.OpenExistingAsync(parse, ct).ConfigureAwait(false);
-            var runner = new FlowRunner(store, registry);
+            var (runner, dispatcher) = await RunnerAsync(store, registry, parse, distributed, workerTimeout, ct).ConfigureAwait(false);
+            await using var _ = dispatcher;
             var result = await runner.ResumeAsync(parse.GetRequiredValue(id), values, Progress(), ct).ConfigureAwait(false);
             return await FinishAsync(store, registry, result, parse.GetValue(json), ct).ConfigureAwait(false);
         });
@@ -206,7 +248,10 @@ internal static class FlowCommand
         var now = DateTimeOffset.UtcNow;
         var table = new Table().Border(TableBorder.Rounded)
             .Title(Markup.Escape($"flow {r.Flow} run {r.Id}: {r.Status}{(r.ResumedFrom is null ? "" : $" (resumed from {r.ResumedFrom})")}, {Duration(r.Started, r.Ended)}"));
-        foreach (var c in new[] { "step", "kind", "status", "attempts", "reused", "duration", "outputs / reason" })
+        var distributed = r.Steps.Any(s => s.Worker is not null || s.Items.Any(i => i.Worker is not null));
+        foreach (var c in distributed
+            ? new[] { "step", "kind", "status", "attempts", "reused", "duration", "worker", "outputs / reason" }
+            : new[] { "step", "kind", "status", "attempts", "reused", "duration", "outputs / reason" })
         {
             table.AddColumn(c);
         }
@@ -216,8 +261,27 @@ internal static class FlowCommand
             var detail = s.Error ?? string.Join(", ", s.Items.Count > 0
                 ? [$"{s.Items.Count.ToString(CultureInfo.InvariantCulture)} items ({s.Items.Count(i => i.Reused).ToString(CultureInfo.InvariantCulture)} reused)"]
                 : s.Outputs.Select(o => $"{o.Name} {o.Sha256[..12]}"));
-            table.AddRow(Markup.Escape(s.Name), s.Kind, s.Status, s.Attempts.ToString(CultureInfo.InvariantCulture), s.Reused ? $"yes ({s.ReusedFrom?[..8]})" : "no",
-                s.DurationSeconds(now) is { } d ? d.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "", Markup.Escape(detail));
+            var cells = new List<string>
+            {
+                Markup.Escape(s.Name), s.Kind, s.Status, s.Attempts.ToString(CultureInfo.InvariantCulture), s.Reused ? $"yes ({s.ReusedFrom?[..8]})" : "no",
+                s.DurationSeconds(now) is { } d ? d.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "",
+            };
+            if (distributed)
+            {
+                cells.Add(Markup.Escape(Workers(s)));
+            }
+
+            cells.Add(Markup.Escape(detail));
+            table.AddRow([.. cells]);
+            if (distributed)
+            {
+                foreach (var i in s.Items)
+                {
+                    table.AddRow(Markup.Escape($"  [{i.Index.ToString(CultureInfo.InvariantCulture)}] {i.Item}"), "", i.Status, i.Attempts.ToString(CultureInfo.InvariantCulture), i.Reused ? "yes" : "no",
+                        i.DurationSeconds(now) is { } di ? di.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "", Markup.Escape(Workers(i)),
+                        Markup.Escape(i.Error ?? string.Join(", ", i.Outputs.Select(o => $"{o.Name} {o.Sha256[..12]}"))));
+                }
+            }
         }
 
         Terminal.Out.Write(table);
@@ -226,6 +290,12 @@ internal static class FlowCommand
             Terminal.Out.WriteLine($"error: {r.Error}");
         }
     }
+
+    /// <summary>The worker of a step (with how many executions when recovered), or the workers of its items.</summary>
+    private static string Workers(StepRecord s) =>
+        s.Worker is { } w ? w + (s.Recovered ? $" (recovered, {s.Executions.ToString(CultureInfo.InvariantCulture)} executions)" : "")
+        : s.Items.Count > 0 ? string.Join(", ", s.Items.Where(i => i.Worker is not null).Select(i => i.Worker!).Distinct(StringComparer.Ordinal))
+        : "";
 
     internal static JsonObject ToJson(FlowRunRecord r, bool details)
     {
@@ -250,6 +320,9 @@ internal static class FlowCommand
                 o["error"] = s.Error;
                 o["outputs"] = new JsonArray([.. s.Outputs.Select(a => (JsonNode)new JsonObject { ["name"] = a.Name, ["file"] = a.FileName, ["sha256"] = a.Sha256, ["size"] = a.SizeBytes })]);
                 o["metrics"] = TrackingFormat.Map(s.Metrics);
+                o["worker"] = s.Worker;
+                o["executions"] = s.Executions;
+                o["recovered"] = s.Recovered;
                 if (s.Items.Count > 0)
                 {
                     o["items"] = new JsonArray([.. s.Items.Select(i =>

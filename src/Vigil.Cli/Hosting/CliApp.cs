@@ -44,6 +44,7 @@ internal static class CliApp
         root.Subcommands.Add(FlowCommand.Build());
         root.Subcommands.Add(ScheduleCommand.Build());
         root.Subcommands.Add(ScheduleCommand.BuildScheduler());
+        root.Subcommands.Add(WorkerCommand.Build());
         root.Subcommands.Add(LabelsCommand.Build());
         root.Subcommands.Add(PerformanceCommand.Build());
         root.Subcommands.Add(MonitorCommand.Build());

@@ -38,8 +38,9 @@ internal static partial class ScheduleCommand
         var parameters = new Option<string[]>("--param", "-p") { Description = "A flow parameter NAME=VALUE for every fire (repeatable).", Arity = ArgumentArity.ZeroOrMore };
         var zone = new Option<string?>("--timezone") { Description = "The time zone the cron expression is read in: an IANA name such as Europe/Paris (default UTC)." };
         var paused = new Option<bool>("--paused") { Description = "Add it paused (resume it with 'vigil schedule resume NAME')." };
+        var distributed = new Option<bool>("--distributed") { Description = "Each fire runs the flow distributed: its steps as Quartz jobs on 'vigil worker' processes (PostgreSQL store)." };
         var json = CliOutput.JsonOption("Print the added schedule as JSON.");
-        var cmd = new Command("add", "Add a schedule: run FLOW whenever --cron says (by 'vigil scheduler').") { flow, cron, name, parameters, zone, paused, json };
+        var cmd = new Command("add", "Add a schedule: run FLOW whenever --cron says (by 'vigil scheduler').") { flow, cron, name, parameters, zone, paused, distributed, json };
         var storeArgs = new StoreArgs().AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -63,6 +64,11 @@ internal static partial class ScheduleCommand
             }
 
             await using var store = await storeArgs.OpenAsync(parse, ct).ConfigureAwait(false);
+            if (parse.GetValue(distributed) && FlowScheduleStore.For(store).PostgresConnectionString is null)
+            {
+                throw new CliUsageException($"--distributed needs a PostgreSQL store (--store postgres://... or VIGIL_STORE); on the {store.Backend} store {store.Location} a scheduled flow runs its steps in the scheduler and needs no vigil worker: drop --distributed");
+            }
+
             var added = await FlowScheduleStore.For(store).AddAsync(new FlowSchedule
             {
                 Name = scheduleName,
@@ -72,6 +78,7 @@ internal static partial class ScheduleCommand
                 TimeZone = tz == TimeZoneInfo.Utc ? "UTC" : zoneId!.Trim(),
                 Parameters = values,
                 Paused = parse.GetValue(paused),
+                Distributed = parse.GetValue(distributed),
             }, ct).ConfigureAwait(false);
             var next = ScheduleCron.NextFire(added, DateTimeOffset.UtcNow);
             if (parse.GetValue(json))
@@ -81,7 +88,8 @@ internal static partial class ScheduleCommand
             else
             {
                 Terminal.OutWriter.WriteLine($"schedule {added.Name} added: flow {added.Flow}, cron \"{added.CronText}\" (Quartz: {added.Cron}), {added.TimeZone}; " +
-                    (added.Paused ? "paused" : $"next fire {Iso(next)}") + " (runs while 'vigil scheduler' runs on this store)");
+                    (added.Paused ? "paused" : $"next fire {Iso(next)}") + " (runs while 'vigil scheduler' runs on this store" +
+                    (added.Distributed ? "; distributed: its steps run on 'vigil worker' processes)" : ")"));
             }
 
             return CliApp.Ok;
@@ -113,7 +121,7 @@ internal static partial class ScheduleCommand
 
             foreach (var s in schedules)
             {
-                table.AddRow(Markup.Escape(s.Name), Markup.Escape(s.Flow), Markup.Escape(s.CronText), Markup.Escape(s.TimeZone), s.Paused ? "paused" : "active",
+                table.AddRow(Markup.Escape(s.Name), Markup.Escape(s.Flow), Markup.Escape(s.CronText), Markup.Escape(s.TimeZone), (s.Paused ? "paused" : "active") + (s.Distributed ? ", distributed" : ""),
                     s.Paused ? "" : TrackingFormat.Time(ScheduleCron.NextFire(s, now)), TrackingFormat.Time(s.LastFire),
                     Markup.Escape(string.Join(" ", s.Parameters.Select(kv => $"{kv.Key}={kv.Value}"))));
             }
@@ -223,6 +231,7 @@ internal static partial class ScheduleCommand
         ["timezone"] = s.TimeZone,
         ["params"] = TrackingFormat.Map(s.Parameters),
         ["paused"] = s.Paused,
+        ["distributed"] = s.Distributed,
         ["next_fire"] = TrackingFormat.Iso(ScheduleCron.NextFire(s, now)),
         ["last_fire"] = TrackingFormat.Iso(s.LastFire),
         ["created"] = TrackingFormat.Iso(s.Created),

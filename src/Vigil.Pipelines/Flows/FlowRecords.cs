@@ -53,6 +53,15 @@ public sealed record StepRecord
     /// <summary>The item's text for an item record, else null.</summary>
     public string? Item { get; init; }
 
+    /// <summary>The <c>vigil worker</c> that ran it (a step of a distributed flow run), or null when it ran in the flow's own process.</summary>
+    public string? Worker { get; init; }
+
+    /// <summary>How many times a worker started its last attempt (more than 1: a worker died mid-step and the job was recovered); 0 when it ran locally.</summary>
+    public int Executions { get; init; }
+
+    /// <summary>True when its last attempt was recovered: started again by another worker after one died mid-step.</summary>
+    public bool Recovered => Executions > 1;
+
     /// <summary>Seconds between start and end (or now while running), or null.</summary>
     public double? DurationSeconds(DateTimeOffset now) => Started is { } s ? ((Ended ?? now) - s).TotalSeconds : null;
 }
@@ -106,6 +115,10 @@ internal static class FlowTags
     public const string ItemIndex = "vigil.flow.item";
     public const string ItemText = "vigil.flow.item_text";
     public const string Inputs = "vigil.flow.inputs";
+    public const string Distributed = "vigil.flow.distributed";
+    public const string Worker = "vigil.worker";
+    public const string WorkerExecutions = "vigil.worker.executions";
+    public const string WorkerRecovered = "vigil.worker.recovered";
     public const string DefinitionArtifact = "flow.yaml";
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

@@ -59,6 +59,12 @@ public sealed record FlowRunnerOptions
 
     /// <summary>The clock for durations.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// When set, every step attempt (and foreach item) runs as a Quartz job on a <c>vigil worker</c> through this dispatcher
+    /// (a distributed flow run, PostgreSQL stores); null (the default): steps run in this process.
+    /// </summary>
+    public StepDispatcher? Dispatcher { get; init; }
 }
 
 /// <summary>
@@ -172,6 +178,11 @@ public sealed class FlowRunner
 
         tags[FlowTags.Kind] = "flow";
         tags[FlowTags.FlowName] = flow.Name;
+        if (_options.Dispatcher is not null)
+        {
+            tags[FlowTags.Distributed] = "true";
+        }
+
         if (resumedFrom is not null)
         {
             tags[FlowTags.ResumedFrom] = resumedFrom;
@@ -233,8 +244,7 @@ public sealed class FlowRunner
         string? state;
         try
         {
-            items = step.ForEach is null ? null
-                : step.ForEach.Items ?? FlowYaml.ParseItems(flow.Substitute(step.ForEach.Template!, null, step.Name), $"step '{step.Name}'");
+            items = StepAttempt.Items(flow, step);
             inputs = await ResolveInputsAsync(flow, step, cancellationToken).ConfigureAwait(false);
             var resolved = flow.ResolveParameters(kind, step, null);
             state = await kind.StateAsync(_store, resolved, cancellationToken).ConfigureAwait(false);
@@ -387,54 +397,53 @@ public sealed class FlowRunner
             var done = await pipeline.ExecuteAsync(async ct =>
             {
                 var attempt = Interlocked.Increment(ref attempts);
-                var work = Path.Combine(_options.WorkDirectory, run.RunId, attempt.ToString(CultureInfo.InvariantCulture));
-                TryDeleteDirectory(work);
-                Directory.CreateDirectory(work);
+                var request = new StepAttemptRequest(flow.RunId, step.Name, run.RunId, index, attempt, parameters, inputs, step.Timeout);
+                if (_options.Dispatcher is { } dispatcher)
+                {
+                    flow.Report(FlowEventKind.StepStarted, label, $"{label}: queued for a vigil worker ({kind.Name}, attempt {attempt.ToString(CultureInfo.InvariantCulture)})");
+                    return await dispatcher.RunAsync(request, Log, ct).ConfigureAwait(false);
+                }
+
                 flow.Report(FlowEventKind.StepStarted, label, $"{label}: started ({kind.Name}, attempt {attempt.ToString(CultureInfo.InvariantCulture)})");
-                var context = new StepContext(flow, step, run.RunId, item, index, attempt, parameters, inputs, work, Log);
-                try
-                {
-                    await kind.ExecuteAsync(context, ct).ConfigureAwait(false);
-                    CheckOutputs(kind, step, context, label);
-                    return context;
-                }
-                catch
-                {
-                    TryDeleteDirectory(work); // a failed attempt leaves no output behind
-                    throw;
-                }
+                return await StepAttempt.RunAsync(flow, kind, step, item, request, _options.WorkDirectory, Log, ct).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
 
-            // Commit: each output file into the content-addressed store, recorded once on the step's run.
-            var outputs = new List<StepArtifact>();
-            foreach (var (name, path) in done.WrittenOutputs.OrderBy(kv => DeclaredOrder(kind, step, kv.Key)))
+            // Commit: the outputs (already content-addressed in the artifact store) recorded once on the step's run.
+            var outputs = done.Outputs;
+            foreach (var o in outputs)
             {
-                var stored = await _store.Artifacts.PutFileAsync(path, CancellationToken.None).ConfigureAwait(false);
-                await _store.RecordArtifactAsync(run.RunId, $"outputs/{name}/{Path.GetFileName(path)}", stored, CancellationToken.None).ConfigureAwait(false);
-                outputs.Add(new StepArtifact(name, Path.GetFileName(path), stored.Sha256, stored.SizeBytes));
+                await _store.RecordArtifactAsync(run.RunId, $"outputs/{o.Name}/{o.FileName}", new StoredArtifact(o.Sha256, o.SizeBytes), CancellationToken.None).ConfigureAwait(false);
             }
 
-            TryDeleteDirectory(done.WorkDirectory);
             var metrics = new Dictionary<string, double>(done.Metrics, StringComparer.Ordinal)
             {
                 ["attempts"] = attempts,
                 ["duration_s"] = (_options.Time.GetUtcNow() - started).TotalSeconds,
             };
             await LogMetricsAsync(run.RunId, metrics).ConfigureAwait(false);
-            await _store.SetTagsAsync(run.RunId, new Dictionary<string, string>
+            var doneTags = new Dictionary<string, string>
             {
                 [FlowTags.Outputs] = FlowTags.WriteArtifacts(outputs),
                 [FlowTags.Attempts] = attempts.ToString(CultureInfo.InvariantCulture),
-            }, CancellationToken.None).ConfigureAwait(false);
+            };
+            if (done.Worker is not null)
+            {
+                doneTags[FlowTags.Worker] = done.Worker;
+                doneTags[FlowTags.WorkerExecutions] = done.Executions.ToString(CultureInfo.InvariantCulture);
+                doneTags[FlowTags.WorkerRecovered] = done.Executions > 1 ? "true" : "false";
+            }
+
+            await _store.SetTagsAsync(run.RunId, doneTags, CancellationToken.None).ConfigureAwait(false);
             await SaveLogAsync(run.RunId, log).ConfigureAwait(false);
             await _store.EndRunAsync(run.RunId, RunStatus.Finished, CancellationToken.None).ConfigureAwait(false);
             flow.Report(FlowEventKind.StepFinished, label, $"{label}: finished in {Seconds(started)}" +
+                (done.Worker is null ? "" : $" on worker {done.Worker}{(done.Executions > 1 ? $" (recovered: {done.Executions.ToString(CultureInfo.InvariantCulture)} executions)" : "")}") +
                 (attempts > 1 ? $" after {attempts.ToString(CultureInfo.InvariantCulture)} attempts" : "") +
                 (outputs.Count > 0 ? $"; {string.Join(", ", outputs.Select(o => $"{o.Name} sha256:{o.Sha256[..12]}"))}" : ""));
             return new StepRecord
             {
                 Name = step.Name, Kind = step.Kind, RunId = run.RunId, Status = "finished", Attempts = attempts, Started = started, Ended = _options.Time.GetUtcNow(),
-                Key = key, Outputs = outputs, Metrics = metrics, Index = index, Item = item?.ToString(),
+                Key = key, Outputs = outputs, Metrics = metrics, Index = index, Item = item?.ToString(), Worker = done.Worker, Executions = done.Executions,
             };
         }
         catch (Exception e)
@@ -442,11 +451,19 @@ public sealed class FlowRunner
             var cancelled = e is OperationCanceledException && cancellationToken.IsCancellationRequested;
             var reason = cancelled ? "cancelled" : Reason(e, step);
             Log($"failed: {reason}");
-            await TryTagAsync(run.RunId, new Dictionary<string, string>
+            var failedTags = new Dictionary<string, string>
             {
                 [FlowTags.Error] = reason,
                 [FlowTags.Attempts] = attempts.ToString(CultureInfo.InvariantCulture),
-            }).ConfigureAwait(false);
+            };
+            if (e is RemoteStepException remote)
+            {
+                failedTags[FlowTags.Worker] = remote.Worker;
+                failedTags[FlowTags.WorkerExecutions] = remote.Executions.ToString(CultureInfo.InvariantCulture);
+                failedTags[FlowTags.WorkerRecovered] = remote.Executions > 1 ? "true" : "false";
+            }
+
+            await TryTagAsync(run.RunId, failedTags).ConfigureAwait(false);
             try
             {
                 await LogMetricsAsync(run.RunId, new Dictionary<string, double> { ["attempts"] = attempts, ["duration_s"] = (_options.Time.GetUtcNow() - started).TotalSeconds }).ConfigureAwait(false);
@@ -479,23 +496,24 @@ public sealed class FlowRunner
     internal static bool IsRetryable(Exception e, CancellationToken flowToken) => e switch
     {
         OperationCanceledException when flowToken.IsCancellationRequested => false,
+        RemoteStepException remote => remote.Retryable,
         TrackingException => true,
         VigilException or ArgumentException => false,
         _ => true,
     };
 
-    private ResiliencePipeline<StepContext> Pipeline(StepDefinition step, string label, List<string> errors, FlowRunContext flow, CancellationToken flowToken)
+    private ResiliencePipeline<StepAttemptResult> Pipeline(StepDefinition step, string label, List<string> errors, FlowRunContext flow, CancellationToken flowToken)
     {
-        var builder = new ResiliencePipelineBuilder<StepContext>();
+        var builder = new ResiliencePipelineBuilder<StepAttemptResult>();
         if (step.Retries > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions<StepContext>
+            builder.AddRetry(new RetryStrategyOptions<StepAttemptResult>
             {
                 MaxRetryAttempts = step.Retries,
                 Delay = step.Backoff,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = false,
-                ShouldHandle = new PredicateBuilder<StepContext>().Handle<Exception>(e => IsRetryable(e, flowToken)),
+                ShouldHandle = new PredicateBuilder<StepAttemptResult>().Handle<Exception>(e => IsRetryable(e, flowToken)),
                 OnRetry = args =>
                 {
                     var reason = args.Outcome.Exception is { } ex ? Reason(ex, step) : "failed";
@@ -549,7 +567,7 @@ public sealed class FlowRunner
         await _store.EndRunAsync(run.RunId, RunStatus.Finished, CancellationToken.None).ConfigureAwait(false);
         flow.Report(FlowEventKind.StepReused, label, $"{label}: reused from run {origin} (inputs and parameters unchanged)" +
             (prior.Outputs.Count > 0 && prior.Items.Count == 0 ? $"; {string.Join(", ", prior.Outputs.Select(o => $"{o.Name} sha256:{o.Sha256[..12]}"))}" : ""));
-        return prior with { RunId = run.RunId, Reused = true, ReusedFrom = origin, Attempts = 0, Started = now, Ended = now, Error = null, Metrics = metrics };
+        return prior with { RunId = run.RunId, Reused = true, ReusedFrom = origin, Attempts = 0, Started = now, Ended = now, Error = null, Metrics = metrics, Worker = null, Executions = 0 };
     }
 
     private async Task<IReadOnlyDictionary<string, IReadOnlyList<StepArtifact>>> ResolveInputsAsync(FlowRunContext flow, StepDefinition step, CancellationToken cancellationToken)
@@ -596,25 +614,6 @@ public sealed class FlowRunner
         }
 
         return inputs;
-    }
-
-    private static void CheckOutputs(StepKind kind, StepDefinition step, StepContext context, string label)
-    {
-        IReadOnlyList<string> declared = kind.FlowDeclaresPorts ? [.. step.Outputs.Select(StepKind.OutputName)] : [.. kind.Outputs.Select(o => o.Name)];
-        foreach (var name in declared)
-        {
-            if (!context.WrittenOutputs.TryGetValue(name, out var path) || !File.Exists(path))
-            {
-                throw new StepFailedException($"step {label} did not write its output '{name}'");
-            }
-        }
-    }
-
-    private static int DeclaredOrder(StepKind kind, StepDefinition step, string name)
-    {
-        List<string> declared = kind.FlowDeclaresPorts ? [.. step.Outputs.Select(StepKind.OutputName)] : [.. kind.Outputs.Select(o => o.Name)];
-        var i = declared.IndexOf(name);
-        return i < 0 ? int.MaxValue : i;
     }
 
     private async Task<bool> AllPresentAsync(IReadOnlyList<StepArtifact> outputs, CancellationToken cancellationToken)
@@ -735,30 +734,13 @@ public sealed class FlowRunner
         return e switch
         {
             TimeoutRejectedException => $"timed out after {step?.Timeout?.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) ?? "?"} s",
-            VigilException or StepAttemptException or ArgumentException or IOException or InvalidDataException or FormatException or HttpRequestException => OneLine(e.Message),
+            VigilException or StepAttemptException or RemoteStepException or ArgumentException or IOException or InvalidDataException or FormatException or HttpRequestException => OneLine(e.Message),
             _ => $"internal error: {e.GetType().Name}: {OneLine(e.Message)}",
         };
     }
 
     private static string OneLine(string text) =>
         string.Join(' ', text.Split((char[])['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private sealed class StepItemFailed(StepRecord record) : Exception(record.Error)
     {

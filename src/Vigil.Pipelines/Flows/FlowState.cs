@@ -122,6 +122,8 @@ public static class FlowState
             Items = items,
             Index = int.TryParse(run.Tags.GetValueOrDefault(FlowTags.ItemIndex), NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : -1,
             Item = run.Tags.GetValueOrDefault(FlowTags.ItemText),
+            Worker = run.Tags.GetValueOrDefault(FlowTags.Worker),
+            Executions = int.TryParse(run.Tags.GetValueOrDefault(FlowTags.WorkerExecutions), NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) ? x : 0,
         };
     }
 

@@ -27,6 +27,9 @@ public sealed record FlowSchedulerOptions
 
     /// <summary>Settings of the flow runner each fire uses.</summary>
     public FlowRunnerOptions? Runner { get; init; }
+
+    /// <summary>Settings of the step dispatcher of distributed schedules' fires (their steps run on <c>vigil worker</c> processes).</summary>
+    public StepDispatcherOptions? Dispatcher { get; init; }
 }
 
 /// <summary>
@@ -69,7 +72,9 @@ public sealed class FlowScheduler : IAsyncDisposable
     private readonly FlowSchedulerOptions _options;
     private readonly IScheduler _quartz;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _dispatcherLock = new(1, 1);
     private FileStream? _sqliteLock;
+    private StepDispatcher? _dispatcher;
 
     private FlowScheduler(ITrackingStore store, FlowScheduleStore schedules, StepRegistry registry, FlowSchedulerOptions options, IScheduler quartz, string instanceId, bool clustered)
     {
@@ -121,35 +126,7 @@ public sealed class FlowScheduler : IAsyncDisposable
         IScheduler quartz;
         try
         {
-            quartz = await QuartzSchedulerBuilder.Create(q =>
-            {
-                q.ConfigureScheduler(o =>
-                {
-                    o.InstanceName = "vigil";
-                    o.InstanceId = instanceId;
-                    o.IdleWaitTime = options.IdleWaitTime;
-                });
-                q.UseDefaultThreadPool(options.Concurrency);
-                if (connection is null)
-                {
-                    q.UseInMemoryStore(_ => { });
-                }
-                else
-                {
-                    q.UsePersistentStore(s =>
-                    {
-                        s.UsePostgres(connection);
-                        s.UseSystemTextJsonSerializer();
-                        s.UseClustering(c =>
-                        {
-                            c.CheckinInterval = options.ClusterCheckinInterval;
-                            c.CheckinMisfireThreshold = options.ClusterCheckinInterval;
-                        });
-                        s.ConfigureStore(o => o.TablePrefix = TablePrefix);
-                        s.ProvisionSchema();
-                    });
-                }
-            }).BuildScheduler(cancellationToken).ConfigureAwait(false);
+            quartz = await QuartzCluster.BuildAsync("vigil", instanceId, connection, options.Concurrency, options.IdleWaitTime, options.ClusterCheckinInterval, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -288,7 +265,13 @@ public sealed class FlowScheduler : IAsyncDisposable
         try
         {
             var flow = FlowCatalog.Load(schedule.Flow, _registry);
-            var runner = new FlowRunner(_store, _registry, _options.Runner);
+            var runnerOptions = _options.Runner ?? new FlowRunnerOptions();
+            if (schedule.Distributed)
+            {
+                runnerOptions = runnerOptions with { Dispatcher = await DispatcherAsync(ct).ConfigureAwait(false) };
+            }
+
+            var runner = new FlowRunner(_store, _registry, runnerOptions);
             var tags = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 [ScheduleTag] = name,
@@ -296,7 +279,7 @@ public sealed class FlowScheduler : IAsyncDisposable
                 [InstanceTag] = InstanceId,
             };
             var result = await runner.RunAsync(flow, schedule.Parameters, tags, null, ct).ConfigureAwait(false);
-            Log($"schedule {name}: fire at {Iso(scheduledFireTime)} ran flow {flow.Name} as run {result.RunId}: {result.Status}{(result.Error is null ? "" : $" ({result.Error})")}");
+            Log($"schedule {name}: fire at {Iso(scheduledFireTime)} ran flow {flow.Name}{(schedule.Distributed ? " (distributed)" : "")} as run {result.RunId}: {result.Status}{(result.Error is null ? "" : $" ({result.Error})")}");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -305,6 +288,20 @@ public sealed class FlowScheduler : IAsyncDisposable
         catch (Exception e)
         {
             Log($"schedule {name}: fire at {Iso(scheduledFireTime)} failed: {FlowRunner.Reason(e)}");
+        }
+    }
+
+    /// <summary>The one dispatcher of this scheduler's distributed fires (created on the first).</summary>
+    private async Task<StepDispatcher> DispatcherAsync(CancellationToken cancellationToken)
+    {
+        await _dispatcherLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _dispatcher ??= await StepDispatcher.CreateAsync(_store, _options.Dispatcher, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _dispatcherLock.Release();
         }
     }
 
@@ -319,6 +316,14 @@ public sealed class FlowScheduler : IAsyncDisposable
         catch (SchedulerException)
         {
         }
+
+        if (_dispatcher is not null)
+        {
+            await _dispatcher.DisposeAsync().ConfigureAwait(false);
+            _dispatcher = null;
+        }
+
+        _dispatcherLock.Dispose();
 
         _stopping.Dispose();
         if (_sqliteLock is not null)

@@ -26,6 +26,9 @@ public sealed record FlowSchedule
     /// <summary>Whether fires are suspended.</summary>
     public bool Paused { get; init; }
 
+    /// <summary>Whether each fire runs the flow distributed: its steps as Quartz jobs run by <c>vigil worker</c> processes (PostgreSQL stores).</summary>
+    public bool Distributed { get; init; }
+
     /// <summary>When the schedule was added.</summary>
     public DateTimeOffset Created { get; init; }
 
@@ -72,6 +75,7 @@ public sealed class FlowScheduleStore
             TimeZone = schedule.TimeZone,
             ParamsJson = JsonSerializer.Serialize(schedule.Parameters.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value)),
             Paused = schedule.Paused,
+            Distributed = schedule.Distributed,
             CreatedUs = now,
             UpdatedUs = now,
         };
@@ -126,6 +130,7 @@ public sealed class FlowScheduleStore
         TimeZone = r.TimeZone,
         Parameters = JsonSerializer.Deserialize<Dictionary<string, string>>(r.ParamsJson) ?? [],
         Paused = r.Paused,
+        Distributed = r.Distributed,
         Created = Micros.To(r.CreatedUs),
         Updated = Micros.To(r.UpdatedUs),
         LastFire = Micros.To(r.LastFireUs),

@@ -8,18 +8,35 @@ internal sealed partial class SqlTrackingStore
     /// <summary>The first schema version with table <c>flow_schedules</c>.</summary>
     internal const int SchedulesVersion = 9;
 
-    private const string ScheduleSelect = """
+    private const string ScheduleSelectTemplate = """
         SELECT name AS Name, flow AS Flow, cron AS Cron, cron_text AS CronText, time_zone AS TimeZone, params_json AS ParamsJson,
-               CASE WHEN paused THEN 1 ELSE 0 END AS PausedFlag, created_us AS CreatedUs, updated_us AS UpdatedUs, last_fire_us AS LastFireUs
+               CASE WHEN paused THEN 1 ELSE 0 END AS PausedFlag, {0} AS DistributedFlag, created_us AS CreatedUs, updated_us AS UpdatedUs, last_fire_us AS LastFireUs
         FROM flow_schedules
         """;
+
+    /// <summary>The first schema version with <c>flow_schedules.distributed</c> and the step commit tables.</summary>
+    internal const int DistributedVersion = 10;
+
+    private string ScheduleSelect => string.Format(System.Globalization.CultureInfo.InvariantCulture, ScheduleSelectTemplate,
+        SchemaVersion >= DistributedVersion ? "CASE WHEN distributed THEN 1 ELSE 0 END" : "0");
 
     internal Task<bool> InsertScheduleAsync(ScheduleRow row, CancellationToken ct)
     {
         RequireSchedules();
         return WriteAsync(async (c, tx) =>
         {
-            var n = await c.ExecuteAsync(Cmd("""
+            if (row.Distributed && SchemaVersion < DistributedVersion)
+            {
+                throw new TrackingException($"the {Backend} store {Location} is at schema version {SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)}, which has no distributed schedules; open it with all migrations applied");
+            }
+
+            var n = await c.ExecuteAsync(Cmd(SchemaVersion >= DistributedVersion
+                ? """
+                INSERT INTO flow_schedules (name, flow, cron, cron_text, time_zone, params_json, paused, distributed, created_us, updated_us, last_fire_us)
+                VALUES (@Name, @Flow, @Cron, @CronText, @TimeZone, @ParamsJson, @Paused, @Distributed, @CreatedUs, @UpdatedUs, NULL)
+                ON CONFLICT (name) DO NOTHING
+                """
+                : """
                 INSERT INTO flow_schedules (name, flow, cron, cron_text, time_zone, params_json, paused, created_us, updated_us, last_fire_us)
                 VALUES (@Name, @Flow, @Cron, @CronText, @TimeZone, @ParamsJson, @Paused, @CreatedUs, @UpdatedUs, NULL)
                 ON CONFLICT (name) DO NOTHING
@@ -112,6 +129,14 @@ internal sealed class ScheduleRow
     {
         get => PausedFlag != 0;
         set => PausedFlag = value ? 1 : 0;
+    }
+
+    public long DistributedFlag { get; set; }
+
+    public bool Distributed
+    {
+        get => DistributedFlag != 0;
+        set => DistributedFlag = value ? 1 : 0;
     }
 
     public long CreatedUs { get; set; }

@@ -217,6 +217,30 @@ internal sealed class SqliteDialect : SqlDialect
             updated_us INTEGER NOT NULL,
             last_fire_us INTEGER);
         """,
+        // 10: distributed flows (vigil worker): distributed schedules, step executions and the once-only step commits
+        """
+        ALTER TABLE flow_schedules ADD COLUMN distributed INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE flow_step_executions (
+            id INTEGER PRIMARY KEY,
+            step_run_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            worker TEXT NOT NULL,
+            started_us INTEGER NOT NULL);
+        CREATE INDEX flow_step_executions_attempt ON flow_step_executions (step_run_id, attempt);
+        CREATE TABLE flow_step_commits (
+            step_run_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            execution INTEGER NOT NULL,
+            worker TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            retryable INTEGER NOT NULL DEFAULT 0,
+            outputs_json TEXT NOT NULL,
+            metrics_json TEXT NOT NULL,
+            log_text TEXT NOT NULL,
+            committed_us INTEGER NOT NULL,
+            PRIMARY KEY (step_run_id, attempt)) WITHOUT ROWID;
+        """,
     ];
 
     public override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ public static class StoreFactory
     public const string HomeVariable = "VIGIL_HOME";
 
     /// <summary>The newest store schema version this build of Vigil reads and writes.</summary>
-    public const int SupportedSchemaVersion = 9;
+    public const int SupportedSchemaVersion = 10;
 
     /// <summary>Opens the store; see the type summary for how <paramref name="storeSpec"/> is read.</summary>
     public static Task<ITrackingStore> OpenAsync(string? storeSpec = null, string? vigilHome = null, CancellationToken cancellationToken = default) =>
