@@ -31,7 +31,7 @@ internal static class MonitorCommand
         var validationShare = new Option<double>("--validation-fraction") { Description = "Share of rows in the validation period; the rest is untouched.", DefaultValueFactory = _ => 0.2 };
         var stattest = new Option<string>("--stattest") { HelpName = "auto|NAME", Description = "The drift statistic (auto: Evidently's choice per column).", DefaultValueFactory = _ => "auto" };
         var k = new Option<int>("--k") { Description = "k for precision@k.", DefaultValueFactory = _ => 100 };
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"batches\": [{window, start, end, predictions, alert_rate, labelled_share, realized, estimated, drift}]}." };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"model\", \"threshold\", \"estimation\", \"batches\": [{window, start, end, predictions, alert_rate, labelled_share, realized, estimated: {auc_pr, recall_at_threshold, precision_at_threshold, expected_positives}, drift}]}." };
         var html = new Option<string?>("--html") { HelpName = "FILE", Description = "Write the HTML report (a line per batch, drift and performance over batches)." };
         var cmd = new Command("batches", "Split data by time into reference / validation / untouched, score 10 sequential batches, and report drift and performance per batch.")
         {
@@ -85,6 +85,7 @@ internal static class MonitorCommand
                     w.WriteStartObject();
                     w.WriteString("model", loaded.Reference);
                     w.WriteNumber("threshold", loaded.Bundle.Threshold);
+                    w.WriteString("estimation", Cbpe.Describe(loaded.Bundle));
                     ReportJson.WriteWindows(w, "batches", report.Windows);
                     w.WriteEndObject();
                 }
@@ -94,7 +95,9 @@ internal static class MonitorCommand
             }
 
             var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(report.Title));
-            foreach (var c in new[] { "batch", "rows", "alert rate", "drifted features", "dataset drift", "prediction drift", "AUC-PR", "recall@thr" })
+            var estimated = loaded.Bundle.Calibrator is not null;
+            string[] estimatedColumns = estimated ? ["AUC-PR (est.)", "recall@thr (est.)"] : [];
+            foreach (var c in (string[])["batch", "rows", "alert rate", "drifted features", "dataset drift", "prediction drift", "AUC-PR", "recall@thr", .. estimatedColumns])
             {
                 table.AddColumn(c is "batch" ? new TableColumn(c) : new TableColumn(c).RightAligned());
             }
@@ -102,7 +105,8 @@ internal static class MonitorCommand
             foreach (var w in report.Windows)
             {
                 var d = w.Drift!;
-                table.AddRow(
+                string[] cells =
+                [
                     Markup.Escape(w.Label),
                     w.Predictions.ToString("N0", CultureInfo.InvariantCulture),
                     w.AlertRate.ToString("P2", CultureInfo.InvariantCulture),
@@ -110,12 +114,23 @@ internal static class MonitorCommand
                     d.DatasetDrift ? "[red]yes[/]" : "no",
                     d.Prediction is { Drift: true } ? "[red]yes[/]" : "no",
                     w.Realized.TryGetValue("auc_pr", out var ap) ? ap.ToString("F4", CultureInfo.InvariantCulture) : "-",
-                    w.Realized.TryGetValue("recall_at_threshold", out var rc) ? rc.ToString("F4", CultureInfo.InvariantCulture) : "-");
+                    w.Realized.TryGetValue("recall_at_threshold", out var rc) ? rc.ToString("F4", CultureInfo.InvariantCulture) : "-",
+                ];
+                if (estimated)
+                {
+                    cells = [.. cells, Est(w, "auc_pr"), Est(w, "recall_at_threshold")];
+                }
+
+                table.AddRow(cells);
             }
 
             Terminal.Out.Write(table);
+            Terminal.Out.WriteLine(estimated ? "(est.): estimated by CBPE from the calibrated probabilities of the batch's predictions, without its labels." : Cbpe.Describe(loaded.Bundle));
             return CliApp.Ok;
         });
         return cmd;
     }
+
+    private static string Est(ReportWindow w, string name) =>
+        w.Estimated.TryGetValue(name, out var v) && double.IsFinite(v) ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
 }

@@ -168,29 +168,30 @@ public static class HtmlReport
             .Append(LineChart(labels, [new Series("alert rate", windows.Select(w => w.AlertRate).ToArray(), false)], 540, 240, percent: true))
             .Append("</figure>");
         var metricNames = new SortedSet<string>(StringComparer.Ordinal);
+        var estimatedNames = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var w in windows)
         {
             metricNames.UnionWith(w.Realized.Keys);
-            metricNames.UnionWith(w.Estimated.Keys);
+            estimatedNames.UnionWith(w.Estimated.Keys);
         }
 
-        if (metricNames.Count > 0)
+        if (metricNames.Count > 0 || estimatedNames.Count > 0)
         {
             var series = new List<Series>();
             foreach (var m in metricNames)
             {
-                if (windows.Any(w => w.Realized.ContainsKey(m)))
-                {
-                    series.Add(new Series(m, windows.Select(w => w.Realized.GetValueOrDefault(m, double.NaN)).ToArray(), false));
-                }
+                series.Add(new Series(m, windows.Select(w => w.Realized.GetValueOrDefault(m, double.NaN)).ToArray(), false));
+            }
 
-                if (windows.Any(w => w.Estimated.ContainsKey(m)))
+            foreach (var m in estimatedNames)
+            {
+                if (m != "expected_positives") // a count, not a rate: table only
                 {
                     series.Add(new Series(m + " (estimated)", windows.Select(w => w.Estimated.GetValueOrDefault(m, double.NaN)).ToArray(), true));
                 }
             }
 
-            h.Append("<figure><figcaption><b>performance</b> (dashed: estimated before labels, CBPE)</figcaption>")
+            h.Append("<figure><figcaption><b>performance</b> (solid: realized from labels; dashed: <i>estimated</i> before labels, CBPE)</figcaption>")
                 .Append(LineChart(labels, series, 540, 240, percent: false)).Append("</figure>");
         }
 
@@ -204,7 +205,12 @@ public static class HtmlReport
         h.Append("</div><table><thead><tr><th>window</th><th class=\"n\">predictions</th><th class=\"n\">alert rate</th><th class=\"n\">labelled</th>");
         foreach (var m in metricNames)
         {
-            h.Append("<th class=\"n\">").Append(E(m)).Append("</th>");
+            h.Append("<th class=\"n\">").Append(E(Header(m))).Append("</th>");
+        }
+
+        foreach (var m in estimatedNames)
+        {
+            h.Append("<th class=\"n est\"><i>").Append(E(Header(m))).Append(" (est.)</i></th>");
         }
 
         var withDrift = windows.Any(w => w.Drift is not null);
@@ -220,17 +226,12 @@ public static class HtmlReport
                 .Append("</td><td class=\"n\">").Append(P(w.AlertRate)).Append("</td><td class=\"n\">").Append(P(w.LabelledShare)).Append("</td>");
             foreach (var m in metricNames)
             {
-                h.Append("<td class=\"n\">");
-                if (w.Realized.TryGetValue(m, out var r))
-                {
-                    h.Append(N(r));
-                }
-                else if (w.Estimated.TryGetValue(m, out var e))
-                {
-                    h.Append("<i>").Append(N(e)).Append(" (estimated)</i>");
-                }
+                h.Append("<td class=\"n\">").Append(w.Realized.TryGetValue(m, out var r) ? N(r) : "").Append("</td>");
+            }
 
-                h.Append("</td>");
+            foreach (var m in estimatedNames)
+            {
+                h.Append("<td class=\"n est\"><i>").Append(w.Estimated.TryGetValue(m, out var e) ? N(e) : "").Append("</i></td>");
             }
 
             if (withDrift)
@@ -243,8 +244,26 @@ public static class HtmlReport
             h.Append("</tr>");
         }
 
-        h.Append("</tbody></table></section>");
+        h.Append("</tbody></table>");
+        if (estimatedNames.Count > 0)
+        {
+            h.Append("<p class=\"legend\"><i>(est.)</i>: <b>estimated</b> by CBPE from the model's calibrated probabilities over all the window's predictions, before labels arrive: an expectation, not a measurement; realized columns come from the labels.</p>");
+        }
+
+        h.Append("</section>");
     }
+
+    /// <summary>A metric's column header: AUC-PR, recall@thr, ... (the JSON name otherwise).</summary>
+    internal static string Header(string metric) => metric switch
+    {
+        "auc_pr" => "AUC-PR",
+        "auc_roc" => "AUC-ROC",
+        "recall_at_threshold" => "recall@thr",
+        "precision_at_threshold" => "precision@thr",
+        "expected_positives" => "expected positives",
+        "labelled_positives" => "labelled positives",
+        _ => metric,
+    };
 
     private sealed record Series(string Name, double[] Values, bool Dashed);
 
