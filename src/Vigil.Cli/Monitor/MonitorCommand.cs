@@ -17,6 +17,108 @@ internal static class MonitorCommand
     {
         var cmd = new Command("monitor", "Monitoring scenarios over data files.");
         cmd.Subcommands.Add(BuildBatches());
+        cmd.Subcommands.Add(BuildSplit());
+        return cmd;
+    }
+
+    /// <summary>
+    /// <c>vigil monitor split --data tx.parquet --out DIR</c>: writes the batch scenario's time split as files
+    /// (<c>reference</c>, <c>validation</c>, <c>untouched</c>), so that a model can be trained on the reference period and
+    /// calibrated on the validation period (<c>vigil train --data DIR/reference.parquet --validation DIR/validation.parquet</c>)
+    /// exactly as <c>monitor batches</c> splits.
+    /// </summary>
+    private static Command BuildSplit()
+    {
+        var data = new Option<string>("--data", "-d") { HelpName = "FILE", Description = "The data: .csv, .csv.gz or .parquet with a timestamp column.", Required = true };
+        var outDir = new Option<string>("--out", "-o") { HelpName = "DIR", Description = "The folder to write reference, validation and untouched files to (created when missing).", Required = true };
+        var time = new Option<string>("--time-column") { HelpName = "COL", Description = "The timestamp column.", DefaultValueFactory = _ => "timestamp" };
+        var referenceShare = new Option<double>("--reference-fraction") { Description = "Share of rows (in time order) in the reference period.", DefaultValueFactory = _ => 0.6 };
+        var validationShare = new Option<double>("--validation-fraction") { Description = "Share of rows in the validation period; the rest is untouched.", DefaultValueFactory = _ => 0.2 };
+        var format = new Option<string>("--format") { HelpName = "parquet|csv", Description = "The files' format.", DefaultValueFactory = _ => "parquet" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"reference\": {\"path\", \"rows\"}, \"validation\": {...}, \"untouched\": {...}}." };
+        var cmd = new Command("split", "Write the time split of 'monitor batches' (reference / validation / untouched) as files: train on the reference, calibrate on the validation rows.")
+        {
+            data, outDir, time, referenceShare, validationShare, format, json,
+        };
+        cmd.SetAction(parse =>
+        {
+            var path = OptionParsing.ExistingFile("--data", parse.GetRequiredValue(data));
+            var ext = parse.GetRequiredValue(format).ToLowerInvariant() switch
+            {
+                "parquet" => ".parquet",
+                "csv" => ".csv",
+                var other => throw new CliUsageException($"--format '{other}': expected parquet or csv"),
+            };
+            var options = new TimeSplitOptions
+            {
+                ReferenceFraction = OptionParsing.Fraction("--reference-fraction", parse.GetValue(referenceShare), allowOne: false),
+                ValidationFraction = OptionParsing.Fraction("--validation-fraction", parse.GetValue(validationShare), allowOne: false),
+            };
+            var frame = FrameFile.Read(path);
+            var timeColumn = parse.GetRequiredValue(time);
+            if (!frame.Contains(timeColumn))
+            {
+                throw new CliUsageException($"--time-column '{timeColumn}': no such column; columns are: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
+            }
+
+            TimeSplit split;
+            try
+            {
+                split = Splits.ByTime(frame, timeColumn, options);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliUsageException($"--data {Path.GetFileName(path)}: {e.Message}");
+            }
+
+            var dir = parse.GetRequiredValue(outDir);
+            Directory.CreateDirectory(dir);
+            var parts = new (string Name, int[] Rows)[] { ("reference", split.Reference), ("validation", split.Validation), ("untouched", split.Untouched) };
+            var written = new List<(string Name, string File, int Rows)>();
+            foreach (var (name, rows) in parts)
+            {
+                var file = Path.Combine(dir, name + ext);
+                if (File.Exists(file) || Directory.Exists(file))
+                {
+                    throw new CliUsageException($"--out: {file} exists; choose an empty folder");
+                }
+
+                written.Add((name, file, rows.Length));
+            }
+
+            foreach (var ((_, rows), (_, file, _)) in parts.Zip(written))
+            {
+                FrameFile.Write(frame.Take(rows), file);
+            }
+
+            if (parse.GetValue(json))
+            {
+                using var stream = new MemoryStream();
+                using (var w = new Utf8JsonWriter(stream))
+                {
+                    w.WriteStartObject();
+                    foreach (var (name, file, rows) in written)
+                    {
+                        w.WriteStartObject(name);
+                        w.WriteString("path", Path.GetFullPath(file));
+                        w.WriteNumber("rows", rows);
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                Terminal.OutWriter.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+                return CliApp.Ok;
+            }
+
+            foreach (var (name, file, rows) in written)
+            {
+                Terminal.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {rows:N0} rows -> {file}"));
+            }
+
+            return CliApp.Ok;
+        });
         return cmd;
     }
 
