@@ -43,8 +43,8 @@ public sealed class IsotonicCalibrator
     public int Positives { get; }
 
     /// <summary>
-    /// Fits the calibrator on <paramref name="scores"/> and their 0/1 <paramref name="labels"/>; rows with a NaN score are
-    /// left out.
+    /// Fits the calibrator on <paramref name="scores"/> and their 0/1 <paramref name="labels"/>; rows whose score is not a
+    /// finite number are left out.
     /// </summary>
     /// <exception cref="ArgumentException">Lengths differ, a label is not 0/1, or fewer than two usable rows or only one class.</exception>
     public static IsotonicCalibrator Fit(ReadOnlySpan<double> scores, ReadOnlySpan<int> labels)
@@ -63,7 +63,7 @@ public sealed class IsotonicCalibrator
                 throw new ArgumentException($"label {labels[i]} at row {i} is not 0 or 1", nameof(labels));
             }
 
-            if (!double.IsNaN(scores[i]))
+            if (double.IsFinite(scores[i]))
             {
                 order.Add(i);
                 positives += labels[i];
