@@ -60,6 +60,24 @@ public sealed class SearchTests
     }
 
     [Fact]
+    public async Task Supervised_candidates_are_calibrated_on_the_hold_out()
+    {
+        await using var fx = await LifecycleFixture.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var spec = LifecycleFixture.Spec() with { Model = "lightgbm", LightGbm = new LightGbmOptions { Iterations = 10, MinRowsPerLeaf = 5, Threads = 1 } };
+        var result = await fx.Lifecycle.SearchAsync(new SearchOptions
+        {
+            Data = fx.Data, Label = "label", Candidates = [new SearchCandidateSpec(spec, new Dictionary<string, string>())], Seed = 3, Experiment = "cal", RegisterAs = "calibrated",
+        }, null, ct);
+        result.Succeeded.ShouldBeTrue();
+        var version = result.Registered.ShouldHaveSingleItem();
+        var loaded = await fx.Lifecycle.LoadModelAsync(version.Uri.ToString(), null, ct);
+        var calibrator = loaded.Bundle.Calibrator.ShouldNotBeNull();
+        calibrator.Rows.ShouldBe(result.ValidationRows);
+        calibrator.Positives.ShouldBe(4); // 20% of the 20 positives, stratified
+    }
+
+    [Fact]
     public async Task A_candidate_that_fails_on_its_options_is_a_leaderboard_row_with_its_error()
     {
         await using var fx = await LifecycleFixture.CreateAsync();

@@ -94,6 +94,29 @@ public sealed class TrainTests
     }
 
     [Fact]
+    public async Task Supervised_training_with_validation_rows_or_a_calibration_fraction_stores_a_calibrator()
+    {
+        await using var fx = await LifecycleFixture.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var spec = LifecycleFixture.Spec() with { Model = "lightgbm", LightGbm = new Vigil.Detectors.LightGbmOptions { Iterations = 10, MinRowsPerLeaf = 5, Threads = 1 } };
+
+        var held = await fx.Lifecycle.TrainAsync(new TrainOptions { Data = fx.Data, Spec = spec, CalibrationFraction = 0.25, CalibrationSeed = 2 }, null, ct);
+        var calibrator = held.Bundle.Calibrator.ShouldNotBeNull();
+        calibrator.Rows.ShouldBe(250); // a stratified quarter held out from fitting
+        calibrator.Positives.ShouldBe(5);
+        held.Bundle.Manifest.Parameters["trainRows"].ShouldBe("750");
+
+        var given = await fx.Lifecycle.TrainAsync(new TrainOptions { Data = fx.Data, Spec = spec, Validation = fx.Data }, null, ct);
+        given.Bundle.Calibrator.ShouldNotBeNull().Rows.ShouldBe(LifecycleFixture.Rows);
+        given.Bundle.Manifest.Parameters["trainRows"].ShouldBe("1000");
+
+        (await fx.Lifecycle.TrainAsync(new TrainOptions { Data = fx.Data, Spec = spec }, null, ct)).Bundle.Calibrator.ShouldBeNull();
+        (await fx.Lifecycle.TrainAsync(new TrainOptions { Data = fx.Data, Spec = LifecycleFixture.Spec(), CalibrationFraction = 0.25 }, null, ct)).Bundle.Calibrator.ShouldBeNull(); // unsupervised
+        var bad = await Should.ThrowAsync<LifecycleException>(() => fx.Lifecycle.TrainAsync(new TrainOptions { Data = fx.Data, Spec = spec, CalibrationFraction = 1 }, null, ct));
+        bad.Message.ShouldContain("--calibration-fraction");
+    }
+
+    [Fact]
     public async Task Same_seed_and_data_give_the_same_scores()
     {
         await using var fx = await LifecycleFixture.CreateAsync();

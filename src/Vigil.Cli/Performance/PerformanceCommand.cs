@@ -8,7 +8,8 @@ namespace Vigil.Cli;
 
 /// <summary>
 /// <c>vigil performance --model NAME --window 1d [--since 30d] [--json] [--html F]</c>: realized performance per window
-/// of a served model from its logged predictions and the labels ingested for them.
+/// of a served model from its logged predictions and the labels ingested for them, and, when the model has a score
+/// calibrator, performance estimated before labels arrive (CBPE) per window, marked as estimated.
 /// </summary>
 internal static class PerformanceCommand
 {
@@ -18,9 +19,9 @@ internal static class PerformanceCommand
         var since = new Option<string?>("--since") { HelpName = "TIME", Description = "Predictions logged from this time (ISO-8601 or a duration back).", DefaultValueFactory = _ => "30d" };
         var until = new Option<string?>("--until") { HelpName = "TIME", Description = "Predictions logged before this time." };
         var k = new Option<int>("--k") { Description = "k for precision@k.", DefaultValueFactory = _ => 100 };
-        var json = new Option<bool>("--json") { Description = "Print JSON: model, threshold, windows [{window, start, end, predictions, alert_rate, labelled_share, realized: {...}, estimated: {...}}], total." };
+        var json = new Option<bool>("--json") { Description = "Print JSON: model, threshold, estimation, windows [{window, start, end, predictions, alert_rate, labelled_share, realized: {...}, estimated: {auc_pr, recall_at_threshold, precision_at_threshold, expected_positives}}], total." };
         var html = new Option<string?>("--html") { HelpName = "FILE", Description = "Also write an HTML report (alert rate and performance over time)." };
-        var cmd = new Command("performance", "Realized performance of a served model per time window, from its logged predictions and ingested labels.")
+        var cmd = new Command("performance", "Realized performance of a served model per time window, from its logged predictions and ingested labels; estimated (CBPE) before labels arrive when the model has a calibrator.")
         {
             window, since, until, k, json, html,
         };
@@ -72,7 +73,7 @@ internal static class PerformanceCommand
                     Reference = loaded.Reference,
                     Current = $"{total.Predictions.ToString("N0", CultureInfo.InvariantCulture)} logged predictions, {total.LabelledShare.ToString("P1", CultureInfo.InvariantCulture)} labelled",
                     Windows = windows,
-                    Notes = ["Realized metrics come from the labels ingested so far (labelled share per window); a window whose labels are one class has no AUC."],
+                    Notes = ["Realized metrics come from the labels ingested so far (labelled share per window); a window whose labels are one class has no AUC.", Cbpe.Describe(loaded.Bundle)],
                     Created = now,
                 }, htmlPath);
                 Terminal.Note($"report written to {htmlPath}");
@@ -92,6 +93,7 @@ internal static class PerformanceCommand
 
                     w.WriteNumber("threshold", loaded.Bundle.Threshold);
                     w.WriteString("window", windowText);
+                    w.WriteString("estimation", Cbpe.Describe(loaded.Bundle));
                     ReportJson.WriteWindows(w, "windows", windows);
                     w.WritePropertyName("total");
                     ReportJson.WriteWindow(w, total);
@@ -103,25 +105,36 @@ internal static class PerformanceCommand
             }
 
             var table = new Table().Border(TableBorder.Rounded).Title($"{Markup.Escape(model)}: realized performance per {Markup.Escape(windowText)} (threshold {loaded.Bundle.Threshold.ToString("G6", CultureInfo.InvariantCulture)})");
-            foreach (var c in new[] { "window", "predictions", "alert rate", "labelled", "AUC-PR", "recall@thr", "precision@thr", $"precision@{kValue}" })
+            var estimated = loaded.Bundle.Calibrator is not null;
+            string[] estimatedColumns = estimated ? ["AUC-PR (est.)", "recall@thr (est.)", "precision@thr (est.)"] : [];
+            foreach (var c in (string[])["window", "predictions", "alert rate", "labelled", "AUC-PR", "recall@thr", "precision@thr", $"precision@{kValue}", .. estimatedColumns])
             {
                 table.AddColumn(c == "window" ? new TableColumn(c) : new TableColumn(c).RightAligned());
             }
 
             foreach (var row in windows.Append(total))
             {
-                table.AddRow(
+                string[] cells =
+                [
                     Markup.Escape(row.Label),
                     row.Predictions.ToString("N0", CultureInfo.InvariantCulture),
                     Pct(row.AlertRate),
                     Pct(row.LabelledShare),
-                    Metric(row, "auc_pr"),
-                    Metric(row, "recall_at_threshold"),
-                    Metric(row, "precision_at_threshold"),
-                    Metric(row, $"precision_at_{kValue.ToString(CultureInfo.InvariantCulture)}"));
+                    Metric(row.Realized, "auc_pr"),
+                    Metric(row.Realized, "recall_at_threshold"),
+                    Metric(row.Realized, "precision_at_threshold"),
+                    Metric(row.Realized, $"precision_at_{kValue.ToString(CultureInfo.InvariantCulture)}"),
+                ];
+                if (estimated)
+                {
+                    cells = [.. cells, Metric(row.Estimated, "auc_pr"), Metric(row.Estimated, "recall_at_threshold"), Metric(row.Estimated, "precision_at_threshold")];
+                }
+
+                table.AddRow(cells);
             }
 
             Terminal.Out.Write(table);
+            Terminal.Out.WriteLine(estimated ? "(est.): estimated by CBPE from the calibrated probabilities of all the window's predictions, before labels arrive." : Cbpe.Describe(loaded.Bundle));
             return CliApp.Ok;
         });
         return cmd;
@@ -129,8 +142,6 @@ internal static class PerformanceCommand
 
     private static string Pct(double v) => double.IsFinite(v) ? v.ToString("P2", CultureInfo.InvariantCulture) : "-";
 
-    private static string Metric(ReportWindow w, string name) =>
-        w.Realized.TryGetValue(name, out var v) && double.IsFinite(v) ? v.ToString("F4", CultureInfo.InvariantCulture)
-        : w.Estimated.TryGetValue(name, out var e) && double.IsFinite(e) ? e.ToString("F4", CultureInfo.InvariantCulture) + " (estimated)"
-        : "-";
+    private static string Metric(IReadOnlyDictionary<string, double> metrics, string name) =>
+        metrics.TryGetValue(name, out var v) && double.IsFinite(v) ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
 }

@@ -34,6 +34,8 @@ internal static class TrainCommand
         var json = CliOutput.JsonOption("Print the result as JSON: run_id, experiment, model (name, version, uri), bundle, kind, rows, features, excluded_id_columns, threshold, metrics, read_seconds, fit_seconds.");
         var features = new Option<string?>("--features") { Description = "Comma-separated feature columns (default: every numeric and categorical column but label and id)." };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated columns never to use as features." };
+        var validation = new Option<string?>("--validation") { HelpName = "FILE", Description = "Labelled rows held out from fitting (same columns): a supervised model's scores are calibrated on them (isotonic) and the calibrator stored in the bundle, so performance can be estimated before labels arrive (CBPE)." };
+        var calibrationFraction = new Option<double>("--calibration-fraction") { Description = "Without --validation: the share of the training rows (stratified, seeded) held out for the calibrator of a supervised model; 0 = none.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "autoencoder and lightgbm: training threads (default: all cores); autoencoder weights do not depend on it." };
         var kindOptions = KindOptions();
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical,amount:float64'." };
@@ -42,7 +44,7 @@ internal static class TrainCommand
 
         var cmd = new Command("train", "Train a detector and save it as a model bundle.")
         {
-            data, label, model, seed, output, force, id, include, features, exclude, schema, onBadValue, threads, experiment, register, onnxFile, onnxSchema, settings, json,
+            data, label, model, seed, output, force, validation, calibrationFraction, id, include, features, exclude, schema, onBadValue, threads, experiment, register, onnxFile, onnxSchema, settings, json,
         };
         Deprecated.Option(cmd, "--model", "--kind");
         Deprecated.Option(cmd, "-m", "--kind");
@@ -122,6 +124,11 @@ internal static class TrainCommand
                 RegisterAs = registerName,
                 Parameters = onnxParameters,
                 Include = OptionParsing.List(parse.GetValue(include)),
+                Validation = parse.GetValue(validation) is { } validationPath
+                    ? DataSource.FromFile(OptionParsing.ExistingFile("--validation", validationPath), Schema(parse.GetValue(schema)), parse.GetValue(onBadValue))
+                    : null,
+                CalibrationFraction = parse.GetValue(calibrationFraction) is var cf && cf == 0 ? 0 : OptionParsing.Fraction("--calibration-fraction", cf, allowOne: false),
+                CalibrationSeed = parse.GetValue(seed),
             };
             await using var lifecycle = await CliLifecycle.OpenAsync(storeArgs, parse, experimentName is not null || registerName is not null, cancellationToken)
                 .ConfigureAwait(false);
@@ -161,6 +168,7 @@ internal static class TrainCommand
                 Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
             }
 
+            Terminal.Out.WriteLine(CalibrationText(bundle));
             if (outPath is not null)
             {
                 Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
@@ -238,8 +246,18 @@ internal static class TrainCommand
             ["metrics"] = result.Metrics is null ? new System.Text.Json.Nodes.JsonObject() : TrackingFormat.Map(result.Metrics),
             ["read_seconds"] = Math.Round(result.ReadTime.TotalSeconds, 3),
             ["fit_seconds"] = Math.Round(result.FitTime.TotalSeconds, 3),
+            ["calibration"] = result.Bundle.Calibrator is { } c
+                ? new System.Text.Json.Nodes.JsonObject { ["method"] = IsotonicCalibrator.Method, ["rows"] = c.Rows, ["positives"] = c.Positives, ["knots"] = c.X.Count }
+                : null,
         };
     }
+
+    /// <summary>One line on the bundle's score calibrator (what CBPE estimates from), or why it has none.</summary>
+    internal static string CalibrationText(ModelBundle bundle) => bundle.Calibrator is { } c
+        ? string.Create(CultureInfo.InvariantCulture, $"calibration: isotonic on {c.Rows:N0} validation rows ({c.Positives:N0} positive), {c.X.Count} knots: performance can be estimated before labels arrive (CBPE)")
+        : bundle.Descriptor.Supervised
+            ? "calibration: none (give --validation FILE or --calibration-fraction F for performance estimates before labels arrive)"
+            : "calibration: none (unsupervised kind: no performance estimate before labels arrive)";
 
     /// <summary>Prints the run and the registered version of a tracked training or import.</summary>
     internal static void RenderRun(RecordedRun? run)

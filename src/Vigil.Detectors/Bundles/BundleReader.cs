@@ -9,7 +9,7 @@ namespace Vigil.Detectors;
 /// <c>formatVersion</c> picks the loader before anything else is interpreted, the detector kind picks the reader from
 /// <see cref="DetectorCatalog"/> (data only: never a type named by the file), and every file is verified by size and
 /// SHA-256 before it is parsed. Version 1: manifest, transform and weights. Version 2: the same plus an optional
-/// reference profile (<c>profile.json</c>). Every version ever written stays readable (golden bundles in the tests).
+/// reference profile (<c>profile.json</c>) and an optional score calibrator (<c>calibration.json</c>, CBPE). Every version ever written stays readable (golden bundles in the tests).
 /// </summary>
 internal static class BundleReader
 {
@@ -152,10 +152,18 @@ internal static class BundleReader
             throw new BundleException(context.Path, ManifestFile, $"{ManifestFile} lists {ProfileFile}, which format version 1 does not have");
         }
 
-        return LoadCore(context, profile: null);
+        if (context.Files.ContainsKey(CalibrationFile))
+        {
+            throw new BundleException(context.Path, ManifestFile, $"{ManifestFile} lists {CalibrationFile}, which format version 1 does not have");
+        }
+
+        return LoadCore(context, profile: null, calibrator: null);
     }
 
-    /// <summary>Version 2: version 1 plus the reference profile when the bundle was trained on data.</summary>
+    /// <summary>
+    /// Version 2: version 1 plus the reference profile when the bundle was trained on data, and the score calibrator when
+    /// a supervised bundle was trained with validation rows (bundles without one load with no calibrator).
+    /// </summary>
     private static ModelBundle LoadV2(LoadContext context)
     {
         ReferenceProfile? profile = null;
@@ -171,10 +179,23 @@ internal static class BundleReader
             }
         }
 
-        return LoadCore(context, profile);
+        IsotonicCalibrator? calibrator = null;
+        if (context.Files.TryGetValue(CalibrationFile, out var calibration))
+        {
+            try
+            {
+                calibrator = IsotonicCalibrator.FromJson(calibration);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new BundleException(context.Path, CalibrationFile, $"{CalibrationFile} {e.Message}", e);
+            }
+        }
+
+        return LoadCore(context, profile, calibrator);
     }
 
-    private static ModelBundle LoadCore(LoadContext context, ReferenceProfile? profile)
+    private static ModelBundle LoadCore(LoadContext context, ReferenceProfile? profile, IsotonicCalibrator? calibrator)
     {
         var (path, manifest, descriptor, files) = context;
         var transform = ReadTransform(path, files[TransformFile]);
@@ -199,7 +220,7 @@ internal static class BundleReader
             throw;
         }
 
-        return new ModelBundle(manifest, transform, detector, descriptor, profile, files);
+        return new ModelBundle(manifest, transform, detector, descriptor, profile, files, calibrator);
     }
 
     private readonly record struct LoadContext(string Path, BundleManifest Manifest, DetectorDescriptor Descriptor, Dictionary<string, byte[]> Files);

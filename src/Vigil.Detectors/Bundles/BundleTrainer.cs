@@ -33,7 +33,10 @@ public sealed class BundleTrainer
     /// <summary>
     /// Fits the transform and the detector on <paramref name="data"/>; the label, the id column and the spec's excluded
     /// columns are never features. The reference profile is computed from <paramref name="data"/> and, when given, the
-    /// <paramref name="validation"/> rows (held out from fitting, same columns).
+    /// <paramref name="validation"/> rows (held out from fitting, same columns). For a supervised kind whose validation rows
+    /// carry the label with both classes, the bundle's scores of those rows are calibrated (<see cref="IsotonicCalibrator"/>)
+    /// and the calibrator is stored in the bundle, for performance estimation before labels arrive (CBPE); unsupervised
+    /// kinds never get one.
     /// </summary>
     /// <exception cref="ArgumentException">The spec does not fit the data or its options are invalid.</exception>
     /// <exception cref="FeatureDataException">A value cannot be turned into a feature.</exception>
@@ -104,7 +107,28 @@ public sealed class BundleTrainer
             TrainingRunId = spec.TrainingRunId,
             Parameters = parameters,
         };
-        return BundleWriter.Assemble(manifest, transform, detector, descriptor, profile);
+        var bundle = BundleWriter.Assemble(manifest, transform, detector, descriptor, profile);
+        if (descriptor.Supervised && validation is not null && spec.Label is { } label && validation.RowCount > 0)
+        {
+            if (!validation.Contains(label))
+            {
+                throw new ArgumentException($"the label column '{label}' is not in the validation rows", nameof(validation));
+            }
+
+            var validationLabels = TrainingLabels.Read(validation, label);
+            var positives = 0;
+            foreach (var l in validationLabels)
+            {
+                positives += l;
+            }
+
+            if (positives > 0 && positives < validationLabels.Length)
+            {
+                bundle = bundle.WithCalibrator(IsotonicCalibrator.Fit(bundle.Score(validation), validationLabels));
+            }
+        }
+
+        return bundle;
     }
 
     private static FeatureTransformOptions TransformOptions(TrainSpec spec)

@@ -16,7 +16,7 @@ internal static class BundleWriter
     /// The bundle of <paramref name="detector"/> with every file serialised and listed in the manifest with its size
     /// and SHA-256, in the current format version.
     /// </summary>
-    public static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, DetectorDescriptor descriptor, ReferenceProfile? profile)
+    public static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, DetectorDescriptor descriptor, ReferenceProfile? profile, IsotonicCalibrator? calibrator = null)
     {
         var transformBytes = JsonSerializer.SerializeToUtf8Bytes(transform.ToDocument(), BundleJsonContext.Default.TransformDocument);
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [TransformFile] = transformBytes };
@@ -24,6 +24,11 @@ internal static class BundleWriter
         if (profile is not null)
         {
             files[ProfileFile] = profile.ToJson();
+        }
+
+        if (calibrator is not null)
+        {
+            files[CalibrationFile] = calibrator.ToJson();
         }
 
         var hashes = new Dictionary<string, BundleFile>(StringComparer.Ordinal);
@@ -46,7 +51,7 @@ internal static class BundleWriter
             Threshold = detector.Threshold,
             Files = hashes,
         };
-        return new ModelBundle(full, transform, detector, descriptor, profile, files);
+        return new ModelBundle(full, transform, detector, descriptor, profile, files, calibrator);
     }
 
     public static void Save(ModelBundle bundle, string path, bool overwrite)

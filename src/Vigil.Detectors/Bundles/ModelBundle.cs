@@ -26,6 +26,12 @@ public sealed class ModelBundle
     public const string ProfileFile = "profile.json";
 
     /// <summary>
+    /// The score calibrator file name (format v2, supervised kinds trained with validation rows; see
+    /// <see cref="IsotonicCalibrator"/>): what CBPE estimates performance from before labels arrive.
+    /// </summary>
+    public const string CalibrationFile = "calibration.json";
+
+    /// <summary>
     /// The signature file name: an ECDSA P-256 signature of the exact bytes of <c>bundle.json</c> (see
     /// <see cref="BundleSigner"/>). It is not listed in the manifest; a bundle without it is unsigned.
     /// </summary>
@@ -48,8 +54,9 @@ public sealed class ModelBundle
 
     private readonly Dictionary<string, byte[]> _files;
 
-    internal ModelBundle(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, DetectorDescriptor descriptor, ReferenceProfile? profile, Dictionary<string, byte[]> files)
+    internal ModelBundle(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, DetectorDescriptor descriptor, ReferenceProfile? profile, Dictionary<string, byte[]> files, IsotonicCalibrator? calibrator = null)
     {
+        Calibrator = calibrator;
         Manifest = manifest;
         Transform = transform;
         Detector = detector;
@@ -79,6 +86,13 @@ public sealed class ModelBundle
     /// format-v1 bundles and for ONNX bundles made without data (<see cref="FromOnnx"/>).
     /// </summary>
     public ReferenceProfile? Profile { get; }
+
+    /// <summary>
+    /// The isotonic calibrator of the scores fitted on held-out labelled rows at training time (supervised kinds trained
+    /// with validation rows), or null: unsupervised kinds, supervised bundles trained without validation rows, and
+    /// bundles written before calibrators existed. Performance can be estimated before labels arrive (CBPE) only with one.
+    /// </summary>
+    public IsotonicCalibrator? Calibrator { get; }
 
     /// <summary>Every file of the bundle but <c>bundle.json</c>, by name (what <see cref="Save"/> writes).</summary>
     internal IReadOnlyDictionary<string, byte[]> Files => _files;
@@ -295,7 +309,25 @@ public sealed class ModelBundle
             merged[key] = value;
         }
 
-        return new ModelBundle(Manifest with { Metrics = merged }, Transform, Detector, Descriptor, Profile, _files);
+        return new ModelBundle(Manifest with { Metrics = merged }, Transform, Detector, Descriptor, Profile, _files, Calibrator);
+    }
+
+    /// <summary>
+    /// A copy with <paramref name="calibrator"/> stored as <c>calibration.json</c> (or without one, when null); the
+    /// manifest lists the file with its SHA-256 and records the method and the calibration rows in its parameters.
+    /// </summary>
+    public ModelBundle WithCalibrator(IsotonicCalibrator? calibrator)
+    {
+        var parameters = new Dictionary<string, string>(Manifest.Parameters, StringComparer.Ordinal);
+        parameters.Remove("calibration");
+        parameters.Remove("calibrationRows");
+        if (calibrator is not null)
+        {
+            parameters["calibration"] = IsotonicCalibrator.Method;
+            parameters["calibrationRows"] = calibrator.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return BundleWriter.Assemble(Manifest with { Parameters = parameters }, Transform, Detector, Descriptor, Profile, calibrator);
     }
 
     /// <summary>A copy with another decision threshold (e.g. chosen on validation data); the weights file is rewritten.</summary>
@@ -306,7 +338,7 @@ public sealed class ModelBundle
             throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The threshold must be finite.");
         }
 
-        return BundleWriter.Assemble(Manifest, Transform, Descriptor.WithThreshold(Detector, threshold), Descriptor, Profile);
+        return BundleWriter.Assemble(Manifest, Transform, Descriptor.WithThreshold(Detector, threshold), Descriptor, Profile, Calibrator);
     }
 
     /// <summary>

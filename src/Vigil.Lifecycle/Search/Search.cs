@@ -267,7 +267,14 @@ public sealed partial class ModelLifecycle
 
                 await run.LogParamsAsync(parameters, ct).ConfigureAwait(false);
                 var bundle = await Task.Run(() => ModelBundle.Train(train, WithoutLeaks(spec, train) with { TrainingRunId = run.Id }, lifecycle.Time), ct).WaitAsync(ct).ConfigureAwait(false);
-                var metrics = MetricSet.Standard(bundle.Score(valid), validLabels);
+                var validScores = bundle.Score(valid);
+                var metrics = MetricSet.Standard(validScores, validLabels);
+                if (bundle.Descriptor.Supervised && Labels.HasBothClasses(validLabels))
+                {
+                    // The hold-out is the validation split: calibrate on it, for estimates before labels arrive (CBPE).
+                    bundle = bundle.WithCalibrator(IsotonicCalibrator.Fit(validScores, validLabels));
+                }
+
                 sw.Stop();
                 Seconds[i] = sw.Elapsed.TotalSeconds;
                 bundle = bundle.WithMetrics(metrics.ToDictionary(kv => "val_" + kv.Key, kv => kv.Value, StringComparer.Ordinal));

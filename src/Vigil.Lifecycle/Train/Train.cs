@@ -36,6 +36,24 @@ public sealed record TrainOptions
     /// </summary>
     public DataSource? MetricsData { get; init; }
 
+    /// <summary>
+    /// Labelled rows held out from fitting (same columns as <see cref="Data"/>): for a supervised kind the model's scores
+    /// of these rows are calibrated (isotonic) and the calibrator is stored in the bundle, so that performance can be
+    /// estimated before labels arrive (CBPE); they also join the reference profile. Takes precedence over
+    /// <see cref="CalibrationFraction"/>.
+    /// </summary>
+    public DataSource? Validation { get; init; }
+
+    /// <summary>
+    /// Without <see cref="Validation"/>: the share of the training rows (stratified by the label, seeded with
+    /// <see cref="CalibrationSeed"/>) held out from fitting and used as validation rows for the calibrator. 0 (the
+    /// default) holds out nothing; supervised bundles trained so have no calibrator.
+    /// </summary>
+    public double CalibrationFraction { get; init; }
+
+    /// <summary>The seed of the <see cref="CalibrationFraction"/> split.</summary>
+    public ulong CalibrationSeed { get; init; }
+
     /// <summary>The prefix of the metric names (<c>train_auc_pr</c>, <c>oot_auc_pr</c>, ...).</summary>
     public string MetricPrefix { get; init; } = "train_";
 
@@ -185,7 +203,8 @@ public sealed partial class ModelLifecycle
         cancellationToken.ThrowIfCancellationRequested();
         var fit = Stopwatch.StartNew();
         progress?.Report(new LifecycleProgress(LifecycleStages.Fit, 0, 1));
-        var bundle = await Task.Run(() => ModelBundle.Train(frame, spec, Time), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (fitRows, validation) = ValidationRows(options, spec, frame);
+        var bundle = await Task.Run(() => new BundleTrainer(spec, Time).Fit(fitRows, validation), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
         fit.Stop();
         progress?.Report(new LifecycleProgress(LifecycleStages.Fit, 1, 1));
 
@@ -215,6 +234,38 @@ public sealed partial class ModelLifecycle
         }
 
         return (new TrainResult(bundle, frame.RowCount, read.Elapsed, fit.Elapsed, metrics, options.Output, null) { ExcludedIdColumns = idLike }, frame);
+    }
+
+    /// <summary>
+    /// The rows to fit on and the validation rows: <see cref="TrainOptions.Validation"/> when given (its label checked),
+    /// else a stratified <see cref="TrainOptions.CalibrationFraction"/> of a supervised spec's labelled rows, else none.
+    /// </summary>
+    private static (Frame Fit, Frame? Validation) ValidationRows(TrainOptions options, TrainSpec spec, Frame frame)
+    {
+        if (options.Validation is { } source)
+        {
+            var validation = source.Read();
+            if (spec.Label is { } label && DetectorCatalog.Get(spec.Model).Supervised)
+            {
+                source.RequireColumn(validation, "Label", label);
+            }
+
+            return (frame, validation);
+        }
+
+        var fraction = options.CalibrationFraction;
+        if (!(fraction >= 0 && fraction < 1))
+        {
+            throw new LifecycleException("--calibration-fraction", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be in [0, 1) (was {fraction})"));
+        }
+
+        if (fraction == 0 || spec.Label is not { } labelColumn || !DetectorCatalog.Get(spec.Model).Supervised)
+        {
+            return (frame, null);
+        }
+
+        var split = Splits.StratifiedRandom(frame, labelColumn, 1 - fraction, options.CalibrationSeed);
+        return (frame.Take(split.Train), frame.Take(split.Test));
     }
 
     /// <summary>

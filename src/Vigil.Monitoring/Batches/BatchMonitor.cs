@@ -27,7 +27,8 @@ public sealed record BatchMonitorOptions
 /// The batch scenario: rows split by time into reference / validation / untouched and sequential batches
 /// (<see cref="Splits.ByTime(Frame, string, TimeSplitOptions?)"/>); the model scores the reference and every batch;
 /// per batch, its data drift against the reference rows (Evidently's statistics, file mode), prediction drift (score
-/// distribution and alert rate) and, with labels, realized performance as <c>vigil evaluate</c> computes it.
+/// distribution and alert rate), with labels realized performance as <c>vigil evaluate</c> computes it, and, when the
+/// bundle has a score calibrator, performance estimated without labels (<see cref="Cbpe"/>) under "estimated".
 /// </summary>
 public static class BatchMonitor
 {
@@ -99,6 +100,7 @@ public static class BatchMonitor
                 realized["labelled_positives"] = positives;
             }
 
+            var estimate = Cbpe.Estimate(bundle, scores);
             long alerts = 0;
             foreach (var s in scores)
             {
@@ -114,6 +116,7 @@ public static class BatchMonitor
                 AlertRate = (double)alerts / scores.Length,
                 LabelledShare = options.Label is null ? 0 : 1,
                 Realized = realized,
+                Estimated = estimate?.ToMetrics() ?? new Dictionary<string, double>(),
                 Drift = report,
             });
             progress?.Report(windows.Count);
@@ -128,7 +131,11 @@ public static class BatchMonitor
             Drift = last,
             Histograms = last is null ? [] : DriftAnalyzer.Histograms(reference, data.Take(split.Batches.Last(b => b.Rows.Length > 0).Rows), last),
             Windows = windows,
-            Notes = ["Drift table and feature histograms: the last batch against the reference rows. Over time: one point per batch (drift per batch in the table below)."],
+            Notes =
+            [
+                "Drift table and feature histograms: the last batch against the reference rows. Over time: one point per batch (drift per batch in the table below).",
+                Cbpe.Describe(bundle),
+            ],
             Created = DateTimeOffset.UtcNow,
         };
     }

@@ -9,7 +9,9 @@ namespace Vigil.Monitoring;
 /// delayed labels stored for them. Per window: predictions, alert rate at the model's threshold, the share labelled so
 /// far, and on the labelled predictions the same metrics as <c>vigil evaluate</c> (computed by
 /// <see cref="EvaluationReport"/>, so the same rows give the same numbers): auc_pr, auc_roc, recall and precision at the
-/// threshold, precision@k; metrics that need both classes are left out of a window without both.
+/// threshold, precision@k; metrics that need both classes are left out of a window without both. When the bundle has a
+/// score calibrator, every window (labelled or not) also gets the CBPE estimate over all its predictions
+/// (<see cref="Cbpe"/>), under <see cref="ReportWindow.Estimated"/>.
 /// </summary>
 public sealed class RealizedPerformance
 {
@@ -84,6 +86,7 @@ public sealed class RealizedPerformance
 
     private sealed class Window
     {
+        private readonly List<double> _scores = [];
         private readonly List<double> _labelledScores = [];
         private readonly List<int> _labelled = [];
         private long _predictions;
@@ -93,6 +96,7 @@ public sealed class RealizedPerformance
         {
             _predictions++;
             _alerts += alert ? 1 : 0;
+            _scores.Add(score);
             if (label >= 0)
             {
                 _labelledScores.Add(score);
@@ -160,6 +164,7 @@ public sealed class RealizedPerformance
                 AlertRate = _predictions == 0 ? double.NaN : (double)_alerts / _predictions,
                 LabelledShare = _predictions == 0 ? 0 : (double)_labelled.Count / _predictions,
                 Realized = metrics,
+                Estimated = Cbpe.Estimate(bundle, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_scores))?.ToMetrics() ?? new Dictionary<string, double>(),
             };
         }
     }

@@ -168,29 +168,49 @@ public static class HtmlReport
             .Append(LineChart(labels, [new Series("alert rate", windows.Select(w => w.AlertRate).ToArray(), false)], 540, 240, percent: true))
             .Append("</figure>");
         var metricNames = new SortedSet<string>(StringComparer.Ordinal);
+        var estimatedNames = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var w in windows)
         {
             metricNames.UnionWith(w.Realized.Keys);
-            metricNames.UnionWith(w.Estimated.Keys);
+            estimatedNames.UnionWith(w.Estimated.Keys);
         }
 
-        if (metricNames.Count > 0)
+        // Columns: the headline metrics with their estimate beside them, then the other realized and estimated ones.
+        var columns = new List<(string Metric, bool Estimated)>();
+        foreach (var m in HeadlineMetrics)
         {
-            var series = new List<Series>();
-            foreach (var m in metricNames)
+            if (metricNames.Contains(m))
             {
-                if (windows.Any(w => w.Realized.ContainsKey(m)))
-                {
-                    series.Add(new Series(m, windows.Select(w => w.Realized.GetValueOrDefault(m, double.NaN)).ToArray(), false));
-                }
-
-                if (windows.Any(w => w.Estimated.ContainsKey(m)))
-                {
-                    series.Add(new Series(m + " (estimated)", windows.Select(w => w.Estimated.GetValueOrDefault(m, double.NaN)).ToArray(), true));
-                }
+                columns.Add((m, false));
             }
 
-            h.Append("<figure><figcaption><b>performance</b> (dashed: estimated before labels, CBPE)</figcaption>")
+            if (estimatedNames.Contains(m))
+            {
+                columns.Add((m, true));
+            }
+        }
+
+        columns.AddRange(metricNames.Where(m => !HeadlineMetrics.Contains(m)).Select(m => (m, false)));
+        columns.AddRange(estimatedNames.Where(m => !HeadlineMetrics.Contains(m)).Select(m => (m, true)));
+
+        // The chart: rates only (counts such as labelled_positives would flatten it), the headline ones when present.
+        var charted = columns.Where(c => HeadlineMetrics.Contains(c.Metric)).ToList();
+        if (charted.Count == 0)
+        {
+            charted = columns.Where(c => !c.Metric.EndsWith("_positives", StringComparison.Ordinal)).ToList();
+        }
+
+        if (charted.Count > 0)
+        {
+            var series = new List<Series>();
+            foreach (var (m, estimated) in charted)
+            {
+                series.Add(estimated
+                    ? new Series(Header(m) + " (estimated)", windows.Select(w => w.Estimated.GetValueOrDefault(m, double.NaN)).ToArray(), true)
+                    : new Series(Header(m), windows.Select(w => w.Realized.GetValueOrDefault(m, double.NaN)).ToArray(), false));
+            }
+
+            h.Append("<figure><figcaption><b>performance</b> (solid: realized from labels; dashed: <i>estimated</i> before labels, CBPE)</figcaption>")
                 .Append(LineChart(labels, series, 540, 240, percent: false)).Append("</figure>");
         }
 
@@ -202,9 +222,9 @@ public static class HtmlReport
         }
 
         h.Append("</div><table><thead><tr><th>window</th><th class=\"n\">predictions</th><th class=\"n\">alert rate</th><th class=\"n\">labelled</th>");
-        foreach (var m in metricNames)
+        foreach (var (m, estimated) in columns)
         {
-            h.Append("<th class=\"n\">").Append(E(m)).Append("</th>");
+            h.Append(estimated ? "<th class=\"n est\"><i>" : "<th class=\"n\">").Append(E(Header(m))).Append(estimated ? " (est.)</i></th>" : "</th>");
         }
 
         var withDrift = windows.Any(w => w.Drift is not null);
@@ -218,19 +238,16 @@ public static class HtmlReport
         {
             h.Append("<tr><td>").Append(E(w.Label)).Append("</td><td class=\"n\">").Append(w.Predictions.ToString("N0", CultureInfo.InvariantCulture))
                 .Append("</td><td class=\"n\">").Append(P(w.AlertRate)).Append("</td><td class=\"n\">").Append(P(w.LabelledShare)).Append("</td>");
-            foreach (var m in metricNames)
+            foreach (var (m, estimated) in columns)
             {
-                h.Append("<td class=\"n\">");
-                if (w.Realized.TryGetValue(m, out var r))
+                if (estimated)
                 {
-                    h.Append(N(r));
+                    h.Append("<td class=\"n est\"><i>").Append(w.Estimated.TryGetValue(m, out var e) ? N(e) : "").Append("</i></td>");
                 }
-                else if (w.Estimated.TryGetValue(m, out var e))
+                else
                 {
-                    h.Append("<i>").Append(N(e)).Append(" (estimated)</i>");
+                    h.Append("<td class=\"n\">").Append(w.Realized.TryGetValue(m, out var r) ? N(r) : "").Append("</td>");
                 }
-
-                h.Append("</td>");
             }
 
             if (withDrift)
@@ -243,8 +260,29 @@ public static class HtmlReport
             h.Append("</tr>");
         }
 
-        h.Append("</tbody></table></section>");
+        h.Append("</tbody></table>");
+        if (estimatedNames.Count > 0)
+        {
+            h.Append("<p class=\"legend\"><i>(est.)</i>: <b>estimated</b> by CBPE from the model's calibrated probabilities over all the window's predictions, before labels arrive: an expectation, not a measurement; realized columns come from the labels.</p>");
+        }
+
+        h.Append("</section>");
     }
+
+    /// <summary>The metrics shown first, each with its estimate beside it, and charted.</summary>
+    private static readonly string[] HeadlineMetrics = ["auc_pr", "recall_at_threshold", "precision_at_threshold"];
+
+    /// <summary>A metric's column header: AUC-PR, recall@thr, ... (the JSON name otherwise).</summary>
+    internal static string Header(string metric) => metric switch
+    {
+        "auc_pr" => "AUC-PR",
+        "auc_roc" => "AUC-ROC",
+        "recall_at_threshold" => "recall@thr",
+        "precision_at_threshold" => "precision@thr",
+        "expected_positives" => "expected positives",
+        "labelled_positives" => "labelled positives",
+        _ => metric,
+    };
 
     private sealed record Series(string Name, double[] Values, bool Dashed);
 
@@ -403,7 +441,7 @@ public static class HtmlReport
         .bad{color:#c92a2a;font-weight:600}.ok{color:#2b8a3e}
         table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;border-bottom:1px solid #eceef2;text-align:left}
         th{background:#f1f3f5;position:sticky;top:0}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-        tr.drift td{background:#fff5f5}
+        tr.drift td{background:#fff5f5}td.est,th.est{background:#f3f0ff;color:#5f3dc4}.legend{color:#555;font-size:12px;margin:6px 0 0}
         .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px}
         figure{margin:0}figcaption{font-size:13px;margin:2px 0}svg{width:100%;height:auto;display:block}
         .g{stroke:#eceef2}.a{stroke:#888}.xl,.yl{font-size:10px;fill:#555}
