@@ -181,7 +181,7 @@ public sealed class FlowScheduler : IAsyncDisposable
     {
         var wanted = (await _schedules.ListAsync(cancellationToken).ConfigureAwait(false)).Where(s => !s.Paused).ToDictionary(s => s.Name, StringComparer.Ordinal);
         var changes = 0;
-        var existing = await _quartz.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(Group) }, cancellationToken).ConfigureAwait(false);
+        var existing = await _quartz.QueryTriggers(new TriggerQuery { Group = GroupMatcher<TriggerKey>.GroupEquals(Group), Take = PagedQuery.All } /* every trigger, not the first page of 250 */, cancellationToken).ConfigureAwait(false);
         foreach (var header in existing.Items)
         {
             if (!wanted.ContainsKey(header.Key.Name))
