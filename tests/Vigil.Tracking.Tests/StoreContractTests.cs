@@ -410,8 +410,21 @@ public abstract class StoreContractTests : IDisposable
         second.Description.ShouldBe("card fraud");
         second.LatestVersion.ShouldBe(0);
         (await store.ListRegisteredModelsAsync(Ct)).Single().Name.ShouldBe("fraud");
-        (await Should.ThrowAsync<TrackingException>(() => store.GetRegisteredModelAsync("nope", Ct))).Message.ShouldContain("'nope' not found");
+        var nope = (await Should.ThrowAsync<TrackingException>(() => store.GetRegisteredModelAsync("nope", Ct))).Message;
+        nope.ShouldContain("'nope' not found");
+        nope.ShouldNotContain("did you mean");
         (await Should.ThrowAsync<TrackingException>(() => store.CreateRegisteredModelAsync("bad name!", cancellationToken: Ct))).Message.ShouldContain("invalid model name");
+    }
+
+    [Fact]
+    public async Task A_mistyped_model_name_is_answered_with_the_nearest_registered_one()
+    {
+        await using var store = await OpenAsync();
+        await store.CreateRegisteredModelAsync("fraud", null, Ct);
+        await store.CreateRegisteredModelAsync("fx-FISAU", null, Ct);
+        (await Should.ThrowAsync<TrackingException>(() => store.GetRegisteredModelAsync("fruad", Ct))).Message.ShouldEndWith("; did you mean 'fraud'?");
+        (await Should.ThrowAsync<TrackingException>(() => store.ListModelVersionsAsync("fx-FISUA", Ct))).Message.ShouldEndWith("; did you mean 'fx-FISAU'?");
+        (await Should.ThrowAsync<TrackingException>(() => store.GetModelVersionAsync("frau", 1, Ct))).Message.ShouldEndWith("; did you mean 'fraud'?");
     }
 
     [Fact]

@@ -160,7 +160,14 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
 
     private TrackingException UnknownRun(string runId) => new($"run '{runId}' not found in the {Backend} store {Location}");
 
-    private TrackingException UnknownModel(string name) => new($"registered model '{name}' not found in the {Backend} store {Location}");
+    private TrackingException UnknownModel(string name, string hint = "") => new($"registered model '{name}' not found in the {Backend} store {Location}{hint}");
+
+    /// <summary><see cref="UnknownModel"/> with "; did you mean 'X'?" when a registered model's name is near <paramref name="name"/>.</summary>
+    private async Task<TrackingException> UnknownModelAsync(DbConnection c, DbTransaction tx, string name, CancellationToken ct)
+    {
+        var names = (await c.QueryAsync<string>(Cmd("SELECT name FROM registered_models ORDER BY name", null, tx, ct)).ConfigureAwait(false)).AsList();
+        return UnknownModel(name, NameSuggestions.Hint(name, names));
+    }
 
     private async Task EnsureRunAsync(DbConnection c, DbTransaction tx, string runId, CancellationToken ct)
     {
@@ -740,8 +747,11 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     public async Task<RegisteredModel> GetRegisteredModelAsync(string name, CancellationToken cancellationToken = default)
     {
         Names.ModelName(name);
-        var models = await ReadAsync((c, tx) => LoadModelsAsync(c, tx, name, cancellationToken), cancellationToken).ConfigureAwait(false);
-        return models.Count == 1 ? models[0] : throw UnknownModel(name);
+        return await ReadAsync(async (c, tx) =>
+        {
+            var models = await LoadModelsAsync(c, tx, name, cancellationToken).ConfigureAwait(false);
+            return models.Count == 1 ? models[0] : throw await UnknownModelAsync(c, tx, name, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<RegisteredModel>> ListRegisteredModelsAsync(CancellationToken cancellationToken = default) =>
@@ -852,7 +862,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
     {
         var last = await c.ExecuteScalarAsync<long?>(Cmd("SELECT last_version FROM registered_models WHERE name = @name", new { name }, tx, ct)).ConfigureAwait(false);
         return last is null
-            ? UnknownModel(name)
+            ? await UnknownModelAsync(c, tx, name, ct).ConfigureAwait(false)
             : new TrackingException($"model '{name}' has no version {version.ToString(CultureInfo.InvariantCulture)} (versions 1 to {last.Value.ToString(CultureInfo.InvariantCulture)} exist)");
     }
 
@@ -872,7 +882,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
             var exists = await c.ExecuteScalarAsync<long?>(Cmd("SELECT last_version FROM registered_models WHERE name = @name", new { name }, tx, cancellationToken)).ConfigureAwait(false);
             if (exists is null)
             {
-                throw UnknownModel(name);
+                throw await UnknownModelAsync(c, tx, name, cancellationToken).ConfigureAwait(false);
             }
             var rows = await c.QueryAsync<VersionRow>(Cmd($"{VersionSelect} WHERE model_name = @name ORDER BY version", new { name }, tx, cancellationToken)).ConfigureAwait(false);
             var aliases = (await c.QueryAsync<AliasRow>(Cmd(
@@ -902,7 +912,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
             $"SELECT name FROM registered_models WHERE name = @name{_db.ForUpdate}", new { name }, tx, ct)).ConfigureAwait(false);
         if (found is null)
         {
-            throw UnknownModel(name);
+            throw await UnknownModelAsync(c, tx, name, ct).ConfigureAwait(false);
         }
     }
 
@@ -1108,7 +1118,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
             var exists = await c.ExecuteScalarAsync<long?>(Cmd("SELECT last_version FROM registered_models WHERE name = @name", new { name }, tx, cancellationToken)).ConfigureAwait(false);
             if (exists is null)
             {
-                throw UnknownModel(name);
+                throw await UnknownModelAsync(c, tx, name, cancellationToken).ConfigureAwait(false);
             }
             var where = target is null ? "WHERE model_name = @name" : "WHERE model_name = @name AND target = @target";
             var rows = await c.QueryAsync<HistoryRow>(Cmd($"{HistorySelect} {where} ORDER BY id", new { name, target }, tx, cancellationToken)).ConfigureAwait(false);
@@ -1152,7 +1162,7 @@ internal sealed partial class SqlTrackingStore : ITrackingStore
                 var exists = await c.ExecuteScalarAsync<long?>(Cmd("SELECT last_version FROM registered_models WHERE name = @name", new { name }, tx, cancellationToken)).ConfigureAwait(false);
                 if (exists is null)
                 {
-                    throw new TrackingException($"{uri}: {UnknownModel(name).Message}");
+                    throw new TrackingException($"{uri}: {(await UnknownModelAsync(c, tx, name, cancellationToken).ConfigureAwait(false)).Message}");
                 }
                 throw new TrackingException(uri.Kind switch
                 {
