@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -450,8 +451,9 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     }
 
     /// <summary>
-    /// Adds tree <paramref name="t"/>'s path lengths for the rows of <paramref name="block"/>. Eight rows
-    /// walk the tree together so their independent loads overlap. Indices need no bounds checks: the
+    /// Adds tree <paramref name="t"/>'s path lengths for the rows of <paramref name="block"/>, a whole number of groups
+    /// of eight (<see cref="PerfectPathSum"/> walks the rest). Eight rows walk the tree together so their independent
+    /// loads overlap. Indices need no bounds checks: the
     /// heap index stays below 2^D - 1 for D steps, and features were checked against the column count.
     /// </summary>
     private void AddPerfectTree(int t, ReadOnlySpan<float> block, int d, Span<double> acc)
@@ -497,17 +499,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
             Unsafe.Add(ref a, 7) += Unsafe.Add(ref leaves, i7 - leafBase);
         }
 
-        for (; r < rows; r++)
-        {
-            ref var row = ref Unsafe.Add(ref x, r * d);
-            var i = 0;
-            for (var s = 0; s < depth; s++)
-            {
-                i = Step(ref nodes, ref row, i);
-            }
-
-            acc[r] += Unsafe.Add(ref leaves, i - leafBase);
-        }
+        Debug.Assert(r == rows, "the caller passes whole groups of eight rows");
     }
 
     /// <summary>
