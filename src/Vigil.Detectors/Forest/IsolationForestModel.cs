@@ -267,13 +267,63 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     /// <summary>
     /// The perfect-layout walk: D branch-free steps per tree; padding splits (feature 0, always left) add a gain of 0.
     /// No bounds checks: the row and output hold FeatureCount values and every feature was checked against it.
+    /// Four trees walk together (their independent loads overlap, as in <see cref="PerfectPathSum"/>) and record their
+    /// paths; the gains are then added in the order of the two-trees-at-a-time walk this replaced (pairs of equal depth
+    /// interleaved by level, other trees one after the other), so every contribution keeps its exact value.
     /// </summary>
     private void AddPerfectContributions(ReadOnlySpan<float> row, Span<double> output, double[] gains)
     {
         ref var x = ref MemoryMarshal.GetReference(row);
         ref var o = ref MemoryMarshal.GetReference(output);
         var trees = _root.Length;
+        Span<int> paths = stackalloc int[4 * MaxPerfectDepth];
+        ref var path = ref MemoryMarshal.GetReference(paths);
         var t = 0;
+        for (; t + 4 <= trees; t += 4)
+        {
+            ref var n0 = ref PerfectNodesOf(t);
+            ref var n1 = ref PerfectNodesOf(t + 1);
+            ref var n2 = ref PerfectNodesOf(t + 2);
+            ref var n3 = ref PerfectNodesOf(t + 3);
+            int d0 = _steps[t], d1 = _steps[t + 1], d2 = _steps[t + 2], d3 = _steps[t + 3];
+            var common = Math.Min(Math.Min(d0, d1), Math.Min(d2, d3));
+            ref var p0 = ref path;
+            ref var p1 = ref Unsafe.Add(ref path, MaxPerfectDepth);
+            ref var p2 = ref Unsafe.Add(ref path, 2 * MaxPerfectDepth);
+            ref var p3 = ref Unsafe.Add(ref path, 3 * MaxPerfectDepth);
+            int i0 = 0, i1 = 0, i2 = 0, i3 = 0;
+            for (var s = 0; s < common; s++)
+            {
+                Unsafe.Add(ref p0, s) = i0 = Step(ref n0, ref x, i0);
+                Unsafe.Add(ref p1, s) = i1 = Step(ref n1, ref x, i1);
+                Unsafe.Add(ref p2, s) = i2 = Step(ref n2, ref x, i2);
+                Unsafe.Add(ref p3, s) = i3 = Step(ref n3, ref x, i3);
+            }
+
+            for (var s = common; s < d0; s++)
+            {
+                Unsafe.Add(ref p0, s) = i0 = Step(ref n0, ref x, i0);
+            }
+
+            for (var s = common; s < d1; s++)
+            {
+                Unsafe.Add(ref p1, s) = i1 = Step(ref n1, ref x, i1);
+            }
+
+            for (var s = common; s < d2; s++)
+            {
+                Unsafe.Add(ref p2, s) = i2 = Step(ref n2, ref x, i2);
+            }
+
+            for (var s = common; s < d3; s++)
+            {
+                Unsafe.Add(ref p3, s) = i3 = Step(ref n3, ref x, i3);
+            }
+
+            AddRecordedPair(t, ref p0, ref p1, ref o, gains);
+            AddRecordedPair(t + 2, ref p2, ref p3, ref o, gains);
+        }
+
         for (; t + 1 < trees; t += 2)
         {
             var depth = _steps[t];
@@ -284,7 +334,6 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
                 continue;
             }
 
-            // Two trees of the same depth walk together so that their independent loads overlap.
             ref var nodes0 = ref PerfectNodesOf(t);
             ref var gain0 = ref PerfectGainsOf(t, gains);
             ref var nodes1 = ref PerfectNodesOf(t + 1);
@@ -306,6 +355,48 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
         if (t < trees)
         {
             AddPerfectTreeContributions(t, ref x, ref o, gains);
+        }
+    }
+
+    /// <summary>
+    /// Adds the gains along the recorded paths of trees <paramref name="t"/> and t + 1 (each path: the node index after
+    /// each step), in the two-tree walk's order: interleaved by level when both trees are equally deep, else tree by tree.
+    /// </summary>
+    private void AddRecordedPair(int t, ref int path0, ref int path1, ref double o, double[] gains)
+    {
+        ref var nodes0 = ref PerfectNodesOf(t);
+        ref var gain0 = ref PerfectGainsOf(t, gains);
+        ref var nodes1 = ref PerfectNodesOf(t + 1);
+        ref var gain1 = ref PerfectGainsOf(t + 1, gains);
+        int d0 = _steps[t], d1 = _steps[t + 1];
+        if (d0 == d1)
+        {
+            int from0 = 0, from1 = 0;
+            for (var s = 0; s < d0; s++)
+            {
+                var to0 = Unsafe.Add(ref path0, s);
+                var to1 = Unsafe.Add(ref path1, s);
+                Unsafe.Add(ref o, Unsafe.Add(ref nodes0, from0).Feature) += Unsafe.Add(ref gain0, to0);
+                Unsafe.Add(ref o, Unsafe.Add(ref nodes1, from1).Feature) += Unsafe.Add(ref gain1, to1);
+                from0 = to0;
+                from1 = to1;
+            }
+
+            return;
+        }
+
+        AddRecordedTree(d0, ref path0, ref nodes0, ref gain0, ref o);
+        AddRecordedTree(d1, ref path1, ref nodes1, ref gain1, ref o);
+    }
+
+    private static void AddRecordedTree(int depth, ref int path, ref PerfectNode nodes, ref double gain, ref double o)
+    {
+        var from = 0;
+        for (var s = 0; s < depth; s++)
+        {
+            var to = Unsafe.Add(ref path, s);
+            Unsafe.Add(ref o, Unsafe.Add(ref nodes, from).Feature) += Unsafe.Add(ref gain, to);
+            from = to;
         }
     }
 
