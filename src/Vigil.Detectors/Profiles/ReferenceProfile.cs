@@ -487,12 +487,31 @@ public sealed record Histogram
     internal static void Count<T>(ReadOnlySpan<T> values, double[] edges, long[] counts)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
+        // BinOf with the arithmetic guess's division hoisted out (a multiply per value); its corrections still make the
+        // bin the largest i with edges[i] <= v, so every value lands where BinOf puts it.
+        var bins = edges.Length - 1;
+        var first = edges[0];
+        var perUnit = bins / (edges[bins] - first);
         foreach (var t in values)
         {
-            if (!T.IsNaN(t))
+            if (T.IsNaN(t))
             {
-                counts[BinOf(edges, double.CreateTruncating(t))]++;
+                continue;
             }
+
+            var v = double.CreateTruncating(t);
+            var i = Math.Clamp((int)((v - first) * perUnit), 0, bins - 1);
+            while (i > 0 && edges[i] > v)
+            {
+                i--;
+            }
+
+            while (i < bins - 1 && edges[i + 1] <= v)
+            {
+                i++;
+            }
+
+            counts[i]++;
         }
     }
 

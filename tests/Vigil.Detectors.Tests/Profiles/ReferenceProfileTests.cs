@@ -4,6 +4,37 @@ namespace Vigil.Detectors.Tests.Profiles;
 
 public sealed class ReferenceProfileTests : IDisposable
 {
+    [Fact]
+    public void Histogram_counting_puts_every_value_in_the_bin_BinOf_gives_it()
+    {
+        var rng = new Random(11);
+        foreach (var (min, max) in new[] { (0.0, 1.0), (-3.7, 12.25), (1e-9, 3e-9), (-1e6, -999_999.5), (0.1, 0.7) })
+        {
+            Histogram.Empty(min, max, out var edges, out var counts, 0);
+            var values = new List<double>(edges!);
+            for (var k = 0; k < 20_000; k++)
+            {
+                values.Add(min + ((max - min) * rng.NextDouble()));
+            }
+
+            foreach (var e in edges!)
+            {
+                values.Add(Math.BitDecrement(e));
+                values.Add(Math.BitIncrement(e));
+            }
+
+            values.RemoveAll(v => v < min || v > max);
+            var expected = new long[counts!.Length];
+            foreach (var v in values)
+            {
+                expected[Histogram.BinOf(edges, v)]++;
+            }
+
+            Histogram.Count<double>(values.ToArray(), edges, counts);
+            Assert.Equal(expected, counts);
+        }
+    }
+
     private readonly string _dir = Directory.CreateTempSubdirectory("vigil-profile-tests-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
