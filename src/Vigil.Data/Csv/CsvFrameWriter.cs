@@ -169,7 +169,17 @@ public sealed class CsvFrameWriter : IDisposable
                     if (!double.IsNaN(v))
                     {
                         Reserve(32);
-                        v.TryFormat(_buffer.AsSpan(_length), out var n, "R", CultureInfo.InvariantCulture);
+                        int n;
+                        if (Math.Abs(v) < 1e15 && v == Math.Floor(v) && (v != 0 || !double.IsNegative(v)))
+                        {
+                            // A whole number (flags, counts) formats as the integer, as "R" writes it below 1e15 (-0 aside).
+                            ((long)v).TryFormat(_buffer.AsSpan(_length), out n, default, CultureInfo.InvariantCulture);
+                        }
+                        else
+                        {
+                            v.TryFormat(_buffer.AsSpan(_length), out n, "R", CultureInfo.InvariantCulture);
+                        }
+
                         _length += n;
                     }
                 };

@@ -25,6 +25,17 @@ public sealed class CsvWriteTests : IDisposable
     ]);
 
     [Fact]
+    public void Float64_values_are_written_as_R_formats_them_whole_numbers_included()
+    {
+        double[] values = [0.0, -0.0, 1, -1, 2, 17, -123456, 999_999_999_999_999, -999_999_999_999_999, 1e15, -1e15, 4503599627370496,
+            9007199254740993, 1e300, 0.5, -2.5, 1e-7, 123456789.123, double.PositiveInfinity, double.NegativeInfinity, double.MaxValue, double.Epsilon];
+        var path = _dir.File("whole.csv");
+        CsvFile.Write(new Frame([new Float64Column("v", values)]), path);
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(["v", .. values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))], lines);
+    }
+
+    [Fact]
     public void Every_column_kind_round_trips_with_missing_values_and_quoting()
     {
         var frame = EveryKind();
