@@ -243,6 +243,62 @@ public sealed class ModelBundle
         try
         {
             explainer.Contributions(features, contributions.AsSpan(0, width));
+            return TopContributions(contributions, width, inputs, top);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(contributions);
+        }
+    }
+
+    /// <summary>
+    /// True when the detector scores a row while explaining it (<see cref="TryScoreAndExplain"/>): one walk for both.
+    /// </summary>
+    public bool ScoresWhileExplaining => FusedExplainer is not null;
+
+    private IExplainableDetector? FusedExplainer => Detector is IExplainableDetector { ScoresWhileExplaining: true } explainer ? explainer : null;
+
+    /// <summary>
+    /// The detector's score of one transformed row (exactly what <see cref="IDetectorModel.Score"/> gives it) and its
+    /// <paramref name="top"/> reasons as <see cref="ExplainFeatures"/> gives them, from one pass over the model; false
+    /// (nothing computed) when the detector cannot do both at once (<see cref="ScoresWhileExplaining"/>).
+    /// </summary>
+    public bool TryScoreAndExplain(ReadOnlySpan<float> features, int top, out double score, out IReadOnlyList<FeatureContribution> reasons)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var width = Transform.OutputCount;
+        if (features.Length != width)
+        {
+            throw new ArgumentException($"Expected {width} features, got {features.Length}.", nameof(features));
+        }
+
+        var inputs = Transform.InputSchema.Count;
+        var contributions = ArrayPool<double>.Shared.Rent(width + inputs);
+        try
+        {
+            if (FusedExplainer is not { } explainer || !explainer.TryScoreWithContributions(features, contributions.AsSpan(0, width), out score))
+            {
+                score = double.NaN;
+                reasons = [];
+                return false;
+            }
+
+            reasons = top == 0 ? [] : TopContributions(contributions, width, inputs, top);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(contributions);
+        }
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/> input columns by absolute contribution from per-feature <paramref name="contributions"/>
+    /// (the first <paramref name="width"/> values; the next <paramref name="inputs"/> are scratch).
+    /// </summary>
+    private FeatureContribution[] TopContributions(double[] contributions, int width, int inputs, int top)
+    {
+        {
 
             // Sum one-hot slots back into their column, then pick the top k by magnitude (ties by name): k is small,
             // so repeated selection beats sorting every column, and nothing is allocated but the result.
@@ -292,10 +348,6 @@ public sealed class ModelBundle
             }
 
             return result;
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(contributions);
         }
     }
 

@@ -9,6 +9,22 @@ public interface IExplainableDetector : IDetectorModel
     /// Larger (absolute) values mean the feature mattered more.
     /// </summary>
     void Contributions(ReadOnlySpan<float> row, Span<double> contributions);
+
+    /// <summary>True when <see cref="TryScoreWithContributions"/> does both in one pass for every row.</summary>
+    bool ScoresWhileExplaining => false;
+
+    /// <summary>
+    /// Scores <paramref name="row"/> and writes its <see cref="Contributions"/> in one pass when the detector can (one
+    /// walk instead of two), with exactly the score <see cref="IDetectorModel.Score"/> gives the row; false (nothing
+    /// written) when it cannot, and the caller scores and explains separately.
+    /// </summary>
+    bool TryScoreWithContributions(ReadOnlySpan<float> row, Span<double> contributions, out double score)
+    {
+        _ = row;
+        _ = contributions;
+        score = double.NaN;
+        return false;
+    }
 }
 
 /// <summary>How much one input column contributed to a row's score (see <see cref="ModelBundle.Explain"/>).</summary>

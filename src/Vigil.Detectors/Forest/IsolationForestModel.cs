@@ -221,24 +221,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     /// <exception cref="ArgumentException">The row does not have <see cref="FeatureCount"/> values, holds NaN or infinity, or the output is shorter.</exception>
     public void Contributions(ReadOnlySpan<float> row, Span<double> contributions)
     {
-        var d = FeatureCount;
-        if (row.Length != d || contributions.Length < d)
-        {
-            throw new ArgumentException($"Expected a row of {d} features and room for {d} contributions (got {row.Length} and {contributions.Length}).", nameof(row));
-        }
-
-        for (var f = 0; f < d; f++)
-        {
-            if (!float.IsFinite(row[f]))
-            {
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"The row holds {row[f]} at feature {f}; isolation forests need finite values (impute missing values first)."),
-                    nameof(row));
-            }
-        }
-
-        var output = contributions[..d];
-        output.Clear();
+        var output = CheckedContributionRow(row, contributions);
         var gains = Volatile.Read(ref _stepGain) ?? BuildStepGains();
         if (_perfectNodes is not null)
         {
@@ -264,6 +247,53 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
         }
     }
 
+    /// <summary>True with the perfect layout (every tree at most 12 levels deep): see <see cref="TryScoreWithContributions"/>.</summary>
+    public bool ScoresWhileExplaining => _perfectNodes is not null;
+
+    /// <summary>
+    /// The score <see cref="Score(FeatureMatrix, Span{double})"/> gives <paramref name="row"/> and its <see cref="Contributions"/>, from one walk of
+    /// the trees (the leaves reached give the path lengths, summed in tree order as scoring sums them, so the score is
+    /// the same to the bit); false with the general layout (trees deeper than the perfect layout allows).
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Contributions"/>.</exception>
+    public bool TryScoreWithContributions(ReadOnlySpan<float> row, Span<double> contributions, out double score)
+    {
+        if (_perfectNodes is null)
+        {
+            score = double.NaN;
+            return false;
+        }
+
+        var output = CheckedContributionRow(row, contributions);
+        var gains = Volatile.Read(ref _stepGain) ?? BuildStepGains();
+        var pathSum = AddPerfectContributions(row, output, gains);
+        score = _denominator != 0 ? Math.Pow(2.0, -(pathSum / _denominator)) : 0.5;
+        return true;
+    }
+
+    private Span<double> CheckedContributionRow(ReadOnlySpan<float> row, Span<double> contributions)
+    {
+        var d = FeatureCount;
+        if (row.Length != d || contributions.Length < d)
+        {
+            throw new ArgumentException($"Expected a row of {d} features and room for {d} contributions (got {row.Length} and {contributions.Length}).", nameof(row));
+        }
+
+        for (var f = 0; f < d; f++)
+        {
+            if (!float.IsFinite(row[f]))
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"The row holds {row[f]} at feature {f}; isolation forests need finite values (impute missing values first)."),
+                    nameof(row));
+            }
+        }
+
+        var output = contributions[..d];
+        output.Clear();
+        return output;
+    }
+
     /// <summary>
     /// The perfect-layout walk: D branch-free steps per tree; padding splits (feature 0, always left) add a gain of 0.
     /// No bounds checks: the row and output hold FeatureCount values and every feature was checked against it.
@@ -271,11 +301,12 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     /// paths; the gains are then added in the order of the two-trees-at-a-time walk this replaced (pairs of equal depth
     /// interleaved by level, other trees one after the other), so every contribution keeps its exact value.
     /// </summary>
-    private void AddPerfectContributions(ReadOnlySpan<float> row, Span<double> output, double[] gains)
+    private double AddPerfectContributions(ReadOnlySpan<float> row, Span<double> output, double[] gains)
     {
         ref var x = ref MemoryMarshal.GetReference(row);
         ref var o = ref MemoryMarshal.GetReference(output);
         var trees = _root.Length;
+        var pathSum = 0.0; // the leaves' path lengths in tree order, as PerfectPathSum adds them
         Span<int> paths = stackalloc int[4 * MaxPerfectDepth];
         ref var path = ref MemoryMarshal.GetReference(paths);
         var t = 0;
@@ -322,6 +353,10 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
 
             AddRecordedPair(t, ref p0, ref p1, ref o, gains);
             AddRecordedPair(t + 2, ref p2, ref p3, ref o, gains);
+            pathSum += LeafOf(t, i0);
+            pathSum += LeafOf(t + 1, i1);
+            pathSum += LeafOf(t + 2, i2);
+            pathSum += LeafOf(t + 3, i3);
         }
 
         for (; t + 1 < trees; t += 2)
@@ -329,8 +364,8 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
             var depth = _steps[t];
             if (_steps[t + 1] != depth)
             {
-                AddPerfectTreeContributions(t, ref x, ref o, gains);
-                AddPerfectTreeContributions(t + 1, ref x, ref o, gains);
+                pathSum += LeafOf(t, AddPerfectTreeContributions(t, ref x, ref o, gains));
+                pathSum += LeafOf(t + 1, AddPerfectTreeContributions(t + 1, ref x, ref o, gains));
                 continue;
             }
 
@@ -350,13 +385,22 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
                 Unsafe.Add(ref o, a.Feature) += Unsafe.Add(ref gain0, i0);
                 Unsafe.Add(ref o, b.Feature) += Unsafe.Add(ref gain1, i1);
             }
+
+            pathSum += LeafOf(t, i0);
+            pathSum += LeafOf(t + 1, i1);
         }
 
         if (t < trees)
         {
-            AddPerfectTreeContributions(t, ref x, ref o, gains);
+            pathSum += LeafOf(t, AddPerfectTreeContributions(t, ref x, ref o, gains));
         }
+
+        return pathSum;
     }
+
+    /// <summary>The path length of tree <paramref name="t"/>'s leaf at heap index <paramref name="i"/> (after its D steps).</summary>
+    private double LeafOf(int t, int i) =>
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_perfectLeaves!), _perfectLeafStart![t] + i - ((1 << _steps[t]) - 1));
 
     /// <summary>
     /// Adds the gains along the recorded paths of trees <paramref name="t"/> and t + 1 (each path: the node index after
@@ -400,7 +444,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
         }
     }
 
-    private void AddPerfectTreeContributions(int t, ref float x, ref double o, double[] gains)
+    private int AddPerfectTreeContributions(int t, ref float x, ref double o, double[] gains)
     {
         ref var nodes = ref PerfectNodesOf(t);
         ref var gain = ref PerfectGainsOf(t, gains);
@@ -412,6 +456,8 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
             i = (2 * i) + 1 + Unsafe.As<bool, byte>(ref right);
             Unsafe.Add(ref o, node.Feature) += Unsafe.Add(ref gain, i);
         }
+
+        return i;
     }
 
     private ref PerfectNode PerfectNodesOf(int t) =>

@@ -31,6 +31,7 @@ internal sealed class FeatureBatch : IDisposable, IDriftItems
     private int[] _slotOfItem;
     private ItemError[] _errors;
     private double[]? _scores;
+    private IReadOnlyList<FeatureContribution>[]? _reasonsOfSlot; // reasons computed while scoring (Score with reasons)
     private Decision[]? _decisions;
     private double[]?[]? _numbers;
     private string?[]?[]? _texts;
@@ -255,13 +256,27 @@ internal sealed class FeatureBatch : IDisposable, IDriftItems
     }
 
     /// <summary>Scores every row left for the detector in one detector call.</summary>
-    public void Score()
+    public void Score(int reasons = 0)
     {
         _scores = ArrayPool<double>.Shared.Rent(Math.Max(1, ValidRows));
         if (ValidRows > 0)
         {
-            var matrix = new FeatureMatrix(_features, ValidRows, _transform.OutputColumns);
-            Model.Bundle.Detector.Score(matrix, _scores.AsSpan(0, ValidRows));
+            var bundle = Model.Bundle;
+            if (reasons > 0 && bundle.ScoresWhileExplaining)
+            {
+                // One walk per row gives its score (the same bits as scoring the batch) and its reasons.
+                _reasonsOfSlot = ArrayPool<IReadOnlyList<FeatureContribution>>.Shared.Rent(ValidRows);
+                for (var slot = 0; slot < ValidRows; slot++)
+                {
+                    bundle.TryScoreAndExplain(_features.AsSpan(slot * _width, _width), reasons, out _scores[slot], out _reasonsOfSlot[slot]);
+                }
+            }
+            else
+            {
+                var matrix = new FeatureMatrix(_features, ValidRows, _transform.OutputColumns);
+                bundle.Detector.Score(matrix, _scores.AsSpan(0, ValidRows));
+            }
+
             for (var i = 0; i < Items; i++)
             {
                 // Extreme (finite) inputs can overflow a detector, e.g. an autoencoder's squared error; JSON has no Infinity.
@@ -295,7 +310,7 @@ internal sealed class FeatureBatch : IDisposable, IDriftItems
             var slot = _slotOfItem[i];
             _decisions[i] = slot switch
             {
-                >= 0 => new Decision(Model, 200, _scores![slot], bundle.IsAnomaly(_scores[slot]) ? 1 : 0, explain ? bundle.ExplainFeatures(FeaturesOf(i), reasons) : null, null, null, null),
+                >= 0 => new Decision(Model, 200, _scores![slot], bundle.IsAnomaly(_scores[slot]) ? 1 : 0, explain ? _reasonsOfSlot?[slot] ?? bundle.ExplainFeatures(FeaturesOf(i), reasons) : null, null, null, null),
                 RuleDecided => new Decision(Model, 200, double.NaN, _verdicts![i].Label == 0 ? 0 : 1, null, _ruleOf![i], _verdicts[i].Reason, null),
                 Failed => new Decision(Model, 500, double.NaN, -1, null, null, null, _errors[i]),
                 _ => new Decision(Model, 400, double.NaN, -1, null, null, null, _errors[i]),
@@ -405,6 +420,12 @@ internal sealed class FeatureBatch : IDisposable, IDriftItems
         if (_scores is not null)
         {
             ArrayPool<double>.Shared.Return(_scores);
+        }
+
+        if (_reasonsOfSlot is not null)
+        {
+            ArrayPool<IReadOnlyList<FeatureContribution>>.Shared.Return(_reasonsOfSlot, clearArray: true);
+            _reasonsOfSlot = null;
         }
 
         if (_decisions is not null)

@@ -157,9 +157,10 @@ internal static class ScoringPipeline
         if (problem is null)
         {
             batch.ApplyRules();
-            batch.Score();
+            var reasons = adapter.WritesReasons ? runtime.Options.Reasons : 0;
+            batch.Score(reasons);
             exchange.ScoredRows = batch.ScoredRows;
-            var decisions = batch.Decide(adapter.WritesReasons ? runtime.Options.Reasons : 0);
+            var decisions = batch.Decide(reasons);
             exchange.Scored();
             if (adapter.RejectsWholeRequest && batch.FirstFailedItem(out var error) is var i and >= 0)
             {

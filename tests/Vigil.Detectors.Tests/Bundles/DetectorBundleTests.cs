@@ -141,6 +141,16 @@ public sealed class DetectorBundleTests : IDisposable
             loaded.ExplainFeatures(features.AsSpan(row * width, width), 3).ShouldBe(expected);
             loaded.Explain(frame, row, 3).ShouldBe(expected);
         }
+
+        // Scoring while explaining (the server's path for requests with reasons): the same reasons and the same score.
+        loaded.ScoresWhileExplaining.ShouldBeTrue();
+        var scores = loaded.Score(frame);
+        for (var row = 0; row < 40; row++)
+        {
+            loaded.TryScoreAndExplain(features.AsSpan(row * width, width), 3, out var score, out var reasons).ShouldBeTrue();
+            score.ShouldBe(scores[row]);
+            reasons.ShouldBe(loaded.ExplainFeatures(features.AsSpan(row * width, width), 3));
+        }
     }
 
     [Theory]

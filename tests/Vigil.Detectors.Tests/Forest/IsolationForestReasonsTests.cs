@@ -18,6 +18,35 @@ public sealed class IsolationForestReasonsTests
     private static double Score(IsolationForestModel model, float[] row) =>
         model.Score(new FeatureMatrix(row, 1, TestData.Names(row.Length)))[0];
 
+    [Theory]
+    [InlineData(100, 256, 1000)] // the default: groups of four trees
+    [InlineData(7, 64, 1000)] // groups of four, then a pair and a single tree
+    [InlineData(6, 3000, 4000)] // trees of different depths side by side
+    [InlineData(1, 16, 200)]
+    public void Scoring_while_explaining_gives_the_batch_score_and_the_contributions_to_the_bit(int trees, int samples, int rows)
+    {
+        var data = TestData.Gaussian(31, rows, Columns);
+        var model = new IsolationForest(new IsolationForestOptions { Seed = 9, Estimators = trees, MaxSamples = MaxSamples.Count(samples) }).Fit(data);
+        Assert.True(model.ScoresWhileExplaining);
+        var batch = model.Score(data); // groups of eight rows walk tree by tree: another path to the same sums
+        var contributions = new double[Columns];
+        for (var r = 0; r < rows; r++)
+        {
+            Assert.True(model.TryScoreWithContributions(data.Row(r), contributions, out var score));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(batch[r]), BitConverter.DoubleToInt64Bits(score));
+            Assert.Equal(Contributions(model, data.Row(r)), contributions);
+        }
+    }
+
+    [Fact]
+    public void Trees_too_deep_for_the_perfect_layout_score_and_explain_separately()
+    {
+        var data = TestData.Gaussian(32, 9000, Columns);
+        var model = new IsolationForest(new IsolationForestOptions { Seed = 9, Estimators = 3, MaxSamples = MaxSamples.Count(9000) }).Fit(data);
+        Assert.False(model.ScoresWhileExplaining);
+        Assert.False(model.TryScoreWithContributions(data.Row(0), new double[Columns], out _));
+    }
+
     private static int ArgMax(double[] values)
     {
         var best = 0;
