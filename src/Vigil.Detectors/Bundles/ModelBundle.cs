@@ -232,23 +232,7 @@ public sealed class ModelBundle
             return [];
         }
 
-        var width = Transform.OutputCount;
-        if (features.Length != width)
-        {
-            throw new ArgumentException($"Expected {width} features, got {features.Length}.", nameof(features));
-        }
-
-        var inputs = Transform.InputSchema.Count;
-        var contributions = ArrayPool<double>.Shared.Rent(width + inputs);
-        try
-        {
-            explainer.Contributions(features, contributions.AsSpan(0, width));
-            return TopContributions(contributions, width, inputs, top);
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(contributions);
-        }
+        return Explained(explainer, features, top, scoring: false, out _)!;
     }
 
     /// <summary>
@@ -266,6 +250,18 @@ public sealed class ModelBundle
     public bool TryScoreAndExplain(ReadOnlySpan<float> features, int top, out double score, out IReadOnlyList<FeatureContribution> reasons)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);
+        score = double.NaN;
+        var found = FusedExplainer is { } explainer ? Explained(explainer, features, top, scoring: true, out score) : null;
+        reasons = found ?? [];
+        return found is not null;
+    }
+
+    /// <summary>
+    /// The top reasons of one transformed row from <paramref name="explainer"/>'s contributions, and with
+    /// <paramref name="scoring"/> its score from the same pass (null when the explainer cannot score while explaining).
+    /// </summary>
+    private IReadOnlyList<FeatureContribution>? Explained(IExplainableDetector explainer, ReadOnlySpan<float> features, int top, bool scoring, out double score)
+    {
         var width = Transform.OutputCount;
         if (features.Length != width)
         {
@@ -276,15 +272,17 @@ public sealed class ModelBundle
         var contributions = ArrayPool<double>.Shared.Rent(width + inputs);
         try
         {
-            if (FusedExplainer is not { } explainer || !explainer.TryScoreWithContributions(features, contributions.AsSpan(0, width), out score))
+            score = double.NaN;
+            if (!scoring)
             {
-                score = double.NaN;
-                reasons = [];
-                return false;
+                explainer.Contributions(features, contributions.AsSpan(0, width));
+            }
+            else if (!explainer.TryScoreWithContributions(features, contributions.AsSpan(0, width), out score))
+            {
+                return null;
             }
 
-            reasons = top == 0 ? [] : TopContributions(contributions, width, inputs, top);
-            return true;
+            return top == 0 ? [] : TopContributions(contributions, width, inputs, top);
         }
         finally
         {
