@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Vigil.Data.Csv;
@@ -98,6 +99,7 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;
@@ -265,6 +267,7 @@ internal sealed class CategoricalParser(string name, int fileIndex, bool inferre
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;

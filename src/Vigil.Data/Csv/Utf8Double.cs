@@ -26,6 +26,7 @@ internal static class Utf8Double
     private static readonly ulong[] PowersOfFive = BuildPowersOfFive();
 
     /// <summary>Parses <paramref name="s"/>; accepts also NaN, Infinity, -Infinity and inf/-inf (any case).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> s, out double value)
     {
         var n = s.Length;

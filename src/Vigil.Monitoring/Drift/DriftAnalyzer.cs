@@ -190,9 +190,17 @@ public static class DriftAnalyzer
 
         if (numericRef && !asCategorical)
         {
-            var (r, rm) = FiniteValues(reference);
-            var (c, cm) = FiniteValues(current);
-            return DriftSample.Numerical(r, rm, c, cm);
+            if (reference is Float64Column r64 && current is Float64Column c64)
+            {
+                // The usual case: copy, drop the missing values and sort in one go.
+                var r = RadixSort.SortedFinite(r64.Values, out var rm);
+                var c = RadixSort.SortedFinite(c64.Values, out var cm);
+                return DriftSample.FromSorted(r, rm, c, cm);
+            }
+
+            var (rf, rfm) = FiniteValues(reference);
+            var (cf, cfm) = FiniteValues(current);
+            return DriftSample.Numerical(rf, rfm, cf, cfm);
         }
 
         return numericRef ? NumericAsCategorical(reference, current) : TextAsCategorical(reference, current);

@@ -83,6 +83,12 @@ public sealed class DriftSample
         ArgumentNullException.ThrowIfNull(current);
         RadixSort.Sort(reference);
         RadixSort.Sort(current);
+        return FromSorted(reference, referenceMissing, current, currentMissing);
+    }
+
+    /// <summary>A numerical sample from finite values already in ascending order.</summary>
+    internal static DriftSample FromSorted(double[] reference, int referenceMissing, double[] current, int currentMissing)
+    {
         return new DriftSample(DriftColumnType.Numerical, referenceMissing, currentMissing,
             reference.Length + referenceMissing, current.Length + currentMissing)
         {
