@@ -118,7 +118,7 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
             {
                 v = double.NaN;
             }
-            else if (!Utf8Double.TryParse(new ReadOnlySpan<byte>(buffer, s, length), out v))
+            else if (!Utf8Double.TryParseField(new ReadOnlySpan<byte>(buffer, s, buffer.Length - s), length, out v))
             {
                 Count = count;
                 return Fail(r);

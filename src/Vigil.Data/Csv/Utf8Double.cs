@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vigil.Data.Csv;
 
@@ -165,11 +166,104 @@ internal static class Utf8Double
         return Slow(s, out value);
     }
 
+    /// <summary>
+    /// Parses the field made of the first <paramref name="length"/> bytes of <paramref name="s"/>, where
+    /// <paramref name="s"/> may run on past the field (the rest of a CSV buffer). A plain decimal (an optional '-', at
+    /// most 8 digits, optionally '.' and at most 8 more digits) is read with two 8-byte loads and no branch per digit,
+    /// then Clinger's exact path (the mantissa below 2^53, one division by an exact power of ten: the correctly
+    /// rounded double, as <see cref="double.Parse(string, IFormatProvider?)"/> gives); anything else, or a field too
+    /// close to the end of <paramref name="s"/>, goes to <see cref="TryParse(ReadOnlySpan{byte}, out double)"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryParseField(ReadOnlySpan<byte> s, int length, out double value)
+    {
+        if (length > 0 && s.Length >= FieldLoadBytes && TryPlainDecimal(ref MemoryMarshal.GetReference(s), length, out value))
+        {
+            return true;
+        }
+
+        return TryParse(s[..length], out value);
+    }
+
+    /// <summary>Bytes <see cref="TryPlainDecimal"/> may read from the field start: sign, 8 digits, '.', 8 bytes.</summary>
+    private const int FieldLoadBytes = 24;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryPlainDecimal(ref byte p, int length, out double value)
+    {
+        var negative = p == (byte)'-';
+        var i0 = negative ? 1 : 0;
+        var digits = length - i0;
+        var a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0));
+
+        // The first '.' among the 8 bytes after the sign (8 when there is none): the lowest zero byte of a ^ "........".
+        // Without one there, the field must be at most 8 digits (a '.' further on falls back).
+        var x = a ^ 0x2E2E_2E2E_2E2E_2E2EUL;
+        var dot = BitOperations.TrailingZeroCount((x - 0x0101_0101_0101_0101UL) & ~x & 0x8080_8080_8080_8080UL) >> 3;
+        int intDigits, fracDigits;
+        if (dot < digits && dot < 8)
+        {
+            intDigits = dot;
+            fracDigits = digits - dot - 1;
+        }
+        else
+        {
+            intDigits = digits;
+            fracDigits = 0;
+        }
+
+        if (intDigits > 8 || fracDigits > 8 || intDigits + fracDigits == 0)
+        {
+            value = 0;
+            return false;
+        }
+
+        var b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0 + intDigits + 1));
+        if (!TryLeadingDigits(a, intDigits, out var whole) || !TryLeadingDigits(b, fracDigits, out var fraction))
+        {
+            value = 0;
+            return false;
+        }
+
+        var w = (whole * PowersOfTenU64[fracDigits]) + fraction;
+        if (w > 1UL << 53)
+        {
+            value = 0;
+            return false;
+        }
+
+        var v = w / ExactPowersOfTen[fracDigits];
+        value = negative ? -v : v;
+        return true;
+    }
+
+    /// <summary>
+    /// The number written by the first <paramref name="count"/> (0 to 8) bytes of <paramref name="v"/> (in memory
+    /// order, little-endian), false when one of them is not a digit; the bytes after them are ignored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryLeadingDigits(ulong v, int count, out ulong value)
+    {
+        // Shift the digits to the top (the last memory bytes) and fill the bytes below with '0' (leading zeros); each
+        // shift is split in two so that 64 bits (count 0 or 8) give 0 instead of C#'s shift by 64 mod 64.
+        var half = 4 * (8 - count);
+        v = (v << half) << half;
+        var fill = 4 * count;
+        v |= (0x3030_3030_3030_3030UL >> fill) >> fill;
+        return TryEightDigits(v, out value);
+    }
+
+    private static readonly ulong[] PowersOfTenU64 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
     /// <summary>Reads 8 ASCII digits at once (SWAR), as in fast_float; false when any of the 8 bytes is not a digit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryEightDigits(ReadOnlySpan<byte> s, int at, out ulong value)
+    private static bool TryEightDigits(ReadOnlySpan<byte> s, int at, out ulong value) =>
+        TryEightDigits(BinaryPrimitives.ReadUInt64LittleEndian(s[at..]), out value);
+
+    /// <summary>The 8 ASCII digits of <paramref name="v"/> (first in memory = most significant); false when one is not a digit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryEightDigits(ulong v, out ulong value)
     {
-        var v = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
         if ((((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) != 0x3333333333333333))
         {
             value = 0;
