@@ -177,19 +177,29 @@ internal static class Utf8Double
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryParseField(ReadOnlySpan<byte> s, int length, out double value)
     {
-        if (length > 0 && s.Length >= FieldLoadBytes && TryPlainDecimal(ref MemoryMarshal.GetReference(s), length, out value))
+        if (length > 0 && s.Length >= FieldLoadBytes)
         {
-            return true;
+            value = PlainDecimalOrNaN(ref MemoryMarshal.GetReference(s), length);
+            if (!double.IsNaN(value))
+            {
+                return true;
+            }
         }
 
         return TryParse(s[..length], out value);
     }
 
-    /// <summary>Bytes <see cref="TryPlainDecimal"/> may read from the field start: sign, 8 digits, '.', 8 bytes.</summary>
-    private const int FieldLoadBytes = 24;
+    /// <summary>Bytes <see cref="PlainDecimalOrNaN"/> may read from the field start: sign, 8 digits, '.', 8 bytes.</summary>
+    internal const int FieldLoadBytes = 24;
 
+    /// <summary>
+    /// The plain decimal of <paramref name="length"/> (at least 1) bytes at <paramref name="p"/>, or NaN when it is not
+    /// one (then the full parser decides); <see cref="FieldLoadBytes"/> bytes from <paramref name="p"/> must be readable.
+    /// NaN is never a plain decimal's value, so it serves as the "not here" answer without an out parameter (which
+    /// would keep the result in memory in the caller's loop).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryPlainDecimal(ref byte p, int length, out double value)
+    internal static double PlainDecimalOrNaN(ref byte p, int length)
     {
         var negative = p == (byte)'-';
         var i0 = negative ? 1 : 0;
@@ -199,58 +209,60 @@ internal static class Utf8Double
         // The first '.' among the 8 bytes after the sign (8 when there is none): the lowest zero byte of a ^ "........".
         // Without one there, the field must be at most 8 digits (a '.' further on falls back).
         var x = a ^ 0x2E2E_2E2E_2E2E_2E2EUL;
-        var dot = BitOperations.TrailingZeroCount((x - 0x0101_0101_0101_0101UL) & ~x & 0x8080_8080_8080_8080UL) >> 3;
-        int intDigits, fracDigits;
-        if (dot < digits && dot < 8)
+        var dot = (int)(BitOperations.TrailingZeroCount((x - 0x0101_0101_0101_0101UL) & ~x & 0x8080_8080_8080_8080UL) >> 3);
+        var hasDot = dot < digits && dot < 8;
+        var intDigits = hasDot ? dot : digits;
+        var fracDigits = hasDot ? digits - dot - 1 : 0;
+        if ((uint)intDigits > 8 || (uint)fracDigits > 8 || intDigits + fracDigits == 0)
         {
-            intDigits = dot;
-            fracDigits = digits - dot - 1;
-        }
-        else
-        {
-            intDigits = digits;
-            fracDigits = 0;
+            return double.NaN;
         }
 
-        if (intDigits > 8 || fracDigits > 8 || intDigits + fracDigits == 0)
+        var whole = LeadingDigitBytes(a, intDigits);
+        var fraction = LeadingDigitBytes(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0 + intDigits + 1)), fracDigits);
+        if (!AreEightDigits(whole) || !AreEightDigits(fraction))
         {
-            value = 0;
-            return false;
+            return double.NaN;
         }
 
-        var b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0 + intDigits + 1));
-        if (!TryLeadingDigits(a, intDigits, out var whole) || !TryLeadingDigits(b, fracDigits, out var fraction))
-        {
-            value = 0;
-            return false;
-        }
-
-        var w = (whole * PowersOfTenU64[fracDigits]) + fraction;
+        var w = (EightDigitsValue(whole) * PowersOfTenU64[fracDigits]) + EightDigitsValue(fraction);
         if (w > 1UL << 53)
         {
-            value = 0;
-            return false;
+            return double.NaN;
         }
 
-        var v = w / ExactPowersOfTen[fracDigits];
-        value = negative ? -v : v;
-        return true;
+        // Clinger: w and 10^fracDigits are exact doubles, so one division rounds correctly.
+        var v = (long)w / ExactPowersOfTen[fracDigits];
+        return negative ? -v : v;
     }
 
     /// <summary>
-    /// The number written by the first <paramref name="count"/> (0 to 8) bytes of <paramref name="v"/> (in memory
-    /// order, little-endian), false when one of them is not a digit; the bytes after them are ignored.
+    /// The first <paramref name="count"/> (0 to 8) bytes of <paramref name="v"/> (in memory order, little-endian) moved
+    /// to the top, the bytes below filled with '0' (leading zeros); the bytes after them are dropped. Each shift is split
+    /// in two so that 64 bits (count 0 or 8) give 0 instead of C#'s shift by 64 mod 64.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryLeadingDigits(ulong v, int count, out ulong value)
+    private static ulong LeadingDigitBytes(ulong v, int count)
     {
-        // Shift the digits to the top (the last memory bytes) and fill the bytes below with '0' (leading zeros); each
-        // shift is split in two so that 64 bits (count 0 or 8) give 0 instead of C#'s shift by 64 mod 64.
         var half = 4 * (8 - count);
-        v = (v << half) << half;
         var fill = 4 * count;
-        v |= (0x3030_3030_3030_3030UL >> fill) >> fill;
-        return TryEightDigits(v, out value);
+        return ((v << half) << half) | ((0x3030_3030_3030_3030UL >> fill) >> fill);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AreEightDigits(ulong v) =>
+        ((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) == 0x3333333333333333;
+
+    /// <summary>The value of 8 ASCII digits (first in memory = most significant), SWAR as in fast_float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong EightDigitsValue(ulong v)
+    {
+        const ulong Mask = 0x000000FF000000FF;
+        const ulong Mul1 = 0x000F424000000064;
+        const ulong Mul2 = 0x0000271000000001;
+        v -= 0x3030303030303030;
+        v = (v * 10) + (v >> 8);
+        return unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
     }
 
     private static readonly ulong[] PowersOfTenU64 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
@@ -264,18 +276,13 @@ internal static class Utf8Double
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryEightDigits(ulong v, out ulong value)
     {
-        if ((((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) != 0x3333333333333333))
+        if (!AreEightDigits(v))
         {
             value = 0;
             return false;
         }
 
-        const ulong Mask = 0x000000FF000000FF;
-        const ulong Mul1 = 0x000F424000000064;
-        const ulong Mul2 = 0x0000271000000001;
-        v -= 0x3030303030303030;
-        v = (v * 10) + (v >> 8);
-        value = unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
+        value = EightDigitsValue(v);
         return true;
     }
 
