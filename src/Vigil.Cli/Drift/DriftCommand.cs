@@ -198,7 +198,9 @@ internal static class DriftCommand
         if (timings)
         {
             Terminal.Note(string.Create(CultureInfo.InvariantCulture,
-                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({threadCount} threads)"));
+                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({threadCount} threads; " +
+                $"GC {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections, pauses {GC.GetTotalPauseDuration().TotalSeconds:F2} s, " +
+                $"{System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MB peak)"));
         }
 
         return new MonitoringReport
