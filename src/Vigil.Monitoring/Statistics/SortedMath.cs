@@ -57,22 +57,14 @@ internal static class CdfDistance
         int i = 0, j = 0, nu = u.Length, nv = v.Length;
         double fu = nu, fv = nv;
         var sum = 0.0;
+        if (nu + nv == 0)
+        {
+            return sum;
+        }
+
+        var current = nv == 0 || (nu > 0 && u[0] <= v[0]) ? u[0] : v[0];
         while (true)
         {
-            double current;
-            if (i < nu)
-            {
-                current = j < nv && v[j] < u[i] ? v[j] : u[i];
-            }
-            else if (j < nv)
-            {
-                current = v[j];
-            }
-            else
-            {
-                break;
-            }
-
             // Every value equal to the current one (−0.0 and +0.0 alike) is consumed before the step is measured.
             while (i < nu && u[i] <= current)
             {
@@ -101,6 +93,7 @@ internal static class CdfDistance
             var delta = next - current;
             var diff = (i / fu) - (j / fv);
             sum += squared ? diff * diff * delta : Math.Abs(diff) * delta;
+            current = next;
         }
 
         return sum;
