@@ -89,4 +89,18 @@ public sealed class CliErrorTests
         File.WriteAllText(dir.File("d.csv"), "a,label\n1,0\n");
         VigilProcess.RunProcess(dir.Path, null, "score", "--model", "nomodel", "--data", "d.csv", "--out", "s.csv").ShouldFailWithOneLine("nomodel");
     }
+
+    [Theory]
+    [InlineData("a,label\n1,0\nx,0\n")] // a value that changes the column's type
+    [InlineData("a,label\n1,0\n\"2,0\n")] // an unterminated quote
+    [InlineData("")] // no rows
+    public void A_missing_model_is_the_error_reported_whatever_the_data(string data)
+    {
+        // The model loads while the data's first chunk is read; the model's error still comes first, as when it was loaded first.
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("d.csv"), data);
+
+        VigilProcess.Run(dir.Path, "score", "--model", "nomodel", "--data", "d.csv", "--out", "s.csv").ShouldFailWithOneLine("nomodel");
+        Assert.False(File.Exists(dir.File("s.csv")));
+    }
 }

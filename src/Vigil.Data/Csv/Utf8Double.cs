@@ -12,7 +12,7 @@ namespace Vigil.Data.Csv;
 /// parser), and <see cref="double.TryParse(ReadOnlySpan{byte}, NumberStyles, IFormatProvider?, out double)"/>
 /// for everything else (more than 19 digits, the rare undecidable case, NaN, Infinity, whitespace).
 /// </summary>
-internal static class Utf8Double
+internal static partial class Utf8Double
 {
     private const int SmallestPowerOfTen = -342;
     private const int LargestPowerOfTen = 308;
@@ -22,9 +22,6 @@ internal static class Utf8Double
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
-
-    /// <summary>128-bit truncated powers of five for q in [-342, 308]: high word at 2*(q+342), low word after it.</summary>
-    private static readonly ulong[] PowersOfFive = BuildPowersOfFive();
 
     /// <summary>Parses <paramref name="s"/>; accepts also NaN, Infinity, -Infinity and inf/-inf (any case).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -391,47 +388,5 @@ internal static class Utf8Double
 
         value = BitConverter.UInt64BitsToDouble(sign | mantissa | ((ulong)power2 << 52));
         return true;
-    }
-
-    private static ulong[] BuildPowersOfFive()
-    {
-        var table = new ulong[2 * (LargestPowerOfTen - SmallestPowerOfTen + 1)];
-        var two128 = BigInteger.One << 128;
-        var two127 = BigInteger.One << 127;
-        var mask64 = (BigInteger.One << 64) - 1;
-        for (var q = SmallestPowerOfTen; q <= LargestPowerOfTen; q++)
-        {
-            BigInteger c;
-            if (q < 0)
-            {
-                var power5 = BigInteger.Pow(5, -q);
-                var z = (int)power5.GetBitLength();
-                var b = q >= -27 ? z + 127 : (2 * z) + 128;
-                c = (BigInteger.One << b) / power5 + 1;
-                while (c >= two128)
-                {
-                    c >>= 1;
-                }
-            }
-            else
-            {
-                c = BigInteger.Pow(5, q);
-                while (c < two127)
-                {
-                    c <<= 1;
-                }
-
-                while (c >= two128)
-                {
-                    c >>= 1;
-                }
-            }
-
-            var index = 2 * (q - SmallestPowerOfTen);
-            table[index] = (ulong)(c >> 64);
-            table[index + 1] = (ulong)(c & mask64);
-        }
-
-        return table;
     }
 }

@@ -209,23 +209,32 @@ internal static class BundleWriter
             return null;
         }
 
-        BundleManifest? manifest;
+        // Only the detector kind and the file names are needed: a JsonDocument reads them without the serializer's
+        // metadata (whose first use costs a short-lived `vigil train --force` tens of milliseconds).
+        var listed = new List<string>();
         try
         {
-            manifest = JsonSerializer.Deserialize(File.ReadAllBytes(manifestPath), BundleJsonContext.Default.BundleManifest);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or IOException)
-        {
-            return null;
-        }
+            using var document = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("detectorKind", out var kind) || kind.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(kind.GetString())
+                || !root.TryGetProperty("files", out var files) || files.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
 
-        if (manifest?.Files is null || string.IsNullOrEmpty(manifest.DetectorKind))
+            foreach (var file in files.EnumerateObject())
+            {
+                listed.Add(file.Name);
+            }
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
             return null;
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal) { ManifestFile };
-        foreach (var name in manifest.Files.Keys)
+        foreach (var name in listed)
         {
             if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || name is "." or "..")
             {

@@ -554,10 +554,21 @@ public sealed class FeatureTransform
         var present = GC.AllocateUninitializedArray<double>(n);
         var count = 0;
         var missing = 0;
-        var float64 = column is Float64Column f64 ? f64.Values : default;
+        double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
+        ReadOnlySpan<double> float64 = column is Float64Column f64 ? f64.Values : default;
+        var isFloat64 = column.Kind == ColumnKind.Float64;
         for (var r = 0; r < n; r++)
         {
-            var v = column.Kind == ColumnKind.Float64 ? float64[r] : column.GetDouble(r);
+            var v = isFloat64 ? float64[r] : column.GetDouble(r);
+            if (double.IsFinite(v))
+            {
+                // One pass: copy (for the median) and range together.
+                present[count++] = v;
+                lowest = Math.Min(lowest, v);
+                highest = Math.Max(highest, v);
+                continue;
+            }
+
             if (double.IsNaN(v))
             {
                 if (options.MissingPolicy == MissingPolicy.Error)
@@ -569,23 +580,11 @@ public sealed class FeatureTransform
                 continue;
             }
 
-            if (double.IsInfinity(v))
-            {
-                throw new FeatureDataException(column.Name, r, string.Create(CultureInfo.InvariantCulture, $"value {v} is not finite"));
-            }
-
-            present[count++] = v;
+            throw new FeatureDataException(column.Name, r, string.Create(CultureInfo.InvariantCulture, $"value {v} is not finite"));
         }
 
         var values = present.AsSpan(0, count);
         var median = double.NaN;
-        double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
-        foreach (var v in values)
-        {
-            lowest = Math.Min(lowest, v);
-            highest = Math.Max(highest, v);
-        }
-
         if (count > 0)
         {
             // Selection instead of a full sort: O(n) per column, the same value a sort would give.

@@ -62,15 +62,30 @@ public sealed partial class ModelLifecycle
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ChunkRows, 1, nameof(options.ChunkRows));
         FrameFile.FormatOf(options.Output);
-        var model = await LoadModelAsync(options.Model, progress, cancellationToken).ConfigureAwait(false);
+        // The model loads while the data file is opened and its first chunk read (each is mostly one thread's work:
+        // JSON and weights on one side, schema inference and parsing on the other); a model that fails to load is
+        // the error reported, as if it had been loaded first.
+        var loading = Task.Run(() => LoadModelAsync(options.Model, progress, cancellationToken), cancellationToken);
         var sw = Stopwatch.StartNew();
         var source = DataSource.FromFile(options.Data, options.Schema, options.OnBadValue);
-        var (rows, flagged) = await Task.Run(() => ScoreChunks(model.Bundle, options, source.Csv, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        long rows, flagged;
+        try
+        {
+            (rows, flagged) = await Task.Run(() => ScoreChunks(loading, options, source.Csv, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (loading.IsFaulted || loading.IsCanceled)
+        {
+            await loading.ConfigureAwait(false); // throws the model's error
+            throw;
+        }
+
+        var model = await loading.ConfigureAwait(false);
         return new ScoreFileResult(model, options.Output, rows, flagged, sw.Elapsed) { SkippedRows = source.SkippedRows, FirstSkipped = source.FirstSkipped };
     }
 
-    private static (long Rows, long Flagged) ScoreChunks(ModelBundle bundle, ScoreFileOptions options, CsvReadOptions? csv, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
+    private static (long Rows, long Flagged) ScoreChunks(Task<LoadedModel> loading, ScoreFileOptions options, CsvReadOptions? csv, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
     {
+        ModelBundle? bundle = null;
         var dataPath = options.Data;
         var keep = options.Keep;
         IFrameWriter? writer = null;
@@ -81,9 +96,10 @@ public sealed partial class ModelLifecycle
         var done = false;
         try
         {
-            foreach (var chunk in FrameFile.ReadChunks(dataPath, options.ChunkRows, csv))
+            foreach (var chunk in ReadChunksAfter(loading, dataPath, options.ChunkRows, csv))
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                bundle ??= loading.GetAwaiter().GetResult().Bundle;
                 if (writer is null)
                 {
                     id ??= ScoreFileOptions.IdCandidates.FirstOrDefault(chunk.Contains);
@@ -138,6 +154,7 @@ public sealed partial class ModelLifecycle
 
             if (writer is null)
             {
+                loading.GetAwaiter().GetResult(); // a model error first
                 throw new LifecycleException(nameof(ScoreFileOptions.Data), $"{dataPath}: the file has no rows to score");
             }
 
@@ -155,5 +172,47 @@ public sealed partial class ModelLifecycle
         }
 
         return (rows, flagged);
+    }
+
+    /// <summary>
+    /// The chunks of the data file; when reading fails before the model has loaded, the model's own error (if any)
+    /// is thrown instead, so a wrong model reference is reported as such whatever the data holds.
+    /// </summary>
+    private static IEnumerable<Frame> ReadChunksAfter(Task<LoadedModel> loading, string path, int chunkRows, CsvReadOptions? csv)
+    {
+        using var chunks = FrameFile.ReadChunks(path, chunkRows, csv).GetEnumerator();
+        while (true)
+        {
+            Frame chunk;
+            try
+            {
+                if (!chunks.MoveNext())
+                {
+                    yield break;
+                }
+
+                chunk = chunks.Current;
+            }
+            catch (Exception) when (!loading.IsCompletedSuccessfully && FailsToLoad(loading))
+            {
+                loading.GetAwaiter().GetResult();
+                throw;
+            }
+
+            yield return chunk;
+        }
+    }
+
+    private static bool FailsToLoad(Task<LoadedModel> loading)
+    {
+        try
+        {
+            loading.Wait();
+            return false;
+        }
+        catch (Exception)
+        {
+            return true;
+        }
     }
 }

@@ -426,6 +426,7 @@ public sealed class InferenceWriteAheadLog : IAsyncDisposable
 
     private void FlushLoop()
     {
+        FlusherPriority.TryRaiseCurrentThread();
         while (true)
         {
             _flushSignal.Wait();

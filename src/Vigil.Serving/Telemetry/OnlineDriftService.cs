@@ -15,6 +15,13 @@ internal sealed partial class OnlineDriftService(ModelCache cache, ServingOption
     /// <summary>Computes the gauges of every served model once (also what each timer tick does).</summary>
     public void Update()
     {
+        var served = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var model in cache.Snapshot.Values)
+        {
+            served.Add(model.Name);
+        }
+
+        metrics.ForgetOnlineDrift(served);
         foreach (var model in cache.Snapshot.Values)
         {
             if (model.CurrentDriftWindow is not { } window)

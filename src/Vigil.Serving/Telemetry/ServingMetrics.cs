@@ -176,9 +176,35 @@ public sealed class ServingMetrics
     public void OnlineDrift(string model, Vigil.Monitoring.DriftReport report, int items)
     {
         ArgumentNullException.ThrowIfNull(report);
+        var current = new HashSet<(string, string)>();
         foreach (var f in report.Features)
         {
             _featureDrift.WithLabels(model, f.Name, f.StatTest).Set(f.Score);
+            current.Add((f.Name, f.StatTest));
+        }
+
+        // A series this report no longer has (a feature the new version dropped, another statistic) is removed, not left
+        // at its last value for an alert rule to keep reading.
+        foreach (var labels in _featureDrift.GetAllLabelValues())
+        {
+            if (labels[0] == model && !current.Contains((labels[1], labels[2])))
+            {
+                _featureDrift.RemoveLabelled(labels);
+            }
+        }
+
+        foreach (var labels in _scoreDrift.GetAllLabelValues())
+        {
+            if (labels[0] == model && (report.Prediction is null || labels[1] != report.Prediction.StatTest))
+            {
+                _scoreDrift.RemoveLabelled(labels);
+            }
+        }
+
+        if (report.Prediction is null)
+        {
+            _alertRate.RemoveLabelled(model);
+            _referenceAlertRate.RemoveLabelled(model);
         }
 
         _datasetDriftShare.WithLabels(model).Set(report.DriftShare);
@@ -189,6 +215,22 @@ public sealed class ServingMetrics
             _alertRate.WithLabels(model).Set(p.AlertRateCurrent);
             _referenceAlertRate.WithLabels(model).Set(p.AlertRateReference);
             _scoreDrift.WithLabels(model, p.StatTest).Set(p.Score);
+        }
+    }
+
+    /// <summary>Removes the online drift series of every model not in <paramref name="served"/> (a model no longer served).</summary>
+    public void ForgetOnlineDrift(IReadOnlySet<string> served)
+    {
+        ArgumentNullException.ThrowIfNull(served);
+        foreach (var gauge in (Gauge[])[_featureDrift, _scoreDrift, _datasetDriftShare, _datasetDrift, _driftWindowItems, _alertRate, _referenceAlertRate])
+        {
+            foreach (var labels in gauge.GetAllLabelValues())
+            {
+                if (!served.Contains(labels[0]))
+                {
+                    gauge.RemoveLabelled(labels);
+                }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using Vigil.Data.Csv;
 
@@ -6,6 +7,49 @@ namespace Vigil.Data.Tests.Csv;
 
 public sealed class Utf8ValueParsingTests
 {
+    [Fact]
+    public void The_powers_of_five_table_is_the_computed_one()
+    {
+        // The table is source (no BigInteger work at startup); this is the algorithm that made it (fast_float's).
+        var table = Utf8Double.PowersOfFive;
+        Assert.Equal(2 * (308 + 342 + 1), table.Length);
+        var two128 = BigInteger.One << 128;
+        var two127 = BigInteger.One << 127;
+        var mask64 = (BigInteger.One << 64) - 1;
+        for (var q = -342; q <= 308; q++)
+        {
+            BigInteger c;
+            if (q < 0)
+            {
+                var power5 = BigInteger.Pow(5, -q);
+                var z = (int)power5.GetBitLength();
+                var b = q >= -27 ? z + 127 : (2 * z) + 128;
+                c = (BigInteger.One << b) / power5 + 1;
+                while (c >= two128)
+                {
+                    c >>= 1;
+                }
+            }
+            else
+            {
+                c = BigInteger.Pow(5, q);
+                while (c < two127)
+                {
+                    c <<= 1;
+                }
+
+                while (c >= two128)
+                {
+                    c >>= 1;
+                }
+            }
+
+            var index = 2 * (q + 342);
+            Assert.Equal((ulong)(c >> 64), table[index]);
+            Assert.Equal((ulong)(c & mask64), table[index + 1]);
+        }
+    }
+
     [Fact]
     public void Fast_double_parsing_matches_the_runtime_bit_for_bit()
     {
