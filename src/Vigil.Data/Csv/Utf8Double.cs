@@ -169,7 +169,8 @@ internal static partial class Utf8Double
     /// most 8 digits, optionally '.' and at most 8 more digits) is read with two 8-byte loads and no branch per digit,
     /// then Clinger's exact path (the mantissa below 2^53, one division by an exact power of ten: the correctly
     /// rounded double, as <see cref="double.Parse(string, IFormatProvider?)"/> gives); anything else, or a field too
-    /// close to the end of <paramref name="s"/>, goes to <see cref="TryParse(ReadOnlySpan{byte}, out double)"/>.
+    /// close to the end of <paramref name="s"/>, goes to <see cref="TryParse(ReadOnlySpan{byte}, out double)"/>. (The CSV float64
+    /// column loop does the same with <see cref="PlainDecimalOrNaN"/> inline.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryParseField(ReadOnlySpan<byte> s, int length, out double value)
