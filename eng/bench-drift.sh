@@ -6,9 +6,11 @@
 # Like for like, two pairings in the same run (numpy/scipy pinned to one thread each: OMP/OPENBLAS/MKL_NUM_THREADS=1):
 #   1 thread:  `vigil drift --threads 1` (files read one after the other, columns compared one at a time) against
 #              one Python process;
-#   2 threads: `vigil drift --threads 2` (both files read at once, columns over 2 threads) against Python with
-#              --workers 2 (columns split over 2 processes, each reading only its columns of both files).
-# Vigil's CSV reader also reads ahead on one more thread even at --threads 1; CPU seconds show what each side burns.
+#   2 threads: `vigil drift --threads 2` (both files read at once, one thread each, then the columns over 2 threads)
+#              against Python with --workers 2 (columns split over 2 processes, each reading only its columns of both
+#              files).
+# CPU seconds (user + sys) show what each side burns; they move less with the machine's load than wall seconds.
+# Vigil's stderr line (--timings) gives its read and statistics seconds, GC collections and peak working set.
 # Usage: [RUNS=3] eng/bench-drift.sh [ROWS] (default 1000000); data kept in ${DRIFT_BENCH_DIR:-/tmp/vigil-drift-bench}.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

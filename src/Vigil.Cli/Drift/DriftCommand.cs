@@ -161,16 +161,19 @@ internal static class DriftCommand
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var threadCount = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount;
-        var csv = options.MaxDegreeOfParallelism is { } t ? new CsvReadOptions { MaxDegreeOfParallelism = t } : null;
         Frame refFrame, cur;
         if (threadCount > 1)
         {
+            // Both files at once, each on half the threads: at 2 threads, each file is tokenized and converted on one
+            // thread, row block by row block while the block is in that core's cache.
+            var csv = new CsvReadOptions { MaxDegreeOfParallelism = Math.Max(1, threadCount / 2) };
             var refTask = Task.Run(() => FrameFile.Read(refPath, csv), cancellationToken);
             cur = FrameFile.Read(curPath, csv);
             refFrame = await refTask.ConfigureAwait(false);
         }
         else
         {
+            var csv = new CsvReadOptions { MaxDegreeOfParallelism = 1 };
             refFrame = FrameFile.Read(refPath, csv);
             cur = FrameFile.Read(curPath, csv);
         }
@@ -195,7 +198,9 @@ internal static class DriftCommand
         if (timings)
         {
             Terminal.Note(string.Create(CultureInfo.InvariantCulture,
-                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({threadCount} threads)"));
+                $"read {read:F2} s, statistics {clock.Elapsed.TotalSeconds - read:F2} s ({threadCount} threads; " +
+                $"GC {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections, pauses {GC.GetTotalPauseDuration().TotalSeconds:F2} s, " +
+                $"{System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MB peak)"));
         }
 
         return new MonitoringReport

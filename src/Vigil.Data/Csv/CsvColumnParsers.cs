@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Vigil.Data.Csv;
@@ -98,6 +100,7 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;
@@ -106,23 +109,44 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
         var stride = batch.ColumnCount;
         var values = _values;
         var count = Count;
+        if (to <= from)
+        {
+            return true;
+        }
+
+        // Checked once here, so the loop reads and writes without bounds checks.
+        var last = ((long)(to - 1) * stride) + FileIndex;
+        if (from < 0 || last >= starts.Length || last >= ends.Length || count + (long)(to - from) > values.Length)
+        {
+            throw new InvalidOperationException("The batch rows or the column storage are out of range.");
+        }
+
+        ref var startRef = ref MemoryMarshal.GetArrayDataReference(starts);
+        ref var endRef = ref MemoryMarshal.GetArrayDataReference(ends);
+        ref var valueRef = ref MemoryMarshal.GetArrayDataReference(values);
+        ref var bufferRef = ref MemoryMarshal.GetArrayDataReference(buffer);
+        var fastLimit = buffer.Length - Utf8Double.FieldLoadBytes;
         var i = (from * stride) + FileIndex;
         for (var r = from; r < to; r++, i += stride)
         {
-            var s = starts[i];
-            var length = ends[i] - s;
+            var s = Unsafe.Add(ref startRef, i);
+            var length = Unsafe.Add(ref endRef, i) - s;
             double v;
             if (length == 0)
             {
                 v = double.NaN;
             }
-            else if (!Utf8Double.TryParse(new ReadOnlySpan<byte>(buffer, s, length), out v))
+            else
             {
-                Count = count;
-                return Fail(r);
+                v = s <= fastLimit ? Utf8Double.PlainDecimalOrNaN(ref Unsafe.Add(ref bufferRef, s), length) : double.NaN;
+                if (double.IsNaN(v) && !Utf8Double.TryParse(new ReadOnlySpan<byte>(buffer, s, length), out v))
+                {
+                    Count = count;
+                    return Fail(r);
+                }
             }
 
-            values[count++] = v;
+            Unsafe.Add(ref valueRef, count++) = v;
         }
 
         Count = count;
@@ -265,6 +289,7 @@ internal sealed class CategoricalParser(string name, int fileIndex, bool inferre
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;

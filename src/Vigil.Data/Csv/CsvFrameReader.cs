@@ -13,6 +13,7 @@ namespace Vigil.Data.Csv;
 internal sealed class CsvFrameReader : IDisposable
 {
     private const int ParallelMinFields = 32_768;
+    private const int SerialBlockFields = 8_192;
     private const int MaxValueShown = 100;
 
     private readonly CsvTokenizer _tokenizer;
@@ -278,9 +279,17 @@ internal sealed class CsvFrameReader : IDisposable
         }
         else
         {
-            for (var i = 0; i < parsers.Length; i++)
+            // Row blocks small enough that a block's bytes and field offsets stay in the core's cache while every
+            // column converts it (a whole block, column after column, would fetch them again for each column). The
+            // first block with a bad value ends it; its earliest bad row is the file's first.
+            var blockRows = Math.Max(64, SerialBlockFields / parsers.Length);
+            for (var block = from; block < to && ok; block += blockRows)
             {
-                ok &= parsers[i].Parse(batch, from, to);
+                var end = Math.Min(to, block + blockRows);
+                for (var i = 0; i < parsers.Length; i++)
+                {
+                    ok &= parsers[i].Parse(batch, block, end);
+                }
             }
         }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vigil.Data.Csv;
 
@@ -23,6 +24,7 @@ internal static partial class Utf8Double
     ];
 
     /// <summary>Parses <paramref name="s"/>; accepts also NaN, Infinity, -Infinity and inf/-inf (any case).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> s, out double value)
     {
         var n = s.Length;
@@ -161,23 +163,124 @@ internal static partial class Utf8Double
         return Slow(s, out value);
     }
 
-    /// <summary>Reads 8 ASCII digits at once (SWAR), as in fast_float; false when any of the 8 bytes is not a digit.</summary>
+    /// <summary>
+    /// Parses the field made of the first <paramref name="length"/> bytes of <paramref name="s"/>, where
+    /// <paramref name="s"/> may run on past the field (the rest of a CSV buffer). A plain decimal (an optional '-', at
+    /// most 8 digits, optionally '.' and at most 8 more digits) is read with two 8-byte loads and no branch per digit,
+    /// then Clinger's exact path (the mantissa below 2^53, one division by an exact power of ten: the correctly
+    /// rounded double, as <see cref="double.Parse(string, IFormatProvider?)"/> gives); anything else, or a field too
+    /// close to the end of <paramref name="s"/>, goes to <see cref="TryParse(ReadOnlySpan{byte}, out double)"/>. (The CSV float64
+    /// column loop does the same with <see cref="PlainDecimalOrNaN"/> inline.)
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryEightDigits(ReadOnlySpan<byte> s, int at, out ulong value)
+    public static bool TryParseField(ReadOnlySpan<byte> s, int length, out double value)
     {
-        var v = BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
-        if ((((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) != 0x3333333333333333))
+        if (length > 0 && s.Length >= FieldLoadBytes)
         {
-            value = 0;
-            return false;
+            value = PlainDecimalOrNaN(ref MemoryMarshal.GetReference(s), length);
+            if (!double.IsNaN(value))
+            {
+                return true;
+            }
         }
 
+        return TryParse(s[..length], out value);
+    }
+
+    /// <summary>Bytes <see cref="PlainDecimalOrNaN"/> may read from the field start: sign, 8 digits, '.', 8 bytes.</summary>
+    internal const int FieldLoadBytes = 24;
+
+    /// <summary>
+    /// The plain decimal of <paramref name="length"/> (at least 1) bytes at <paramref name="p"/>, or NaN when it is not
+    /// one (then the full parser decides); <see cref="FieldLoadBytes"/> bytes from <paramref name="p"/> must be readable.
+    /// NaN is never a plain decimal's value, so it serves as the "not here" answer without an out parameter (which
+    /// would keep the result in memory in the caller's loop).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double PlainDecimalOrNaN(ref byte p, int length)
+    {
+        var negative = p == (byte)'-';
+        var i0 = negative ? 1 : 0;
+        var digits = length - i0;
+        var a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0));
+
+        // The first '.' among the 8 bytes after the sign (8 when there is none): the lowest zero byte of a ^ "........".
+        // Without one there, the field must be at most 8 digits (a '.' further on falls back).
+        var x = a ^ 0x2E2E_2E2E_2E2E_2E2EUL;
+        var dot = (int)(BitOperations.TrailingZeroCount((x - 0x0101_0101_0101_0101UL) & ~x & 0x8080_8080_8080_8080UL) >> 3);
+        var hasDot = dot < digits && dot < 8;
+        var intDigits = hasDot ? dot : digits;
+        var fracDigits = hasDot ? digits - dot - 1 : 0;
+        if ((uint)intDigits > 8 || (uint)fracDigits > 8 || intDigits + fracDigits == 0)
+        {
+            return double.NaN;
+        }
+
+        var whole = LeadingDigitBytes(a, intDigits);
+        var fraction = LeadingDigitBytes(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0 + intDigits + 1)), fracDigits);
+        if (!AreEightDigits(whole) || !AreEightDigits(fraction))
+        {
+            return double.NaN;
+        }
+
+        var w = (EightDigitsValue(whole) * PowersOfTenU64[fracDigits]) + EightDigitsValue(fraction);
+        if (w > 1UL << 53)
+        {
+            return double.NaN;
+        }
+
+        // Clinger: w and 10^fracDigits are exact doubles, so one division rounds correctly.
+        var v = (long)w / ExactPowersOfTen[fracDigits];
+        return negative ? -v : v;
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> (0 to 8) bytes of <paramref name="v"/> (in memory order, little-endian) moved
+    /// to the top, the bytes below filled with '0' (leading zeros); the bytes after them are dropped. Each shift is split
+    /// in two so that 64 bits (count 0 or 8) give 0 instead of C#'s shift by 64 mod 64.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong LeadingDigitBytes(ulong v, int count)
+    {
+        var half = 4 * (8 - count);
+        var fill = 4 * count;
+        return ((v << half) << half) | ((0x3030_3030_3030_3030UL >> fill) >> fill);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AreEightDigits(ulong v) =>
+        ((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) == 0x3333333333333333;
+
+    /// <summary>The value of 8 ASCII digits (first in memory = most significant), SWAR as in fast_float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong EightDigitsValue(ulong v)
+    {
         const ulong Mask = 0x000000FF000000FF;
         const ulong Mul1 = 0x000F424000000064;
         const ulong Mul2 = 0x0000271000000001;
         v -= 0x3030303030303030;
         v = (v * 10) + (v >> 8);
-        value = unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
+        return unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
+    }
+
+    private static readonly ulong[] PowersOfTenU64 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+    /// <summary>Reads 8 ASCII digits at once (SWAR), as in fast_float; false when any of the 8 bytes is not a digit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryEightDigits(ReadOnlySpan<byte> s, int at, out ulong value) =>
+        TryEightDigits(BinaryPrimitives.ReadUInt64LittleEndian(s[at..]), out value);
+
+    /// <summary>The 8 ASCII digits of <paramref name="v"/> (first in memory = most significant); false when one is not a digit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryEightDigits(ulong v, out ulong value)
+    {
+        if (!AreEightDigits(v))
+        {
+            value = 0;
+            return false;
+        }
+
+        value = EightDigitsValue(v);
         return true;
     }
 

@@ -42,7 +42,15 @@ public static class DriftAnalyzer
         {
             var name = columns[i];
             var sample = BuildSample(reference[name], current[name], categorical.Contains(name));
-            results[i] = Evaluate(name, sample, fixedTest, options.Threshold);
+            try
+            {
+                results[i] = Evaluate(name, sample, fixedTest, options.Threshold);
+            }
+            finally
+            {
+                // The next column reuses the sorted arrays' memory.
+                sample.ReturnPooledArrays();
+            }
         });
 
         return Summarize(results, options, null);
@@ -190,9 +198,17 @@ public static class DriftAnalyzer
 
         if (numericRef && !asCategorical)
         {
-            var (r, rm) = FiniteValues(reference);
-            var (c, cm) = FiniteValues(current);
-            return DriftSample.Numerical(r, rm, c, cm);
+            if (reference is Float64Column r64 && current is Float64Column c64)
+            {
+                // The usual case: copy, drop the missing values and sort in one go, into pooled arrays.
+                var r = RadixSort.RentSortedFinite(r64.Values, out var rn, out var rm);
+                var c = RadixSort.RentSortedFinite(c64.Values, out var cn, out var cm);
+                return DriftSample.FromSorted(r, rn, rm, c, cn, cm, pooled: true);
+            }
+
+            var (rf, rfm) = FiniteValues(reference);
+            var (cf, cfm) = FiniteValues(current);
+            return DriftSample.Numerical(rf, rfm, cf, cfm);
         }
 
         return numericRef ? NumericAsCategorical(reference, current) : TextAsCategorical(reference, current);

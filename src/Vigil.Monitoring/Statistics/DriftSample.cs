@@ -50,11 +50,17 @@ public sealed class DriftSample
     /// <summary>Share of current rows missing.</summary>
     public double CurrentMissingShare => CurrentRows == 0 ? 0 : (double)CurrentMissing / CurrentRows;
 
+    private double[] _sortedReference = [];
+    private double[] _sortedCurrent = [];
+    private int _sortedReferenceLength;
+    private int _sortedCurrentLength;
+    private bool _pooled;
+
     /// <summary>Numerical samples: the finite reference values, ascending.</summary>
-    public double[] SortedReference { get; private init; } = [];
+    public ReadOnlySpan<double> SortedReference => _sortedReference.AsSpan(0, _sortedReferenceLength);
 
     /// <summary>Numerical samples: the finite current values, ascending.</summary>
-    public double[] SortedCurrent { get; private init; } = [];
+    public ReadOnlySpan<double> SortedCurrent => _sortedCurrent.AsSpan(0, _sortedCurrentLength);
 
     /// <summary>Categorical samples built from rows: the reference codes in row order (null when built from counts).</summary>
     public int[]? ReferenceCodes { get; private init; }
@@ -83,12 +89,47 @@ public sealed class DriftSample
         ArgumentNullException.ThrowIfNull(current);
         RadixSort.Sort(reference);
         RadixSort.Sort(current);
+        return FromSorted(reference, reference.Length, referenceMissing, current, current.Length, currentMissing, pooled: false);
+    }
+
+    /// <summary>
+    /// A numerical sample from finite values already in ascending order: the first <paramref name="referenceLength"/>
+    /// of <paramref name="reference"/> and <paramref name="currentLength"/> of <paramref name="current"/>. With
+    /// <paramref name="pooled"/> both arrays came from <see cref="System.Buffers.ArrayPool{T}.Shared"/> and go back
+    /// there with <see cref="ReturnPooledArrays"/>.
+    /// </summary>
+    internal static DriftSample FromSorted(double[] reference, int referenceLength, int referenceMissing,
+        double[] current, int currentLength, int currentMissing, bool pooled)
+    {
         return new DriftSample(DriftColumnType.Numerical, referenceMissing, currentMissing,
-            reference.Length + referenceMissing, current.Length + currentMissing)
+            referenceLength + referenceMissing, currentLength + currentMissing)
         {
-            SortedReference = reference,
-            SortedCurrent = current,
+            _sortedReference = reference,
+            _sortedReferenceLength = referenceLength,
+            _sortedCurrent = current,
+            _sortedCurrentLength = currentLength,
+            _pooled = pooled,
         };
+    }
+
+    /// <summary>
+    /// Gives pooled sorted arrays back to the pool (nothing for arrays the caller handed in); the sample must not be read
+    /// afterwards (its sorted values are empty then, its counts stay).
+    /// </summary>
+    internal void ReturnPooledArrays()
+    {
+        if (!_pooled)
+        {
+            return;
+        }
+
+        _pooled = false;
+        System.Buffers.ArrayPool<double>.Shared.Return(_sortedReference);
+        System.Buffers.ArrayPool<double>.Shared.Return(_sortedCurrent);
+        _sortedReference = [];
+        _sortedCurrent = [];
+        _sortedReferenceLength = 0;
+        _sortedCurrentLength = 0;
     }
 
     /// <summary>
@@ -242,7 +283,7 @@ public sealed class CategoryCounts
         return new CategoryCounts(keys, codes, r, c);
     }
 
-    internal static CategoryCounts FromSorted(double[] reference, double[] current)
+    internal static CategoryCounts FromSorted(ReadOnlySpan<double> reference, ReadOnlySpan<double> current)
     {
         var keys = new List<string>();
         var r = new List<long>();

@@ -22,6 +22,36 @@ public sealed class CsvErrorTests : IDisposable
         ex.Message.ShouldBe($"{path}: line 3, column 'amount' (3): cannot parse \"12,x\" as float64");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_earliest_bad_value_is_reported_whichever_column_and_row_block_holds_it(int threads)
+    {
+        // 40 columns and 30,000 rows, converted column by column over row blocks of a few hundred rows (one thread) or
+        // over whole batches (two): of the bad values, the one on the earliest line wins, then the leftmost column on
+        // that line; not the leftmost column's (c2, six lines later) nor the one a column converts first.
+        var sb = new StringBuilder(string.Join(',', Enumerable.Range(0, 40).Select(c => $"c{c}"))).Append('\n');
+        for (var r = 0; r < 30_000; r++)
+        {
+            for (var c = 0; c < 40; c++)
+            {
+                sb.Append(c > 0 ? "," : "").Append(
+                    (r, c) switch { (12_344, 5) => "bad5", (12_344, 30) => "bad30", (12_350, 2) => "bad2", (25_000, 1) => "bad1", _ => (r + c).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            }
+
+            sb.Append('\n');
+        }
+
+        var path = _dir.Write("wide.csv", sb.ToString());
+        var options = new CsvReadOptions { Schema = FrameSchema.Parse(string.Join(',', Enumerable.Range(0, 40).Select(c => $"c{c}:float64"))), MaxDegreeOfParallelism = threads };
+
+        var ex = Should.Throw<DataFormatException>(() => CsvFile.Read(path, options));
+
+        ex.Line.ShouldBe(12_346);
+        ex.Column.ShouldBe("c5");
+        ex.Detail.ShouldBe("cannot parse \"bad5\" as float64");
+    }
+
     [Fact]
     public void A_bad_value_after_a_multi_line_field_reports_its_physical_line()
     {

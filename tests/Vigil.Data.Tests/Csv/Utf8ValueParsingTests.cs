@@ -83,6 +83,79 @@ public sealed class Utf8ValueParsingTests
         mismatches.ShouldBeEmpty();
     }
 
+    [Fact]
+    public void Field_parsing_in_a_buffer_matches_the_runtime_bit_for_bit_whatever_follows_the_field()
+    {
+        var rng = new SplitMix64(77);
+        var mismatches = new List<string>();
+        var texts = new List<string>
+        {
+            "0", "-0", "0.0", "-0.0", "+5", "1.", ".5", "-.5", "5.", "-", ".", "..", "1.2.3", "00000000", "000000001",
+            "12345678", "123456789", "12345678.87654321", "12345678.876543219", "1234567.8", "-12345678.1",
+            "99999999.99999999", "9007199254740993", "90071992.54740993", "9007199.254740993", "0.00000001", "0.000000001",
+            "1e5", "1.5e-3", "1,5", " 1.5", "1.5 ", "1.5x", "NaN", "inf", "-Infinity", "1234567a", "a", "0.1", "0.2", "0.3",
+            "124.365", "29.606", "0.682251", "1.23457e+06", "1e-05", "4.9e-324",
+        };
+        for (var i = 0; i < 100_000; i++)
+        {
+            texts.Add(RandomPlainDecimal(rng));
+        }
+
+        for (var i = 0; i < 20_000; i++)
+        {
+            texts.Add(RandomDigits(rng));
+            texts.Add(((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(30) - 15)).ToString("G6", CultureInfo.InvariantCulture));
+        }
+
+        // Each field is followed by bytes that must not change it: a delimiter and digits, a dot, or the end of the buffer.
+        var followers = new[] { ",12345678.9", ".5", "12", "\n7.25,1", "" };
+        foreach (var text in texts)
+        {
+            foreach (var follower in followers)
+            {
+                var field = Encoding.UTF8.GetBytes(text);
+                var buffer = Encoding.UTF8.GetBytes(text + follower + new string('9', rng.Next(2) == 0 ? 0 : 30));
+                var ok1 = double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var expected)
+                    || Utf8Double.TryParse(field, out expected);
+                var ok2 = Utf8Double.TryParseField(buffer, field.Length, out var actual);
+                if (ok1 != ok2 || (ok1 && BitConverter.DoubleToInt64Bits(expected) != BitConverter.DoubleToInt64Bits(actual)))
+                {
+                    mismatches.Add($"'{text}' + '{follower}': runtime {expected:R} ({ok1}), field {actual:R} ({ok2})");
+                }
+            }
+        }
+
+        mismatches.ShouldBeEmpty();
+    }
+
+    /// <summary>An optional '-', 0 to 9 digits with leading zeros now and then, then often '.' and 0 to 9 more digits.</summary>
+    private static string RandomPlainDecimal(SplitMix64 rng)
+    {
+        var sb = new StringBuilder();
+        if (rng.Next(3) == 0)
+        {
+            sb.Append('-');
+        }
+
+        var whole = rng.Next(10);
+        for (var k = 0; k < whole; k++)
+        {
+            sb.Append((char)('0' + (k == 0 && rng.Next(4) != 0 ? 1 + rng.Next(9) : rng.Next(10))));
+        }
+
+        if (rng.Next(4) != 0)
+        {
+            sb.Append('.');
+            var fraction = rng.Next(10);
+            for (var k = 0; k < fraction; k++)
+            {
+                sb.Append((char)('0' + rng.Next(10)));
+            }
+        }
+
+        return sb.ToString();
+    }
+
     [Theory]
     [InlineData("inf", double.PositiveInfinity)]
     [InlineData("-INF", double.NegativeInfinity)]
