@@ -131,6 +131,7 @@ public sealed class FxScorer
     private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
+        var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
         try
         {
             var m = 0;
@@ -147,13 +148,18 @@ public sealed class FxScorer
                     {
                         decisions[i] = FxDecision.Invalid($"{FxFields.Client}: {deal.Client} is not served by this model (it serves {_servedText})");
                     }
-                    else if (ApplyRules(deal) is { } ruled)
-                    {
-                        decisions[i] = ruled;
-                    }
                     else
                     {
-                        pending[m++] = i;
+                        var k = Model.Tables.KeysOf(deal);
+                        if (ApplyRules(deal, k) is { } ruled)
+                        {
+                            decisions[i] = ruled;
+                        }
+                        else
+                        {
+                            keys[m] = k;
+                            pending[m++] = i;
+                        }
                     }
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
@@ -166,7 +172,7 @@ public sealed class FxScorer
             {
                 try
                 {
-                    ScoreModel(deals, pending.AsSpan(0, m), decisions, ref times);
+                    ScoreModel(deals, pending.AsSpan(0, m), keys.AsSpan(0, m), decisions, ref times);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -180,25 +186,26 @@ public sealed class FxScorer
         finally
         {
             ArrayPool<int>.Shared.Return(pending);
+            ArrayPool<DealKeys>.Shared.Return(keys);
         }
     }
 
     /// <summary>The first rule that fires, or null.</summary>
-    private FxDecision? ApplyRules(FxDeal deal)
+    private FxDecision? ApplyRules(FxDeal deal, in DealKeys keys)
     {
         var tables = Model.Tables;
-        if (!tables.TryGetGroup(deal.Cpty, out _))
+        if (!tables.HasGroup(keys))
         {
             return FxDecision.Rule(FxAnomalyKinds.MissingGroup, FxReasons.MissingGroup(deal));
         }
 
-        if (!tables.HasPair(deal.Cpty, deal.BuyCurr, deal.SellCurr))
+        if (!tables.HasPair(keys))
         {
             return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairsOf(deal.Cpty)));
         }
 
         var months = tables.Document.YearGapMonths;
-        var last = tables.LastBefore(deal.BUnit, deal.Cpty, deal.BuyCurr, deal.SellCurr, deal.DealDate.DayNumber);
+        var last = tables.LastBefore(keys, deal.DealDate.DayNumber);
         if (last is not { } day || day < deal.DealDate.AddMonths(-months).DayNumber)
         {
             return FxDecision.Rule(FxAnomalyKinds.YearGap, FxReasons.YearGap(deal, months, last));
@@ -207,7 +214,7 @@ public sealed class FxScorer
         return null;
     }
 
-    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions, ref FxStageTimes times)
+    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
         var model = Model;
@@ -215,11 +222,13 @@ public sealed class FxScorer
         var rowsOf = ArrayPool<int>.Shared.Rent(pending.Length);
         var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
         var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
+        var keysOf = ArrayPool<DealKeys>.Shared.Rent(pending.Length);
         try
         {
             var rows = 0;
-            foreach (var i in pending)
+            for (var p = 0; p < pending.Length; p++)
             {
+                var i = pending[p];
                 var deal = deals[i]!;
                 var row = buffer.AsSpan(rows * width, width);
                 row.Clear();
@@ -229,6 +238,7 @@ public sealed class FxScorer
                     continue;
                 }
 
+                keysOf[rows] = keys[p];
                 rowsOf[rows++] = i;
             }
 
@@ -260,7 +270,7 @@ public sealed class FxScorer
                     }
                 }
 
-                var face = tables.FaceValue(deal.BUnit, deal.Cpty, deal.PrimaryCurr);
+                var face = tables.FaceValue(keysOf[r]);
                 var tenor = tables.Tenor(deal.FxInstrumentType);
                 var faceFires = face is null || deal.FaceValue < face.Lower || deal.FaceValue > face.Upper;
                 var tenorFires = tenor is null || deal.TDays < tenor.Lower || deal.TDays > tenor.Upper;
@@ -299,6 +309,7 @@ public sealed class FxScorer
             ArrayPool<int>.Shared.Return(rowsOf);
             ArrayPool<float>.Shared.Return(buffer);
             ArrayPool<double>.Shared.Return(errors);
+            ArrayPool<DealKeys>.Shared.Return(keysOf);
         }
     }
 
