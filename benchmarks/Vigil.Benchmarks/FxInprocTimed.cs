@@ -61,13 +61,17 @@ internal static class FxInprocTimed
         var times = new double[perRound];
         var cpu = new double[perRound];
         var vigilCpuRounds = new double[rounds];
+        var allocated = 0L;
+        var gen0 = GC.CollectionCount(0);
         var pythonCpuRounds = new double[rounds];
         for (var r = 0; r < rounds; r++)
         {
             for (var k = 0; k < perRound; k++)
             {
                 var c0 = Environment.CpuUsage.TotalTime;
+                var a0 = GC.GetAllocatedBytesForCurrentThread();
                 var s = vigil.Run();
+                allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
                 cpu[k] = (Environment.CpuUsage.TotalTime - c0).TotalMilliseconds;
                 times[k] = s.Parse + s.Decide + s.Write;
                 all.Add(times[k]);
@@ -98,6 +102,8 @@ internal static class FxInprocTimed
             ["vigil_min_ms"] = Round(all[0]),
             ["vigil_p99_ms"] = Round(all[(int)Math.Min(all.Count - 1, Math.Ceiling(all.Count * 0.99) - 1)]),
             ["vigil_cpu_ms_per_batch"] = Round(vigilCpuRounds.Average()),
+            ["vigil_allocated_kb_per_batch"] = Math.Round(allocated / 1024.0 / (rounds * perRound), 1),
+            ["vigil_gen0_collections_per_100_batches"] = Math.Round((GC.CollectionCount(0) - gen0) * 100.0 / (rounds * perRound), 1),
             ["vigil_stages_median_ms"] = new JsonObject
             {
                 ["parse"] = Round(Median([.. stages.Select(s => s.Parse)])),

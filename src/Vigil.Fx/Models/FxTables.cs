@@ -139,6 +139,9 @@ internal sealed class FxTables
 
     public TenorRange? Tenor(string instrument) => _tenor.TryGetValue(instrument, out var r) ? r : null;
 
+    /// <summary>Every text the tables name, with its id (ids run from 0 to the count less one).</summary>
+    public IReadOnlyDictionary<string, int> Ids => _ids;
+
     private int Find(string text) => _ids.TryGetValue(text, out var id) ? id : -1;
 
     private int Intern(string text)

@@ -15,6 +15,7 @@ public sealed class FxScorer
 {
     private readonly FeatureTransform _transform;
     private readonly int[] _categoricalInputs;
+    private readonly int[]?[] _columnsById;
     private readonly int _faceInput;
     private readonly int _tdaysInput;
     private readonly string _servedText;
@@ -32,6 +33,33 @@ public sealed class FxScorer
         for (var i = 0; i < _categoricalInputs.Length; i++)
         {
             _categoricalInputs[i] = _transform.InputIndexOf(FxFields.Categoricals[i]);
+        }
+
+        _columnsById = new int[_categoricalInputs.Length][];
+        var scratch = new float[_transform.OutputCount];
+        var ids = Model.Tables.Ids;
+        for (var c = 1; c < _categoricalInputs.Length; c++)
+        {
+            if (_categoricalInputs[c] < 0)
+            {
+                continue; // not an input of this transform: Encode reports it per deal, as before
+            }
+
+            // The one-hot column each table text encodes to (the same call Encode would make per deal), by text id.
+            var columns = new int[ids.Count];
+            foreach (var (text, id) in ids)
+            {
+                scratch.AsSpan().Clear();
+                if (_transform.TryEncodeCategory(_categoricalInputs[c], text, scratch) is not null)
+                {
+                    columns = null;
+                    break;
+                }
+
+                columns[id] = scratch.AsSpan().IndexOf(1f);
+            }
+
+            _columnsById[c] = columns;
         }
 
         _faceInput = _transform.InputIndexOf(FxFields.FaceValue);
@@ -232,7 +260,7 @@ public sealed class FxScorer
                 var deal = deals[i]!;
                 var row = buffer.AsSpan(rows * width, width);
                 row.Clear();
-                if (Encode(deal, row) is { } problem)
+                if (Encode(deal, keys[p], row) is { } problem)
                 {
                     decisions[i] = FxDecision.Invalid(problem);
                     continue;
@@ -315,17 +343,31 @@ public sealed class FxScorer
 
     private static string Join(string a, string b) => a.Length == 0 ? b : $"{a}; {b}";
 
-    /// <summary>Encodes the deal's features into <paramref name="row"/>; null, or what is wrong naming the field.</summary>
-    private string? Encode(FxDeal deal, Span<float> row)
+    /// <summary>
+    /// One-hot encodes categorical <paramref name="c"/>: a text the tables name (<paramref name="id"/> >= 0) sets the column
+    /// found for it when the scorer was made; any other text is looked up by the transform.
+    /// </summary>
+    private string? EncodeCategory(int c, int id, string text, Span<float> row)
+    {
+        if (id >= 0 && _columnsById[c] is { } columns)
+        {
+            row[columns[id]] = 1f;
+            return null;
+        }
+
+        return _transform.TryEncodeCategory(_categoricalInputs[c], text, row);
+    }
+
+    /// <summary>Encodes the deal's features into <paramref name="row"/> (all zeros on entry); null, or what is wrong naming the field.</summary>
+    private string? Encode(FxDeal deal, in DealKeys keys, Span<float> row)
     {
         var t = _transform;
-        var c = _categoricalInputs;
-        var problem = t.TryEncodeCategory(c[0], deal.FxInstrumentType, row)
-            ?? t.TryEncodeCategory(c[1], deal.BUnit, row)
-            ?? t.TryEncodeCategory(c[2], deal.Cpty, row)
-            ?? t.TryEncodeCategory(c[3], deal.PrimaryCurr, row)
-            ?? t.TryEncodeCategory(c[4], deal.BuyCurr, row)
-            ?? t.TryEncodeCategory(c[5], deal.SellCurr, row);
+        var problem = t.TryEncodeCategory(_categoricalInputs[0], deal.FxInstrumentType, row)
+            ?? EncodeCategory(1, keys.BUnit, deal.BUnit, row)
+            ?? EncodeCategory(2, keys.Cpty, deal.Cpty, row)
+            ?? EncodeCategory(3, keys.Primary, deal.PrimaryCurr, row)
+            ?? EncodeCategory(4, keys.Buy, deal.BuyCurr, row)
+            ?? EncodeCategory(5, keys.Sell, deal.SellCurr, row);
         if (problem is not null)
         {
             return $"features: {problem}";

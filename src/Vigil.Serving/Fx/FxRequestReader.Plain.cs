@@ -97,6 +97,7 @@ internal static partial class FxRequestReader
     {
         var batch = new Batch();
         var builder = batch.Builder;
+        var names = new NameMemo();
         at = SkipSpace(body, at + 1);
         if (at < body.Length && body[at] == (byte)']')
         {
@@ -112,7 +113,7 @@ internal static partial class FxRequestReader
             }
 
             builder.Reset();
-            if (!TryReadPlainDeal(body, ref at, builder))
+            if (!TryReadPlainDeal(body, ref at, builder, names))
             {
                 return null;
             }
@@ -141,7 +142,7 @@ internal static partial class FxRequestReader
     }
 
     /// <summary><paramref name="at"/> is on the deal's <c>{</c>; on success it is just past its <c>}</c>.</summary>
-    private static bool TryReadPlainDeal(ReadOnlySpan<byte> body, ref int at, DealBuilder builder)
+    private static bool TryReadPlainDeal(ReadOnlySpan<byte> body, ref int at, DealBuilder builder, NameMemo names)
     {
         at = SkipSpace(body, at + 1);
         if (at < body.Length && body[at] == (byte)'}')
@@ -150,14 +151,20 @@ internal static partial class FxRequestReader
             return true;
         }
 
-        while (true)
+        for (var member = 0; ; member++)
         {
-            if (!TryPlainText(body, ref at, out var name))
+            if (!names.TryMatch(body, ref at, member, out var field))
             {
-                return false;
+                var start = at + 1;
+                if (!TryPlainText(body, ref at, out var name))
+                {
+                    return false;
+                }
+
+                field = FieldOf(name);
+                names.Remember(member, start, name.Length, field);
             }
 
-            var field = FieldOf(name);
             at = SkipSpace(body, at);
             if (at >= body.Length || body[at] != (byte)':')
             {
@@ -189,6 +196,54 @@ internal static partial class FxRequestReader
 
             at++;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// The property names of the previous deal by position (deals of a batch almost always list their fields in one order):
+    /// a name whose bytes equal the one at its position last time is that field, without searching for its end or
+    /// dispatching on it again.
+    /// </summary>
+    private sealed class NameMemo
+    {
+        private const int Positions = 32;
+        private readonly int[] _start = new int[Positions];
+        private readonly int[] _length = new int[Positions];
+        private readonly Field[] _field = new Field[Positions];
+        private readonly bool[] _known = new bool[Positions];
+
+        /// <summary>True when the name at <paramref name="at"/> (on its quote) is the one remembered at <paramref name="member"/>; <paramref name="at"/> then moves past it.</summary>
+        public bool TryMatch(ReadOnlySpan<byte> body, ref int at, int member, out Field field)
+        {
+            field = Field.Other;
+            if (member >= Positions || !_known[member])
+            {
+                return false;
+            }
+
+            var length = _length[member];
+            var end = at + 1 + length;
+            if (end >= body.Length || body[at] != (byte)'"' || body[end] != (byte)'"'
+                || !body.Slice(at + 1, length).SequenceEqual(body.Slice(_start[member], length)))
+            {
+                return false;
+            }
+
+            field = _field[member];
+            at = end + 1;
+            return true;
+        }
+
+        /// <summary>The name at <paramref name="start"/> (<paramref name="length"/> plain bytes) is <paramref name="field"/>.</summary>
+        public void Remember(int member, int start, int length, Field field)
+        {
+            if (member < Positions)
+            {
+                _start[member] = start;
+                _length[member] = length;
+                _field[member] = field;
+                _known[member] = true;
+            }
         }
     }
 
