@@ -87,6 +87,28 @@ internal static class FxInprocTimed
             }
         }
 
+        // Both autoencoder paths side by side on the same batches (alternating), when the model runs natively.
+        JsonObject? autoencoders = null;
+        if (scorer.Model.Onnx is { IsNative: true })
+        {
+            var native = new List<double>();
+            var runtime = new List<double>();
+            for (var i = 0; i < 2 * rounds * 5; i++)
+            {
+                FxOnnxAutoencoder.ForceOnnxRuntime = i % 2 == 1;
+                var s = vigil.Run();
+                (i % 2 == 1 ? runtime : native).Add(s.Autoencoder);
+            }
+
+            FxOnnxAutoencoder.ForceOnnxRuntime = false;
+            autoencoders = new JsonObject
+            {
+                ["batches_each"] = native.Count,
+                ["native_median_ms"] = Round(Median([.. native])),
+                ["onnxruntime_median_ms"] = Round(Median([.. runtime])),
+            };
+        }
+
         all.Sort();
         var line = new JsonObject
         {
@@ -97,6 +119,7 @@ internal static class FxInprocTimed
             ["vigil_batches_per_round"] = perRound,
             ["python_batches_per_round"] = python is null ? 0 : 1,
             ["threads"] = "one each: Vigil on one thread (ONNX intra-op 1), torch.set_num_threads(1)",
+            ["vigil_autoencoder"] = scorer.Model.Onnx is { IsNative: true } ? "native dense forward pass (FxDenseForward)" : "ONNX Runtime",
             ["load_average"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] + " on " + Environment.ProcessorCount + " cores",
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
             ["vigil_min_ms"] = Round(all[0]),
@@ -111,6 +134,7 @@ internal static class FxInprocTimed
                 ["of_which_autoencoder"] = Round(Median([.. stages.Select(s => s.Autoencoder)])),
                 ["write"] = Round(Median([.. stages.Select(s => s.Write)])),
             },
+            ["autoencoder_paths_alternating"] = autoencoders,
         };
         if (python is not null)
         {
