@@ -18,6 +18,7 @@ internal sealed class FxOnnxAutoencoder
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private int[][]? _columns;
+    private int[]? _gather;
 
     private readonly FxDenseForward? _dense;
 
@@ -69,6 +70,13 @@ internal sealed class FxOnnxAutoencoder
         }
 
         _columns = columns;
+        var gather = new List<int>();
+        foreach (var cols in columns)
+        {
+            gather.AddRange(cols);
+        }
+
+        _gather = [.. gather];
     }
 
     /// <summary>Opens <paramref name="model"/>: checks every input and output of <paramref name="layout"/> exists, is float32 and has the group's width.</summary>
@@ -138,16 +146,14 @@ internal sealed class FxOnnxAutoencoder
         var outputs = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, rows * width));
         try
         {
+            var gather = _gather!;
             for (var r = 0; r < rows; r++)
             {
                 var row = x.Row(r);
-                var at = r * width;
-                foreach (var cols in columnsOf)
+                var into = inputs.AsSpan(r * width, width);
+                for (var c = 0; c < into.Length; c++)
                 {
-                    foreach (var c in cols)
-                    {
-                        inputs[at++] = row[c];
-                    }
+                    into[c] = row[gather[c]];
                 }
             }
 

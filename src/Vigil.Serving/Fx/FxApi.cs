@@ -339,12 +339,29 @@ internal static class FxApi
         }
 
         w.WriteStartArray();
+        string? client = null;
+        var clientText = default(JsonEncodedText);
         for (var i = 0; i < deals.Length; i++)
         {
             var deal = deals[i];
             var d = decisions[i];
             w.WriteStartObject();
-            WriteText(w, Names.Client, deal.Client);
+            if (deal.Client is { } c)
+            {
+                // A batch is mostly one client's deals: its text is escaped once (with the writer's encoder) while it repeats.
+                if (!ReferenceEquals(c, client) && !string.Equals(c, client, StringComparison.Ordinal))
+                {
+                    client = c;
+                    clientText = JsonEncodedText.Encode(c, ScoringExchange.WriterOptions.Encoder);
+                }
+
+                w.WriteString(Names.Client, clientText);
+            }
+            else
+            {
+                w.WriteNull(Names.Client);
+            }
+
             WriteText(w, Names.UniqueId, deal.UniqueId);
             if (deal.ContLeg is { } leg && leg == Math.Floor(leg) && Math.Abs(leg) < 1e15)
             {
@@ -362,7 +379,15 @@ internal static class FxApi
             if (d.StatusCode == 200)
             {
                 w.WriteString(Names.Anomaly, d.Anomaly ? Names.Yes : Names.No);
-                w.WriteString(Names.Reason, d.Reason);
+                if (d.Reason.Length == 0)
+                {
+                    w.WriteString(Names.Reason, Names.Empty);
+                }
+                else
+                {
+                    w.WriteString(Names.Reason, d.Reason);
+                }
+
                 w.WriteNumber(Names.StatusCode, 200);
             }
             else
@@ -405,6 +430,7 @@ internal static class FxApi
         public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
         public static readonly JsonEncodedText Yes = JsonEncodedText.Encode("Yes");
         public static readonly JsonEncodedText No = JsonEncodedText.Encode("No");
+        public static readonly JsonEncodedText Empty = JsonEncodedText.Encode("");
     }
 
     /// <summary>Documentation shape of one deal.</summary>

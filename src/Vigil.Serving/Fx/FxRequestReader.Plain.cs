@@ -240,7 +240,7 @@ internal static partial class FxRequestReader
             var length = _length[member];
             var end = at + 1 + length;
             if (end >= body.Length || body[at] != (byte)'"' || body[end] != (byte)'"'
-                || !body.Slice(at + 1, length).SequenceEqual(body.Slice(_start[member], length)))
+                || !ShortBytes.Equal(body.Slice(at + 1, length), body.Slice(_start[member], length)))
             {
                 return false;
             }

@@ -548,7 +548,7 @@ internal sealed class FxTextTable
         }
 
         var slot = Slot(ascii);
-        if (Volatile.Read(ref _slots[slot]) is { } entry && ascii.SequenceEqual(entry.Utf8))
+        if (Volatile.Read(ref _slots[slot]) is { } entry && ShortBytes.Equal(ascii, entry.Utf8))
         {
             return entry.Text;
         }
@@ -562,6 +562,7 @@ internal sealed class FxTextTable
     /// The slot of a text: a multiplicative hash of its length and of up to three 8-byte words (first, middle, last; all of a
     /// text up to 16 bytes). Not a defence against chosen collisions, and needs none: a collision costs a new string, never a wrong one.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Slot(ReadOnlySpan<byte> bytes)
     {
         const ulong K = 0x9E3779B97F4A7C15UL;
@@ -595,3 +596,44 @@ internal sealed class FxTextTable
 
 /// <summary>The deals of a request, in order, and per deal the reading error that fails it (null: read).</summary>
 internal sealed record FxReadResult(FxRawDeal[] Deals, string?[] Errors);
+
+/// <summary>Equality of short byte strings (names and texts of deals) without a call: overlapping word reads.</summary>
+internal static class ShortBytes
+{
+    /// <summary>True when <paramref name="a"/> and <paramref name="b"/> hold the same bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Equal(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        var n = a.Length;
+        if (n != b.Length)
+        {
+            return false;
+        }
+
+        ref var x = ref MemoryMarshal.GetReference(a);
+        ref var y = ref MemoryMarshal.GetReference(b);
+        if (n >= 8)
+        {
+            return n <= 16
+                ? Unsafe.ReadUnaligned<ulong>(ref x) == Unsafe.ReadUnaligned<ulong>(ref y)
+                    && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref x, n - 8)) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref y, n - 8))
+                : a.SequenceEqual(b);
+        }
+
+        if (n >= 4)
+        {
+            return Unsafe.ReadUnaligned<uint>(ref x) == Unsafe.ReadUnaligned<uint>(ref y)
+                && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, n - 4)) == Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref y, n - 4));
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (Unsafe.Add(ref x, i) != Unsafe.Add(ref y, i))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
