@@ -2,7 +2,7 @@ namespace Vigil.Fx;
 
 /// <summary>
 /// The lookup form of <see cref="FxTablesDocument"/>. Every business unit, counterparty and currency the tables name gets a
-/// small integer id; a deal's texts are turned into ids once (<see cref="KeysOf"/>) and every rule and range is then a lookup
+/// small integer id; a deal's texts are turned into ids once (<see cref="KeysOf(FxDeal)"/>) and every rule and range is then a lookup
 /// on integer keys (no tuple of strings hashed per lookup), so deciding a deal allocates nothing.
 /// </summary>
 internal sealed class FxTables
@@ -110,6 +110,13 @@ internal sealed class FxTables
     /// <summary>The ids of a deal's business unit, counterparty and currencies (-1: a text no table names).</summary>
     public DealKeys KeysOf(FxDeal deal) => new(Find(deal.BUnit), Find(deal.Cpty), Find(deal.BuyCurr), Find(deal.SellCurr), Find(deal.PrimaryCurr));
 
+    /// <summary>
+    /// <see cref="KeysOf(FxDeal)"/> through <paramref name="seen"/>: the texts of a batch's deals are mostly the same string
+    /// objects (the request reader shares them), so a text met before in the batch is found by reference.
+    /// </summary>
+    public DealKeys KeysOf(FxDeal deal, TextIds seen) =>
+        new(seen.Find(deal.BUnit, this), seen.Find(deal.Cpty, this), seen.Find(deal.BuyCurr, this), seen.Find(deal.SellCurr, this), seen.Find(deal.PrimaryCurr, this));
+
     /// <summary>True when the counterparty has a currency group.</summary>
     public bool HasGroup(in DealKeys keys) => keys.Cpty >= 0 && _hasGroup[keys.Cpty];
 
@@ -142,7 +149,7 @@ internal sealed class FxTables
     /// <summary>Every text the tables name, with its id (ids run from 0 to the count less one).</summary>
     public IReadOnlyDictionary<string, int> Ids => _ids;
 
-    private int Find(string text) => _ids.TryGetValue(text, out var id) ? id : -1;
+    internal int Find(string text) => _ids.TryGetValue(text, out var id) ? id : -1;
 
     private int Intern(string text)
     {
@@ -259,3 +266,29 @@ internal sealed class FxTables
 
 /// <summary>A deal's texts as <see cref="FxTables"/> ids (-1: a text no table names).</summary>
 internal readonly record struct DealKeys(int BUnit, int Cpty, int Buy, int Sell, int Primary);
+
+/// <summary>
+/// The <see cref="FxTables"/> ids of the text objects one batch met, by reference (a small direct-mapped table, one per
+/// batch and thread): a repeated text costs a header hash and a reference compare instead of hashing its characters.
+/// </summary>
+internal sealed class TextIds
+{
+    private const int Slots = 64;
+    private readonly string?[] _texts = new string?[Slots];
+    private readonly int[] _ids = new int[Slots];
+
+    /// <summary>The id of <paramref name="text"/> in <paramref name="tables"/> (-1: not named there).</summary>
+    public int Find(string text, FxTables tables)
+    {
+        var slot = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(text) & (Slots - 1);
+        if (ReferenceEquals(_texts[slot], text))
+        {
+            return _ids[slot];
+        }
+
+        var id = tables.Find(text);
+        _texts[slot] = text;
+        _ids[slot] = id;
+        return id;
+    }
+}

@@ -160,6 +160,7 @@ public sealed class FxScorer
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
+        var seen = new TextIds();
         try
         {
             var m = 0;
@@ -178,7 +179,7 @@ public sealed class FxScorer
                     }
                     else
                     {
-                        var k = Model.Tables.KeysOf(deal);
+                        var k = Model.Tables.KeysOf(deal, seen);
                         if (ApplyRules(deal, k) is { } ruled)
                         {
                             decisions[i] = ruled;
