@@ -118,7 +118,7 @@ internal static class FxInprocTimed
             ["rounds"] = rounds,
             ["vigil_batches_per_round"] = perRound,
             ["python_batches_per_round"] = python is null ? 0 : 1,
-            ["threads"] = "one each: Vigil on one thread (ONNX intra-op 1), torch.set_num_threads(1)",
+            ["threads"] = "one each: Vigil on one thread (ONNX Runtime, when used, intra-op 1), torch.set_num_threads(1)",
             ["vigil_autoencoder"] = scorer.Model.Onnx is { IsNative: true } ? "native dense forward pass (FxDenseForward)" : "ONNX Runtime",
             ["load_average"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] + " on " + Environment.ProcessorCount + " cores",
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
