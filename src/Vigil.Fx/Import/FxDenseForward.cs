@@ -13,7 +13,7 @@ namespace Vigil.Fx;
 /// exports of the same network give): <c>Concat</c> of every input in layout order → a chain of dense layers
 /// (<c>Gemm</c>, each optionally followed by <c>Relu</c>) → one dense head per output (<c>Gemm</c> → <c>Sigmoid</c>).
 /// <see cref="TryCreate"/> reads the ONNX graph and its float32 weights and returns null for any other graph (another op,
-/// attribute, data type or wiring), which then runs on ONNX Runtime as before.
+/// attribute, data type or wiring) and on a CPU without AVX2 and FMA (x64 only), which then run on ONNX Runtime as before.
 /// </summary>
 /// <remarks>
 /// Why: for 1,000 deals the network is ~4.7 M multiply-adds; ONNX Runtime spends ~0.4 ms on it (20 node dispatches, one
@@ -46,12 +46,20 @@ internal sealed class FxDenseForward
         _maxWidth = max;
     }
 
+    /// <summary>True on a CPU with 256-bit vectors and FMA in hardware (x64 AVX2 + FMA3), where the pass runs.</summary>
+    public static bool Supported => Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
     /// <summary>The width of every output, concatenated in layout order (the sum of the groups' widths).</summary>
     public int OutputWidth => _heads.Outputs;
 
     /// <summary>The network of <paramref name="model"/> if it has the recognised shape for <paramref name="layout"/>, else null.</summary>
     public static FxDenseForward? TryCreate(byte[] model, FxOnnxLayout layout)
     {
+        if (!Supported)
+        {
+            return null; // without 256-bit vectors and FMA in hardware the pass would be emulated: ONNX Runtime is faster there
+        }
+
         try
         {
             return Recognise(OnnxGraph.Read(model), layout);
