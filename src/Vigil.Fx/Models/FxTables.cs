@@ -2,7 +2,7 @@ namespace Vigil.Fx;
 
 /// <summary>
 /// The lookup form of <see cref="FxTablesDocument"/>. Every business unit, counterparty and currency the tables name gets a
-/// small integer id; a deal's texts are turned into ids once (<see cref="KeysOf(FxDeal)"/>) and every rule and range is then a lookup
+/// small integer id; a deal's texts are turned into ids once (<see cref="KeysOf"/>) and every rule and range is then a lookup
 /// on integer keys (no tuple of strings hashed per lookup), so deciding a deal allocates nothing.
 /// </summary>
 internal sealed class FxTables
@@ -108,13 +108,11 @@ internal sealed class FxTables
     public bool Serves(string client) => _clients.Contains(client);
 
     /// <summary>The ids of a deal's business unit, counterparty and currencies (-1: a text no table names).</summary>
-    public DealKeys KeysOf(FxDeal deal) => new(Find(deal.BUnit), Find(deal.Cpty), Find(deal.BuyCurr), Find(deal.SellCurr), Find(deal.PrimaryCurr));
-
-    /// <summary>
-    /// <see cref="KeysOf(FxDeal)"/> through <paramref name="seen"/>: the texts of a batch's deals are mostly the same string
-    /// objects (the request reader shares them), so a text met before in the batch is found by reference.
-    /// </summary>
-    public DealKeys KeysOf(FxDeal deal, TextIds seen) =>
+    /// <remarks>
+    /// Through <paramref name="seen"/>: the texts of a batch's deals are mostly the same string objects (the request reader
+    /// shares them), so a text met before in the batch is found by reference.
+    /// </remarks>
+    public DealKeys KeysOf(in ValidDeal deal, TextIds seen) =>
         new(seen.Find(deal.BUnit, this), seen.Find(deal.Cpty, this), seen.Find(deal.BuyCurr, this), seen.Find(deal.SellCurr, this), seen.Find(deal.PrimaryCurr, this));
 
     /// <summary>True when the counterparty has a currency group.</summary>

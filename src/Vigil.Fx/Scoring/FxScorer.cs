@@ -107,18 +107,14 @@ public sealed class FxScorer
     {
         CheckLengths(deals.Length, decisions.Length);
         times = default;
-        var valid = ArrayPool<FxDeal?>.Shared.Rent(Math.Max(1, deals.Length));
+        var valid = ArrayPool<ValidDeal>.Shared.Rent(Math.Max(1, deals.Length));
         try
         {
             for (var i = 0; i < deals.Length; i++)
             {
-                if (FxDealValidator.TryValidate(deals[i], out var deal, out var error))
+                if (!FxDealValidator.TryValidateValue(deals[i], out valid[i], out var error))
                 {
-                    valid[i] = deal;
-                }
-                else
-                {
-                    valid[i] = null;
+                    valid[i] = default;
                     decisions[i] = FxDecision.Invalid(error);
                 }
             }
@@ -127,7 +123,7 @@ public sealed class FxScorer
         }
         finally
         {
-            ArrayPool<FxDeal?>.Shared.Return(valid, clearArray: true);
+            ArrayPool<ValidDeal>.Shared.Return(valid, clearArray: true);
         }
     }
 
@@ -136,7 +132,33 @@ public sealed class FxScorer
     {
         CheckLengths(deals.Length, decisions.Length);
         FxStageTimes times = default;
-        DecideCore(deals!, decisions, ref times);
+        var valid = ArrayPool<ValidDeal>.Shared.Rent(Math.Max(1, deals.Length));
+        try
+        {
+            for (var i = 0; i < deals.Length; i++)
+            {
+                // A null deal is left undecided and a deal without a client is not served, as they always were.
+                if (deals[i] is not { } deal)
+                {
+                    valid[i] = default;
+                }
+                else if (deal.Client is null)
+                {
+                    valid[i] = default;
+                    decisions[i] = FxDecision.Invalid($"{FxFields.Client}:  is not served by this model (it serves {_servedText})");
+                }
+                else
+                {
+                    valid[i] = ValidDeal.Of(deal);
+                }
+            }
+
+            DecideCore(valid.AsSpan(0, deals.Length), decisions, ref times);
+        }
+        finally
+        {
+            ArrayPool<ValidDeal>.Shared.Return(valid, clearArray: true);
+        }
     }
 
     /// <summary>Decides one validated deal.</summary>
@@ -155,8 +177,8 @@ public sealed class FxScorer
         }
     }
 
-    /// <summary>Null entries are already decided (invalid deals).</summary>
-    private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions, ref FxStageTimes times)
+    /// <summary>Default entries (no client) are already decided (invalid deals).</summary>
+    private void DecideCore(ReadOnlySpan<ValidDeal> deals, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
@@ -166,7 +188,8 @@ public sealed class FxScorer
             var m = 0;
             for (var i = 0; i < deals.Length; i++)
             {
-                if (deals[i] is not { } deal)
+                ref readonly var deal = ref deals[i];
+                if (deal.Client is null)
                 {
                     continue;
                 }
@@ -220,7 +243,7 @@ public sealed class FxScorer
     }
 
     /// <summary>The first rule that fires, or null.</summary>
-    private FxDecision? ApplyRules(FxDeal deal, in DealKeys keys)
+    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys)
     {
         var tables = Model.Tables;
         if (!tables.HasGroup(keys))
@@ -243,7 +266,7 @@ public sealed class FxScorer
         return null;
     }
 
-    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, Span<FxDecision> decisions, ref FxStageTimes times)
+    private void ScoreModel(ReadOnlySpan<ValidDeal> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
         var model = Model;
@@ -258,7 +281,7 @@ public sealed class FxScorer
             for (var p = 0; p < pending.Length; p++)
             {
                 var i = pending[p];
-                var deal = deals[i]!;
+                ref readonly var deal = ref deals[i];
                 var row = buffer.AsSpan(rows * width, width);
                 row.Clear();
                 if (Encode(deal, keys[p], row) is { } problem)
@@ -285,7 +308,7 @@ public sealed class FxScorer
             for (var r = 0; r < rows; r++)
             {
                 var i = rowsOf[r];
-                var deal = deals[i]!;
+                ref readonly var deal = ref deals[i];
                 var e = errors.AsSpan(r * groups, groups);
                 var worst = -1;
                 var ratio = 0.0;
@@ -360,7 +383,7 @@ public sealed class FxScorer
     }
 
     /// <summary>Encodes the deal's features into <paramref name="row"/> (all zeros on entry); null, or what is wrong naming the field.</summary>
-    private string? Encode(FxDeal deal, in DealKeys keys, Span<float> row)
+    private string? Encode(in ValidDeal deal, in DealKeys keys, Span<float> row)
     {
         var t = _transform;
         var problem = t.TryEncodeCategory(_categoricalInputs[0], deal.FxInstrumentType, row)

@@ -111,7 +111,8 @@ internal static partial class FxRequestReader
     /// <summary><paramref name="at"/> is on the list's <c>[</c>; on success it is just past its <c>]</c>.</summary>
     private static FxReadResult? TryReadPlainList(ReadOnlySpan<byte> body, ref int at)
     {
-        var batch = new Batch();
+        // Room for the deals the body can hold at ~250 bytes each (the lists do not grow and copy for a usual batch).
+        var batch = new Batch(Math.Clamp(body.Length / 250, 16, 1 << 16));
         var builder = batch.Builder;
         var names = new NameMemo();
         at = SkipSpace(body, at + 1);

@@ -342,10 +342,10 @@ internal static partial class FxRequestReader
     };
 
     /// <summary>The deals read so far, in order, each with its reading error (null: read), and the builder of the next.</summary>
-    private sealed class Batch
+    private sealed class Batch(int capacity = 256)
     {
-        private readonly List<FxRawDeal> _deals = new(256);
-        private readonly List<string?> _errors = new(256);
+        private readonly List<FxRawDeal> _deals = new(capacity);
+        private readonly List<string?> _errors = new(capacity);
 
         public DealBuilder Builder { get; } = new();
 
