@@ -278,6 +278,11 @@ internal sealed class TextIds
     /// <summary>The id of <paramref name="text"/> in <paramref name="tables"/> (-1: not named there).</summary>
     public int Find(string text, FxTables tables)
     {
+        if (text is null)
+        {
+            return tables.Find(text!); // (an FxDeal made without a text: fails that deal as it always did)
+        }
+
         var slot = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(text) & (Slots - 1);
         if (ReferenceEquals(_texts[slot], text))
         {
