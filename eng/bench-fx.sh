@@ -8,7 +8,7 @@
 # 4. In-process on both sides, like for like (Vigil.Benchmarks fx-inproc): the same 1,000 FISAU deals as one JSON body
 #    (the same bytes, written to batch.json) parsed, validated, routed to the client's rules, tables and autoencoder, decided
 #    and the answer serialized to JSON, in one process per side and one thread each (Vigil: the server's reader, FxScorer
-#    with ONNX intra-op 1, the server's writer; Python: fx_python.py bench-worker, json.loads -> pandas -> rules ->
+#    (the flow's network on its native forward pass; other graphs on ONNX Runtime, intra-op 1), the server's writer; Python: fx_python.py bench-worker, json.loads -> pandas -> rules ->
 #    scikit-learn transforms -> torch forward under inference_mode, torch.set_num_threads(1), OMP/MKL 1 -> checks ->
 #    json.dumps). Rounds alternate (20 Vigil batches, then 1 Python batch; 40 rounds) so both sides run under the same
 #    machine load; the ratio is of the medians over rounds. Both sides' decisions of the batch are compared.

@@ -61,13 +61,17 @@ internal static class FxInprocTimed
         var times = new double[perRound];
         var cpu = new double[perRound];
         var vigilCpuRounds = new double[rounds];
+        var allocated = 0L;
+        var gen0 = GC.CollectionCount(0);
         var pythonCpuRounds = new double[rounds];
         for (var r = 0; r < rounds; r++)
         {
             for (var k = 0; k < perRound; k++)
             {
                 var c0 = Environment.CpuUsage.TotalTime;
+                var a0 = GC.GetAllocatedBytesForCurrentThread();
                 var s = vigil.Run();
+                allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
                 cpu[k] = (Environment.CpuUsage.TotalTime - c0).TotalMilliseconds;
                 times[k] = s.Parse + s.Decide + s.Write;
                 all.Add(times[k]);
@@ -83,6 +87,28 @@ internal static class FxInprocTimed
             }
         }
 
+        // Both autoencoder paths side by side on the same batches (alternating), when the model runs natively.
+        JsonObject? autoencoders = null;
+        if (scorer.Model.Onnx is { IsNative: true })
+        {
+            var native = new List<double>();
+            var runtime = new List<double>();
+            for (var i = 0; i < 2 * rounds * 5; i++)
+            {
+                FxOnnxAutoencoder.ForceOnnxRuntime = i % 2 == 1;
+                var s = vigil.Run();
+                (i % 2 == 1 ? runtime : native).Add(s.Autoencoder);
+            }
+
+            FxOnnxAutoencoder.ForceOnnxRuntime = false;
+            autoencoders = new JsonObject
+            {
+                ["batches_each"] = native.Count,
+                ["native_median_ms"] = Round(Median([.. native])),
+                ["onnxruntime_median_ms"] = Round(Median([.. runtime])),
+            };
+        }
+
         all.Sort();
         var line = new JsonObject
         {
@@ -92,12 +118,15 @@ internal static class FxInprocTimed
             ["rounds"] = rounds,
             ["vigil_batches_per_round"] = perRound,
             ["python_batches_per_round"] = python is null ? 0 : 1,
-            ["threads"] = "one each: Vigil on one thread (ONNX intra-op 1), torch.set_num_threads(1)",
+            ["threads"] = "one each: Vigil on one thread (ONNX Runtime, when used, intra-op 1), torch.set_num_threads(1)",
+            ["vigil_autoencoder"] = scorer.Model.Onnx is { IsNative: true } ? "native dense forward pass (FxDenseForward)" : "ONNX Runtime",
             ["load_average"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] + " on " + Environment.ProcessorCount + " cores",
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
             ["vigil_min_ms"] = Round(all[0]),
             ["vigil_p99_ms"] = Round(all[(int)Math.Min(all.Count - 1, Math.Ceiling(all.Count * 0.99) - 1)]),
             ["vigil_cpu_ms_per_batch"] = Round(vigilCpuRounds.Average()),
+            ["vigil_allocated_kb_per_batch"] = Math.Round(allocated / 1024.0 / (rounds * perRound), 1),
+            ["vigil_gen0_collections_per_100_batches"] = Math.Round((GC.CollectionCount(0) - gen0) * 100.0 / (rounds * perRound), 1),
             ["vigil_stages_median_ms"] = new JsonObject
             {
                 ["parse"] = Round(Median([.. stages.Select(s => s.Parse)])),
@@ -105,6 +134,7 @@ internal static class FxInprocTimed
                 ["of_which_autoencoder"] = Round(Median([.. stages.Select(s => s.Autoencoder)])),
                 ["write"] = Round(Median([.. stages.Select(s => s.Write)])),
             },
+            ["autoencoder_paths_alternating"] = autoencoders,
         };
         if (python is not null)
         {

@@ -100,3 +100,39 @@ public sealed record FxRawDeal
     /// <summary>The value of categorical <paramref name="index"/>, in <see cref="FxFields.Categoricals"/> order (null: absent).</summary>
     public string? Category(int index) => FxFields.Categorical(index, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr);
 }
+
+/// <summary>
+/// A validated deal as a value (the fields of <see cref="FxDeal"/>): the scorer's batch path keeps these in a pooled array
+/// instead of making an object per deal, and makes the <see cref="FxDeal"/> only when a reason needs one. A default
+/// value (<see cref="Client"/> null) marks a deal already decided.
+/// </summary>
+internal readonly record struct ValidDeal(
+    string Client,
+    string FxInstrumentType,
+    string BUnit,
+    string Cpty,
+    string PrimaryCurr,
+    string BuyCurr,
+    string SellCurr,
+    double BuyAmount,
+    double SellAmount,
+    double SpotRate,
+    double ForwardPoints,
+    DateOnly DealDate,
+    DateOnly MaturityDate,
+    string UniqueId,
+    long? ContLeg)
+{
+    /// <summary>As <see cref="FxDeal.FaceValue"/>.</summary>
+    public double FaceValue => string.Equals(PrimaryCurr, BuyCurr, StringComparison.Ordinal) ? BuyAmount : -SellAmount;
+
+    /// <summary>As <see cref="FxDeal.TDays"/>.</summary>
+    public int TDays => MaturityDate.DayNumber - DealDate.DayNumber;
+
+    /// <summary>The deal as an object.</summary>
+    public FxDeal ToDeal() => new(Client, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr, BuyAmount, SellAmount, SpotRate, ForwardPoints, DealDate, MaturityDate, UniqueId, ContLeg);
+
+    /// <summary>The value of <paramref name="deal"/>.</summary>
+    public static ValidDeal Of(FxDeal deal) => new(deal.Client, deal.FxInstrumentType, deal.BUnit, deal.Cpty, deal.PrimaryCurr, deal.BuyCurr, deal.SellCurr,
+        deal.BuyAmount, deal.SellAmount, deal.SpotRate, deal.ForwardPoints, deal.DealDate, deal.MaturityDate, deal.UniqueId, deal.ContLeg);
+}

@@ -13,8 +13,15 @@ public static class FxDealValidator
     public static bool TryValidate(FxRawDeal raw, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FxDeal? deal,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
+        deal = TryValidateValue(raw, out var valid, out error) ? valid.ToDeal() : null;
+        return deal is not null;
+    }
+
+    /// <summary>Validates <paramref name="raw"/> into a <see cref="ValidDeal"/> (no object is made: the scorer's batch path).</summary>
+    internal static bool TryValidateValue(FxRawDeal raw, out ValidDeal deal, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
         ArgumentNullException.ThrowIfNull(raw);
-        deal = null;
+        deal = default;
         DateOnly dealDate = default, maturity = default;
         error = Text(FxFields.Client, raw.Client)
             ?? Text(FxFields.InstrumentType, raw.FxInstrumentType)
@@ -77,7 +84,7 @@ public static class FxDealValidator
             return false;
         }
 
-        deal = new FxDeal(raw.Client!, raw.FxInstrumentType!, raw.BUnit!, raw.Cpty!, raw.PrimaryCurr!, raw.BuyCurr!, raw.SellCurr!,
+        deal = new ValidDeal(raw.Client!, raw.FxInstrumentType!, raw.BUnit!, raw.Cpty!, raw.PrimaryCurr!, raw.BuyCurr!, raw.SellCurr!,
             raw.BuyAmount!.Value, raw.SellAmount!.Value, raw.SpotRate!.Value, raw.ForwardPoints!.Value, dealDate, maturity, raw.UniqueId!, contLeg);
         return true;
     }

@@ -18,12 +18,16 @@ internal sealed class FxOnnxAutoencoder
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private int[][]? _columns;
+    private int[]? _gather;
+
+    private readonly FxDenseForward? _dense;
 
     private FxOnnxAutoencoder(byte[] model, InferenceSession session, FxOnnxLayout layout)
     {
         ModelBytes = model;
         _session = session;
         Layout = layout;
+        _dense = FxDenseForward.TryCreate(model, layout);
         _inputNames = [.. layout.Groups.Select(g => g.Input)];
         _outputNames = [.. layout.Groups.Select(g => g.Output)];
         GroupNames = [.. layout.Groups.Select(g => g.Group)];
@@ -66,6 +70,13 @@ internal sealed class FxOnnxAutoencoder
         }
 
         _columns = columns;
+        var gather = new List<int>();
+        foreach (var cols in columns)
+        {
+            gather.AddRange(cols);
+        }
+
+        _gather = [.. gather];
     }
 
     /// <summary>Opens <paramref name="model"/>: checks every input and output of <paramref name="layout"/> exists, is float32 and has the group's width.</summary>
@@ -109,8 +120,71 @@ internal sealed class FxOnnxAutoencoder
         }
     }
 
-    /// <summary>The mean squared reconstruction error of every group for every row of <paramref name="x"/>, row-major (rows × groups).</summary>
+    /// <summary>Runs every model on ONNX Runtime (for the benchmark's side-by-side timing of both paths; off in the product).</summary>
+    internal static bool ForceOnnxRuntime { get; set; }
+
+    /// <summary>True when the model has the dense shape <see cref="FxDenseForward"/> runs natively (otherwise ONNX Runtime runs it).</summary>
+    public bool IsNative => _dense is not null;
+
+    /// <summary>
+    /// The mean squared reconstruction error of every group for every row of <paramref name="x"/>, row-major (rows × groups):
+    /// with the native forward pass when the model has its shape, otherwise with ONNX Runtime.
+    /// </summary>
     public void GroupErrors(FeatureMatrix x, Span<double> errors)
+    {
+        if (_dense is null || ForceOnnxRuntime)
+        {
+            GroupErrorsOnnxRuntime(x, errors);
+            return;
+        }
+
+        var columnsOf = _columns ?? throw new InvalidOperationException("The ONNX autoencoder is not bound to a feature transform.");
+        var rows = x.Rows;
+        var groups = columnsOf.Length;
+        var width = _dense.OutputWidth;
+        var inputs = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, rows * width));
+        var outputs = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, rows * width));
+        try
+        {
+            var gather = _gather!;
+            for (var r = 0; r < rows; r++)
+            {
+                var row = x.Row(r);
+                var into = inputs.AsSpan(r * width, width);
+                for (var c = 0; c < into.Length; c++)
+                {
+                    into[c] = row[gather[c]];
+                }
+            }
+
+            _dense.Reconstruct(inputs.AsSpan(0, rows * width), rows, outputs.AsSpan(0, rows * width));
+            for (var r = 0; r < rows; r++)
+            {
+                var at = r * width;
+                for (var g = 0; g < groups; g++)
+                {
+                    var w = columnsOf[g].Length;
+                    var sum = 0f;
+                    for (var c = 0; c < w; c++)
+                    {
+                        var diff = outputs[at + c] - inputs[at + c];
+                        sum += diff * diff;
+                    }
+
+                    errors[(r * groups) + g] = w > 0 ? sum / w : 0;
+                    at += w;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(inputs);
+            System.Buffers.ArrayPool<float>.Shared.Return(outputs);
+        }
+    }
+
+    /// <summary><see cref="GroupErrors"/> on ONNX Runtime whatever the model's shape (the reference the native pass is checked against).</summary>
+    internal void GroupErrorsOnnxRuntime(FeatureMatrix x, Span<double> errors)
     {
         var columnsOf = _columns ?? throw new InvalidOperationException("The ONNX autoencoder is not bound to a feature transform.");
         var rows = x.Rows;

@@ -1,14 +1,20 @@
 namespace Vigil.Fx;
 
-/// <summary>The lookup form of <see cref="FxTablesDocument"/>: tuple-keyed dictionaries, so deciding a deal allocates nothing.</summary>
+/// <summary>
+/// The lookup form of <see cref="FxTablesDocument"/>. Every business unit, counterparty and currency the tables name gets a
+/// small integer id; a deal's texts are turned into ids once (<see cref="KeysOf"/>) and every rule and range is then a lookup
+/// on integer keys (no tuple of strings hashed per lookup), so deciding a deal allocates nothing.
+/// </summary>
 internal sealed class FxTables
 {
     private readonly HashSet<string> _clients;
-    private readonly Dictionary<string, string[]> _groups;
-    private readonly Dictionary<string, HashSet<(string Buy, string Sell)>> _pairs;
-    private readonly Dictionary<(string BUnit, string Cpty, string Buy, string Sell), int[]> _yearGap;
-    private readonly Dictionary<(string BUnit, string Cpty, string Primary), FaceValueRange> _face;
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly bool[] _hasGroup;
+    private readonly HashSet<Key3> _pairs = [];
+    private readonly Dictionary<Key4, int[]> _yearGap = [];
+    private readonly Dictionary<Key3, FaceValueRange> _face = [];
     private readonly Dictionary<string, TenorRange> _tenor;
+    private readonly Dictionary<string, string[]> _pairTexts;
 
     public FxTables(FxTablesDocument document)
     {
@@ -24,16 +30,18 @@ internal sealed class FxTables
         }
 
         _clients = new HashSet<string>(document.Clients, StringComparer.Ordinal);
-        _groups = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var grouped = new List<int>();
         foreach (var g in document.CurrencyGroups)
         {
-            _groups[g.Cpty] = g.Currencies;
+            grouped.Add(Intern(g.Cpty));
         }
 
-        _pairs = new Dictionary<string, HashSet<(string, string)>>(StringComparer.Ordinal);
+        // A counterparty listed twice keeps its last list of pairs (as the tables always have).
+        var pairs = new Dictionary<string, List<(string Buy, string Sell)>>(StringComparer.Ordinal);
+        _pairTexts = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var p in document.Pairs)
         {
-            var set = new HashSet<(string, string)>();
+            var list = new List<(string, string)>();
             foreach (var text in p.Pairs)
             {
                 var slash = text.IndexOf('/', StringComparison.Ordinal);
@@ -42,13 +50,22 @@ internal sealed class FxTables
                     throw new InvalidDataException($"has the pair '{text}' for {p.Cpty}; pairs are BUY/SELL");
                 }
 
-                set.Add((text[..slash], text[(slash + 1)..]));
+                list.Add((text[..slash], text[(slash + 1)..]));
             }
 
-            _pairs[p.Cpty] = set;
+            pairs[p.Cpty] = list;
+            _pairTexts.TryAdd(p.Cpty, p.Pairs);
         }
 
-        _yearGap = [];
+        foreach (var (cpty, list) in pairs)
+        {
+            var c = Intern(cpty);
+            foreach (var (buy, sell) in list)
+            {
+                _pairs.Add(new Key3(c, Intern(buy), Intern(sell)));
+            }
+        }
+
         foreach (var y in document.YearGap)
         {
             var days = new int[y.Dates.Length];
@@ -63,19 +80,24 @@ internal sealed class FxTables
             }
 
             Array.Sort(days);
-            _yearGap[(y.BUnit, y.Cpty, y.BuyCurr, y.SellCurr)] = days;
+            _yearGap[new Key4(Intern(y.BUnit), Intern(y.Cpty), Intern(y.BuyCurr), Intern(y.SellCurr))] = days;
         }
 
-        _face = [];
         foreach (var f in document.FaceValue)
         {
-            _face[(f.BUnit, f.Cpty, f.PrimaryCurr)] = f;
+            _face[new Key3(Intern(f.BUnit), Intern(f.Cpty), Intern(f.PrimaryCurr))] = f;
         }
 
         _tenor = new Dictionary<string, TenorRange>(StringComparer.Ordinal);
         foreach (var t in document.Tenor)
         {
             _tenor[t.Instrument] = t;
+        }
+
+        _hasGroup = new bool[_ids.Count];
+        foreach (var id in grouped)
+        {
+            _hasGroup[id] = true;
         }
     }
 
@@ -85,17 +107,28 @@ internal sealed class FxTables
 
     public bool Serves(string client) => _clients.Contains(client);
 
-    public bool TryGetGroup(string cpty, out string[] currencies) => _groups.TryGetValue(cpty, out currencies!);
+    /// <summary>The ids of a deal's business unit, counterparty and currencies (-1: a text no table names).</summary>
+    /// <remarks>
+    /// Through <paramref name="seen"/>: the texts of a batch's deals are mostly the same string objects (the request reader
+    /// shares them), so a text met before in the batch is found by reference.
+    /// </remarks>
+    public DealKeys KeysOf(in ValidDeal deal, TextIds seen) =>
+        new(seen.Find(deal.BUnit, this), seen.Find(deal.Cpty, this), seen.Find(deal.BuyCurr, this), seen.Find(deal.SellCurr, this), seen.Find(deal.PrimaryCurr, this));
 
-    public bool HasPair(string cpty, string buy, string sell) => _pairs.TryGetValue(cpty, out var set) && set.Contains((buy, sell));
+    /// <summary>True when the counterparty has a currency group.</summary>
+    public bool HasGroup(in DealKeys keys) => keys.Cpty >= 0 && _hasGroup[keys.Cpty];
 
-    public IEnumerable<string> PairsOf(string cpty) =>
-        Document.Pairs.FirstOrDefault(p => p.Cpty == cpty)?.Pairs ?? [];
+    /// <summary>True when the counterparty traded the deal's buy/sell pair.</summary>
+    public bool HasPair(in DealKeys keys) => keys.Cpty >= 0 && keys.Buy >= 0 && keys.Sell >= 0 && _pairs.Contains(new Key3(keys.Cpty, keys.Buy, keys.Sell));
 
-    /// <summary>The last deal date of the key strictly before <paramref name="day"/> (a day number), or null.</summary>
-    public int? LastBefore(string bunit, string cpty, string buy, string sell, int day)
+    /// <summary>The pairs listed for <paramref name="cpty"/> (its first entry), for reasons.</summary>
+    public IEnumerable<string> PairsOf(string cpty) => _pairTexts.TryGetValue(cpty, out var texts) ? texts : [];
+
+    /// <summary>The last deal date of the deal's (BUnit, Cpty, BuyCurr, SellCurr) strictly before <paramref name="day"/> (a day number), or null.</summary>
+    public int? LastBefore(in DealKeys keys, int day)
     {
-        if (!_yearGap.TryGetValue((bunit, cpty, buy, sell), out var days))
+        if (keys.BUnit < 0 || keys.Cpty < 0 || keys.Buy < 0 || keys.Sell < 0
+            || !_yearGap.TryGetValue(new Key4(keys.BUnit, keys.Cpty, keys.Buy, keys.Sell), out var days))
         {
             return null;
         }
@@ -105,9 +138,33 @@ internal sealed class FxTables
         return before >= 0 ? days[before] : null;
     }
 
-    public FaceValueRange? FaceValue(string bunit, string cpty, string primary) => _face.TryGetValue((bunit, cpty, primary), out var r) ? r : null;
+    /// <summary>The FaceValue range of the deal's (BUnit, Cpty, PrimaryCurr), or null.</summary>
+    public FaceValueRange? FaceValue(in DealKeys keys) =>
+        keys.BUnit >= 0 && keys.Cpty >= 0 && keys.Primary >= 0 && _face.TryGetValue(new Key3(keys.BUnit, keys.Cpty, keys.Primary), out var r) ? r : null;
 
     public TenorRange? Tenor(string instrument) => _tenor.TryGetValue(instrument, out var r) ? r : null;
+
+    /// <summary>Every text the tables name, with its id (ids run from 0 to the count less one).</summary>
+    public IReadOnlyDictionary<string, int> Ids => _ids;
+
+    internal int Find(string text) => _ids.TryGetValue(text, out var id) ? id : -1;
+
+    private int Intern(string text)
+    {
+        if (!_ids.TryGetValue(text, out var id))
+        {
+            id = _ids.Count;
+            _ids[text] = id;
+        }
+
+        return id;
+    }
+
+    /// <summary>Three ids: (Cpty, Buy, Sell) of a pair, or (BUnit, Cpty, Primary) of a FaceValue range.</summary>
+    private readonly record struct Key3(int A, int B, int C);
+
+    /// <summary>(BUnit, Cpty, Buy, Sell) of the year-gap table.</summary>
+    private readonly record struct Key4(int BUnit, int Cpty, int Buy, int Sell);
 
     /// <summary>Fits every table but the reconstruction thresholds from the training deals of <paramref name="clients"/>.</summary>
     public static FxTablesDocument Fit(IReadOnlyList<FxDeal> deals, IReadOnlyList<string> clients, FxQuantiles quantiles, int yearGapMonths)
@@ -202,5 +259,39 @@ internal sealed class FxTables
         }
 
         set.Add(value);
+    }
+}
+
+/// <summary>A deal's texts as <see cref="FxTables"/> ids (-1: a text no table names).</summary>
+internal readonly record struct DealKeys(int BUnit, int Cpty, int Buy, int Sell, int Primary);
+
+/// <summary>
+/// The <see cref="FxTables"/> ids of the text objects one batch met, by reference (a small direct-mapped table, one per
+/// batch and thread): a repeated text costs a header hash and a reference compare instead of hashing its characters.
+/// </summary>
+internal sealed class TextIds
+{
+    private const int Slots = 64;
+    private readonly string?[] _texts = new string?[Slots];
+    private readonly int[] _ids = new int[Slots];
+
+    /// <summary>The id of <paramref name="text"/> in <paramref name="tables"/> (-1: not named there).</summary>
+    public int Find(string text, FxTables tables)
+    {
+        if (text is null)
+        {
+            return tables.Find(text!); // (an FxDeal made without a text: fails that deal as it always did)
+        }
+
+        var slot = System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(text) & (Slots - 1);
+        if (ReferenceEquals(_texts[slot], text))
+        {
+            return _ids[slot];
+        }
+
+        var id = tables.Find(text);
+        _texts[slot] = text;
+        _ids[slot] = id;
+        return id;
     }
 }

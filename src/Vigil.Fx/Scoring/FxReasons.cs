@@ -5,17 +5,17 @@ namespace Vigil.Fx;
 /// <summary>The reason texts of rules and threshold checks (one place, so wording stays stable).</summary>
 internal static class FxReasons
 {
-    public static string MissingGroup(FxDeal d) =>
+    public static string MissingGroup(in ValidDeal d) =>
         $"Cpty {d.Cpty} has no known currency group (no training deal with this counterparty)";
 
-    public static string UnseenPair(FxDeal d, IEnumerable<string> known) =>
+    public static string UnseenPair(in ValidDeal d, IEnumerable<string> known) =>
         $"Cpty {d.Cpty} never traded {d.BuyCurr}/{d.SellCurr} (buy {d.BuyCurr}, sell {d.SellCurr}); its pairs: {string.Join(", ", known.Take(6))}";
 
-    public static string YearGap(FxDeal d, int months, int? lastDay) =>
+    public static string YearGap(in ValidDeal d, int months, int? lastDay) =>
         $"No {d.BuyCurr}/{d.SellCurr} deal with {d.Cpty} in {d.BUnit} in the {months} months before {FxDealValidator.FormatDate(d.DealDate)} " +
         (lastDay is { } day ? $"(last: {FxDealValidator.FormatDate(DateOnly.FromDayNumber(day))})" : $"(no earlier deal in {d.BUnit})");
 
-    public static string FaceValue(FxDeal d, FaceValueRange? range)
+    public static string FaceValue(in ValidDeal d, FaceValueRange? range)
     {
         var value = $"FaceValue {d.FaceValue.ToString("N0", CultureInfo.InvariantCulture)} {d.PrimaryCurr}";
         var group = $"{d.BUnit}/{d.Cpty}/{d.PrimaryCurr}";
@@ -28,7 +28,7 @@ internal static class FxReasons
         return $"{value} is {side} the usual {Compact(range.Lower)}–{Compact(range.Upper)} for {group}";
     }
 
-    public static string Tenor(FxDeal d, TenorRange? range)
+    public static string Tenor(in ValidDeal d, TenorRange? range)
     {
         var value = $"TDays {d.TDays.ToString(CultureInfo.InvariantCulture)}";
         if (range is null)

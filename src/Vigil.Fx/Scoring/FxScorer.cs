@@ -15,6 +15,7 @@ public sealed class FxScorer
 {
     private readonly FeatureTransform _transform;
     private readonly int[] _categoricalInputs;
+    private readonly int[]?[] _columnsById;
     private readonly int _faceInput;
     private readonly int _tdaysInput;
     private readonly string _servedText;
@@ -32,6 +33,33 @@ public sealed class FxScorer
         for (var i = 0; i < _categoricalInputs.Length; i++)
         {
             _categoricalInputs[i] = _transform.InputIndexOf(FxFields.Categoricals[i]);
+        }
+
+        _columnsById = new int[_categoricalInputs.Length][];
+        var scratch = new float[_transform.OutputCount];
+        var ids = Model.Tables.Ids;
+        for (var c = 1; c < _categoricalInputs.Length; c++)
+        {
+            if (_categoricalInputs[c] < 0)
+            {
+                continue; // not an input of this transform: Encode reports it per deal, as before
+            }
+
+            // The one-hot column each table text encodes to (the same call Encode would make per deal), by text id.
+            var columns = new int[ids.Count];
+            foreach (var (text, id) in ids)
+            {
+                scratch.AsSpan().Clear();
+                if (_transform.TryEncodeCategory(_categoricalInputs[c], text, scratch) is not null)
+                {
+                    columns = null;
+                    break;
+                }
+
+                columns[id] = scratch.AsSpan().IndexOf(1f);
+            }
+
+            _columnsById[c] = columns;
         }
 
         _faceInput = _transform.InputIndexOf(FxFields.FaceValue);
@@ -79,18 +107,14 @@ public sealed class FxScorer
     {
         CheckLengths(deals.Length, decisions.Length);
         times = default;
-        var valid = ArrayPool<FxDeal?>.Shared.Rent(Math.Max(1, deals.Length));
+        var valid = ArrayPool<ValidDeal>.Shared.Rent(Math.Max(1, deals.Length));
         try
         {
             for (var i = 0; i < deals.Length; i++)
             {
-                if (FxDealValidator.TryValidate(deals[i], out var deal, out var error))
+                if (!FxDealValidator.TryValidateValue(deals[i], out valid[i], out var error))
                 {
-                    valid[i] = deal;
-                }
-                else
-                {
-                    valid[i] = null;
+                    valid[i] = default;
                     decisions[i] = FxDecision.Invalid(error);
                 }
             }
@@ -99,7 +123,7 @@ public sealed class FxScorer
         }
         finally
         {
-            ArrayPool<FxDeal?>.Shared.Return(valid, clearArray: true);
+            ArrayPool<ValidDeal>.Shared.Return(valid, clearArray: true);
         }
     }
 
@@ -108,7 +132,33 @@ public sealed class FxScorer
     {
         CheckLengths(deals.Length, decisions.Length);
         FxStageTimes times = default;
-        DecideCore(deals!, decisions, ref times);
+        var valid = ArrayPool<ValidDeal>.Shared.Rent(Math.Max(1, deals.Length));
+        try
+        {
+            for (var i = 0; i < deals.Length; i++)
+            {
+                // A null deal is left undecided and a deal without a client is not served, as they always were.
+                if (deals[i] is not { } deal)
+                {
+                    valid[i] = default;
+                }
+                else if (deal.Client is null)
+                {
+                    valid[i] = default;
+                    decisions[i] = FxDecision.Invalid($"{FxFields.Client}:  is not served by this model (it serves {_servedText})");
+                }
+                else
+                {
+                    valid[i] = ValidDeal.Of(deal);
+                }
+            }
+
+            DecideCore(valid.AsSpan(0, deals.Length), decisions, ref times);
+        }
+        finally
+        {
+            ArrayPool<ValidDeal>.Shared.Return(valid, clearArray: true);
+        }
     }
 
     /// <summary>Decides one validated deal.</summary>
@@ -127,16 +177,19 @@ public sealed class FxScorer
         }
     }
 
-    /// <summary>Null entries are already decided (invalid deals).</summary>
-    private void DecideCore(ReadOnlySpan<FxDeal?> deals, Span<FxDecision> decisions, ref FxStageTimes times)
+    /// <summary>Default entries (no client) are already decided (invalid deals).</summary>
+    private void DecideCore(ReadOnlySpan<ValidDeal> deals, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
+        var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
+        var seen = new TextIds();
         try
         {
             var m = 0;
             for (var i = 0; i < deals.Length; i++)
             {
-                if (deals[i] is not { } deal)
+                ref readonly var deal = ref deals[i];
+                if (deal.Client is null)
                 {
                     continue;
                 }
@@ -147,13 +200,18 @@ public sealed class FxScorer
                     {
                         decisions[i] = FxDecision.Invalid($"{FxFields.Client}: {deal.Client} is not served by this model (it serves {_servedText})");
                     }
-                    else if (ApplyRules(deal) is { } ruled)
-                    {
-                        decisions[i] = ruled;
-                    }
                     else
                     {
-                        pending[m++] = i;
+                        var k = Model.Tables.KeysOf(deal, seen);
+                        if (ApplyRules(deal, k) is { } ruled)
+                        {
+                            decisions[i] = ruled;
+                        }
+                        else
+                        {
+                            keys[m] = k;
+                            pending[m++] = i;
+                        }
                     }
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
@@ -166,7 +224,7 @@ public sealed class FxScorer
             {
                 try
                 {
-                    ScoreModel(deals, pending.AsSpan(0, m), decisions, ref times);
+                    ScoreModel(deals, pending.AsSpan(0, m), keys.AsSpan(0, m), decisions, ref times);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -180,25 +238,26 @@ public sealed class FxScorer
         finally
         {
             ArrayPool<int>.Shared.Return(pending);
+            ArrayPool<DealKeys>.Shared.Return(keys);
         }
     }
 
     /// <summary>The first rule that fires, or null.</summary>
-    private FxDecision? ApplyRules(FxDeal deal)
+    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys)
     {
         var tables = Model.Tables;
-        if (!tables.TryGetGroup(deal.Cpty, out _))
+        if (!tables.HasGroup(keys))
         {
             return FxDecision.Rule(FxAnomalyKinds.MissingGroup, FxReasons.MissingGroup(deal));
         }
 
-        if (!tables.HasPair(deal.Cpty, deal.BuyCurr, deal.SellCurr))
+        if (!tables.HasPair(keys))
         {
             return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairsOf(deal.Cpty)));
         }
 
         var months = tables.Document.YearGapMonths;
-        var last = tables.LastBefore(deal.BUnit, deal.Cpty, deal.BuyCurr, deal.SellCurr, deal.DealDate.DayNumber);
+        var last = tables.LastBefore(keys, deal.DealDate.DayNumber);
         if (last is not { } day || day < deal.DealDate.AddMonths(-months).DayNumber)
         {
             return FxDecision.Rule(FxAnomalyKinds.YearGap, FxReasons.YearGap(deal, months, last));
@@ -207,7 +266,7 @@ public sealed class FxScorer
         return null;
     }
 
-    private void ScoreModel(ReadOnlySpan<FxDeal?> deals, ReadOnlySpan<int> pending, Span<FxDecision> decisions, ref FxStageTimes times)
+    private void ScoreModel(ReadOnlySpan<ValidDeal> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, Span<FxDecision> decisions, ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
         var model = Model;
@@ -215,20 +274,23 @@ public sealed class FxScorer
         var rowsOf = ArrayPool<int>.Shared.Rent(pending.Length);
         var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
         var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
+        var keysOf = ArrayPool<DealKeys>.Shared.Rent(pending.Length);
         try
         {
             var rows = 0;
-            foreach (var i in pending)
+            for (var p = 0; p < pending.Length; p++)
             {
-                var deal = deals[i]!;
+                var i = pending[p];
+                ref readonly var deal = ref deals[i];
                 var row = buffer.AsSpan(rows * width, width);
                 row.Clear();
-                if (Encode(deal, row) is { } problem)
+                if (Encode(deal, keys[p], row) is { } problem)
                 {
                     decisions[i] = FxDecision.Invalid(problem);
                     continue;
                 }
 
+                keysOf[rows] = keys[p];
                 rowsOf[rows++] = i;
             }
 
@@ -246,7 +308,7 @@ public sealed class FxScorer
             for (var r = 0; r < rows; r++)
             {
                 var i = rowsOf[r];
-                var deal = deals[i]!;
+                ref readonly var deal = ref deals[i];
                 var e = errors.AsSpan(r * groups, groups);
                 var worst = -1;
                 var ratio = 0.0;
@@ -260,7 +322,7 @@ public sealed class FxScorer
                     }
                 }
 
-                var face = tables.FaceValue(deal.BUnit, deal.Cpty, deal.PrimaryCurr);
+                var face = tables.FaceValue(keysOf[r]);
                 var tenor = tables.Tenor(deal.FxInstrumentType);
                 var faceFires = face is null || deal.FaceValue < face.Lower || deal.FaceValue > face.Upper;
                 var tenorFires = tenor is null || deal.TDays < tenor.Lower || deal.TDays > tenor.Upper;
@@ -299,22 +361,37 @@ public sealed class FxScorer
             ArrayPool<int>.Shared.Return(rowsOf);
             ArrayPool<float>.Shared.Return(buffer);
             ArrayPool<double>.Shared.Return(errors);
+            ArrayPool<DealKeys>.Shared.Return(keysOf);
         }
     }
 
     private static string Join(string a, string b) => a.Length == 0 ? b : $"{a}; {b}";
 
-    /// <summary>Encodes the deal's features into <paramref name="row"/>; null, or what is wrong naming the field.</summary>
-    private string? Encode(FxDeal deal, Span<float> row)
+    /// <summary>
+    /// One-hot encodes categorical <paramref name="c"/>: a text the tables name (<paramref name="id"/> >= 0) sets the column
+    /// found for it when the scorer was made; any other text is looked up by the transform.
+    /// </summary>
+    private string? EncodeCategory(int c, int id, string text, Span<float> row)
+    {
+        if (id >= 0 && _columnsById[c] is { } columns)
+        {
+            row[columns[id]] = 1f;
+            return null;
+        }
+
+        return _transform.TryEncodeCategory(_categoricalInputs[c], text, row);
+    }
+
+    /// <summary>Encodes the deal's features into <paramref name="row"/> (all zeros on entry); null, or what is wrong naming the field.</summary>
+    private string? Encode(in ValidDeal deal, in DealKeys keys, Span<float> row)
     {
         var t = _transform;
-        var c = _categoricalInputs;
-        var problem = t.TryEncodeCategory(c[0], deal.FxInstrumentType, row)
-            ?? t.TryEncodeCategory(c[1], deal.BUnit, row)
-            ?? t.TryEncodeCategory(c[2], deal.Cpty, row)
-            ?? t.TryEncodeCategory(c[3], deal.PrimaryCurr, row)
-            ?? t.TryEncodeCategory(c[4], deal.BuyCurr, row)
-            ?? t.TryEncodeCategory(c[5], deal.SellCurr, row);
+        var problem = t.TryEncodeCategory(_categoricalInputs[0], deal.FxInstrumentType, row)
+            ?? EncodeCategory(1, keys.BUnit, deal.BUnit, row)
+            ?? EncodeCategory(2, keys.Cpty, deal.Cpty, row)
+            ?? EncodeCategory(3, keys.Primary, deal.PrimaryCurr, row)
+            ?? EncodeCategory(4, keys.Buy, deal.BuyCurr, row)
+            ?? EncodeCategory(5, keys.Sell, deal.SellCurr, row);
         if (problem is not null)
         {
             return $"features: {problem}";

@@ -339,36 +339,61 @@ internal static class FxApi
         }
 
         w.WriteStartArray();
+        string? client = null;
+        var clientText = default(JsonEncodedText);
         for (var i = 0; i < deals.Length; i++)
         {
             var deal = deals[i];
             var d = decisions[i];
             w.WriteStartObject();
-            WriteText(w, FxFields.Client, deal.Client);
-            WriteText(w, FxFields.UniqueId, deal.UniqueId);
-            if (deal.ContLeg is { } leg && leg == Math.Floor(leg) && Math.Abs(leg) < 1e15)
+            if (deal.Client is { } c)
             {
-                w.WriteNumber(FxFields.ContLeg, (long)leg);
-            }
-            else if (deal.ContLeg is { } other)
-            {
-                w.WriteNumber(FxFields.ContLeg, other);
+                // A batch is mostly one client's deals: its text is escaped once (with the writer's encoder) while it repeats.
+                if (!ReferenceEquals(c, client) && !string.Equals(c, client, StringComparison.Ordinal))
+                {
+                    client = c;
+                    clientText = JsonEncodedText.Encode(c, ScoringExchange.WriterOptions.Encoder);
+                }
+
+                w.WriteString(Names.Client, clientText);
             }
             else
             {
-                w.WriteNull(FxFields.ContLeg);
+                w.WriteNull(Names.Client);
+            }
+
+            WriteText(w, Names.UniqueId, deal.UniqueId);
+            if (deal.ContLeg is { } leg && leg == Math.Floor(leg) && Math.Abs(leg) < 1e15)
+            {
+                w.WriteNumber(Names.ContLeg, (long)leg);
+            }
+            else if (deal.ContLeg is { } other)
+            {
+                w.WriteNumber(Names.ContLeg, other);
+            }
+            else
+            {
+                w.WriteNull(Names.ContLeg);
             }
 
             if (d.StatusCode == 200)
             {
-                w.WriteString("Anomaly", d.AnomalyText);
-                w.WriteString("Reason", d.Reason);
-                w.WriteNumber("status_code", 200);
+                w.WriteString(Names.Anomaly, d.Anomaly ? Names.Yes : Names.No);
+                if (d.Reason.Length == 0)
+                {
+                    w.WriteString(Names.Reason, Names.Empty);
+                }
+                else
+                {
+                    w.WriteString(Names.Reason, d.Reason);
+                }
+
+                w.WriteNumber(Names.StatusCode, 200);
             }
             else
             {
-                w.WriteNumber("status_code", d.StatusCode);
-                w.WriteString("error", d.Error ?? "failed");
+                w.WriteNumber(Names.StatusCode, d.StatusCode);
+                w.WriteString(Names.Error, d.Error ?? "failed");
             }
 
             w.WriteEndObject();
@@ -381,7 +406,7 @@ internal static class FxApi
         }
     }
 
-    private static void WriteText(Utf8JsonWriter w, string name, string? value)
+    private static void WriteText(Utf8JsonWriter w, JsonEncodedText name, string? value)
     {
         if (value is null)
         {
@@ -391,6 +416,21 @@ internal static class FxApi
         {
             w.WriteString(name, value);
         }
+    }
+
+    /// <summary>The answer's property names and Yes/No, encoded once.</summary>
+    private static class Names
+    {
+        public static readonly JsonEncodedText Client = JsonEncodedText.Encode(FxFields.Client);
+        public static readonly JsonEncodedText UniqueId = JsonEncodedText.Encode(FxFields.UniqueId);
+        public static readonly JsonEncodedText ContLeg = JsonEncodedText.Encode(FxFields.ContLeg);
+        public static readonly JsonEncodedText Anomaly = JsonEncodedText.Encode("Anomaly");
+        public static readonly JsonEncodedText Reason = JsonEncodedText.Encode("Reason");
+        public static readonly JsonEncodedText StatusCode = JsonEncodedText.Encode("status_code");
+        public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
+        public static readonly JsonEncodedText Yes = JsonEncodedText.Encode("Yes");
+        public static readonly JsonEncodedText No = JsonEncodedText.Encode("No");
+        public static readonly JsonEncodedText Empty = JsonEncodedText.Encode("");
     }
 
     /// <summary>Documentation shape of one deal.</summary>

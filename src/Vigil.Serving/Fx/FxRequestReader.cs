@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Vigil.Fx;
@@ -17,7 +19,7 @@ namespace Vigil.Serving;
 /// counterparty, currencies, dates) come from <see cref="FxTextTable"/>, so a batch allocates one string per deal (its
 /// <c>UniqueId</c>) and one <see cref="FxRawDeal"/>, not one string per field.
 /// </remarks>
-internal static class FxRequestReader
+internal static partial class FxRequestReader
 {
     private static readonly JsonReaderOptions Options = new() { MaxDepth = 16 };
 
@@ -28,6 +30,28 @@ internal static class FxRequestReader
     /// <exception cref="RequestShapeException">It has none of the accepted shapes.</exception>
     /// <exception cref="InvalidOperationException">A text is not valid UTF-8.</exception>
     public static FxReadResult Read(ReadOnlySequence<byte> body)
+    {
+        if (body.IsSingleSegment)
+        {
+            return TryReadPlain(body.FirstSpan) ?? ReadGeneral(body);
+        }
+
+        // A pipe hands a large body over in segments: one contiguous pooled copy lets the plain path read it.
+        var length = checked((int)body.Length);
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            body.CopyTo(copy);
+            return TryReadPlain(copy.AsSpan(0, length)) ?? ReadGeneral(body);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>Reads <paramref name="body"/> with a <see cref="Utf8JsonReader"/>: every valid JSON body, any shape.</summary>
+    internal static FxReadResult ReadGeneral(ReadOnlySequence<byte> body)
     {
         var reader = new Utf8JsonReader(body, Options);
         if (!reader.Read())
@@ -318,10 +342,10 @@ internal static class FxRequestReader
     };
 
     /// <summary>The deals read so far, in order, each with its reading error (null: read), and the builder of the next.</summary>
-    private sealed class Batch
+    private sealed class Batch(int capacity = 256)
     {
-        private readonly List<FxRawDeal> _deals = new(256);
-        private readonly List<string?> _errors = new(256);
+        private readonly List<FxRawDeal> _deals = new(capacity);
+        private readonly List<string?> _errors = new(capacity);
 
         public DealBuilder Builder { get; } = new();
 
@@ -344,7 +368,11 @@ internal static class FxRequestReader
         public FxReadResult Result() => new([.. _deals], [.. _errors]);
     }
 
-    /// <summary>One deal's fields, keeping the first type error (the deal then fails with it, naming the field). Reused per deal.</summary>
+    /// <summary>
+    /// One deal's fields, keeping the first type error (the deal then fails with it, naming the field). Reused per deal;
+    /// both readers (the general one and the plain one) set fields through the same methods, so they agree on every value
+    /// and message.
+    /// </summary>
     private sealed class DealBuilder
     {
         private string? _client, _type, _bunit, _cpty, _primary, _buy, _sell, _dealDate, _maturity, _uniqueId;
@@ -359,27 +387,40 @@ internal static class FxRequestReader
             Error = null;
         }
 
-        /// <summary>The reader is on the value (a nested value is left for the caller to skip).</summary>
+        /// <summary>The reader is on the value (a nested value is skipped here).</summary>
         public void Set(Field field, ref Utf8JsonReader value)
         {
-            switch (field)
+            if (field != Field.Other)
             {
-                case Field.Client: _client = Text(field, ref value); break;
-                case Field.InstrumentType: _type = Text(field, ref value); break;
-                case Field.BUnit: _bunit = Text(field, ref value); break;
-                case Field.Cpty: _cpty = Text(field, ref value); break;
-                case Field.PrimaryCurr: _primary = Text(field, ref value); break;
-                case Field.BuyCurr: _buy = Text(field, ref value); break;
-                case Field.SellCurr: _sell = Text(field, ref value); break;
-                case Field.DealDate: _dealDate = Text(field, ref value); break;
-                case Field.MaturityDate: _maturity = Text(field, ref value); break;
-                case Field.UniqueId: _uniqueId = value.TokenType == JsonTokenType.Number ? Raw(ref value) : Text(field, ref value, intern: false); break;
-                case Field.BuyAmount: _buyAmount = Number(field, ref value); break;
-                case Field.SellAmount: _sellAmount = Number(field, ref value); break;
-                case Field.SpotRate: _spot = Number(field, ref value); break;
-                case Field.ForwardPoints: _points = Number(field, ref value); break;
-                case Field.ContLeg: _contLeg = Number(field, ref value); break;
-                default: break;
+                switch (value.TokenType)
+                {
+                    case JsonTokenType.String when IsNumber(field):
+                        Fail(field, "a string");
+                        break;
+                    case JsonTokenType.String:
+                        SetText(field, field != Field.UniqueId && !value.ValueIsEscaped && !value.HasValueSequence ? FxTextTable.Shared.Get(ref value) : value.GetString());
+                        break;
+                    case JsonTokenType.Number when IsNumber(field):
+                        if (value.TryGetDouble(out var d) && double.IsFinite(d))
+                        {
+                            SetNumber(field, d);
+                        }
+                        else
+                        {
+                            Fail(field, Raw(ref value));
+                        }
+
+                        break;
+                    case JsonTokenType.Number when field == Field.UniqueId:
+                        SetText(field, Raw(ref value));
+                        break;
+                    case JsonTokenType.Null:
+                        SetNull(field);
+                        break;
+                    default:
+                        Fail(field, Kind(value.TokenType));
+                        break;
+                }
             }
 
             if (value.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
@@ -395,32 +436,62 @@ internal static class FxRequestReader
             UniqueId = _uniqueId, ContLeg = _contLeg,
         };
 
-        private string? Text(Field field, ref Utf8JsonReader value, bool intern = true)
+        /// <summary>True for the fields that take a number.</summary>
+        public static bool IsNumber(Field field) => field >= Field.BuyAmount;
+
+        /// <summary>A text field's string value.</summary>
+        public void SetText(Field field, string? text)
         {
-            switch (value.TokenType)
+            switch (field)
             {
-                case JsonTokenType.String:
-                    return intern && !value.ValueIsEscaped && !value.HasValueSequence ? FxTextTable.Shared.Get(ref value) : value.GetString();
-                case JsonTokenType.Null:
-                    return null;
-                default:
-                    Error ??= $"{FieldNames[(int)field]}: must be a string (got {Kind(value.TokenType)})";
-                    return null;
+                case Field.Client: _client = text; break;
+                case Field.InstrumentType: _type = text; break;
+                case Field.BUnit: _bunit = text; break;
+                case Field.Cpty: _cpty = text; break;
+                case Field.PrimaryCurr: _primary = text; break;
+                case Field.BuyCurr: _buy = text; break;
+                case Field.SellCurr: _sell = text; break;
+                case Field.DealDate: _dealDate = text; break;
+                case Field.MaturityDate: _maturity = text; break;
+                case Field.UniqueId: _uniqueId = text; break;
+                default: break;
             }
         }
 
-        private double? Number(Field field, ref Utf8JsonReader value)
+        /// <summary>A number field's value.</summary>
+        public void SetNumber(Field field, double? value)
         {
-            switch (value.TokenType)
+            switch (field)
             {
-                case JsonTokenType.Number when value.TryGetDouble(out var d) && double.IsFinite(d):
-                    return d;
-                case JsonTokenType.Null:
-                    return null;
-                default:
-                    Error ??= $"{FieldNames[(int)field]}: must be a finite number (got {(value.TokenType == JsonTokenType.Number ? Raw(ref value) : Kind(value.TokenType))})";
-                    return null;
+                case Field.BuyAmount: _buyAmount = value; break;
+                case Field.SellAmount: _sellAmount = value; break;
+                case Field.SpotRate: _spot = value; break;
+                case Field.ForwardPoints: _points = value; break;
+                case Field.ContLeg: _contLeg = value; break;
+                default: break;
             }
+        }
+
+        /// <summary>A JSON null: the field is absent.</summary>
+        public void SetNull(Field field)
+        {
+            if (IsNumber(field))
+            {
+                SetNumber(field, null);
+            }
+            else
+            {
+                SetText(field, null);
+            }
+        }
+
+        /// <summary>A value of the wrong type (<paramref name="got"/>: what it is, or a number's text): the field is absent and the deal fails.</summary>
+        public void Fail(Field field, string got)
+        {
+            Error ??= IsNumber(field)
+                ? $"{FieldNames[(int)field]}: must be a finite number (got {got})"
+                : $"{FieldNames[(int)field]}: must be a string (got {got})";
+            SetNull(field);
         }
 
         private static string Raw(ref Utf8JsonReader value) =>
@@ -456,9 +527,7 @@ internal sealed class FxTextTable
             return reader.GetString()!;
         }
 
-        var hash = default(HashCode);
-        hash.AddBytes(bytes);
-        var slot = hash.ToHashCode() & (Slots - 1);
+        var slot = Slot(bytes);
         if (Volatile.Read(ref _slots[slot]) is { } entry && bytes.SequenceEqual(entry.Utf8))
         {
             return entry.Text;
@@ -470,8 +539,101 @@ internal sealed class FxTextTable
         return text;
     }
 
+    /// <summary>The string of <paramref name="ascii"/>: bytes the caller has checked are all ASCII (0x20-0x7F) and need no unescaping.</summary>
+    public string GetAscii(ReadOnlySpan<byte> ascii)
+    {
+        if (ascii.Length > MaxBytes)
+        {
+            return Encoding.ASCII.GetString(ascii);
+        }
+
+        var slot = Slot(ascii);
+        if (Volatile.Read(ref _slots[slot]) is { } entry && ShortBytes.Equal(ascii, entry.Utf8))
+        {
+            return entry.Text;
+        }
+
+        var text = Encoding.ASCII.GetString(ascii);
+        Volatile.Write(ref _slots[slot], new Entry(ascii.ToArray(), text));
+        return text;
+    }
+
+    /// <summary>
+    /// The slot of a text: a multiplicative hash of its length and of up to three 8-byte words (first, middle, last; all of a
+    /// text up to 16 bytes). Not a defence against chosen collisions, and needs none: a collision costs a new string, never a wrong one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Slot(ReadOnlySpan<byte> bytes)
+    {
+        const ulong K = 0x9E3779B97F4A7C15UL;
+        ulong h = (ulong)bytes.Length;
+        if (bytes.Length >= 8)
+        {
+            ref var b = ref MemoryMarshal.GetReference(bytes);
+            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref b)) * K;
+            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, bytes.Length - 8))) * K;
+            if (bytes.Length > 16)
+            {
+                h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, (bytes.Length / 2) - 4))) * K;
+            }
+        }
+        else
+        {
+            ulong w = 0;
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                w = (w << 8) | bytes[i];
+            }
+
+            h = (h ^ w) * K;
+        }
+
+        return (int)(h >> 52) & (Slots - 1);
+    }
+
     private sealed record Entry(byte[] Utf8, string Text);
 }
 
 /// <summary>The deals of a request, in order, and per deal the reading error that fails it (null: read).</summary>
 internal sealed record FxReadResult(FxRawDeal[] Deals, string?[] Errors);
+
+/// <summary>Equality of short byte strings (names and texts of deals) without a call: overlapping word reads.</summary>
+internal static class ShortBytes
+{
+    /// <summary>True when <paramref name="a"/> and <paramref name="b"/> hold the same bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Equal(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        var n = a.Length;
+        if (n != b.Length)
+        {
+            return false;
+        }
+
+        ref var x = ref MemoryMarshal.GetReference(a);
+        ref var y = ref MemoryMarshal.GetReference(b);
+        if (n >= 8)
+        {
+            return n <= 16
+                ? Unsafe.ReadUnaligned<ulong>(ref x) == Unsafe.ReadUnaligned<ulong>(ref y)
+                    && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref x, n - 8)) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref y, n - 8))
+                : a.SequenceEqual(b);
+        }
+
+        if (n >= 4)
+        {
+            return Unsafe.ReadUnaligned<uint>(ref x) == Unsafe.ReadUnaligned<uint>(ref y)
+                && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, n - 4)) == Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref y, n - 4));
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (Unsafe.Add(ref x, i) != Unsafe.Add(ref y, i))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

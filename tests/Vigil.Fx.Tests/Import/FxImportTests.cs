@@ -74,6 +74,23 @@ public sealed class FxImportTests
 
         mismatches.ShouldBeEmpty();
 
+        // The Python flow's network has the dense shape Vigil runs natively (no ONNX Runtime in the decisions above), and its
+        // group errors agree with ONNX Runtime's on every deal to float rounding (the sums run in another order).
+        var onnx = scorer.Model.Onnx.ShouldNotBeNull();
+        onnx.IsNative.ShouldBe(FxDenseForward.Supported);
+        var (valid, _) = FxDealFrame.Read(FrameFile.Read(Path.Combine(dir, "eval.csv"), FxDealFrame.CsvOptions));
+        var x = scorer.Bundle.Transform.Transform(FxDealFrame.Features([.. valid.Where(d => d is not null && d.Client == "FISAU").Select(d => d!)]));
+        var groups = onnx.GroupNames.Count;
+        var native = new double[x.Rows * groups];
+        var runtime = new double[x.Rows * groups];
+        onnx.GroupErrors(x, native);
+        onnx.GroupErrorsOnnxRuntime(x, runtime);
+        x.Rows.ShouldBeGreaterThanOrEqualTo(10_000);
+        for (var i = 0; i < native.Length; i++)
+        {
+            Math.Abs(native[i] - runtime[i]).ShouldBeLessThanOrEqualTo(1e-6 + (1e-4 * Math.Abs(runtime[i])), $"deal {i / groups}, group {onnx.GroupNames[i % groups]}");
+        }
+
         // Every check took part: rules, both ranges and the autoencoder.
         foreach (var kind in FxAnomalyKinds.All.Skip(1))
         {

@@ -131,6 +131,156 @@ public sealed class FxRequestReaderTests
         read.Deals[1].UniqueId.ShouldBe("FX.FWD.Request.100098");
     }
 
+    [Fact]
+    public void The_plain_path_reads_random_bodies_exactly_as_the_general_reader_does_or_leaves_them_to_it()
+    {
+        // Fixed seed: 3,000 bodies of 1-4 deals mixing every value form the plain path takes (strings, numbers of every
+        // shape, literals, absent and repeated fields) with forms it must leave to the general reader (escapes, non-ASCII,
+        // nested values, other shapes, broken JSON). Whichever path reads a body, the deals, errors or exception are the same.
+        var random = new Random(20261202);
+        var plain = 0;
+        for (var n = 0; n < 3_000; n++)
+        {
+            var body = RandomBody(random);
+            var bytes = Encoding.UTF8.GetBytes(body);
+            var general = Outcome(() => FxRequestReader.ReadGeneral(new ReadOnlySequence<byte>(bytes)));
+            var read = Outcome(() => FxRequestReader.Read(new ReadOnlySequence<byte>(bytes)));
+            var split = Outcome(() => FxRequestReader.Read(Sequence(body, 9)));
+            read.ShouldBe(general, body);
+            split.ShouldBe(Outcome(() => FxRequestReader.ReadGeneral(Sequence(body, 9))), body); // (Utf8JsonReader words some errors differently over segments)
+            if (FxRequestReader.TryReadPlain(bytes) is not null)
+            {
+                plain++;
+            }
+        }
+
+        plain.ShouldBeGreaterThan(1_000); // the plain path took a good share of them
+    }
+
+    [Fact]
+    public void The_plain_path_parses_numbers_to_the_same_double_as_the_general_reader()
+    {
+        var random = new Random(7);
+        var numbers = new List<string>
+        {
+            "0", "-0", "0.0", "-0.0", "1", "-1", "10000000.0", "-10000000.0", "0.1", "0.2", "0.3", "2105892.46", "-1384519", "0.65745",
+            "123456789012345", "1234567890123456", "12345678901234567890", "9007199254740993", "1e22", "1e23", "1e-22", "1e-23",
+            "1.7976931348623157e308", "5e-324", "1e400", "-1e400", "123.456e-5", "1E+2", "1e0", "0.000001", "1.5e-7",
+        };
+        for (var i = 0; i < 4_000; i++)
+        {
+            var digits = random.Next(1, 18);
+            var mantissa = new StringBuilder();
+            mantissa.Append((char)('1' + random.Next(9)));
+            for (var d = 1; d < digits; d++)
+            {
+                mantissa.Append((char)('0' + random.Next(10)));
+            }
+
+            var text = mantissa.ToString();
+            var point = random.Next(0, digits + 1);
+            if (point < digits && point > 0)
+            {
+                text = text[..point] + "." + text[point..];
+            }
+
+            if (random.Next(4) == 0)
+            {
+                text += "e" + random.Next(-30, 31).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            numbers.Add(random.Next(2) == 0 ? "-" + text : text);
+        }
+
+        var body = "[" + string.Join(",", numbers.Select(x => $"{{\"BuyAmount\":{x},\"UniqueId\":{x}}}")) + "]";
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var fast = FxRequestReader.TryReadPlain(bytes).ShouldNotBeNull();
+        var general = FxRequestReader.ReadGeneral(new ReadOnlySequence<byte>(bytes));
+        for (var i = 0; i < numbers.Count; i++)
+        {
+            fast.Errors[i].ShouldBe(general.Errors[i], numbers[i]);
+            fast.Deals[i].UniqueId.ShouldBe(numbers[i]);
+            BitConverter.DoubleToInt64Bits(fast.Deals[i].BuyAmount ?? double.NaN).ShouldBe(BitConverter.DoubleToInt64Bits(general.Deals[i].BuyAmount ?? double.NaN), numbers[i]);
+        }
+    }
+
+    /// <summary>What reading gives: every deal's fields (numbers by their bits) and error, or the exception's type and message.</summary>
+    private static string Outcome(Func<FxReadResult> read)
+    {
+        try
+        {
+            var result = read();
+            var text = new StringBuilder();
+            for (var i = 0; i < result.Deals.Length; i++)
+            {
+                var d = result.Deals[i];
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{d with { BuyAmount = null, SellAmount = null, SpotRate = null, ForwardPoints = null, ContLeg = null }} ");
+                foreach (var x in new[] { d.BuyAmount, d.SellAmount, d.SpotRate, d.ForwardPoints, d.ContLeg })
+                {
+                    text.Append(x is { } v ? BitConverter.DoubleToInt64Bits(v).ToString(System.Globalization.CultureInfo.InvariantCulture) : "null").Append(' ');
+                }
+
+                text.Append(result.Errors[i] ?? "ok").Append('\n');
+            }
+
+            return text.ToString();
+        }
+        catch (Exception e)
+        {
+            return e.GetType().Name + ": " + e.Message;
+        }
+    }
+
+    private static readonly string[] Names =
+        ["Client", "FX_Instrument_Type", "BUnit", "Cpty", "PrimaryCurr", "BuyCurr", "SellCurr", "BuyAmount", "SellAmount", "SpotRate", "ForwardPoints", "DealDate", "MaturityDate", "UniqueId", "ContLeg", "Extra"];
+
+    private static readonly string[] Values =
+    [
+        "\"FISAU\"", "\"FX Forward\"", "\"0-GLOBAL\"", "\"CBA\"", "\"USD\"", "\"AUD\"", "\"2025-09-01\"", "\"FX.FWD.Request.100097\"", "\"\"", "\" \"",
+        "\"~!@#$%^&*()_+{}|:<>?\u007f\"", "0", "-0", "1.5", "-10000000.0", "2105892.46", "1e400", "12345678901234567890", "1E-7", "0.1e2", "true", "false", "null",
+    ];
+
+    /// <summary>Values the plain path leaves to the general reader.</summary>
+    private static readonly string[] OtherValues =
+    [
+        "\"C\\u0042A\"", "\"a\\\"b\"", "\"Z\u00fcrich\"", "{\"x\":[1,2]}", "[]", "[1,\"a\"]", "{}", "01", "1.", "-", "tru", "nul", "\"\t\"",
+    ];
+
+    private static string RandomBody(Random random)
+    {
+        var deals = new List<string>();
+        var count = random.Next(1, 5);
+        for (var d = 0; d < count; d++)
+        {
+            var members = new List<string>();
+            var fields = random.Next(0, 18);
+            for (var f = 0; f < fields; f++)
+            {
+                var space = random.Next(6) == 0 ? " \n\t" : "";
+                var value = random.Next(80) == 0 ? OtherValues[random.Next(OtherValues.Length)] : Values[random.Next(Values.Length)];
+                members.Add($"{space}\"{Names[random.Next(Names.Length)]}\"{space}:{space}{value}{space}");
+            }
+
+            deals.Add(random.Next(100) == 0 ? "[1]" : "{" + string.Join(",", members) + "}");
+        }
+
+        var list = "[" + string.Join(",", deals) + "]";
+        var body = random.Next(8) switch
+        {
+            0 => $"{{\"inputs\":{list}}}",
+            1 => $"{{\"dataframe_records\": {list} }}",
+            2 => $"{{\"instances\":{list},\"inputs\":[]}}",
+            _ => $" {list}\r\n",
+        };
+        return random.Next(25) switch
+        {
+            0 => body[..random.Next(body.Length)],
+            1 => body.Replace("}]", "},]", StringComparison.Ordinal),
+            2 => body + "x",
+            _ => body,
+        };
+    }
+
     /// <summary><paramref name="body"/> as UTF-8 in segments of at most <paramref name="size"/> bytes (as a pipe hands them over).</summary>
     private static ReadOnlySequence<byte> Sequence(string body, int size)
     {
