@@ -26,7 +26,7 @@ public sealed record ScoreFileOptions
     public IReadOnlyList<string> Keep { get; init; } = [];
 
     /// <summary>Rows per streamed chunk.</summary>
-    public int ChunkRows { get; init; } = 131_072;
+    public int ChunkRows { get; init; } = 65_536;
 
     /// <summary>Explicit column kinds for CSV input, or null to infer them.</summary>
     public FrameSchema? Schema { get; init; }
@@ -89,6 +89,7 @@ public sealed partial class ModelLifecycle
         var dataPath = options.Data;
         var keep = options.Keep;
         IFrameWriter? writer = null;
+        Task? writing = null;
         var id = options.IdColumn;
         long rows = 0, flagged = 0;
         var full = Path.GetFullPath(options.Output);
@@ -147,7 +148,12 @@ public sealed partial class ModelLifecycle
                 cols.Add(new Float64Column("is_anomaly", flags));
                 var result = new Frame(cols);
                 writer ??= FrameFile.OpenWriter(temp, result.Schema);
-                writer.Write(result);
+
+                // The chunk is written on another thread while the next one is read and scored (one write at a time,
+                // in order): writing is one thread's work, and the other core would wait for it.
+                writing?.GetAwaiter().GetResult();
+                var output = writer;
+                writing = Task.Run(() => output.Write(result), CancellationToken.None);
                 rows += chunk.RowCount;
                 progress?.Report(new LifecycleProgress(LifecycleStages.Score, rows, null));
             }
@@ -158,6 +164,8 @@ public sealed partial class ModelLifecycle
                 throw new LifecycleException(nameof(ScoreFileOptions.Data), $"{dataPath}: the file has no rows to score");
             }
 
+            writing?.GetAwaiter().GetResult();
+            writing = null;
             writer.Dispose();
             File.Move(temp, full, overwrite: true);
             done = true;
@@ -166,6 +174,15 @@ public sealed partial class ModelLifecycle
         {
             if (!done)
             {
+                try
+                {
+                    writing?.Wait(CancellationToken.None); // never close the writer under a running write
+                }
+                catch (AggregateException)
+                {
+                    // the error that ended scoring is the one reported
+                }
+
                 writer?.Dispose();
                 File.Delete(temp);
             }

@@ -21,4 +21,33 @@ public sealed class OrderStatisticsTests
             copy.Skip(k + 1).ShouldAllBe(v => v >= sorted[k]);
         }
     }
+
+    [Theory]
+    [InlineData(0)] // random
+    [InlineData(1)] // ascending
+    [InlineData(2)] // descending
+    [InlineData(3)] // a few values, many ties
+    public void Select_on_large_inputs_of_every_order_returns_the_value_a_sort_puts_at_k(int shape)
+    {
+        var rng = new Random(40 + shape);
+        var values = Enumerable.Range(0, 50_001).Select(_ => shape == 3 ? rng.Next(3) : (rng.NextDouble() * 2) - 1).ToArray();
+        if (shape == 1)
+        {
+            Array.Sort(values);
+        }
+        else if (shape == 2)
+        {
+            Array.Sort(values);
+            Array.Reverse(values);
+        }
+
+        var sorted = values.Order().ToArray();
+        foreach (var k in new[] { 0, 1, 599, 601, 25_000, 49_999, 50_000 })
+        {
+            var copy = (double[])values.Clone();
+            OrderStatistics.Select(copy, k).ShouldBe(sorted[k]);
+            copy.Take(k).ShouldAllBe(v => v <= sorted[k]);
+            copy.Skip(k + 1).ShouldAllBe(v => v >= sorted[k]);
+        }
+    }
 }
