@@ -426,7 +426,6 @@ public sealed class InferenceWriteAheadLog : IAsyncDisposable
 
     private void FlushLoop()
     {
-        FlusherPriority.TryRaiseCurrentThread();
         while (true)
         {
             _flushSignal.Wait();
