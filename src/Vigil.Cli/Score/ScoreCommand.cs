@@ -15,7 +15,7 @@ internal static class ScoreCommand
         var output = new Option<string>("--out", "-o") { Description = "Scores file: .csv, .csv.gz or .parquet.", Required = true };
         var id = new Option<string?>("--id") { Description = $"Identifier column to copy to the output (default: the first of {string.Join(", ", ScoreFileOptions.IdCandidates)} present)." };
         var keep = new Option<string?>("--keep") { Description = "Comma-separated extra columns to copy to the output (e.g. label)." };
-        var chunk = new Option<int>("--chunk-rows") { Description = "Rows per streamed chunk.", DefaultValueFactory = _ => 65_536 };
+        var chunk = new Option<int>("--chunk-rows") { Description = "Rows per streamed chunk.", DefaultValueFactory = _ => ScoreFileOptions.DefaultChunkRows };
         var schema = new Option<string?>("--schema") { Description = "Explicit column kinds for CSV input, e.g. 'merchant_id:categorical'." };
         var onBadValue = CliData.BadValueOption();
         var json = CliOutput.JsonOption("Print the result as JSON: model (reference, name, version, kind), output, rows, flagged, threshold, skipped_rows, seconds.");

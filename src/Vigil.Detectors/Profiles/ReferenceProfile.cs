@@ -487,31 +487,13 @@ public sealed record Histogram
     internal static void Count<T>(ReadOnlySpan<T> values, double[] edges, long[] counts)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        // BinOf with the arithmetic guess's division hoisted out (a multiply per value); its corrections still make the
-        // bin the largest i with edges[i] <= v, so every value lands where BinOf puts it.
-        var bins = edges.Length - 1;
-        var first = edges[0];
-        var perUnit = bins / (edges[bins] - first);
+        var perUnit = BinsPerUnit(edges); // once, not per value
         foreach (var t in values)
         {
-            if (T.IsNaN(t))
+            if (!T.IsNaN(t))
             {
-                continue;
+                counts[BinOf(edges, double.CreateTruncating(t), perUnit)]++;
             }
-
-            var v = double.CreateTruncating(t);
-            var i = Math.Clamp((int)((v - first) * perUnit), 0, bins - 1);
-            while (i > 0 && edges[i] > v)
-            {
-                i--;
-            }
-
-            while (i < bins - 1 && edges[i + 1] <= v)
-            {
-                i++;
-            }
-
-            counts[i]++;
         }
     }
 
@@ -519,10 +501,18 @@ public sealed record Histogram
     /// The bin of <paramref name="v"/> (within the edges) as <see cref="BinOf(double)"/> decides: the arithmetic bin,
     /// then moved to the largest i with edges[i] &lt;= v, capped at the last bin.
     /// </summary>
-    internal static int BinOf(double[] edges, double v)
+    internal static int BinOf(double[] edges, double v) => BinOf(edges, v, BinsPerUnit(edges));
+
+    private static double BinsPerUnit(double[] edges) => (edges.Length - 1) / (edges[^1] - edges[0]);
+
+    /// <summary>
+    /// <see cref="BinOf(double[], double)"/> with the bins per unit of value given: the arithmetic guess may round either
+    /// way, the corrections below still make the bin the largest i with edges[i] &lt;= v.
+    /// </summary>
+    private static int BinOf(double[] edges, double v, double perUnit)
     {
         var bins = edges.Length - 1;
-        var i = Math.Clamp((int)((v - edges[0]) / (edges[bins] - edges[0]) * bins), 0, bins - 1);
+        var i = Math.Clamp((int)((v - edges[0]) * perUnit), 0, bins - 1);
         while (i > 0 && edges[i] > v)
         {
             i--;

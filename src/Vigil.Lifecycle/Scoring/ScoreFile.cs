@@ -26,7 +26,10 @@ public sealed record ScoreFileOptions
     public IReadOnlyList<string> Keep { get; init; } = [];
 
     /// <summary>Rows per streamed chunk.</summary>
-    public int ChunkRows { get; init; } = 65_536;
+    public int ChunkRows { get; init; } = DefaultChunkRows;
+
+    /// <summary>The default of <see cref="ChunkRows"/>.</summary>
+    public const int DefaultChunkRows = 65_536;
 
     /// <summary>Explicit column kinds for CSV input, or null to infer them.</summary>
     public FrameSchema? Schema { get; init; }
@@ -68,17 +71,7 @@ public sealed partial class ModelLifecycle
         var loading = Task.Run(() => LoadModelAsync(options.Model, progress, cancellationToken), cancellationToken);
         var sw = Stopwatch.StartNew();
         var source = DataSource.FromFile(options.Data, options.Schema, options.OnBadValue);
-        long rows, flagged;
-        try
-        {
-            (rows, flagged) = await Task.Run(() => ScoreChunks(loading, options, source.Csv, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (loading.IsFaulted || loading.IsCanceled)
-        {
-            await loading.ConfigureAwait(false); // throws the model's error
-            throw;
-        }
-
+        var (rows, flagged) = await Task.Run(() => ScoreChunks(loading, options, source.Csv, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         var model = await loading.ConfigureAwait(false);
         return new ScoreFileResult(model, options.Output, rows, flagged, sw.Elapsed) { SkippedRows = source.SkippedRows, FirstSkipped = source.FirstSkipped };
     }
