@@ -375,15 +375,17 @@ internal static partial class FxRequestReader
     /// </summary>
     private sealed class DealBuilder
     {
-        private string? _client, _type, _bunit, _cpty, _primary, _buy, _sell, _dealDate, _maturity, _uniqueId;
-        private double? _buyAmount, _sellAmount, _spot, _points, _contLeg;
+        // Values by field number (texts from Client to UniqueId, numbers from BuyAmount on): a field is set with one indexed
+        // store the reader's loop inlines, not a call and a switch per value.
+        private readonly string?[] _texts = new string?[(int)Field.BuyAmount];
+        private readonly double?[] _numbers = new double?[FieldNames.Length - (int)Field.BuyAmount];
 
         public string? Error { get; private set; }
 
         public void Reset()
         {
-            _client = _type = _bunit = _cpty = _primary = _buy = _sell = _dealDate = _maturity = _uniqueId = null;
-            _buyAmount = _sellAmount = _spot = _points = _contLeg = null;
+            Array.Clear(_texts);
+            Array.Clear(_numbers);
             Error = null;
         }
 
@@ -429,46 +431,40 @@ internal static partial class FxRequestReader
             }
         }
 
-        public FxRawDeal Build() => new()
+        public FxRawDeal Build()
         {
-            Client = _client, FxInstrumentType = _type, BUnit = _bunit, Cpty = _cpty, PrimaryCurr = _primary, BuyCurr = _buy, SellCurr = _sell,
-            BuyAmount = _buyAmount, SellAmount = _sellAmount, SpotRate = _spot, ForwardPoints = _points, DealDate = _dealDate, MaturityDate = _maturity,
-            UniqueId = _uniqueId, ContLeg = _contLeg,
-        };
+            var t = _texts;
+            var n = _numbers;
+            return new()
+            {
+                Client = t[(int)Field.Client], FxInstrumentType = t[(int)Field.InstrumentType], BUnit = t[(int)Field.BUnit], Cpty = t[(int)Field.Cpty],
+                PrimaryCurr = t[(int)Field.PrimaryCurr], BuyCurr = t[(int)Field.BuyCurr], SellCurr = t[(int)Field.SellCurr],
+                BuyAmount = n[Field.BuyAmount - Field.BuyAmount], SellAmount = n[Field.SellAmount - Field.BuyAmount], SpotRate = n[Field.SpotRate - Field.BuyAmount],
+                ForwardPoints = n[Field.ForwardPoints - Field.BuyAmount], DealDate = t[(int)Field.DealDate], MaturityDate = t[(int)Field.MaturityDate],
+                UniqueId = t[(int)Field.UniqueId], ContLeg = n[Field.ContLeg - Field.BuyAmount],
+            };
+        }
 
         /// <summary>True for the fields that take a number.</summary>
         public static bool IsNumber(Field field) => field >= Field.BuyAmount;
 
-        /// <summary>A text field's string value.</summary>
+        /// <summary>A text field's string value (any other field is left as it is).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SetText(Field field, string? text)
         {
-            switch (field)
+            if (field is > Field.Other and < Field.BuyAmount)
             {
-                case Field.Client: _client = text; break;
-                case Field.InstrumentType: _type = text; break;
-                case Field.BUnit: _bunit = text; break;
-                case Field.Cpty: _cpty = text; break;
-                case Field.PrimaryCurr: _primary = text; break;
-                case Field.BuyCurr: _buy = text; break;
-                case Field.SellCurr: _sell = text; break;
-                case Field.DealDate: _dealDate = text; break;
-                case Field.MaturityDate: _maturity = text; break;
-                case Field.UniqueId: _uniqueId = text; break;
-                default: break;
+                _texts[(int)field] = text;
             }
         }
 
-        /// <summary>A number field's value.</summary>
+        /// <summary>A number field's value (any other field is left as it is).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SetNumber(Field field, double? value)
         {
-            switch (field)
+            if (field >= Field.BuyAmount)
             {
-                case Field.BuyAmount: _buyAmount = value; break;
-                case Field.SellAmount: _sellAmount = value; break;
-                case Field.SpotRate: _spot = value; break;
-                case Field.ForwardPoints: _points = value; break;
-                case Field.ContLeg: _contLeg = value; break;
-                default: break;
+                _numbers[field - Field.BuyAmount] = value;
             }
         }
 
