@@ -523,15 +523,16 @@ internal sealed class FxTextTable
             return reader.GetString()!;
         }
 
-        var slot = Slot(bytes);
-        if (Volatile.Read(ref _slots[slot]) is { } entry && bytes.SequenceEqual(entry.Utf8))
+        var key = Key.Of(bytes);
+        var slot = key.Slot;
+        if (Volatile.Read(ref _slots[slot]) is { } entry && entry.Matches(key, bytes))
         {
             return entry.Text;
         }
 
         // GetString validates the UTF-8, so a table entry is always the text of valid bytes.
         var text = reader.GetString()!;
-        Volatile.Write(ref _slots[slot], new Entry(bytes.ToArray(), text));
+        Volatile.Write(ref _slots[slot], new Entry(key, bytes.ToArray(), text));
         return text;
     }
 
@@ -543,51 +544,65 @@ internal sealed class FxTextTable
             return Encoding.ASCII.GetString(ascii);
         }
 
-        var slot = Slot(ascii);
-        if (Volatile.Read(ref _slots[slot]) is { } entry && ShortBytes.Equal(ascii, entry.Utf8))
+        var key = Key.Of(ascii);
+        var slot = key.Slot;
+        if (Volatile.Read(ref _slots[slot]) is { } entry && entry.Matches(key, ascii))
         {
             return entry.Text;
         }
 
         var text = Encoding.ASCII.GetString(ascii);
-        Volatile.Write(ref _slots[slot], new Entry(ascii.ToArray(), text));
+        Volatile.Write(ref _slots[slot], new Entry(key, ascii.ToArray(), text));
         return text;
     }
 
     /// <summary>
-    /// The slot of a text: a multiplicative hash of its length and of up to three 8-byte words (first, middle, last; all of a
-    /// text up to 16 bytes). Not a defence against chosen collisions, and needs none: a collision costs a new string, never a wrong one.
+    /// A text's length and two words read from it (overlapping reads from its start and its end: all of a text up to 16
+    /// bytes, so there equal keys are equal texts), and from them its slot. An entry keeps its key, so a hit is decided
+    /// without reaching the entry's bytes. The slot's hash is not a defence against chosen collisions, and needs none: a
+    /// collision costs a new string, never a wrong one.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Slot(ReadOnlySpan<byte> bytes)
+    private readonly record struct Key(int Length, ulong Head, ulong Tail)
     {
-        const ulong K = 0x9E3779B97F4A7C15UL;
-        ulong h = (ulong)bytes.Length;
-        if (bytes.Length >= 8)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Key Of(ReadOnlySpan<byte> bytes)
         {
             ref var b = ref MemoryMarshal.GetReference(bytes);
-            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref b)) * K;
-            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, bytes.Length - 8))) * K;
-            if (bytes.Length > 16)
+            var n = bytes.Length;
+            return n switch
             {
-                h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, (bytes.Length / 2) - 4))) * K;
-            }
+                >= 8 => new(n, Unsafe.ReadUnaligned<ulong>(ref b), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, n - 8))),
+                >= 4 => new(n, Unsafe.ReadUnaligned<uint>(ref b), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref b, n - 4))),
+                >= 2 => new(n, Unsafe.ReadUnaligned<ushort>(ref b), Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref b, n - 2))),
+                1 => new(n, b, 0),
+                _ => new(0, 0, 0),
+            };
         }
-        else
+
+        /// <summary>A multiplicative hash of the length and both words, as a slot.</summary>
+        public int Slot
         {
-            ulong w = 0;
-            for (var i = 0; i < bytes.Length; i++)
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get
             {
-                w = (w << 8) | bytes[i];
+                const ulong K = 0x9E3779B97F4A7C15UL;
+                var h = (((ulong)Length ^ Head) * K) ^ Tail;
+                return (int)((h * K) >> 52) & (Slots - 1);
             }
-
-            h = (h ^ w) * K;
         }
-
-        return (int)(h >> 52) & (Slots - 1);
     }
 
-    private sealed record Entry(byte[] Utf8, string Text);
+    private sealed class Entry(Key key, byte[] utf8, string text)
+    {
+        private readonly Key _key = key;
+
+        public string Text { get; } = text;
+
+        /// <summary>True when <paramref name="bytes"/> (whose key is <paramref name="key"/>) are this entry's text.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Matches(Key key, ReadOnlySpan<byte> bytes) =>
+            _key.Length == key.Length && _key.Head == key.Head && _key.Tail == key.Tail && (key.Length <= 16 || bytes.SequenceEqual(utf8));
+    }
 }
 
 /// <summary>The deals of a request, in order, and per deal the reading error that fails it (null: read).</summary>
