@@ -18,26 +18,25 @@ namespace Vigil.Fx;
 /// <remarks>
 /// Why: for 1,000 deals the network is ~4.7 M multiply-adds; ONNX Runtime spends ~0.4 ms on it (20 node dispatches, one
 /// GEMM per head, its input and output copies). Here each row is one pass over the layers with the weights transposed and
-/// padded to 8 lanes, so a layer is a sum of weight rows scaled by the row's inputs, kept in registers for two or four
+/// padded to the vector width (8 lanes, or 16 where AVX-512 is in hardware), so a layer is a sum of weight rows scaled by the row's inputs, kept in registers for two or four
 /// rows at a time, and every head is one matrix. The sums run in another order than ONNX Runtime's
 /// (and torch's), so a reconstruction differs from theirs by float rounding (~1e-7 relative); a decision can only change when
 /// an error sits that close to its threshold (checked on the 10,471-deal Python equivalence test: none does).
 /// </remarks>
 internal sealed class FxDenseForward
 {
-    private const int Lanes = 8;
-
     private readonly Dense[] _layers;
     private readonly Dense _heads;
     private readonly int _inputWidth;
     private readonly int _maxWidth;
 
-    private FxDenseForward(Dense[] layers, Dense heads, int inputWidth)
+    private FxDenseForward(Dense[] layers, Dense heads, int inputWidth, int lanes)
     {
         _layers = layers;
         _heads = heads;
         _inputWidth = inputWidth;
-        var max = Math.Max(heads.Padded, Pad(inputWidth));
+        Lanes = lanes;
+        var max = Math.Max(heads.Padded, Pad(inputWidth, lanes));
         foreach (var layer in layers)
         {
             max = Math.Max(max, layer.Padded);
@@ -49,11 +48,21 @@ internal sealed class FxDenseForward
     /// <summary>True on a CPU with 256-bit vectors and FMA in hardware (x64 AVX2 + FMA3), where the pass runs.</summary>
     public static bool Supported => Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 
+    /// <summary>True where 512-bit vectors are in hardware (AVX-512): the layers then run on 16 lanes instead of 8.</summary>
+    public static bool WideSupported => Supported && Vector512.IsHardwareAccelerated;
+
+    /// <summary>The vector width the layers run on: 8 or 16 floats.</summary>
+    public int Lanes { get; }
+
     /// <summary>The width of every output, concatenated in layout order (the sum of the groups' widths).</summary>
     public int OutputWidth => _heads.Outputs;
 
-    /// <summary>The network of <paramref name="model"/> if it has the recognised shape for <paramref name="layout"/>, else null.</summary>
-    public static FxDenseForward? TryCreate(byte[] model, FxOnnxLayout layout)
+    /// <summary>
+    /// The network of <paramref name="model"/> if it has the recognised shape for <paramref name="layout"/>, else null. It runs
+    /// on 512-bit vectors where the CPU has them (twice the multiply-adds per instruction), unless <paramref name="wide"/> is
+    /// false (the tests compare both widths, which give the same bits).
+    /// </summary>
+    public static FxDenseForward? TryCreate(byte[] model, FxOnnxLayout layout, bool wide = true)
     {
         if (!Supported)
         {
@@ -62,7 +71,7 @@ internal sealed class FxDenseForward
 
         try
         {
-            return Recognise(OnnxGraph.Read(model), layout);
+            return Recognise(OnnxGraph.Read(model), layout, wide && WideSupported ? Vector512<float>.Count : Vector256<float>.Count);
         }
         catch (InvalidDataException)
         {
@@ -119,9 +128,9 @@ internal sealed class FxDenseForward
         TensorPrimitives.Sigmoid(y[..(rows * outputs)], y[..(rows * outputs)]);
     }
 
-    private static int Pad(int n) => (n + Lanes - 1) / Lanes * Lanes;
+    private static int Pad(int n, int lanes) => (n + lanes - 1) / lanes * lanes;
 
-    private static FxDenseForward Recognise(OnnxGraph graph, FxOnnxLayout layout)
+    private static FxDenseForward Recognise(OnnxGraph graph, FxOnnxLayout layout, int lanes)
     {
         var producers = new Dictionary<string, OnnxNode>(StringComparer.Ordinal);
         foreach (var node in graph.Nodes)
@@ -201,7 +210,7 @@ internal sealed class FxDenseForward
             }
 
             var (w, bias, n, k, input) = Gemm(graph, node);
-            layers.Add(Dense.Create(w, bias, n, k, relu));
+            layers.Add(Dense.Create(w, bias, n, k, relu, lanes));
             at = input;
         }
 
@@ -248,7 +257,7 @@ internal sealed class FxDenseForward
             row += n;
         }
 
-        return new FxDenseForward([.. layers], Dense.Create(stacked, biases, total, k0, relu: false), width);
+        return new FxDenseForward([.. layers], Dense.Create(stacked, biases, total, k0, relu: false, lanes), width, lanes);
     }
 
     private static void Expect(OnnxNode node, string op, int inputs)
@@ -318,15 +327,17 @@ internal sealed class FxDenseForward
         private readonly float[] _weights;
         private readonly float[] _bias;
         private readonly bool _relu;
+        private readonly bool _wide;
 
-        private Dense(float[] weights, float[] bias, int outputs, int inputs, bool relu)
+        private Dense(float[] weights, float[] bias, int outputs, int inputs, int padded, bool relu, bool wide)
         {
             _weights = weights;
             _bias = bias;
             Outputs = outputs;
             Inputs = inputs;
-            Padded = Pad(outputs);
+            Padded = padded;
             _relu = relu;
+            _wide = wide;
         }
 
         public int Outputs { get; }
@@ -335,10 +346,10 @@ internal sealed class FxDenseForward
 
         public int Padded { get; }
 
-        /// <summary>From W as [N × K] row-major (an ONNX Gemm's B with transB = 1) and B as [N].</summary>
-        public static Dense Create(float[] w, float[] b, int n, int k, bool relu)
+        /// <summary>From W as [N × K] row-major (an ONNX Gemm's B with transB = 1) and B as [N], padded to <paramref name="lanes"/> (8 or 16).</summary>
+        public static Dense Create(float[] w, float[] b, int n, int k, bool relu, int lanes)
         {
-            var padded = Pad(n);
+            var padded = Pad(n, lanes);
             var t = new float[k * padded];
             for (var j = 0; j < n; j++)
             {
@@ -350,16 +361,32 @@ internal sealed class FxDenseForward
 
             var bias = new float[padded];
             b.AsSpan(0, n).CopyTo(bias);
-            return new Dense(t, bias, n, k, relu);
+            return new Dense(t, bias, n, k, padded, relu, lanes == Wide.Count);
         }
 
         /// <summary>
         /// For four rows at once: <paramref name="y0"/>[..Padded] = bias + Σₖ x0[k]·Wᵀ[k] (and the same for rows 1-3), then
-        /// ReLU if the layer has one. Outputs go in groups of 32 (four 8-lane blocks): a full group two rows at a time, a group of
-        /// one or two blocks four rows at a time, so every pass has at least eight independent sums held in registers over k.
+        /// ReLU if the layer has one. Outputs go in groups of four vector blocks, four rows at a time when the registers hold
+        /// the group's sums (up to two blocks on 256-bit vectors, four on 512-bit ones), else two rows at a time, so a pass has
+        /// several independent sums held in registers over k.
         /// </summary>
         public void Apply(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3, Span<float> y0, Span<float> y1, Span<float> y2, Span<float> y3)
         {
+            if (_wide)
+            {
+                Apply<Wide, Vector512<float>>(x0, x1, x2, x3, y0, y1, y2, y3);
+            }
+            else
+            {
+                Apply<Narrow, Vector256<float>>(x0, x1, x2, x3, y0, y1, y2, y3);
+            }
+        }
+
+        private void Apply<TLanes, TVector>(ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3, Span<float> y0, Span<float> y1, Span<float> y2, Span<float> y3)
+            where TLanes : struct, ILanes<TVector>
+            where TVector : struct
+        {
+            var lanes = TLanes.Count;
             var inputs = x0.Length;
             ref var p0 = ref MemoryMarshal.GetReference(x0);
             ref var p1 = ref MemoryMarshal.GetReference(x1);
@@ -369,132 +396,236 @@ internal sealed class FxDenseForward
             ref var o1 = ref MemoryMarshal.GetReference(y1);
             ref var o2 = ref MemoryMarshal.GetReference(y2);
             ref var o3 = ref MemoryMarshal.GetReference(y3);
-            for (var j = 0; j < Padded; j += 4 * Lanes)
+            for (var j = 0; j < Padded; j += 4 * lanes)
             {
-                var blocks = Math.Min(4, (Padded - j) / Lanes);
-                if (blocks > 2)
+                var blocks = Math.Min(4, (Padded - j) / lanes);
+                if (blocks > TLanes.FourRowBlocks)
                 {
-                    TwoRows(j, blocks, inputs, ref p0, ref p1, ref o0, ref o1);
-                    TwoRows(j, blocks, inputs, ref p2, ref p3, ref o2, ref o3);
+                    TwoRows<TLanes, TVector>(j, blocks, inputs, ref p0, ref p1, ref o0, ref o1);
+                    TwoRows<TLanes, TVector>(j, blocks, inputs, ref p2, ref p3, ref o2, ref o3);
                 }
                 else
                 {
-                    FourRows(j, blocks, inputs, ref p0, ref p1, ref p2, ref p3, ref o0, ref o1, ref o2, ref o3);
+                    FourRows<TLanes, TVector>(j, blocks, inputs, ref p0, ref p1, ref p2, ref p3, ref o0, ref o1, ref o2, ref o3);
                 }
             }
         }
 
         /// <summary>Up to four blocks of outputs from <paramref name="j"/> for two rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void TwoRows(int j, int blocks, int inputs, ref float p0, ref float p1, ref float o0, ref float o1)
+        private void TwoRows<TLanes, TVector>(int j, int blocks, int inputs, ref float p0, ref float p1, ref float o0, ref float o1)
+            where TLanes : struct, ILanes<TVector>
+            where TVector : struct
         {
+            var lanes = (nuint)TLanes.Count;
             var padded = Padded;
             ref var w = ref MemoryMarshal.GetArrayDataReference(_weights);
             ref var bias = ref MemoryMarshal.GetArrayDataReference(_bias);
             var at = (nuint)j;
-            var a0 = Vector256.LoadUnsafe(ref bias, at);
-            var a1 = blocks > 1 ? Vector256.LoadUnsafe(ref bias, at + Lanes) : default;
-            var a2 = blocks > 2 ? Vector256.LoadUnsafe(ref bias, at + (2 * Lanes)) : default;
-            var a3 = blocks > 3 ? Vector256.LoadUnsafe(ref bias, at + (3 * Lanes)) : default;
-            Vector256<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+            var a0 = TLanes.Load(ref bias, at);
+            var a1 = blocks > 1 ? TLanes.Load(ref bias, at + lanes) : default;
+            var a2 = blocks > 2 ? TLanes.Load(ref bias, at + (2 * lanes)) : default;
+            var a3 = blocks > 3 ? TLanes.Load(ref bias, at + (3 * lanes)) : default;
+            TVector b0 = a0, b1 = a1, b2 = a2, b3 = a3;
             for (var k = 0; k < inputs; k++)
             {
-                var s0 = Vector256.Create(Unsafe.Add(ref p0, k));
-                var s1 = Vector256.Create(Unsafe.Add(ref p1, k));
+                var s0 = TLanes.Broadcast(Unsafe.Add(ref p0, k));
+                var s1 = TLanes.Broadcast(Unsafe.Add(ref p1, k));
                 ref var row = ref Unsafe.Add(ref w, (k * padded) + j);
-                var v = Vector256.LoadUnsafe(ref row);
-                a0 = Vector256.FusedMultiplyAdd(s0, v, a0);
-                b0 = Vector256.FusedMultiplyAdd(s1, v, b0);
+                var v = TLanes.Load(ref row, 0);
+                a0 = TLanes.Fma(s0, v, a0);
+                b0 = TLanes.Fma(s1, v, b0);
                 if (blocks > 1)
                 {
-                    v = Vector256.LoadUnsafe(ref row, Lanes);
-                    a1 = Vector256.FusedMultiplyAdd(s0, v, a1);
-                    b1 = Vector256.FusedMultiplyAdd(s1, v, b1);
+                    v = TLanes.Load(ref row, lanes);
+                    a1 = TLanes.Fma(s0, v, a1);
+                    b1 = TLanes.Fma(s1, v, b1);
                     if (blocks > 2)
                     {
-                        v = Vector256.LoadUnsafe(ref row, 2 * Lanes);
-                        a2 = Vector256.FusedMultiplyAdd(s0, v, a2);
-                        b2 = Vector256.FusedMultiplyAdd(s1, v, b2);
+                        v = TLanes.Load(ref row, 2 * lanes);
+                        a2 = TLanes.Fma(s0, v, a2);
+                        b2 = TLanes.Fma(s1, v, b2);
                         if (blocks > 3)
                         {
-                            v = Vector256.LoadUnsafe(ref row, 3 * Lanes);
-                            a3 = Vector256.FusedMultiplyAdd(s0, v, a3);
-                            b3 = Vector256.FusedMultiplyAdd(s1, v, b3);
+                            v = TLanes.Load(ref row, 3 * lanes);
+                            a3 = TLanes.Fma(s0, v, a3);
+                            b3 = TLanes.Fma(s1, v, b3);
                         }
                     }
                 }
             }
 
-            Store(a0, ref o0, at);
-            Store(b0, ref o1, at);
+            TLanes.Store(a0, ref o0, at, _relu);
+            TLanes.Store(b0, ref o1, at, _relu);
             if (blocks > 1)
             {
-                Store(a1, ref o0, at + Lanes);
-                Store(b1, ref o1, at + Lanes);
+                TLanes.Store(a1, ref o0, at + lanes, _relu);
+                TLanes.Store(b1, ref o1, at + lanes, _relu);
             }
 
             if (blocks > 2)
             {
-                Store(a2, ref o0, at + (2 * Lanes));
-                Store(b2, ref o1, at + (2 * Lanes));
+                TLanes.Store(a2, ref o0, at + (2 * lanes), _relu);
+                TLanes.Store(b2, ref o1, at + (2 * lanes), _relu);
             }
 
             if (blocks > 3)
             {
-                Store(a3, ref o0, at + (3 * Lanes));
-                Store(b3, ref o1, at + (3 * Lanes));
+                TLanes.Store(a3, ref o0, at + (3 * lanes), _relu);
+                TLanes.Store(b3, ref o1, at + (3 * lanes), _relu);
             }
         }
 
-        /// <summary>One or two blocks of outputs from <paramref name="j"/> for four rows.</summary>
+        /// <summary>
+        /// Up to <see cref="ILanes{TVector}.FourRowBlocks"/> blocks of outputs from <paramref name="j"/> for four rows (the
+        /// blocks past two exist only where the registers hold them: the JIT drops them from the narrow kernel).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void FourRows(int j, int blocks, int inputs, ref float p0, ref float p1, ref float p2, ref float p3, ref float o0, ref float o1, ref float o2, ref float o3)
+        private void FourRows<TLanes, TVector>(int j, int blocks, int inputs, ref float p0, ref float p1, ref float p2, ref float p3, ref float o0, ref float o1, ref float o2, ref float o3)
+            where TLanes : struct, ILanes<TVector>
+            where TVector : struct
         {
+            var lanes = (nuint)TLanes.Count;
+            var more = TLanes.FourRowBlocks > 2 && blocks > 2;
+            var most = TLanes.FourRowBlocks > 3 && blocks > 3;
             var padded = Padded;
             ref var w = ref MemoryMarshal.GetArrayDataReference(_weights);
             ref var bias = ref MemoryMarshal.GetArrayDataReference(_bias);
             var at = (nuint)j;
-            var a0 = Vector256.LoadUnsafe(ref bias, at);
-            var a1 = blocks > 1 ? Vector256.LoadUnsafe(ref bias, at + Lanes) : default;
-            Vector256<float> b0 = a0, b1 = a1, c0 = a0, c1 = a1, d0 = a0, d1 = a1;
+            var a0 = TLanes.Load(ref bias, at);
+            var a1 = blocks > 1 ? TLanes.Load(ref bias, at + lanes) : default;
+            var a2 = more ? TLanes.Load(ref bias, at + (2 * lanes)) : default;
+            var a3 = most ? TLanes.Load(ref bias, at + (3 * lanes)) : default;
+            TVector b0 = a0, b1 = a1, b2 = a2, b3 = a3, c0 = a0, c1 = a1, c2 = a2, c3 = a3, d0 = a0, d1 = a1, d2 = a2, d3 = a3;
             for (var k = 0; k < inputs; k++)
             {
-                var s0 = Vector256.Create(Unsafe.Add(ref p0, k));
-                var s1 = Vector256.Create(Unsafe.Add(ref p1, k));
-                var s2 = Vector256.Create(Unsafe.Add(ref p2, k));
-                var s3 = Vector256.Create(Unsafe.Add(ref p3, k));
+                var s0 = TLanes.Broadcast(Unsafe.Add(ref p0, k));
+                var s1 = TLanes.Broadcast(Unsafe.Add(ref p1, k));
+                var s2 = TLanes.Broadcast(Unsafe.Add(ref p2, k));
+                var s3 = TLanes.Broadcast(Unsafe.Add(ref p3, k));
                 ref var row = ref Unsafe.Add(ref w, (k * padded) + j);
-                var v = Vector256.LoadUnsafe(ref row);
-                a0 = Vector256.FusedMultiplyAdd(s0, v, a0);
-                b0 = Vector256.FusedMultiplyAdd(s1, v, b0);
-                c0 = Vector256.FusedMultiplyAdd(s2, v, c0);
-                d0 = Vector256.FusedMultiplyAdd(s3, v, d0);
+                var v = TLanes.Load(ref row, 0);
+                a0 = TLanes.Fma(s0, v, a0);
+                b0 = TLanes.Fma(s1, v, b0);
+                c0 = TLanes.Fma(s2, v, c0);
+                d0 = TLanes.Fma(s3, v, d0);
                 if (blocks > 1)
                 {
-                    v = Vector256.LoadUnsafe(ref row, Lanes);
-                    a1 = Vector256.FusedMultiplyAdd(s0, v, a1);
-                    b1 = Vector256.FusedMultiplyAdd(s1, v, b1);
-                    c1 = Vector256.FusedMultiplyAdd(s2, v, c1);
-                    d1 = Vector256.FusedMultiplyAdd(s3, v, d1);
+                    v = TLanes.Load(ref row, lanes);
+                    a1 = TLanes.Fma(s0, v, a1);
+                    b1 = TLanes.Fma(s1, v, b1);
+                    c1 = TLanes.Fma(s2, v, c1);
+                    d1 = TLanes.Fma(s3, v, d1);
+                    if (more)
+                    {
+                        v = TLanes.Load(ref row, 2 * lanes);
+                        a2 = TLanes.Fma(s0, v, a2);
+                        b2 = TLanes.Fma(s1, v, b2);
+                        c2 = TLanes.Fma(s2, v, c2);
+                        d2 = TLanes.Fma(s3, v, d2);
+                        if (most)
+                        {
+                            v = TLanes.Load(ref row, 3 * lanes);
+                            a3 = TLanes.Fma(s0, v, a3);
+                            b3 = TLanes.Fma(s1, v, b3);
+                            c3 = TLanes.Fma(s2, v, c3);
+                            d3 = TLanes.Fma(s3, v, d3);
+                        }
+                    }
                 }
             }
 
-            Store(a0, ref o0, at);
-            Store(b0, ref o1, at);
-            Store(c0, ref o2, at);
-            Store(d0, ref o3, at);
+            TLanes.Store(a0, ref o0, at, _relu);
+            TLanes.Store(b0, ref o1, at, _relu);
+            TLanes.Store(c0, ref o2, at, _relu);
+            TLanes.Store(d0, ref o3, at, _relu);
             if (blocks > 1)
             {
-                Store(a1, ref o0, at + Lanes);
-                Store(b1, ref o1, at + Lanes);
-                Store(c1, ref o2, at + Lanes);
-                Store(d1, ref o3, at + Lanes);
+                TLanes.Store(a1, ref o0, at + lanes, _relu);
+                TLanes.Store(b1, ref o1, at + lanes, _relu);
+                TLanes.Store(c1, ref o2, at + lanes, _relu);
+                TLanes.Store(d1, ref o3, at + lanes, _relu);
+            }
+
+            if (more)
+            {
+                TLanes.Store(a2, ref o0, at + (2 * lanes), _relu);
+                TLanes.Store(b2, ref o1, at + (2 * lanes), _relu);
+                TLanes.Store(c2, ref o2, at + (2 * lanes), _relu);
+                TLanes.Store(d2, ref o3, at + (2 * lanes), _relu);
+            }
+
+            if (most)
+            {
+                TLanes.Store(a3, ref o0, at + (3 * lanes), _relu);
+                TLanes.Store(b3, ref o1, at + (3 * lanes), _relu);
+                TLanes.Store(c3, ref o2, at + (3 * lanes), _relu);
+                TLanes.Store(d3, ref o3, at + (3 * lanes), _relu);
             }
         }
+    }
+
+    /// <summary>
+    /// The vector operations of the layer kernels, over 256-bit (<see cref="Narrow"/>) or 512-bit (<see cref="Wide"/>)
+    /// vectors: one kernel source, which the JIT specialises per width. Every output lane sums the same products in the same
+    /// order (bias, then k = 0, 1, ... with one FMA each) whatever the width, so both widths give the same bits.
+    /// </summary>
+    private interface ILanes<TVector>
+        where TVector : struct
+    {
+        static abstract int Count { get; }
+
+        /// <summary>The most output blocks four rows' sums can keep in registers at once (16 ymm registers hold 4 × 2; 32 zmm, 4 × 4).</summary>
+        static abstract int FourRowBlocks { get; }
+
+        static abstract TVector Load(ref float source, nuint offset);
+
+        static abstract TVector Broadcast(float value);
+
+        static abstract TVector Fma(TVector x, TVector y, TVector addend);
+
+        /// <summary>Stores <paramref name="value"/>, with ReLU (max with 0) when <paramref name="relu"/>.</summary>
+        static abstract void Store(TVector value, ref float destination, nuint offset, bool relu);
+    }
+
+    private readonly struct Narrow : ILanes<Vector256<float>>
+    {
+        public static int Count => Vector256<float>.Count;
+
+        public static int FourRowBlocks => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Store(Vector256<float> value, ref float to, nuint at) =>
-            (_relu ? Vector256.Max(value, Vector256<float>.Zero) : value).StoreUnsafe(ref to, at);
+        public static Vector256<float> Load(ref float source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Fma(Vector256<float> x, Vector256<float> y, Vector256<float> addend) => Vector256.FusedMultiplyAdd(x, y, addend);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector256<float> value, ref float destination, nuint offset, bool relu) =>
+            (relu ? Vector256.Max(value, Vector256<float>.Zero) : value).StoreUnsafe(ref destination, offset);
+    }
+
+    private readonly struct Wide : ILanes<Vector512<float>>
+    {
+        public static int Count => Vector512<float>.Count;
+
+        public static int FourRowBlocks => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(ref float source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Fma(Vector512<float> x, Vector512<float> y, Vector512<float> addend) => Vector512.FusedMultiplyAdd(x, y, addend);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector512<float> value, ref float destination, nuint offset, bool relu) =>
+            (relu ? Vector512.Max(value, Vector512<float>.Zero) : value).StoreUnsafe(ref destination, offset);
     }
 
     /// <summary>The parts of an ONNX model this reader needs: nodes and float32 initializers (protobuf wire format, read by hand).</summary>

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 using Microsoft.ML.OnnxRuntime;
 using Vigil.Detectors;
@@ -19,6 +21,8 @@ internal sealed class FxOnnxAutoencoder
     private readonly string[] _outputNames;
     private int[][]? _columns;
     private int[]? _gather;
+    private int[]? _widths;
+    private int _gatherEnd; // one past the largest feature column the gather reads
 
     private readonly FxDenseForward? _dense;
 
@@ -70,6 +74,7 @@ internal sealed class FxOnnxAutoencoder
         }
 
         _columns = columns;
+        _widths = [.. columns.Select(c => c.Length)];
         var gather = new List<int>();
         foreach (var cols in columns)
         {
@@ -77,6 +82,7 @@ internal sealed class FxOnnxAutoencoder
         }
 
         _gather = [.. gather];
+        _gatherEnd = gather.Count == 0 ? 0 : gather.Max() + 1;
     }
 
     /// <summary>Opens <paramref name="model"/>: checks every input and output of <paramref name="layout"/> exists, is float32 and has the group's width.</summary>
@@ -146,32 +152,45 @@ internal sealed class FxOnnxAutoencoder
         var outputs = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, rows * width));
         try
         {
+            // Both loops run once per value of the batch: they walk references, the bounds checked once up front
+            // (the gather's columns when bound, the buffers' sizes here), and keep the sums' order and float arithmetic.
             var gather = _gather!;
+            var columns = x.Columns;
+            if (gather.Length != width || _gatherEnd > columns || x.Data.Length < rows * columns)
+            {
+                throw new InvalidOperationException($"The ONNX autoencoder is bound to other feature columns than the {columns} given.");
+            }
+
+            ref var source = ref MemoryMarshal.GetArrayDataReference(x.Data);
+            ref var columnOf = ref MemoryMarshal.GetArrayDataReference(gather);
+            ref var input = ref MemoryMarshal.GetArrayDataReference(inputs);
             for (var r = 0; r < rows; r++)
             {
-                var row = x.Row(r);
-                var into = inputs.AsSpan(r * width, width);
-                for (var c = 0; c < into.Length; c++)
+                ref var row = ref Unsafe.Add(ref source, r * columns);
+                ref var into = ref Unsafe.Add(ref input, r * width);
+                for (var c = 0; c < width; c++)
                 {
-                    into[c] = row[gather[c]];
+                    Unsafe.Add(ref into, c) = Unsafe.Add(ref row, Unsafe.Add(ref columnOf, c));
                 }
             }
 
             _dense.Reconstruct(inputs.AsSpan(0, rows * width), rows, outputs.AsSpan(0, rows * width));
+            ref var output = ref MemoryMarshal.GetArrayDataReference(outputs);
+            var error = errors[..(rows * groups)];
             for (var r = 0; r < rows; r++)
             {
                 var at = r * width;
                 for (var g = 0; g < groups; g++)
                 {
-                    var w = columnsOf[g].Length;
+                    var w = _widths![g];
                     var sum = 0f;
                     for (var c = 0; c < w; c++)
                     {
-                        var diff = outputs[at + c] - inputs[at + c];
+                        var diff = Unsafe.Add(ref output, at + c) - Unsafe.Add(ref input, at + c);
                         sum += diff * diff;
                     }
 
-                    errors[(r * groups) + g] = w > 0 ? sum / w : 0;
+                    error[(r * groups) + g] = w > 0 ? sum / w : 0;
                     at += w;
                 }
             }

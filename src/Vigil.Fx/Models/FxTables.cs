@@ -13,7 +13,7 @@ internal sealed class FxTables
     private readonly HashSet<Key3> _pairs = [];
     private readonly Dictionary<Key4, int[]> _yearGap = [];
     private readonly Dictionary<Key3, FaceValueRange> _face = [];
-    private readonly Dictionary<string, TenorRange> _tenor;
+    private readonly TenorRange?[] _tenorById;
     private readonly Dictionary<string, string[]> _pairTexts;
 
     public FxTables(FxTablesDocument document)
@@ -88,10 +88,18 @@ internal sealed class FxTables
             _face[new Key3(Intern(f.BUnit), Intern(f.Cpty), Intern(f.PrimaryCurr))] = f;
         }
 
-        _tenor = new Dictionary<string, TenorRange>(StringComparer.Ordinal);
+        // Instruments get ids too, so a deal's tenor range is found by its id like every other table (the last entry of an
+        // instrument listed twice wins, as it always did).
+        var tenor = new List<(int Id, TenorRange Range)>();
         foreach (var t in document.Tenor)
         {
-            _tenor[t.Instrument] = t;
+            tenor.Add((Intern(t.Instrument), t));
+        }
+
+        _tenorById = new TenorRange?[_ids.Count];
+        foreach (var (id, range) in tenor)
+        {
+            _tenorById[id] = range;
         }
 
         _hasGroup = new bool[_ids.Count];
@@ -113,7 +121,8 @@ internal sealed class FxTables
     /// shares them), so a text met before in the batch is found by reference.
     /// </remarks>
     public DealKeys KeysOf(in ValidDeal deal, TextIds seen) =>
-        new(seen.Find(deal.BUnit, this), seen.Find(deal.Cpty, this), seen.Find(deal.BuyCurr, this), seen.Find(deal.SellCurr, this), seen.Find(deal.PrimaryCurr, this));
+        new(seen.Find(deal.BUnit, this), seen.Find(deal.Cpty, this), seen.Find(deal.BuyCurr, this), seen.Find(deal.SellCurr, this), seen.Find(deal.PrimaryCurr, this),
+            seen.Find(deal.FxInstrumentType, this));
 
     /// <summary>True when the counterparty has a currency group.</summary>
     public bool HasGroup(in DealKeys keys) => keys.Cpty >= 0 && _hasGroup[keys.Cpty];
@@ -133,7 +142,7 @@ internal sealed class FxTables
             return null;
         }
 
-        var i = Array.BinarySearch(days, day);
+        var i = days.AsSpan().BinarySearch(day); // (the span search compares ints inline; Array.BinarySearch goes through a comparer)
         var before = (i >= 0 ? i : ~i) - 1;
         return before >= 0 ? days[before] : null;
     }
@@ -142,7 +151,8 @@ internal sealed class FxTables
     public FaceValueRange? FaceValue(in DealKeys keys) =>
         keys.BUnit >= 0 && keys.Cpty >= 0 && keys.Primary >= 0 && _face.TryGetValue(new Key3(keys.BUnit, keys.Cpty, keys.Primary), out var r) ? r : null;
 
-    public TenorRange? Tenor(string instrument) => _tenor.TryGetValue(instrument, out var r) ? r : null;
+    /// <summary>The TDays range of the deal's instrument type, or null.</summary>
+    public TenorRange? Tenor(in DealKeys keys) => keys.Instrument >= 0 ? _tenorById[keys.Instrument] : null;
 
     /// <summary>Every text the tables name, with its id (ids run from 0 to the count less one).</summary>
     public IReadOnlyDictionary<string, int> Ids => _ids;
@@ -263,7 +273,7 @@ internal sealed class FxTables
 }
 
 /// <summary>A deal's texts as <see cref="FxTables"/> ids (-1: a text no table names).</summary>
-internal readonly record struct DealKeys(int BUnit, int Cpty, int Buy, int Sell, int Primary);
+internal readonly record struct DealKeys(int BUnit, int Cpty, int Buy, int Sell, int Primary, int Instrument);
 
 /// <summary>
 /// The <see cref="FxTables"/> ids of the text objects one batch met, by reference (a small direct-mapped table, one per

@@ -38,7 +38,7 @@ public sealed class FxScorer
         _columnsById = new int[_categoricalInputs.Length][];
         var scratch = new float[_transform.OutputCount];
         var ids = Model.Tables.Ids;
-        for (var c = 1; c < _categoricalInputs.Length; c++)
+        for (var c = 0; c < _categoricalInputs.Length; c++)
         {
             if (_categoricalInputs[c] < 0)
             {
@@ -183,6 +183,8 @@ public sealed class FxScorer
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
         var seen = new TextIds();
+        var cutoffs = new YearGapCutoffs(Model.Tables.Document.YearGapMonths);
+        string? served = null; // the last client found served: a batch's deals share its string
         try
         {
             var m = 0;
@@ -196,14 +198,15 @@ public sealed class FxScorer
 
                 try
                 {
-                    if (!Serves(deal.Client))
+                    if (!ReferenceEquals(deal.Client, served) && !Serves(deal.Client))
                     {
                         decisions[i] = FxDecision.Invalid($"{FxFields.Client}: {deal.Client} is not served by this model (it serves {_servedText})");
                     }
                     else
                     {
+                        served = deal.Client;
                         var k = Model.Tables.KeysOf(deal, seen);
-                        if (ApplyRules(deal, k) is { } ruled)
+                        if (ApplyRules(deal, k, cutoffs) is { } ruled)
                         {
                             decisions[i] = ruled;
                         }
@@ -243,7 +246,7 @@ public sealed class FxScorer
     }
 
     /// <summary>The first rule that fires, or null.</summary>
-    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys)
+    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys, YearGapCutoffs cutoffs)
     {
         var tables = Model.Tables;
         if (!tables.HasGroup(keys))
@@ -258,7 +261,7 @@ public sealed class FxScorer
 
         var months = tables.Document.YearGapMonths;
         var last = tables.LastBefore(keys, deal.DealDate.DayNumber);
-        if (last is not { } day || day < deal.DealDate.AddMonths(-months).DayNumber)
+        if (last is not { } day || day < cutoffs.Of(deal.DealDate))
         {
             return FxDecision.Rule(FxAnomalyKinds.YearGap, FxReasons.YearGap(deal, months, last));
         }
@@ -323,7 +326,7 @@ public sealed class FxScorer
                 }
 
                 var face = tables.FaceValue(keysOf[r]);
-                var tenor = tables.Tenor(deal.FxInstrumentType);
+                var tenor = tables.Tenor(keysOf[r]);
                 var faceFires = face is null || deal.FaceValue < face.Lower || deal.FaceValue > face.Upper;
                 var tenorFires = tenor is null || deal.TDays < tenor.Lower || deal.TDays > tenor.Upper;
                 var patternFires = ratio > 1;
@@ -365,6 +368,39 @@ public sealed class FxScorer
         }
     }
 
+    /// <summary>
+    /// The first day of the year-gap window of a deal date (its date less the table's months), remembered per date in a small
+    /// direct-mapped table (one per batch): a batch's deals fall on a few months of dates, and the month arithmetic costs
+    /// more than the rest of the rule.
+    /// </summary>
+    private sealed class YearGapCutoffs
+    {
+        private const int Slots = 128; // a span of up to four months of dates without two in one slot
+
+        private readonly int _months;
+        private readonly int[] _days = new int[Slots];
+        private readonly int[] _cutoffs = new int[Slots];
+
+        public YearGapCutoffs(int months)
+        {
+            _months = months;
+            _days.AsSpan().Fill(-1); // no date has a negative day number
+        }
+
+        public int Of(DateOnly date)
+        {
+            var day = date.DayNumber;
+            var slot = day & (Slots - 1);
+            if (_days[slot] != day)
+            {
+                _cutoffs[slot] = date.AddMonths(-_months).DayNumber;
+                _days[slot] = day;
+            }
+
+            return _cutoffs[slot];
+        }
+    }
+
     private static string Join(string a, string b) => a.Length == 0 ? b : $"{a}; {b}";
 
     /// <summary>
@@ -386,7 +422,7 @@ public sealed class FxScorer
     private string? Encode(in ValidDeal deal, in DealKeys keys, Span<float> row)
     {
         var t = _transform;
-        var problem = t.TryEncodeCategory(_categoricalInputs[0], deal.FxInstrumentType, row)
+        var problem = EncodeCategory(0, keys.Instrument, deal.FxInstrumentType, row)
             ?? EncodeCategory(1, keys.BUnit, deal.BUnit, row)
             ?? EncodeCategory(2, keys.Cpty, deal.Cpty, row)
             ?? EncodeCategory(3, keys.Primary, deal.PrimaryCurr, row)

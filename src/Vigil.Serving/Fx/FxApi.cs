@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -329,8 +330,13 @@ internal static class FxApi
         return names.Count == 0 ? "none" : string.Join(", ", names);
     }
 
-    /// <summary>Writes the answer: one object per deal, in order (in MLflow's <c>{"predictions": [...]}</c> when <paramref name="wrap"/>).</summary>
-    internal static void Write(Utf8JsonWriter w, FxRawDeal[] deals, FxDecision[] decisions, bool wrap)
+    /// <summary>
+    /// Writes the answer: one object per deal, in order (in MLflow's <c>{"predictions": [...]}</c> when <paramref name="wrap"/>).
+    /// A decided deal whose texts need no escaping is formatted here as one raw value (<see cref="PlainDeal"/>), the same bytes
+    /// the writer's property calls give (<paramref name="plain"/> false: every deal through those calls, for the tests that
+    /// compare both).
+    /// </summary>
+    internal static void Write(Utf8JsonWriter w, FxRawDeal[] deals, FxDecision[] decisions, bool wrap, bool plain = true)
     {
         if (wrap)
         {
@@ -341,10 +347,17 @@ internal static class FxApi
         w.WriteStartArray();
         string? client = null;
         var clientText = default(JsonEncodedText);
+        var scratch = plain ? ArrayPool<byte>.Shared.Rent(PlainDeal.Room) : null;
         for (var i = 0; i < deals.Length; i++)
         {
             var deal = deals[i];
             var d = decisions[i];
+            if (scratch is not null && PlainDeal.TryFormat(deal, d, scratch) is var length and > 0)
+            {
+                w.WriteRawValue(scratch.AsSpan(0, length), skipInputValidation: true);
+                continue;
+            }
+
             w.WriteStartObject();
             if (deal.Client is { } c)
             {
@@ -399,10 +412,97 @@ internal static class FxApi
             w.WriteEndObject();
         }
 
+        if (scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+
         w.WriteEndArray();
         if (wrap)
         {
             w.WriteEndObject();
+        }
+    }
+
+    /// <summary>
+    /// One decided deal's answer object as bytes, for the common case: status 200, <c>Client</c>, <c>UniqueId</c> and
+    /// <c>Reason</c> valid text the writer's encoder leaves as they are, <c>ContLeg</c> absent or whole. Formatting the object
+    /// in one pass and handing it to the writer as a raw value takes a third of the time of the writer's seven property
+    /// calls (each validates, checks its escaping and writes its separator); any other deal goes through those calls.
+    /// </summary>
+    private static class PlainDeal
+    {
+        /// <summary>Room for an object of the longest texts taken (longer ones go through the writer).</summary>
+        public const int Room = 1024;
+
+        private const int MaxText = 256;
+
+        private static readonly System.Text.Encodings.Web.TextEncoder Encoder = ScoringExchange.WriterOptions.Encoder!;
+
+        /// <summary>The object's length in <paramref name="into"/> (at least <see cref="Room"/> bytes), or 0 when it is not plain.</summary>
+        public static int TryFormat(FxRawDeal deal, in FxDecision d, Span<byte> into)
+        {
+            if (d.StatusCode != 200 || deal.Client is not { } client || deal.UniqueId is not { } id)
+            {
+                return 0;
+            }
+
+            var at = 0;
+            if (!Put("{\"Client\":\""u8, into, ref at) || !PutText(client, into, ref at)
+                || !Put("\",\"UniqueId\":\""u8, into, ref at) || !PutText(id, into, ref at)
+                || !Put("\",\"ContLeg\":"u8, into, ref at))
+            {
+                return 0;
+            }
+
+            if (deal.ContLeg is { } leg)
+            {
+                if (!(leg == Math.Floor(leg) && Math.Abs(leg) < 1e15)
+                    || !System.Buffers.Text.Utf8Formatter.TryFormat((long)leg, into[at..], out var written))
+                {
+                    return 0; // a fractional leg is written by the writer's number formatting
+                }
+
+                at += written;
+            }
+            else if (!Put("null"u8, into, ref at))
+            {
+                return 0;
+            }
+
+            if (!Put(d.Anomaly ? ",\"Anomaly\":\"Yes\",\"Reason\":\""u8 : ",\"Anomaly\":\"No\",\"Reason\":\""u8, into, ref at)
+                || !PutText(d.Reason, into, ref at)
+                || !Put("\",\"status_code\":200}"u8, into, ref at))
+            {
+                return 0;
+            }
+
+            return at;
+        }
+
+        private static bool Put(ReadOnlySpan<byte> bytes, Span<byte> into, ref int at)
+        {
+            if (!bytes.TryCopyTo(into[at..]))
+            {
+                return false;
+            }
+
+            at += bytes.Length;
+            return true;
+        }
+
+        /// <summary>Writes <paramref name="text"/> as UTF-8 when it is valid text the encoder would not escape (the writer then copies it as is too).</summary>
+        private static bool PutText(string text, Span<byte> into, ref int at)
+        {
+            if (text.Length > MaxText
+                || System.Text.Unicode.Utf8.FromUtf16(text, into[at..], out _, out var written, replaceInvalidSequences: false) != OperationStatus.Done
+                || Encoder.FindFirstCharacterToEncodeUtf8(into.Slice(at, written)) >= 0)
+            {
+                return false;
+            }
+
+            at += written;
+            return true;
         }
     }
 

@@ -172,23 +172,24 @@ internal static partial class FxRequestReader
         {
             if (!names.TryMatch(body, ref at, member, out var field))
             {
-                var start = at + 1;
+                var start = at;
                 if (!TryPlainText(body, ref at, out var name))
                 {
                     return false;
                 }
 
                 field = FieldOf(name);
-                names.Remember(member, start, name.Length, field);
+                at = SkipSpace(body, at);
+                if (at >= body.Length || body[at] != (byte)':')
+                {
+                    return false;
+                }
+
+                at++;
+                names.Remember(member, start, at - start, field);
             }
 
             at = SkipSpace(body, at);
-            if (at >= body.Length || body[at] != (byte)':')
-            {
-                return false;
-            }
-
-            at = SkipSpace(body, at + 1);
             if (at >= body.Length || !TryPlainValue(body, ref at, field, builder))
             {
                 return false;
@@ -217,9 +218,9 @@ internal static partial class FxRequestReader
     }
 
     /// <summary>
-    /// The property names of the previous deal by position (deals of a batch almost always list their fields in one order):
-    /// a name whose bytes equal the one at its position last time is that field, without searching for its end or
-    /// dispatching on it again.
+    /// The property names of the previous deal by position (deals of a batch almost always list their fields in one order),
+    /// each with what follows it up to its colon: bytes equal to the ones at its position last time are that field and its
+    /// colon, without searching for the name's end, dispatching on it or looking for the colon again.
     /// </summary>
     private sealed class NameMemo
     {
@@ -229,7 +230,10 @@ internal static partial class FxRequestReader
         private readonly Field[] _field = new Field[Positions];
         private readonly bool[] _known = new bool[Positions];
 
-        /// <summary>True when the name at <paramref name="at"/> (on its quote) is the one remembered at <paramref name="member"/>; <paramref name="at"/> then moves past it.</summary>
+        /// <summary>
+        /// True when the name at <paramref name="at"/> (on its quote) and what follows it up to its colon are the bytes
+        /// remembered at <paramref name="member"/>; <paramref name="at"/> then moves past the colon.
+        /// </summary>
         public bool TryMatch(ReadOnlySpan<byte> body, ref int at, int member, out Field field)
         {
             field = Field.Other;
@@ -239,19 +243,17 @@ internal static partial class FxRequestReader
             }
 
             var length = _length[member];
-            var end = at + 1 + length;
-            if (end >= body.Length || body[at] != (byte)'"' || body[end] != (byte)'"'
-                || !ShortBytes.Equal(body.Slice(at + 1, length), body.Slice(_start[member], length)))
+            if (length > body.Length - at || !ShortBytes.Equal(body.Slice(at, length), body.Slice(_start[member], length)))
             {
                 return false;
             }
 
             field = _field[member];
-            at = end + 1;
+            at += length;
             return true;
         }
 
-        /// <summary>The name at <paramref name="start"/> (<paramref name="length"/> plain bytes) is <paramref name="field"/>.</summary>
+        /// <summary>The <paramref name="length"/> bytes at <paramref name="start"/> (a plain name's quotes, spaces, its colon) name <paramref name="field"/>.</summary>
         public void Remember(int member, int start, int length, Field field)
         {
             if (member < Positions)

@@ -375,15 +375,17 @@ internal static partial class FxRequestReader
     /// </summary>
     private sealed class DealBuilder
     {
-        private string? _client, _type, _bunit, _cpty, _primary, _buy, _sell, _dealDate, _maturity, _uniqueId;
-        private double? _buyAmount, _sellAmount, _spot, _points, _contLeg;
+        // Values by field number (texts from Client to UniqueId, numbers from BuyAmount on): a field is set with one indexed
+        // store the reader's loop inlines, not a call and a switch per value.
+        private readonly string?[] _texts = new string?[(int)Field.BuyAmount];
+        private readonly double?[] _numbers = new double?[FieldNames.Length - (int)Field.BuyAmount];
 
         public string? Error { get; private set; }
 
         public void Reset()
         {
-            _client = _type = _bunit = _cpty = _primary = _buy = _sell = _dealDate = _maturity = _uniqueId = null;
-            _buyAmount = _sellAmount = _spot = _points = _contLeg = null;
+            Array.Clear(_texts);
+            Array.Clear(_numbers);
             Error = null;
         }
 
@@ -429,46 +431,40 @@ internal static partial class FxRequestReader
             }
         }
 
-        public FxRawDeal Build() => new()
+        public FxRawDeal Build()
         {
-            Client = _client, FxInstrumentType = _type, BUnit = _bunit, Cpty = _cpty, PrimaryCurr = _primary, BuyCurr = _buy, SellCurr = _sell,
-            BuyAmount = _buyAmount, SellAmount = _sellAmount, SpotRate = _spot, ForwardPoints = _points, DealDate = _dealDate, MaturityDate = _maturity,
-            UniqueId = _uniqueId, ContLeg = _contLeg,
-        };
+            var t = _texts;
+            var n = _numbers;
+            return new()
+            {
+                Client = t[(int)Field.Client], FxInstrumentType = t[(int)Field.InstrumentType], BUnit = t[(int)Field.BUnit], Cpty = t[(int)Field.Cpty],
+                PrimaryCurr = t[(int)Field.PrimaryCurr], BuyCurr = t[(int)Field.BuyCurr], SellCurr = t[(int)Field.SellCurr],
+                BuyAmount = n[Field.BuyAmount - Field.BuyAmount], SellAmount = n[Field.SellAmount - Field.BuyAmount], SpotRate = n[Field.SpotRate - Field.BuyAmount],
+                ForwardPoints = n[Field.ForwardPoints - Field.BuyAmount], DealDate = t[(int)Field.DealDate], MaturityDate = t[(int)Field.MaturityDate],
+                UniqueId = t[(int)Field.UniqueId], ContLeg = n[Field.ContLeg - Field.BuyAmount],
+            };
+        }
 
         /// <summary>True for the fields that take a number.</summary>
         public static bool IsNumber(Field field) => field >= Field.BuyAmount;
 
-        /// <summary>A text field's string value.</summary>
+        /// <summary>A text field's string value (any other field is left as it is).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SetText(Field field, string? text)
         {
-            switch (field)
+            if (field is > Field.Other and < Field.BuyAmount)
             {
-                case Field.Client: _client = text; break;
-                case Field.InstrumentType: _type = text; break;
-                case Field.BUnit: _bunit = text; break;
-                case Field.Cpty: _cpty = text; break;
-                case Field.PrimaryCurr: _primary = text; break;
-                case Field.BuyCurr: _buy = text; break;
-                case Field.SellCurr: _sell = text; break;
-                case Field.DealDate: _dealDate = text; break;
-                case Field.MaturityDate: _maturity = text; break;
-                case Field.UniqueId: _uniqueId = text; break;
-                default: break;
+                _texts[(int)field] = text;
             }
         }
 
-        /// <summary>A number field's value.</summary>
+        /// <summary>A number field's value (any other field is left as it is).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SetNumber(Field field, double? value)
         {
-            switch (field)
+            if (field >= Field.BuyAmount)
             {
-                case Field.BuyAmount: _buyAmount = value; break;
-                case Field.SellAmount: _sellAmount = value; break;
-                case Field.SpotRate: _spot = value; break;
-                case Field.ForwardPoints: _points = value; break;
-                case Field.ContLeg: _contLeg = value; break;
-                default: break;
+                _numbers[field - Field.BuyAmount] = value;
             }
         }
 
@@ -527,15 +523,16 @@ internal sealed class FxTextTable
             return reader.GetString()!;
         }
 
-        var slot = Slot(bytes);
-        if (Volatile.Read(ref _slots[slot]) is { } entry && bytes.SequenceEqual(entry.Utf8))
+        var key = Key.Of(bytes);
+        var slot = key.Slot;
+        if (Volatile.Read(ref _slots[slot]) is { } entry && entry.Matches(key, bytes))
         {
             return entry.Text;
         }
 
         // GetString validates the UTF-8, so a table entry is always the text of valid bytes.
         var text = reader.GetString()!;
-        Volatile.Write(ref _slots[slot], new Entry(bytes.ToArray(), text));
+        Volatile.Write(ref _slots[slot], new Entry(key, bytes.ToArray(), text));
         return text;
     }
 
@@ -547,51 +544,65 @@ internal sealed class FxTextTable
             return Encoding.ASCII.GetString(ascii);
         }
 
-        var slot = Slot(ascii);
-        if (Volatile.Read(ref _slots[slot]) is { } entry && ShortBytes.Equal(ascii, entry.Utf8))
+        var key = Key.Of(ascii);
+        var slot = key.Slot;
+        if (Volatile.Read(ref _slots[slot]) is { } entry && entry.Matches(key, ascii))
         {
             return entry.Text;
         }
 
         var text = Encoding.ASCII.GetString(ascii);
-        Volatile.Write(ref _slots[slot], new Entry(ascii.ToArray(), text));
+        Volatile.Write(ref _slots[slot], new Entry(key, ascii.ToArray(), text));
         return text;
     }
 
     /// <summary>
-    /// The slot of a text: a multiplicative hash of its length and of up to three 8-byte words (first, middle, last; all of a
-    /// text up to 16 bytes). Not a defence against chosen collisions, and needs none: a collision costs a new string, never a wrong one.
+    /// A text's length and two words read from it (overlapping reads from its start and its end: all of a text up to 16
+    /// bytes, so there equal keys are equal texts), and from them its slot. An entry keeps its key, so a hit is decided
+    /// without reaching the entry's bytes. The slot's hash is not a defence against chosen collisions, and needs none: a
+    /// collision costs a new string, never a wrong one.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Slot(ReadOnlySpan<byte> bytes)
+    private readonly record struct Key(int Length, ulong Head, ulong Tail)
     {
-        const ulong K = 0x9E3779B97F4A7C15UL;
-        ulong h = (ulong)bytes.Length;
-        if (bytes.Length >= 8)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Key Of(ReadOnlySpan<byte> bytes)
         {
             ref var b = ref MemoryMarshal.GetReference(bytes);
-            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref b)) * K;
-            h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, bytes.Length - 8))) * K;
-            if (bytes.Length > 16)
+            var n = bytes.Length;
+            return n switch
             {
-                h = (h ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, (bytes.Length / 2) - 4))) * K;
-            }
+                >= 8 => new(n, Unsafe.ReadUnaligned<ulong>(ref b), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, n - 8))),
+                >= 4 => new(n, Unsafe.ReadUnaligned<uint>(ref b), Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref b, n - 4))),
+                >= 2 => new(n, Unsafe.ReadUnaligned<ushort>(ref b), Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref b, n - 2))),
+                1 => new(n, b, 0),
+                _ => new(0, 0, 0),
+            };
         }
-        else
+
+        /// <summary>A multiplicative hash of the length and both words, as a slot.</summary>
+        public int Slot
         {
-            ulong w = 0;
-            for (var i = 0; i < bytes.Length; i++)
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get
             {
-                w = (w << 8) | bytes[i];
+                const ulong K = 0x9E3779B97F4A7C15UL;
+                var h = (((ulong)Length ^ Head) * K) ^ Tail;
+                return (int)((h * K) >> 52) & (Slots - 1);
             }
-
-            h = (h ^ w) * K;
         }
-
-        return (int)(h >> 52) & (Slots - 1);
     }
 
-    private sealed record Entry(byte[] Utf8, string Text);
+    private sealed class Entry(Key key, byte[] utf8, string text)
+    {
+        private readonly Key _key = key;
+
+        public string Text { get; } = text;
+
+        /// <summary>True when <paramref name="bytes"/> (whose key is <paramref name="key"/>) are this entry's text.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Matches(Key key, ReadOnlySpan<byte> bytes) =>
+            _key.Length == key.Length && _key.Head == key.Head && _key.Tail == key.Tail && (key.Length <= 16 || bytes.SequenceEqual(utf8));
+    }
 }
 
 /// <summary>The deals of a request, in order, and per deal the reading error that fails it (null: read).</summary>

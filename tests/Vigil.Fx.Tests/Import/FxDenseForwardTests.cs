@@ -30,6 +30,41 @@ public sealed class FxDenseForwardTests
     }
 
     [Theory]
+    [InlineData(12, 4, 12)]
+    [InlineData(48, 16, 48)] // the Python flow's widths: layers of several vector blocks
+    [InlineData(40, 9, 33)]
+    public void The_pass_on_512_bit_vectors_gives_the_same_bits_as_on_256_bit_vectors(int h0, int h1, int h2)
+    {
+        var model = Model(seed: 6, hiddenWidths: [h0, h1, h2]);
+        var layout = Layout();
+        var narrow = FxDenseForward.TryCreate(model, layout, wide: false);
+        var wide = FxDenseForward.TryCreate(model, layout);
+        if (narrow is null || wide is null)
+        {
+            FxDenseForward.Supported.ShouldBeFalse(); // no native pass on this CPU: nothing to compare
+            return;
+        }
+
+        narrow.Lanes.ShouldBe(8);
+        wide.Lanes.ShouldBe(FxDenseForward.WideSupported ? 16 : 8);
+        var (x, _) = Rows(seed: 7, rows: 203);
+        var input = new float[x.Rows * x.Columns];
+        for (var r = 0; r < x.Rows; r++)
+        {
+            x.Row(r).CopyTo(input.AsSpan(r * x.Columns));
+        }
+
+        var a = new float[x.Rows * narrow.OutputWidth];
+        var b = new float[x.Rows * wide.OutputWidth];
+        narrow.Reconstruct(input, x.Rows, a);
+        wide.Reconstruct(input, x.Rows, b);
+        for (var i = 0; i < a.Length; i++)
+        {
+            BitConverter.SingleToInt32Bits(b[i]).ShouldBe(BitConverter.SingleToInt32Bits(a[i]), $"row {i / narrow.OutputWidth}, output {i % narrow.OutputWidth}");
+        }
+    }
+
+    [Theory]
     [InlineData("a head without its Sigmoid")]
     [InlineData("a Gemm with alpha 0.5")]
     [InlineData("a Tanh in the body")]
@@ -104,7 +139,7 @@ public sealed class FxDenseForwardTests
     }
 
     /// <summary>An ONNX model (opset 13) of the Python flow's autoencoder with hidden layers 12, 4, 12, or a variant of it.</summary>
-    private static byte[] Model(int seed, string variant = "")
+    private static byte[] Model(int seed, string variant = "", int[]? hiddenWidths = null)
     {
         var random = new Random(seed);
         var graph = new Proto();
@@ -113,7 +148,7 @@ public sealed class FxDenseForwardTests
         graph.Message(1, Node("Concat", [.. Enumerable.Range(0, Widths.Length).Select(g => $"in_{g}")], "x", Attribute("axis", 1)));
         var input = "x";
         var k = width;
-        var hidden = new[] { 12, 4, 12 };
+        var hidden = hiddenWidths ?? [12, 4, 12];
         for (var l = 0; l < hidden.Length; l++)
         {
             initializers.Add(Tensor($"w{l}", [hidden[l], k], random));
