@@ -257,10 +257,20 @@ internal static class BundleReader
 
     private static BundleManifest ReadManifest(string path, byte[] bytes)
     {
-        // The version is checked before anything else is interpreted.
+        JsonDocument doc;
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
+            doc = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new BundleException(path, ManifestFile, $"{ManifestFile} is not valid JSON ({e.Message})", e);
+        }
+
+        BundleManifest? manifest;
+        using (doc)
+        {
+            // The version is checked before anything else is interpreted.
             if (doc.RootElement.ValueKind != JsonValueKind.Object
                 || !doc.RootElement.TryGetProperty("formatVersion", out var version)
                 || version.ValueKind != JsonValueKind.Number)
@@ -273,20 +283,15 @@ internal static class BundleReader
                 throw new BundleException(path, ManifestFile,
                     $"{ManifestFile} has format version {version.GetRawText()}; this Vigil reads versions {string.Join(", ", Loaders.Keys)}");
             }
-        }
-        catch (JsonException e)
-        {
-            throw new BundleException(path, ManifestFile, $"{ManifestFile} is not valid JSON ({e.Message})", e);
-        }
 
-        BundleManifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.BundleManifest);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
-        {
-            throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+            try
+            {
+                manifest = BundleJson.ReadManifest(doc.RootElement);
+            }
+            catch (JsonException e)
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+            }
         }
 
         if (manifest is null || string.IsNullOrEmpty(manifest.DetectorKind) || manifest.Files is null
@@ -345,7 +350,7 @@ internal static class BundleReader
     {
         try
         {
-            var doc = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.TransformDocument)
+            var doc = BundleJson.ReadTransform(bytes)
                 ?? throw new InvalidDataException("is empty");
             return FeatureTransform.FromDocument(doc);
         }

@@ -409,8 +409,8 @@ public sealed class ModelBundle
     /// </summary>
     public static void PrepareToSave()
     {
-        _ = JsonSerializer.SerializeToUtf8Bytes(new BundleManifest(), BundleJsonContext.Default.BundleManifest);
-        _ = JsonSerializer.SerializeToUtf8Bytes(new TransformDocument(), BundleJsonContext.Default.TransformDocument);
+        _ = BundleJson.WriteManifest(new BundleManifest());
+        _ = BundleJson.WriteTransform(new TransformDocument());
         _ = new ReferenceProfile().ToJson();
     }
 
