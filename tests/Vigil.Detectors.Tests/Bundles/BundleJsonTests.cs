@@ -4,8 +4,9 @@ using System.Text.Json.Serialization;
 namespace Vigil.Detectors.Tests.Bundles;
 
 /// <summary>
-/// <see cref="BundleJson"/> writes what the source-generated serializer wrote before it (checked against that serializer,
-/// configured as the bundle's context was, and against the golden v1 files it produced), and reads it back.
+/// <see cref="BundleJson"/> and <see cref="ProfileJson"/> write what the source-generated serializer wrote before them
+/// (checked against that serializer, configured as the bundle's contexts were, and against the golden v1 files it
+/// produced), and read it back.
 /// </summary>
 public sealed class BundleJsonTests
 {
@@ -40,6 +41,20 @@ public sealed class BundleJsonTests
         var doc = Bundle().Transform.ToDocument();
         doc.Inputs.ShouldContain(i => i.Categories != null);
         BundleJson.WriteTransform(doc).ShouldBe(JsonSerializer.SerializeToUtf8Bytes(doc, SerializerReference.Default.TransformDocument));
+    }
+
+    [Fact]
+    public void Profile_bytes_are_the_serializers_and_read_back()
+    {
+        var profile = Bundle().Profile!;
+        profile.Features.ShouldContain(f => f.Categorical != null);
+        profile.Features.ShouldContain(f => f.Numeric != null);
+        var bytes = ProfileJson.Write(profile);
+        bytes.ShouldBe(JsonSerializer.SerializeToUtf8Bytes(profile, ProfileSerializerReference.Default.ReferenceProfile));
+        ProfileJson.Write(ProfileJson.Read(bytes)!).ShouldBe(bytes);
+
+        var sparse = profile with { Features = [profile.Features[0] with { Numeric = null, Name = null! }], Scores = null! };
+        ProfileJson.Write(sparse).ShouldBe(JsonSerializer.SerializeToUtf8Bytes(sparse, ProfileSerializerReference.Default.ReferenceProfile));
     }
 
     [Fact]
@@ -87,3 +102,11 @@ public sealed class BundleJsonTests
 [JsonSerializable(typeof(BundleManifest))]
 [JsonSerializable(typeof(TransformDocument))]
 internal sealed partial class SerializerReference : JsonSerializerContext;
+
+/// <summary>The serializer configured as the profile's source-generated context was, kept as the reference layout.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ReferenceProfile))]
+internal sealed partial class ProfileSerializerReference : JsonSerializerContext;
