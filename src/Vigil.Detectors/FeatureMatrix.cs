@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Runtime.Intrinsics;
+
 namespace Vigil.Detectors;
 
 /// <summary>
@@ -69,4 +72,35 @@ public sealed class FeatureMatrix
 
     /// <summary>The value at row <paramref name="row"/>, column <paramref name="column"/>.</summary>
     public float this[int row, int column] => Row(row)[column];
+
+    /// <summary>
+    /// Throws when a value is NaN or infinite, naming the first one's row and column: <paramref name="what"/> names the
+    /// matrix ("training matrix"), <paramref name="who"/> the detectors that need finite values ("isolation forests").
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not finite.</exception>
+    internal void RequireFinite(string what, string who)
+    {
+        var values = Values;
+        var i = 0;
+        // Four values at a time (x - x is 0 only for finite x): a training matrix holds millions of values, and the
+        // scalar loop below then only finds the first offender in the block that has one.
+        for (; i <= values.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+        {
+            var v = Vector128.Create(values.Slice(i, Vector128<float>.Count));
+            if (!Vector128.EqualsAll(v - v, Vector128<float>.Zero))
+            {
+                break;
+            }
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"The {what} holds {values[i]} at row {i / Columns}, column '{_names[i % Columns]}'; {who} need finite values (impute missing values first)."),
+                    "x");
+            }
+        }
+    }
 }

@@ -49,39 +49,44 @@ internal sealed class CsvFrameReader : IDisposable
             var batch = _batch = _tokenizer.ReadBatch(options.InferenceRows, growToFit: true);
             var sampleRows = _pendingTo = batch.RowCount;
             _exhausted = sampleRows == 0;
+            var threads = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
+            _parallel = threads > 1 && selected.Length > 1 ? new ParallelOptions { MaxDegreeOfParallelism = threads } : null;
+            _prefetch = threads > 1;
+            var kinds = new ColumnKind?[selected.Length];
+            var inferred = new bool[selected.Length];
+            for (var i = 0; i < selected.Length; i++)
+            {
+                var name = header[selected[i]];
+                kinds[i] = options.Schema?.Find(name)?.Kind
+                    ?? (options.CategoricalColumns?.Contains(name) == true ? ColumnKind.Categorical : (ColumnKind?)null);
+                inferred[i] = kinds[i] is null;
+            }
+
+            // Columns are inferred independently (the sample is read-only), on every core: inference comes before the
+            // first row is converted, so a short command waits for it.
+            if (_parallel is not null && (long)sampleRows * selected.Length >= ParallelMinFields)
+            {
+                Parallel.For(0, selected.Length, _parallel, i => kinds[i] ??= Infer(batch, selected[i], sampleRows));
+            }
+            else
+            {
+                for (var i = 0; i < selected.Length; i++)
+                {
+                    kinds[i] ??= Infer(batch, selected[i], sampleRows);
+                }
+            }
+
             _parsers = new CsvColumnParser[selected.Length];
             var schema = new ColumnSchema[selected.Length];
             for (var i = 0; i < selected.Length; i++)
             {
-                var index = selected[i];
-                var name = header[index];
-                var kind = options.Schema?.Find(name)?.Kind
-                    ?? (options.CategoricalColumns?.Contains(name) == true ? ColumnKind.Categorical : (ColumnKind?)null);
-                var inferred = kind is null;
-                if (kind is null)
-                {
-                    var inference = new ColumnKindInference();
-                    for (var r = 0; r < sampleRows; r++)
-                    {
-                        // Empty fields, quoted ("") or not, say nothing about the kind.
-                        var field = batch.Field(r, index);
-                        if (!field.IsEmpty)
-                        {
-                            inference.Add(field);
-                        }
-                    }
-
-                    kind = inference.Result;
-                }
-
-                _parsers[i] = CsvColumnParser.Create(name, index, kind.Value, inferred);
-                schema[i] = new ColumnSchema(name, kind.Value);
+                var name = header[selected[i]];
+                var kind = kinds[i]!.Value;
+                _parsers[i] = CsvColumnParser.Create(name, selected[i], kind, inferred[i]);
+                schema[i] = new ColumnSchema(name, kind);
             }
 
             Schema = new FrameSchema(schema);
-            var threads = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
-            _parallel = threads > 1 && _parsers.Length > 1 ? new ParallelOptions { MaxDegreeOfParallelism = threads } : null;
-            _prefetch = threads > 1;
         }
         catch
         {
@@ -141,6 +146,23 @@ internal sealed class CsvFrameReader : IDisposable
         }
 
         return (new GZipStream(stream, CompressionMode.Decompress), null);
+    }
+
+    /// <summary>The kind of file column <paramref name="index"/> inferred from the first <paramref name="rows"/> rows of <paramref name="batch"/>.</summary>
+    private static ColumnKind Infer(CsvBatch batch, int index, int rows)
+    {
+        var inference = new ColumnKindInference(rows);
+        for (var r = 0; r < rows && !inference.Settled; r++)
+        {
+            // Empty fields, quoted ("") or not, say nothing about the kind.
+            var field = batch.Field(r, index);
+            if (!field.IsEmpty)
+            {
+                inference.Add(field);
+            }
+        }
+
+        return inference.Result;
     }
 
     /// <summary>Reads up to <paramref name="maxRows"/> rows; null once the data is exhausted (one empty frame when there are no rows at all).</summary>

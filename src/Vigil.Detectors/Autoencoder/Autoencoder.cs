@@ -245,19 +245,7 @@ public sealed class Autoencoder
         return parameters;
     }
 
-    private static void EnsureFinite(FeatureMatrix x)
-    {
-        var values = x.Values;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"The training matrix holds {values[i]} at row {i / x.Columns}, column '{x.ColumnNames[i % x.Columns]}'; autoencoders need finite values (impute missing values first)."),
-                    nameof(x));
-            }
-        }
-    }
+    private static void EnsureFinite(FeatureMatrix x) => x.RequireFinite("training matrix", "autoencoders");
 
     /// <summary>Buffers and the loop of one training run.</summary>
     private sealed class TrainingSession

@@ -15,12 +15,12 @@ internal static class BundleReader
 {
     internal const long MaxManifestBytes = 64L << 20;
 
-    /// <summary>The loader of each format version this build reads.</summary>
-    private static readonly SortedDictionary<int, Func<LoadContext, ModelBundle>> Loaders = new()
-    {
-        [1] = LoadV1,
-        [2] = LoadV2,
-    };
+    /// <summary>
+    /// The loader of each format version this build reads, version v at index v - 1 (an array: a sorted dictionary's
+    /// generic code over <c>int</c> is not precompiled, and cost every process that loads a bundle some twenty JIT
+    /// compilations).
+    /// </summary>
+    private static readonly Func<LoadContext, ModelBundle>[] Loaders = [LoadV1, LoadV2];
 
     public static ModelBundle Load(string path, BundleLoadOptions options)
     {
@@ -71,7 +71,7 @@ internal static class BundleReader
             files[name] = ReadVerified(source, path, name, expected);
         }
 
-        return Loaders[manifest.FormatVersion](new LoadContext(path, manifest, descriptor, files));
+        return Loaders[manifest.FormatVersion - 1](new LoadContext(path, manifest, descriptor, files));
     }
 
     /// <summary>The bytes of <c>signature.json</c>, or null when the bundle has none.</summary>
@@ -257,22 +257,10 @@ internal static class BundleReader
 
     private static BundleManifest ReadManifest(string path, byte[] bytes)
     {
-        // The version is checked before anything else is interpreted.
+        JsonDocument doc;
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object
-                || !doc.RootElement.TryGetProperty("formatVersion", out var version)
-                || version.ValueKind != JsonValueKind.Number)
-            {
-                throw new BundleException(path, ManifestFile, $"{ManifestFile} has no numeric formatVersion; this is not a Vigil model bundle");
-            }
-
-            if (!version.TryGetInt32(out var v) || !Loaders.ContainsKey(v))
-            {
-                throw new BundleException(path, ManifestFile,
-                    $"{ManifestFile} has format version {version.GetRawText()}; this Vigil reads versions {string.Join(", ", Loaders.Keys)}");
-            }
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {
@@ -280,13 +268,30 @@ internal static class BundleReader
         }
 
         BundleManifest? manifest;
-        try
+        using (doc)
         {
-            manifest = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.BundleManifest);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
-        {
-            throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+            // The version is checked before anything else is interpreted.
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("formatVersion", out var version)
+                || version.ValueKind != JsonValueKind.Number)
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} has no numeric formatVersion; this is not a Vigil model bundle");
+            }
+
+            if (!version.TryGetInt32(out var v) || v < 1 || v > Loaders.Length)
+            {
+                throw new BundleException(path, ManifestFile,
+                    $"{ManifestFile} has format version {version.GetRawText()}; this Vigil reads versions {string.Join(", ", Enumerable.Range(1, Loaders.Length))}");
+            }
+
+            try
+            {
+                manifest = BundleJson.ReadManifest(doc.RootElement);
+            }
+            catch (JsonException e)
+            {
+                throw new BundleException(path, ManifestFile, $"{ManifestFile} is malformed ({e.Message})", e);
+            }
         }
 
         if (manifest is null || string.IsNullOrEmpty(manifest.DetectorKind) || manifest.Files is null
@@ -345,7 +350,7 @@ internal static class BundleReader
     {
         try
         {
-            var doc = JsonSerializer.Deserialize(bytes, BundleJsonContext.Default.TransformDocument)
+            var doc = BundleJson.ReadTransform(bytes)
                 ?? throw new InvalidDataException("is empty");
             return FeatureTransform.FromDocument(doc);
         }

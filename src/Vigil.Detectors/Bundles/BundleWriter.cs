@@ -18,7 +18,7 @@ internal static class BundleWriter
     /// </summary>
     public static ModelBundle Assemble(BundleManifest manifest, FeatureTransform transform, IDetectorModel detector, DetectorDescriptor descriptor, ReferenceProfile? profile, IsotonicCalibrator? calibrator = null)
     {
-        var transformBytes = JsonSerializer.SerializeToUtf8Bytes(transform.ToDocument(), BundleJsonContext.Default.TransformDocument);
+        var transformBytes = BundleJson.WriteTransform(transform.ToDocument());
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [TransformFile] = transformBytes };
         descriptor.Write(detector, files);
         if (profile is not null)
@@ -57,7 +57,7 @@ internal static class BundleWriter
     public static void Save(ModelBundle bundle, string path, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(bundle.Manifest, BundleJsonContext.Default.BundleManifest);
+        var manifestBytes = BundleJson.WriteManifest(bundle.Manifest);
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full) ?? ".";
         var zip = full.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);

@@ -403,18 +403,6 @@ public sealed class ModelBundle
     public void Save(string path, bool overwrite = false) => BundleWriter.Save(this, path, overwrite);
 
     /// <summary>
-    /// Prepares the JSON metadata that writing a bundle needs (the manifest, transform and profile documents) so that the
-    /// first <see cref="Save"/> of a short-lived process does not pay for it; a trainer runs it on another thread while
-    /// it reads its data. Safe to call any number of times, from any thread.
-    /// </summary>
-    public static void PrepareToSave()
-    {
-        _ = JsonSerializer.SerializeToUtf8Bytes(new BundleManifest(), BundleJsonContext.Default.BundleManifest);
-        _ = JsonSerializer.SerializeToUtf8Bytes(new TransformDocument(), BundleJsonContext.Default.TransformDocument);
-        _ = new ReferenceProfile().ToJson();
-    }
-
-    /// <summary>
     /// Checks, without writing anything, that <see cref="Save"/> to <paramref name="path"/> with
     /// <paramref name="overwrite"/> would not be refused: call it before expensive work whose result goes there.
     /// </summary>

@@ -767,21 +767,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     }
 
     /// <summary>Throws naming the first row and column holding NaN or infinity.</summary>
-    internal static void EnsureFinite(FeatureMatrix x, string purpose)
-    {
-        var values = x.Values;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                var row = i / x.Columns;
-                var column = i % x.Columns;
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"The {purpose} matrix holds {values[i]} at row {row}, column '{x.ColumnNames[column]}'; isolation forests need finite values (impute missing values first)."),
-                    nameof(x));
-            }
-        }
-    }
+    internal static void EnsureFinite(FeatureMatrix x, string purpose) => x.RequireFinite($"{purpose} matrix", "isolation forests");
 
     /// <summary>Writes the little-endian binary form (see <see cref="Read"/>).</summary>
     internal byte[] ToBytes()

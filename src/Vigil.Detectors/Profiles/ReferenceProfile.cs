@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Vigil.Data;
 
 namespace Vigil.Detectors;
@@ -68,15 +67,14 @@ public sealed record ReferenceProfile
     }
 
     /// <summary>The compact, deterministic JSON written to <c>profile.json</c>.</summary>
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, ProfileJsonContext.Default.ReferenceProfile);
+    public byte[] ToJson() => ProfileJson.Write(this);
 
     /// <summary>Reads <c>profile.json</c>.</summary>
     /// <exception cref="JsonException">Not valid JSON for a profile.</exception>
     /// <exception cref="InvalidDataException">An unknown layout version or missing parts.</exception>
     public static ReferenceProfile FromJson(ReadOnlySpan<byte> json)
     {
-        var profile = JsonSerializer.Deserialize(json, ProfileJsonContext.Default.ReferenceProfile)
-            ?? throw new InvalidDataException("is empty");
+        var profile = ProfileJson.Read(json.ToArray()) ?? throw new InvalidDataException("is empty");
         if (profile.FormatVersion != CurrentFormatVersion)
         {
             throw new InvalidDataException($"has profile format version {profile.FormatVersion}; this build reads version {CurrentFormatVersion}");
@@ -644,12 +642,3 @@ public sealed record ScoreProfile
         };
     }
 }
-
-/// <summary>Source-generated, compact JSON for <c>profile.json</c>.</summary>
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    WriteIndented = false,
-    UseStringEnumConverter = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(ReferenceProfile))]
-internal sealed partial class ProfileJsonContext : JsonSerializerContext;

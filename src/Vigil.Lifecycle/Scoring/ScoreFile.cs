@@ -90,7 +90,7 @@ public sealed partial class ModelLifecycle
         var done = false;
         try
         {
-            foreach (var chunk in ReadChunksAfter(loading, dataPath, options.ChunkRows, csv))
+            foreach (var chunk in ReadAhead(ReadChunksAfter(loading, dataPath, options.ChunkRows, csv)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 bundle ??= loading.GetAwaiter().GetResult().Bundle;
@@ -210,6 +210,41 @@ public sealed partial class ModelLifecycle
             }
 
             yield return chunk;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="chunks"/>, the next one read on the thread pool while the caller scores the current one: reading
+    /// (one tokenizing thread, then columns converted in parallel) and scoring (rows in parallel) each leave a core idle
+    /// part of the time, and overlapped they fill it. Errors come out in the same order as without reading ahead; the
+    /// reader is never disposed under a running read.
+    /// </summary>
+    private static IEnumerable<Frame> ReadAhead(IEnumerable<Frame> chunks)
+    {
+        using var e = chunks.GetEnumerator();
+        var more = e.MoveNext();
+        while (more)
+        {
+            var current = e.Current;
+            var next = Task.Run(e.MoveNext);
+            try
+            {
+                yield return current;
+            }
+            finally
+            {
+                // Also when the caller stops early (an error while scoring): wait for the read before the reader is
+                // disposed. Its error, if any, is thrown below on the way on, and is not the one to report otherwise.
+                try
+                {
+                    next.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                }
+            }
+
+            more = next.GetAwaiter().GetResult();
         }
     }
 

@@ -172,13 +172,6 @@ public sealed partial class ModelLifecycle
 
     private async Task<(TrainResult Result, Frame Rows)> TrainCoreAsync(TrainOptions options, IProgress<LifecycleProgress>? progress, CancellationToken cancellationToken)
     {
-        if (options.Output is not null)
-        {
-            // The serializer's metadata for the bundle is built on another thread while the data is read (a process that
-            // trains in a second would otherwise build it at the end, with nothing else to do).
-            _ = Task.Run(ModelBundle.PrepareToSave, CancellationToken.None);
-        }
-
         var read = Stopwatch.StartNew();
         var frame = options.Data.Read();
         read.Stop();

@@ -31,6 +31,30 @@ public sealed class CsvInferenceTests : IDisposable
     }
 
     [Fact]
+    public void Inference_is_settled_once_numbers_or_timestamps_are_more_than_half_of_the_sample()
+    {
+        var numbers = new Vigil.Data.Schema.ColumnKindInference(sampleSize: 10);
+        for (var i = 0; i < 5; i++)
+        {
+            numbers.Settled.ShouldBeFalse();
+            numbers.Add(Encoding.UTF8.GetBytes($"{i}.5"));
+        }
+
+        numbers.Settled.ShouldBeFalse(); // 5 of 10: the five still to come could all be text
+        numbers.Add("x"u8);
+        numbers.Settled.ShouldBeFalse();
+        numbers.Add("6"u8);
+        numbers.Settled.ShouldBeTrue();
+        numbers.Result.ShouldBe(ColumnKind.Float64);
+
+        var dates = new Vigil.Data.Schema.ColumnKindInference(sampleSize: 3);
+        dates.Add("2024-01-31"u8);
+        dates.Add("2024-02-01T00:00:00Z"u8);
+        dates.Settled.ShouldBeTrue();
+        dates.Result.ShouldBe(ColumnKind.Timestamp);
+    }
+
+    [Fact]
     public void Above_fifty_values_a_column_is_categorical_while_distinct_values_are_at_most_five_percent()
     {
         var sb = new StringBuilder("c\n");
