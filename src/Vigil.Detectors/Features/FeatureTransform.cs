@@ -587,9 +587,8 @@ public sealed class FeatureTransform
         var median = double.NaN;
         if (count > 0)
         {
-            // Selection instead of a full sort: O(n) per column, the same value a sort would give.
-            var upper = OrderStatistics.Select(values, count / 2);
-            median = count % 2 == 1 ? upper : (OrderStatistics.Max(values[..(count / 2)]) + upper) / 2.0;
+            // Two bucketing passes and a selection within one bucket instead of a full sort: the value a sort would give.
+            median = OrderStatistics.Median(values, lowest, highest);
         }
         else if (options.MissingPolicy == MissingPolicy.Median)
         {

@@ -50,4 +50,33 @@ public sealed class OrderStatisticsTests
             copy.Skip(k + 1).ShouldAllBe(v => v >= sorted[k]);
         }
     }
+
+    [Theory]
+    [InlineData(0)] // spread over many magnitudes, both signs
+    [InlineData(1)] // a narrow range: every value in [1000, 1000.001)
+    [InlineData(2)] // a few values, many ties
+    [InlineData(3)] // one value
+    [InlineData(4)] // mostly zeros (some negative) and a long tail
+    public void Median_is_what_a_sort_gives_for_odd_and_even_counts(int shape)
+    {
+        var rng = new Random(70 + shape);
+        foreach (var n in new[] { 1, 2, 3, 10, 601, 1000, 65_537, 200_000 })
+        {
+            var values = Enumerable.Range(0, n).Select(_ => shape switch
+            {
+                0 => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-30, 30)),
+                1 => 1000 + (rng.NextDouble() * 0.001),
+                2 => rng.Next(4) - 1.5,
+                3 => 42.0,
+                _ => rng.Next(10) < 7 ? (rng.Next(2) == 0 ? -0.0 : 0.0) : Math.Exp(rng.NextDouble() * 20),
+            }).ToArray();
+            var sorted = values.Order().ToArray();
+            var expected = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2.0;
+            var copy = (double[])values.Clone();
+            var median = OrderStatistics.Median(copy, sorted[0], sorted[^1]);
+            median.ShouldBe(expected, $"n = {n}");
+            BitConverter.DoubleToInt64Bits(median).ShouldBe(BitConverter.DoubleToInt64Bits(expected == 0 ? 0.0 : expected), $"n = {n}");
+            copy.ShouldBe(values); // not rearranged
+        }
+    }
 }
