@@ -12,7 +12,7 @@ internal sealed class FxTables
     private readonly bool[] _hasGroup;
     private readonly HashSet<Key3> _pairs = [];
     private readonly Dictionary<Key4, int[]> _yearGap = [];
-    private readonly Dictionary<Key3, FaceValueRange> _face = [];
+    private readonly Dictionary<Key3, int> _face = []; // the range's index in Document.FaceValue
     private readonly TenorRange?[] _tenorById;
     private readonly Dictionary<string, string[]> _pairTexts;
 
@@ -83,9 +83,10 @@ internal sealed class FxTables
             _yearGap[new Key4(Intern(y.BUnit), Intern(y.Cpty), Intern(y.BuyCurr), Intern(y.SellCurr))] = days;
         }
 
-        foreach (var f in document.FaceValue)
+        for (var i = 0; i < document.FaceValue.Length; i++)
         {
-            _face[new Key3(Intern(f.BUnit), Intern(f.Cpty), Intern(f.PrimaryCurr))] = f;
+            var f = document.FaceValue[i];
+            _face[new Key3(Intern(f.BUnit), Intern(f.Cpty), Intern(f.PrimaryCurr))] = i;
         }
 
         // Instruments get ids too, so a deal's tenor range is found by its id like every other table (the last entry of an
@@ -127,17 +128,30 @@ internal sealed class FxTables
     /// <summary>True when the counterparty has a currency group.</summary>
     public bool HasGroup(in DealKeys keys) => keys.Cpty >= 0 && _hasGroup[keys.Cpty];
 
-    /// <summary>True when the counterparty traded the deal's buy/sell pair.</summary>
-    public bool HasPair(in DealKeys keys) => keys.Cpty >= 0 && keys.Buy >= 0 && keys.Sell >= 0 && _pairs.Contains(new Key3(keys.Cpty, keys.Buy, keys.Sell));
+    /// <summary>
+    /// The pair, year-gap and FaceValue entries of the deal's keys, with one hash lookup each (<see cref="DealTablesMemo"/>
+    /// remembers them per batch).
+    /// </summary>
+    public DealTables Lookup(in DealKeys keys)
+    {
+        var hasPair = keys.Cpty >= 0 && keys.Buy >= 0 && keys.Sell >= 0 && _pairs.Contains(new Key3(keys.Cpty, keys.Buy, keys.Sell));
+        int[]? days = null;
+        if (keys.BUnit >= 0 && keys.Cpty >= 0 && keys.Buy >= 0 && keys.Sell >= 0)
+        {
+            _yearGap.TryGetValue(new Key4(keys.BUnit, keys.Cpty, keys.Buy, keys.Sell), out days);
+        }
+
+        var face = keys.BUnit >= 0 && keys.Cpty >= 0 && keys.Primary >= 0 && _face.TryGetValue(new Key3(keys.BUnit, keys.Cpty, keys.Primary), out var f) ? f : -1;
+        return new DealTables(hasPair, days, face);
+    }
 
     /// <summary>The pairs listed for <paramref name="cpty"/> (its first entry), for reasons.</summary>
     public IEnumerable<string> PairsOf(string cpty) => _pairTexts.TryGetValue(cpty, out var texts) ? texts : [];
 
-    /// <summary>The last deal date of the deal's (BUnit, Cpty, BuyCurr, SellCurr) strictly before <paramref name="day"/> (a day number), or null.</summary>
-    public int? LastBefore(in DealKeys keys, int day)
+    /// <summary>The last of the sorted deal <paramref name="days"/> of a year-gap entry strictly before <paramref name="day"/> (a day number), or null.</summary>
+    public static int? LastBefore(int[]? days, int day)
     {
-        if (keys.BUnit < 0 || keys.Cpty < 0 || keys.Buy < 0 || keys.Sell < 0
-            || !_yearGap.TryGetValue(new Key4(keys.BUnit, keys.Cpty, keys.Buy, keys.Sell), out var days))
+        if (days is null)
         {
             return null;
         }
@@ -147,9 +161,8 @@ internal sealed class FxTables
         return before >= 0 ? days[before] : null;
     }
 
-    /// <summary>The FaceValue range of the deal's (BUnit, Cpty, PrimaryCurr), or null.</summary>
-    public FaceValueRange? FaceValue(in DealKeys keys) =>
-        keys.BUnit >= 0 && keys.Cpty >= 0 && keys.Primary >= 0 && _face.TryGetValue(new Key3(keys.BUnit, keys.Cpty, keys.Primary), out var r) ? r : null;
+    /// <summary>The FaceValue range at <paramref name="index"/> (<see cref="DealTables.Face"/>), or null for -1.</summary>
+    public FaceValueRange? FaceValueAt(int index) => index >= 0 ? Document.FaceValue[index] : null;
 
     /// <summary>The TDays range of the deal's instrument type, or null.</summary>
     public TenorRange? Tenor(in DealKeys keys) => keys.Instrument >= 0 ? _tenorById[keys.Instrument] : null;
@@ -274,6 +287,57 @@ internal sealed class FxTables
 
 /// <summary>A deal's texts as <see cref="FxTables"/> ids (-1: a text no table names).</summary>
 internal readonly record struct DealKeys(int BUnit, int Cpty, int Buy, int Sell, int Primary, int Instrument);
+
+/// <summary>What <see cref="FxTables.Lookup"/> found for a deal's keys.</summary>
+/// <param name="HasPair">True when the counterparty traded the deal's buy/sell pair.</param>
+/// <param name="Days">The sorted deal days of its (BUnit, Cpty, BuyCurr, SellCurr) year-gap entry, or null.</param>
+/// <param name="Face">The index of its (BUnit, Cpty, PrimaryCurr) range in the document's FaceValue list, or -1 (an index, not
+/// the range, so that keeping it per pending deal writes no object reference).</param>
+internal readonly record struct DealTables(bool HasPair, int[]? Days, int Face);
+
+/// <summary>
+/// <see cref="FxTables.Lookup"/> remembered by the deal's packed ids in a small direct-mapped table (one per batch and thread):
+/// a batch's deals repeat a few (BUnit, Cpty, BuyCurr, SellCurr, PrimaryCurr) combinations, so most deals cost one multiply
+/// and one compare instead of three hash lookups of composite keys.
+/// </summary>
+internal sealed class DealTablesMemo
+{
+    private const int SlotBits = 7;
+    private const int IdBits = 12; // five ids (each plus one, so -1 packs too) in 60 bits
+
+    private readonly FxTables _tables;
+    private readonly bool _packs;
+    private readonly long[] _keys = new long[1 << SlotBits];
+    private readonly DealTables[] _found = new DealTables[1 << SlotBits];
+
+    public DealTablesMemo(FxTables tables)
+    {
+        _tables = tables;
+        _packs = tables.Ids.Count < (1 << IdBits) - 1;
+        _keys.AsSpan().Fill(-1); // a packed key is never negative
+    }
+
+    public DealTables Of(in DealKeys keys)
+    {
+        if (!_packs)
+        {
+            return _tables.Lookup(keys);
+        }
+
+        var packed = (long)(keys.BUnit + 1) | ((long)(keys.Cpty + 1) << IdBits) | ((long)(keys.Buy + 1) << (2 * IdBits))
+            | ((long)(keys.Sell + 1) << (3 * IdBits)) | ((long)(keys.Primary + 1) << (4 * IdBits));
+        var slot = (int)((ulong)packed * 0x9E3779B97F4A7C15UL >> (64 - SlotBits)); // Fibonacci hashing: the top bits of the product
+        if (_keys[slot] == packed)
+        {
+            return _found[slot];
+        }
+
+        var found = _tables.Lookup(keys);
+        _found[slot] = found;
+        _keys[slot] = packed;
+        return found;
+    }
+}
 
 /// <summary>
 /// The <see cref="FxTables"/> ids of the text objects one batch met, by reference (a small direct-mapped table, one per

@@ -182,7 +182,9 @@ public sealed class FxScorer
     {
         var pending = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         var keys = ArrayPool<DealKeys>.Shared.Rent(Math.Max(1, deals.Length));
+        var faces = ArrayPool<int>.Shared.Rent(Math.Max(1, deals.Length));
         var seen = new TextIds();
+        var memo = new DealTablesMemo(Model.Tables);
         var cutoffs = new YearGapCutoffs(Model.Tables.Document.YearGapMonths);
         string? served = null; // the last client found served: a batch's deals share its string
         try
@@ -206,13 +208,15 @@ public sealed class FxScorer
                     {
                         served = deal.Client;
                         var k = Model.Tables.KeysOf(deal, seen);
-                        if (ApplyRules(deal, k, cutoffs) is { } ruled)
+                        var found = memo.Of(k);
+                        if (ApplyRules(deal, k, found, cutoffs) is { } ruled)
                         {
                             decisions[i] = ruled;
                         }
                         else
                         {
                             keys[m] = k;
+                            faces[m] = found.Face;
                             pending[m++] = i;
                         }
                     }
@@ -227,7 +231,7 @@ public sealed class FxScorer
             {
                 try
                 {
-                    ScoreModel(deals, pending.AsSpan(0, m), keys.AsSpan(0, m), decisions, ref times);
+                    ScoreModel(deals, pending.AsSpan(0, m), keys.AsSpan(0, m), faces.AsSpan(0, m), decisions, ref times);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -242,11 +246,12 @@ public sealed class FxScorer
         {
             ArrayPool<int>.Shared.Return(pending);
             ArrayPool<DealKeys>.Shared.Return(keys);
+            ArrayPool<int>.Shared.Return(faces);
         }
     }
 
-    /// <summary>The first rule that fires, or null.</summary>
-    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys, YearGapCutoffs cutoffs)
+    /// <summary>The first rule that fires, or null (<paramref name="found"/>: the tables' entries of the deal's keys).</summary>
+    private FxDecision? ApplyRules(in ValidDeal deal, in DealKeys keys, in DealTables found, YearGapCutoffs cutoffs)
     {
         var tables = Model.Tables;
         if (!tables.HasGroup(keys))
@@ -254,13 +259,13 @@ public sealed class FxScorer
             return FxDecision.Rule(FxAnomalyKinds.MissingGroup, FxReasons.MissingGroup(deal));
         }
 
-        if (!tables.HasPair(keys))
+        if (!found.HasPair)
         {
             return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairsOf(deal.Cpty)));
         }
 
         var months = tables.Document.YearGapMonths;
-        var last = tables.LastBefore(keys, deal.DealDate.DayNumber);
+        var last = FxTables.LastBefore(found.Days, deal.DealDate.DayNumber);
         if (last is not { } day || day < cutoffs.Of(deal.DealDate))
         {
             return FxDecision.Rule(FxAnomalyKinds.YearGap, FxReasons.YearGap(deal, months, last));
@@ -269,7 +274,8 @@ public sealed class FxScorer
         return null;
     }
 
-    private void ScoreModel(ReadOnlySpan<ValidDeal> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, Span<FxDecision> decisions, ref FxStageTimes times)
+    private void ScoreModel(ReadOnlySpan<ValidDeal> deals, ReadOnlySpan<int> pending, ReadOnlySpan<DealKeys> keys, ReadOnlySpan<int> faces, Span<FxDecision> decisions,
+        ref FxStageTimes times)
     {
         var width = _transform.OutputCount;
         var model = Model;
@@ -278,6 +284,7 @@ public sealed class FxScorer
         var buffer = ArrayPool<float>.Shared.Rent(pending.Length * width);
         var errors = ArrayPool<double>.Shared.Rent(pending.Length * groups);
         var keysOf = ArrayPool<DealKeys>.Shared.Rent(pending.Length);
+        var faceOf = ArrayPool<int>.Shared.Rent(pending.Length);
         try
         {
             var rows = 0;
@@ -294,6 +301,7 @@ public sealed class FxScorer
                 }
 
                 keysOf[rows] = keys[p];
+                faceOf[rows] = faces[p];
                 rowsOf[rows++] = i;
             }
 
@@ -325,7 +333,7 @@ public sealed class FxScorer
                     }
                 }
 
-                var face = tables.FaceValue(keysOf[r]);
+                var face = tables.FaceValueAt(faceOf[r]);
                 var tenor = tables.Tenor(keysOf[r]);
                 var faceFires = face is null || deal.FaceValue < face.Lower || deal.FaceValue > face.Upper;
                 var tenorFires = tenor is null || deal.TDays < tenor.Lower || deal.TDays > tenor.Upper;
@@ -365,6 +373,7 @@ public sealed class FxScorer
             ArrayPool<float>.Shared.Return(buffer);
             ArrayPool<double>.Shared.Return(errors);
             ArrayPool<DealKeys>.Shared.Return(keysOf);
+            ArrayPool<int>.Shared.Return(faceOf);
         }
     }
 
