@@ -146,7 +146,12 @@ internal static class InferenceItemsTimed
                 bytes += blob.Length;
                 if (builder is not null)
                 {
-                    builder.TryAppend("", "", 0, 1, blob);
+                    // a stored row holds one request or a run of them (item encoding 2): append it as the store does
+                    for (var resume = 0; (resume = builder.AppendRow("", "", 0, 1, blob, long.MinValue, long.MaxValue, resume)) >= 0;)
+                    {
+                        builder.Take();
+                    }
+
                     if (builder.IsFull)
                     {
                         builder.Take();
