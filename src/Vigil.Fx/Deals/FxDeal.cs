@@ -37,10 +37,17 @@ public sealed record FxDeal(
     long? ContLeg = null)
 {
     /// <summary>The amount in the primary currency (the model's <c>FaceValue</c>): the bought or the sold amount, as a positive number.</summary>
-    public double FaceValue => string.Equals(PrimaryCurr, BuyCurr, StringComparison.Ordinal) ? BuyAmount : -SellAmount;
+    public double FaceValue => FaceValueOf(PrimaryCurr, BuyCurr, BuyAmount, SellAmount);
 
     /// <summary>The tenor in days (the model's <c>TDays</c>): maturity minus deal date.</summary>
-    public int TDays => MaturityDate.DayNumber - DealDate.DayNumber;
+    public int TDays => TenorDays(DealDate, MaturityDate);
+
+    /// <summary><see cref="FaceValue"/> of these fields (shared with the scorer's value copy of a deal).</summary>
+    internal static double FaceValueOf(string primaryCurr, string buyCurr, double buyAmount, double sellAmount) =>
+        string.Equals(primaryCurr, buyCurr, StringComparison.Ordinal) ? buyAmount : -sellAmount;
+
+    /// <summary><see cref="TDays"/> of these dates.</summary>
+    internal static int TenorDays(DateOnly dealDate, DateOnly maturityDate) => maturityDate.DayNumber - dealDate.DayNumber;
 
     /// <summary>The value of categorical <paramref name="index"/>, in <see cref="FxFields.Categoricals"/> order.</summary>
     public string Category(int index) => FxFields.Categorical(index, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr)!;
@@ -124,10 +131,10 @@ internal readonly record struct ValidDeal(
     long? ContLeg)
 {
     /// <summary>As <see cref="FxDeal.FaceValue"/>.</summary>
-    public double FaceValue => string.Equals(PrimaryCurr, BuyCurr, StringComparison.Ordinal) ? BuyAmount : -SellAmount;
+    public double FaceValue => FxDeal.FaceValueOf(PrimaryCurr, BuyCurr, BuyAmount, SellAmount);
 
     /// <summary>As <see cref="FxDeal.TDays"/>.</summary>
-    public int TDays => MaturityDate.DayNumber - DealDate.DayNumber;
+    public int TDays => FxDeal.TenorDays(DealDate, MaturityDate);
 
     /// <summary>The deal as an object.</summary>
     public FxDeal ToDeal() => new(Client, FxInstrumentType, BUnit, Cpty, PrimaryCurr, BuyCurr, SellCurr, BuyAmount, SellAmount, SpotRate, ForwardPoints, DealDate, MaturityDate, UniqueId, ContLeg);
