@@ -211,7 +211,7 @@ public static partial class VigilServer
     {
         var started = Stopwatch.GetTimestamp();
         var given = context.Request.Headers[RequestIdHeader].ToString();
-        var id = given.Length is > 0 and <= 128 && ValidRequestId().IsMatch(given) ? given : Guid.CreateVersion7().ToString("N");
+        var id = given.Length is > 0 and <= 128 && ValidRequestId().IsMatch(given) ? given : TimeOrderedId.New();
         context.TraceIdentifier = id;
         context.Response.Headers[RequestIdHeader] = id;
         using var scope = logger.BeginScope(new RequestScope(id));

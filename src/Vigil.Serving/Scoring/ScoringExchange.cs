@@ -349,7 +349,7 @@ internal sealed class ScoringExchange
         var mode = _runtime.Options.InferenceLogPayloads;
         return new InferenceRecord
         {
-            LogId = Guid.CreateVersion7().ToString("N"),
+            LogId = TimeOrderedId.New(),
             RequestId = _context.TraceIdentifier,
             StartUs = _startUs,
             EndUs = _startUs + Micros(_start, now),
