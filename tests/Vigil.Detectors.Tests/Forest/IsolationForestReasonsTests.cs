@@ -19,9 +19,10 @@ public sealed class IsolationForestReasonsTests
         model.Score(new FeatureMatrix(row, 1, TestData.Names(row.Length)))[0];
 
     [Theory]
-    [InlineData(100, 256, 1000)] // the default: groups of four trees
+    [InlineData(100, 256, 1000)] // the default: groups of eight trees, then four
     [InlineData(7, 64, 1000)] // groups of four, then a pair and a single tree
     [InlineData(6, 3000, 4000)] // trees of different depths side by side
+    [InlineData(23, 3000, 2000)] // groups of eight, four, a pair and a single tree of different depths
     [InlineData(1, 16, 200)]
     public void Scoring_while_explaining_gives_the_batch_score_and_the_contributions_to_the_bit(int trees, int samples, int rows)
     {
