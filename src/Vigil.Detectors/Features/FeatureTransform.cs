@@ -551,7 +551,7 @@ public sealed class FeatureTransform
     private static Input FitNumeric(Column column, FeatureTransformOptions options)
     {
         var n = column.Length;
-        var present = GC.AllocateUninitializedArray<double>(n);
+        var window = OrderStatistics.MedianWindow.Start(column);
         var count = 0;
         var missing = 0;
         double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
@@ -562,8 +562,13 @@ public sealed class FeatureTransform
             var v = isFloat64 ? float64[r] : column.GetDouble(r);
             if (double.IsFinite(v))
             {
-                // One pass: copy (for the median) and range together.
-                present[count++] = v;
+                // One pass: range and median window together.
+                if (window.Active)
+                {
+                    window.Add(v);
+                }
+
+                count++;
                 lowest = Math.Min(lowest, v);
                 highest = Math.Max(highest, v);
                 continue;
@@ -583,12 +588,15 @@ public sealed class FeatureTransform
             throw new FeatureDataException(column.Name, r, string.Create(CultureInfo.InvariantCulture, $"value {v} is not finite"));
         }
 
-        var values = present.AsSpan(0, count);
         var median = double.NaN;
         if (count > 0)
         {
-            // Two bucketing passes and a selection within one bucket instead of a full sort: the value a sort would give.
-            median = OrderStatistics.Median(values, lowest, highest);
+            if (!window.TryMedian(count, out median))
+            {
+                // A small column, or one the window missed: the present values copied, two bucketing passes and a
+                // selection within one bucket; the value a sort would give, as the window's.
+                median = OrderStatistics.Median(PresentValues(column, count), lowest, highest);
+            }
         }
         else if (options.MissingPolicy == MissingPolicy.Median)
         {
@@ -623,6 +631,23 @@ public sealed class FeatureTransform
         var scale = 1.0 / range;
         var offset = 0.0 - (min * scale);
         return new Input(column.Name, column.Kind, median, min, max, scale, offset);
+    }
+
+    /// <summary>The <paramref name="count"/> finite values of numeric <paramref name="column"/>, in row order.</summary>
+    private static double[] PresentValues(Column column, int count)
+    {
+        var present = GC.AllocateUninitializedArray<double>(count);
+        var taken = 0;
+        for (var r = 0; r < column.Length; r++)
+        {
+            var v = column.GetDouble(r);
+            if (double.IsFinite(v))
+            {
+                present[taken++] = v;
+            }
+        }
+
+        return present;
     }
 
     private static Input FitCategorical(CategoricalColumn column, FeatureTransformOptions options)
