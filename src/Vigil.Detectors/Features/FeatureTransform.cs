@@ -363,68 +363,104 @@ public sealed class FeatureTransform
     /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) into <paramref name="destination"/>.</summary>
     internal void TransformRows(BoundFrame bound, int start, int count, Span<float> destination)
     {
-        var width = _outputs.Length;
-        var dest = destination[..(count * width)];
+        var dest = destination[..(count * _outputs.Length)];
         for (var i = 0; i < _inputs.Length; i++)
         {
-            var input = _inputs[i];
-            var o = input.OutputStart;
-            switch (bound.Columns[i])
+            TransformInput(bound, i, start, count, dest);
+        }
+    }
+
+    /// <summary>
+    /// Checks every value of <paramref name="data"/> as <see cref="Transform(Frame)"/> would (column after column, row
+    /// after row: the same first error), without keeping the features: rows are encoded a block at a time into one
+    /// small buffer.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">A required column is missing or has another kind.</exception>
+    /// <exception cref="FeatureDataException">A value is infinite, or missing under <see cref="MissingPolicy.Error"/>.</exception>
+    internal void Check(Frame data)
+    {
+        const int BlockRows = 1024;
+        var bound = Bind(data);
+        var scratch = ArrayPool<float>.Shared.Rent(BlockRows * _outputs.Length);
+        try
+        {
+            for (var i = 0; i < _inputs.Length; i++)
             {
-                case Float64Column f64:
-                    {
-                        var values = f64.Values.Slice(start, count);
-                        for (var r = 0; r < count; r++)
-                        {
-                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
-                            {
-                                ThrowData(input, start + r, problem);
-                            }
-                        }
-
-                        break;
-                    }
-
-                case Float32Column f32:
-                    {
-                        var values = f32.Values.Slice(start, count);
-                        for (var r = 0; r < count; r++)
-                        {
-                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
-                            {
-                                ThrowData(input, start + r, problem);
-                            }
-                        }
-
-                        break;
-                    }
-
-                case CategoricalColumn cat:
-                    {
-                        var codes = cat.Codes.Slice(start, count);
-                        var map = bound.Maps[i]!;
-                        var slots = input.Categories.Length + 1;
-                        for (var r = 0; r < count; r++)
-                        {
-                            var row = dest.Slice((r * width) + o, slots);
-                            row.Clear();
-                            var code = codes[r];
-                            if (code >= 0)
-                            {
-                                row[map[code]] = 1f;
-                            }
-                            else if (MissingPolicy == MissingPolicy.Error)
-                            {
-                                ThrowData(input, start + r, MissingRequired);
-                            }
-                        }
-
-                        break;
-                    }
-
-                default:
-                    throw new InvalidOperationException($"Column '{input.Name}' has the unsupported kind {bound.Columns[i].Kind}.");
+                for (var start = 0; start < data.RowCount; start += BlockRows)
+                {
+                    var count = Math.Min(BlockRows, data.RowCount - start);
+                    TransformInput(bound, i, start, count, scratch.AsSpan(0, count * _outputs.Length));
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+            bound.Dispose();
+        }
+    }
+
+    /// <summary>Writes the features of input <paramref name="i"/> for rows [<paramref name="start"/>, start + <paramref name="count"/>) into <paramref name="dest"/> (count rows).</summary>
+    private void TransformInput(BoundFrame bound, int i, int start, int count, Span<float> dest)
+    {
+        var width = _outputs.Length;
+        var input = _inputs[i];
+        var o = input.OutputStart;
+        switch (bound.Columns[i])
+        {
+            case Float64Column f64:
+                {
+                    var values = f64.Values.Slice(start, count);
+                    for (var r = 0; r < count; r++)
+                    {
+                        if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                        {
+                            ThrowData(input, start + r, problem);
+                        }
+                    }
+
+                    break;
+                }
+
+            case Float32Column f32:
+                {
+                    var values = f32.Values.Slice(start, count);
+                    for (var r = 0; r < count; r++)
+                    {
+                        if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                        {
+                            ThrowData(input, start + r, problem);
+                        }
+                    }
+
+                    break;
+                }
+
+            case CategoricalColumn cat:
+                {
+                    var codes = cat.Codes.Slice(start, count);
+                    var map = bound.Maps[i]!;
+                    var slots = input.Categories.Length + 1;
+                    for (var r = 0; r < count; r++)
+                    {
+                        var row = dest.Slice((r * width) + o, slots);
+                        row.Clear();
+                        var code = codes[r];
+                        if (code >= 0)
+                        {
+                            row[map[code]] = 1f;
+                        }
+                        else if (MissingPolicy == MissingPolicy.Error)
+                        {
+                            ThrowData(input, start + r, MissingRequired);
+                        }
+                    }
+
+                    break;
+                }
+
+            default:
+                throw new InvalidOperationException($"Column '{input.Name}' has the unsupported kind {bound.Columns[i].Kind}.");
         }
     }
 
