@@ -198,11 +198,13 @@ internal static class OrderStatistics
                 return window;
             }
 
-            Array.Sort(sample, 0, m);
             // The middle rank of the sample lies within about sqrt(m) / 2 of the column's: five of those either side.
+            // Two selections, not a sort (Array.Sort of doubles is not precompiled: it would start as tier-0 code).
             var margin = (int)Math.Ceiling(2.5 * Math.Sqrt(m));
-            window._low = sample[Math.Max(0, (m / 2) - margin)];
-            window._high = sample[Math.Min(m - 1, (m / 2) + margin)];
+            var high = Math.Min(m - 1, (m / 2) + margin);
+            window._high = Select(sample.AsSpan(0, m), high);
+            window._low = Select(sample.AsSpan(0, high), Math.Max(0, (m / 2) - margin)); // the smallest high values come first
+
             window._kept = new double[(int)Math.Min(rows, (4L * margin * rows / m) + 64)];
             return window;
         }
