@@ -19,7 +19,13 @@ public sealed class SampledRowsTests
         }
 
         c[^1] = last;
-        return new Frame([new Float64Column("a", a), new Float64Column("b", b), new Float64Column("c", c)]);
+        var kinds = new string?[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            kinds[i] = i % 53 == 7 ? null : ((char)('p' + rng.Next(6))).ToString(); // one-hot slots, missing ones too
+        }
+
+        return new Frame([new Float64Column("a", a), new Float64Column("b", b), new Float64Column("c", c), CategoricalColumn.FromValues("kind", kinds)]);
     }
 
     public static TheoryData<string> Options() => ["default", "bootstrap", "rows", "features", "all"];
