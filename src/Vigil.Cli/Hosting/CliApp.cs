@@ -298,7 +298,7 @@ internal static class Terminal
         stdout = TextWriter.Synchronized(stdout);
         stderr = TextWriter.Synchronized(stderr);
         var previous = Current.Value;
-        Current.Value = new CliConsole(stdout, stderr, new(Plain(stdout, width)), new(Plain(stderr, width)), new(false), home, terminal, width);
+        Current.Value = new CliConsole(stdout, stderr, new(Plain(stdout, width)), new(Plain(stderr, width)), new(() => false), home, terminal, width);
         return new Restore(() => Current.Value = previous);
     }
 
