@@ -70,6 +70,18 @@ public sealed class FeatureMatrix
         return Data.AsSpan(i * Columns, Columns);
     }
 
+    /// <summary>A new matrix of rows <paramref name="rows"/> (copied, in the order given).</summary>
+    internal FeatureMatrix Take(ReadOnlySpan<int> rows)
+    {
+        var values = new float[rows.Length * Columns];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Row(rows[i]).CopyTo(values.AsSpan(i * Columns, Columns));
+        }
+
+        return new FeatureMatrix(values, rows.Length, _names);
+    }
+
     /// <summary>The value at row <paramref name="row"/>, column <paramref name="column"/>.</summary>
     public float this[int row, int column] => Row(row)[column];
 

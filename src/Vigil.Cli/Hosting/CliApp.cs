@@ -147,27 +147,36 @@ internal static class Terminal
 {
     private static readonly AsyncLocal<CliConsole?> Current = new();
 
+    // Spectre's consoles are built on first use only: a short command (train, score) writing a few plain lines to a file
+    // or pipe never needs them (building and first rendering cost about 50 ms of CPU each, see MarkupLine).
     private static readonly Lazy<CliConsole> Process = new(() =>
     {
-        var stdout = AnsiConsole.Console;
-        if (Console.IsOutputRedirected)
+        // Redirected output has no terminal width; keep tables on one line each for files and pipes.
+        int? width = Console.IsOutputRedirected
+            ? int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var w) && w > 40 ? w : 160
+            : null;
+        var stdout = new Lazy<IAnsiConsole>(() =>
         {
-            // Redirected output has no terminal width; keep tables on one line each for files and pipes.
-            stdout.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var w) && w > 40 ? w : 160;
-        }
+            var console = AnsiConsole.Console;
+            if (width is { } columns)
+            {
+                console.Profile.Width = columns;
+            }
 
-        var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        return new CliConsole(Console.Out, Console.Error, stdout, stderr, !Console.IsErrorRedirected && stderr.Profile.Capabilities.Interactive, null,
-            !Console.IsOutputRedirected);
+            return console;
+        });
+        var stderr = new Lazy<IAnsiConsole>(() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }));
+        return new CliConsole(Console.Out, Console.Error, stdout, stderr,
+            new Lazy<bool>(() => !Console.IsErrorRedirected && stderr.Value.Profile.Capabilities.Interactive), null, !Console.IsOutputRedirected, width);
     });
 
     private static CliConsole Active => Current.Value ?? Process.Value;
 
     /// <summary>The console for results (stdout).</summary>
-    public static IAnsiConsole Out => Active.Out;
+    public static IAnsiConsole Out => Active.Out.Value;
 
     /// <summary>The console for progress and diagnostics (stderr).</summary>
-    public static IAnsiConsole Err => Active.Err;
+    public static IAnsiConsole Err => Active.Err.Value;
 
     /// <summary>Plain stdout, for JSON and lines that must not be wrapped.</summary>
     public static TextWriter OutWriter => Active.OutWriter;
@@ -176,10 +185,84 @@ internal static class Terminal
     public static TextWriter ErrWriter => Active.ErrWriter;
 
     /// <summary>True when stderr is a terminal, so live progress can be drawn.</summary>
-    public static bool Interactive => Active.Interactive;
+    public static bool Interactive => Active.Interactive.Value;
 
     /// <summary>True when stdout is a terminal: tables are drawn to its width; else they are written tab-separated (<see cref="CliOutput"/>).</summary>
     public static bool StdoutIsTerminal => Active.StdoutIsTerminal;
+
+    /// <summary>
+    /// <see cref="Out"/>.MarkupLine(<paramref name="markup"/>), the same bytes. Where stdout renders plain text (a file or
+    /// pipe: no ANSI codes, no colour), a short line of printable ASCII whose only tags are [bold] and [/] renders as
+    /// its text, so it is written straight and Spectre's console is not built for it.
+    /// </summary>
+    public static void MarkupLine(string markup)
+    {
+        var active = Active;
+        if (active.PlainWidth is { } width && PlainText(markup, width, markup: true) is { } text)
+        {
+            active.OutWriter.WriteLine(text);
+        }
+        else
+        {
+            active.Out.Value.MarkupLine(markup);
+        }
+    }
+
+    /// <summary><see cref="Out"/>.WriteLine(<paramref name="text"/>), the same bytes; written straight as <see cref="MarkupLine"/> does when it can.</summary>
+    public static void TextLine(string text)
+    {
+        var active = Active;
+        if (active.PlainWidth is { } width && PlainText(text, width, markup: false) is { } plain)
+        {
+            active.OutWriter.WriteLine(plain);
+        }
+        else
+        {
+            active.Out.Value.WriteLine(text);
+        }
+    }
+
+    /// <summary>
+    /// What Spectre writes for <paramref name="line"/> on a plain console of <paramref name="width"/> columns, when that
+    /// is certain: printable ASCII only, shorter than the width (no wrapping), no colon before a non-space (no emoji code),
+    /// and in markup only the tags [bold] and [/] (which render as nothing) and the escapes [[ and ]]. Null otherwise.
+    /// </summary>
+    internal static string? PlainText(string line, int width, bool markup)
+    {
+        var text = new System.Text.StringBuilder(line.Length);
+        var open = 0; // tags open: Spectre refuses unbalanced ones, so such a line is left to it
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (c is < ' ' or > '~' || (c == ':' && i + 1 < line.Length && line[i + 1] != ' '))
+            {
+                return null;
+            }
+
+            if (markup && c is '[' or ']')
+            {
+                var rest = line.AsSpan(i);
+                if (rest.StartsWith("[[", StringComparison.Ordinal) || rest.StartsWith("]]", StringComparison.Ordinal))
+                {
+                    i++;
+                }
+                else if (rest.StartsWith("[bold]", StringComparison.Ordinal) || (rest.StartsWith("[/]", StringComparison.Ordinal) && open > 0))
+                {
+                    open += rest[1] == '/' ? -1 : 1;
+                    i = line.IndexOf(']', i);
+                    continue;
+                }
+                else
+                {
+                    return null;
+                }
+            }
+
+            text.Append(c);
+        }
+
+        return open == 0 && text.Length < width ? text.ToString() : null;
+    }
 
     /// <summary>The VIGIL_HOME of an in-process run, or null for the environment's.</summary>
     public static string? Home => Active.Home;
@@ -215,11 +298,13 @@ internal static class Terminal
         stdout = TextWriter.Synchronized(stdout);
         stderr = TextWriter.Synchronized(stderr);
         var previous = Current.Value;
-        Current.Value = new CliConsole(stdout, stderr, Plain(stdout, width), Plain(stderr, width), false, home, terminal);
+        Current.Value = new CliConsole(stdout, stderr, new(Plain(stdout, width)), new(Plain(stderr, width)), new(() => false), home, terminal, width);
         return new Restore(() => Current.Value = previous);
     }
 
-    private sealed record CliConsole(TextWriter OutWriter, TextWriter ErrWriter, IAnsiConsole Out, IAnsiConsole Err, bool Interactive, string? Home, bool StdoutIsTerminal);
+    // PlainWidth: the width of stdout when Spectre renders it as plain text (no ANSI codes), else null.
+    private sealed record CliConsole(TextWriter OutWriter, TextWriter ErrWriter, Lazy<IAnsiConsole> Out, Lazy<IAnsiConsole> Err, Lazy<bool> Interactive, string? Home,
+        bool StdoutIsTerminal, int? PlainWidth);
 
     private sealed class Restore(Action restore) : IDisposable
     {

@@ -92,7 +92,7 @@ internal static class ScoreCommand
                 return CliApp.Ok;
             }
 
-            Terminal.Out.MarkupLine(
+            Terminal.MarkupLine(
                 $"scored [bold]{result.Rows:N0}[/] rows ({result.Flagged:N0} flagged at threshold {result.Model.Bundle.Threshold:G6}) in {result.Elapsed.TotalSeconds:F2} s; " +
                 $"wrote [bold]{Markup.Escape(outPath)}[/]");
             return CliApp.Ok;

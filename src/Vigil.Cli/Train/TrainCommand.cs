@@ -151,7 +151,7 @@ internal static class TrainCommand
                 return CliApp.Ok;
             }
 
-            Terminal.Out.MarkupLine(
+            Terminal.MarkupLine(
                 $"trained [bold]{Markup.Escape(m.DetectorKind)}[/] on {result.Rows:N0} rows x {m.FeatureSchema.Count} features " +
                 $"(read {result.ReadTime.TotalSeconds:F2} s, fit {result.FitTime.TotalSeconds:F2} s); threshold {m.Threshold.ToString("G6", CultureInfo.InvariantCulture)}");
             if (bundle.Detector is AutoencoderModel { Training: { } t })
@@ -162,16 +162,16 @@ internal static class TrainCommand
                 Terminal.Out.MarkupLine("epoch seconds: " + string.Join(" ", t.EpochSeconds.Select(e => e.ToString("F3", CultureInfo.InvariantCulture))));
             }
 
-            Terminal.Out.WriteLine("features: " + string.Join(", ", m.FeatureSchema.Select(c => c.Name)));
+            Terminal.TextLine("features: " + string.Join(", ", m.FeatureSchema.Select(c => c.Name)));
             if (result.Metrics is { } metrics)
             {
-                Terminal.Out.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
+                Terminal.MarkupLine("training metrics: " + string.Join(", ", metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("F4", CultureInfo.InvariantCulture)}")));
             }
 
-            Terminal.Out.WriteLine(CalibrationText(bundle));
+            Terminal.TextLine(CalibrationText(bundle));
             if (outPath is not null)
             {
-                Terminal.Out.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
+                Terminal.MarkupLine($"bundle: [bold]{Markup.Escape(outPath)}[/]");
             }
 
             RenderRun(result.Run);
@@ -267,10 +267,10 @@ internal static class TrainCommand
             return;
         }
 
-        Terminal.Out.MarkupLine($"run: [bold]{run.RunId}[/] (experiment {Markup.Escape(run.Experiment)})");
+        Terminal.MarkupLine($"run: [bold]{run.RunId}[/] (experiment {Markup.Escape(run.Experiment)})");
         if (run.Version is { } version)
         {
-            Terminal.Out.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
+            Terminal.MarkupLine($"registered [bold]{Markup.Escape(version.ModelName)}[/] version {version.Version.ToString(CultureInfo.InvariantCulture)} ({Markup.Escape(version.Uri.ToString())})");
         }
     }
 

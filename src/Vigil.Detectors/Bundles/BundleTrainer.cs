@@ -70,7 +70,7 @@ public sealed class BundleTrainer
 
         var transform = descriptor.FixedTransform(spec) ?? FeatureTransform.Fit(data, TransformOptions(spec));
         var profiling = ReferenceProfile.Start(transform, data, validation); // overlaps the fit below
-        var x = transform.Transform(data);
+        var x = new TrainingFeatures(transform, data); // every value checked; rows transformed as the detector asks
 
         // The settable parameters under their one name set (TrainParameters), then what training resolved.
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["model"] = descriptor.Name };

@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.Json;
 using static Vigil.Detectors.ModelBundle;
 
@@ -284,5 +283,6 @@ internal static class BundleWriter
         stream.Write(bytes);
     }
 
-    internal static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+    /// <summary>The lowercase hex SHA-256 of a bundle file (managed: see <see cref="Sha256"/>).</summary>
+    internal static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(Sha256.Hash(bytes));
 }

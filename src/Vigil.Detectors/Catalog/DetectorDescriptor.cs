@@ -87,11 +87,11 @@ public sealed class DetectorFitContext
 {
     private readonly FeatureTransform _transform;
 
-    internal DetectorFitContext(TrainSpec spec, FeatureTransform transform, FeatureMatrix features, int[]? labels, IDictionary<string, string> resolved)
+    internal DetectorFitContext(TrainSpec spec, FeatureTransform transform, TrainingFeatures features, int[]? labels, IDictionary<string, string> resolved)
     {
         Spec = spec;
         _transform = transform;
-        Features = features;
+        TrainingRows = features;
         Labels = labels;
         Resolved = resolved;
     }
@@ -99,8 +99,11 @@ public sealed class DetectorFitContext
     /// <summary>What to train.</summary>
     public TrainSpec Spec { get; }
 
-    /// <summary>The transformed training rows (one column per <see cref="FeatureTransform.OutputColumns"/>).</summary>
-    public FeatureMatrix Features { get; }
+    /// <summary>The transformed training rows (one column per <see cref="FeatureTransform.OutputColumns"/>), transformed on first use.</summary>
+    public FeatureMatrix Features => TrainingRows.All;
+
+    /// <summary>The training rows, for a detector that reads only some of them (<see cref="TrainingFeatures.Take"/>).</summary>
+    internal TrainingFeatures TrainingRows { get; }
 
     /// <summary>The 0/1 labels of the training rows (set for <see cref="DetectorDescriptor.Supervised"/> kinds).</summary>
     public IReadOnlyList<int>? Labels { get; }

@@ -363,68 +363,104 @@ public sealed class FeatureTransform
     /// <summary>Writes rows [<paramref name="start"/>, start + <paramref name="count"/>) into <paramref name="destination"/>.</summary>
     internal void TransformRows(BoundFrame bound, int start, int count, Span<float> destination)
     {
-        var width = _outputs.Length;
-        var dest = destination[..(count * width)];
+        var dest = destination[..(count * _outputs.Length)];
         for (var i = 0; i < _inputs.Length; i++)
         {
-            var input = _inputs[i];
-            var o = input.OutputStart;
-            switch (bound.Columns[i])
+            TransformInput(bound, i, start, count, dest);
+        }
+    }
+
+    /// <summary>
+    /// Checks every value of <paramref name="data"/> as <see cref="Transform(Frame)"/> would (column after column, row
+    /// after row: the same first error), without keeping the features: rows are encoded a block at a time into one
+    /// small buffer.
+    /// </summary>
+    /// <exception cref="SchemaMismatchException">A required column is missing or has another kind.</exception>
+    /// <exception cref="FeatureDataException">A value is infinite, or missing under <see cref="MissingPolicy.Error"/>.</exception>
+    internal void Check(Frame data)
+    {
+        const int BlockRows = 1024;
+        var bound = Bind(data);
+        var scratch = ArrayPool<float>.Shared.Rent(BlockRows * _outputs.Length);
+        try
+        {
+            for (var i = 0; i < _inputs.Length; i++)
             {
-                case Float64Column f64:
-                    {
-                        var values = f64.Values.Slice(start, count);
-                        for (var r = 0; r < count; r++)
-                        {
-                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
-                            {
-                                ThrowData(input, start + r, problem);
-                            }
-                        }
-
-                        break;
-                    }
-
-                case Float32Column f32:
-                    {
-                        var values = f32.Values.Slice(start, count);
-                        for (var r = 0; r < count; r++)
-                        {
-                            if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
-                            {
-                                ThrowData(input, start + r, problem);
-                            }
-                        }
-
-                        break;
-                    }
-
-                case CategoricalColumn cat:
-                    {
-                        var codes = cat.Codes.Slice(start, count);
-                        var map = bound.Maps[i]!;
-                        var slots = input.Categories.Length + 1;
-                        for (var r = 0; r < count; r++)
-                        {
-                            var row = dest.Slice((r * width) + o, slots);
-                            row.Clear();
-                            var code = codes[r];
-                            if (code >= 0)
-                            {
-                                row[map[code]] = 1f;
-                            }
-                            else if (MissingPolicy == MissingPolicy.Error)
-                            {
-                                ThrowData(input, start + r, MissingRequired);
-                            }
-                        }
-
-                        break;
-                    }
-
-                default:
-                    throw new InvalidOperationException($"Column '{input.Name}' has the unsupported kind {bound.Columns[i].Kind}.");
+                for (var start = 0; start < data.RowCount; start += BlockRows)
+                {
+                    var count = Math.Min(BlockRows, data.RowCount - start);
+                    TransformInput(bound, i, start, count, scratch.AsSpan(0, count * _outputs.Length));
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scratch);
+            bound.Dispose();
+        }
+    }
+
+    /// <summary>Writes the features of input <paramref name="i"/> for rows [<paramref name="start"/>, start + <paramref name="count"/>) into <paramref name="dest"/> (count rows).</summary>
+    private void TransformInput(BoundFrame bound, int i, int start, int count, Span<float> dest)
+    {
+        var width = _outputs.Length;
+        var input = _inputs[i];
+        var o = input.OutputStart;
+        switch (bound.Columns[i])
+        {
+            case Float64Column f64:
+                {
+                    var values = f64.Values.Slice(start, count);
+                    for (var r = 0; r < count; r++)
+                    {
+                        if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                        {
+                            ThrowData(input, start + r, problem);
+                        }
+                    }
+
+                    break;
+                }
+
+            case Float32Column f32:
+                {
+                    var values = f32.Values.Slice(start, count);
+                    for (var r = 0; r < count; r++)
+                    {
+                        if (Encode(input, values[r], out dest[(r * width) + o]) is { } problem)
+                        {
+                            ThrowData(input, start + r, problem);
+                        }
+                    }
+
+                    break;
+                }
+
+            case CategoricalColumn cat:
+                {
+                    var codes = cat.Codes.Slice(start, count);
+                    var map = bound.Maps[i]!;
+                    var slots = input.Categories.Length + 1;
+                    for (var r = 0; r < count; r++)
+                    {
+                        var row = dest.Slice((r * width) + o, slots);
+                        row.Clear();
+                        var code = codes[r];
+                        if (code >= 0)
+                        {
+                            row[map[code]] = 1f;
+                        }
+                        else if (MissingPolicy == MissingPolicy.Error)
+                        {
+                            ThrowData(input, start + r, MissingRequired);
+                        }
+                    }
+
+                    break;
+                }
+
+            default:
+                throw new InvalidOperationException($"Column '{input.Name}' has the unsupported kind {bound.Columns[i].Kind}.");
         }
     }
 
@@ -551,7 +587,7 @@ public sealed class FeatureTransform
     private static Input FitNumeric(Column column, FeatureTransformOptions options)
     {
         var n = column.Length;
-        var present = GC.AllocateUninitializedArray<double>(n);
+        var window = OrderStatistics.MedianWindow.Start(column);
         var count = 0;
         var missing = 0;
         double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
@@ -562,8 +598,13 @@ public sealed class FeatureTransform
             var v = isFloat64 ? float64[r] : column.GetDouble(r);
             if (double.IsFinite(v))
             {
-                // One pass: copy (for the median) and range together.
-                present[count++] = v;
+                // One pass: range and median window together.
+                if (window.Active)
+                {
+                    window.Add(v);
+                }
+
+                count++;
                 lowest = Math.Min(lowest, v);
                 highest = Math.Max(highest, v);
                 continue;
@@ -583,12 +624,15 @@ public sealed class FeatureTransform
             throw new FeatureDataException(column.Name, r, string.Create(CultureInfo.InvariantCulture, $"value {v} is not finite"));
         }
 
-        var values = present.AsSpan(0, count);
         var median = double.NaN;
         if (count > 0)
         {
-            // Two bucketing passes and a selection within one bucket instead of a full sort: the value a sort would give.
-            median = OrderStatistics.Median(values, lowest, highest);
+            if (!window.TryMedian(count, out median))
+            {
+                // A small column, or one the window missed: the present values copied, two bucketing passes and a
+                // selection within one bucket; the value a sort would give, as the window's.
+                median = OrderStatistics.Median(PresentValues(column, count), lowest, highest);
+            }
         }
         else if (options.MissingPolicy == MissingPolicy.Median)
         {
@@ -623,6 +667,23 @@ public sealed class FeatureTransform
         var scale = 1.0 / range;
         var offset = 0.0 - (min * scale);
         return new Input(column.Name, column.Kind, median, min, max, scale, offset);
+    }
+
+    /// <summary>The <paramref name="count"/> finite values of numeric <paramref name="column"/>, in row order.</summary>
+    private static double[] PresentValues(Column column, int count)
+    {
+        var present = GC.AllocateUninitializedArray<double>(count);
+        var taken = 0;
+        for (var r = 0; r < column.Length; r++)
+        {
+            var v = column.GetDouble(r);
+            if (double.IsFinite(v))
+            {
+                present[taken++] = v;
+            }
+        }
+
+        return present;
     }
 
     private static Input FitCategorical(CategoricalColumn column, FeatureTransformOptions options)

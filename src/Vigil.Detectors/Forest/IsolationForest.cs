@@ -36,22 +36,7 @@ public sealed class IsolationForest
         }
 
         IsolationForestModel.EnsureFinite(x, "training");
-        var n = x.Rows;
-        var d = x.Columns;
-        var maxSamples = Options.MaxSamples.Resolve(n);
-        var maxFeatures = Options.ResolveMaxFeatures(d);
-        var depthLimit = PathLength.DepthLimit(maxSamples);
-        var trees = new IsolationTree[Options.Estimators];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism ?? -1 };
-        Parallel.For(0, trees.Length, parallel, t =>
-        {
-            var rng = VigilRandom.ForStream(Options.Seed, (ulong)t);
-            var features = DrawFeatures(rng, d, maxFeatures);
-            var rows = Options.Bootstrap ? DrawWithReplacement(rng, n, maxSamples) : DrawWithoutReplacement(rng, n, maxSamples);
-            trees[t] = TreeBuilder.Build(x, rows, features, depthLimit, rng);
-        });
-
-        var model = new IsolationForestModel(d, maxSamples, trees, threshold: 0.5, Options.MaxDegreeOfParallelism);
+        var model = Grow(x.Rows, x.Columns, rows => x.Take(rows));
         if (Options.Contamination is not { } contamination)
         {
             return model;
@@ -59,6 +44,69 @@ public sealed class IsolationForest
 
         var scores = model.Score(x);
         return model.WithThreshold(ThresholdForContamination(scores, contamination));
+    }
+
+    /// <summary>
+    /// Fits on the training rows' features, of which only the rows the trees sample are transformed; with a
+    /// contamination every row is scored for the threshold, so every row is transformed. The same forest as
+    /// <see cref="Fit(FeatureMatrix)"/> on the whole matrix.
+    /// </summary>
+    internal IsolationForestModel Fit(TrainingFeatures features)
+    {
+        if (Options.Contamination is not null || features.Rows < 1 || features.Columns < 1)
+        {
+            return Fit(features.All);
+        }
+
+        // The transform has refused every value that is not finite.
+        return Grow(features.Rows, features.Columns, features.Take);
+    }
+
+    /// <summary>
+    /// Grows the trees on <paramref name="n"/> rows of <paramref name="d"/> features: each tree draws its features and
+    /// rows first, then <paramref name="take"/> gives the features of every drawn row at once (the rows ascending and
+    /// distinct; row i of its matrix is the i-th of them), and each tree is built on its rows' places in it. The
+    /// generator of each tree draws in the same order as when trees were built straight from the whole matrix.
+    /// </summary>
+    private IsolationForestModel Grow(int n, int d, Func<int[], FeatureMatrix> take)
+    {
+        var maxSamples = Options.MaxSamples.Resolve(n);
+        var maxFeatures = Options.ResolveMaxFeatures(d);
+        var depthLimit = PathLength.DepthLimit(maxSamples);
+        var count = Options.Estimators;
+        var draws = new (VigilRandom Rng, int[] Features, int[] Rows)[count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism ?? -1 };
+        Parallel.For(0, count, parallel, t =>
+        {
+            var rng = VigilRandom.ForStream(Options.Seed, (ulong)t);
+            var features = DrawFeatures(rng, d, maxFeatures);
+            var rows = Options.Bootstrap ? DrawWithReplacement(rng, n, maxSamples) : DrawWithoutReplacement(rng, n, maxSamples);
+            draws[t] = (rng, features, rows);
+        });
+
+        var drawn = SortedDistinct(draws.SelectMany(draw => draw.Rows).ToArray());
+        var x = take(drawn);
+        var trees = new IsolationTree[count];
+        Parallel.For(0, count, parallel, t =>
+        {
+            var (rng, features, rows) = draws[t];
+            // Both ascending: one walk along the drawn rows finds each row's place.
+            var places = new int[rows.Length];
+            var place = 0;
+            for (var i = 0; i < rows.Length; i++)
+            {
+                while (drawn[place] != rows[i])
+                {
+                    place++;
+                }
+
+                places[i] = place;
+            }
+
+            trees[t] = TreeBuilder.Build(x, places, features, depthLimit, rng);
+        });
+
+        return new IsolationForestModel(d, maxSamples, trees, threshold: 0.5, Options.MaxDegreeOfParallelism);
     }
 
     /// <summary>
@@ -118,17 +166,23 @@ public sealed class IsolationForest
             drawn[i] = rng.Next(n);
         }
 
-        Array.Sort(drawn);
+        return SortedDistinct(drawn);
+    }
+
+    /// <summary><paramref name="values"/> ascending, each once (sorts the array in place).</summary>
+    private static int[] SortedDistinct(int[] values)
+    {
+        Array.Sort(values);
         var unique = 0;
-        for (var i = 0; i < drawn.Length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
-            if (i == 0 || drawn[i] != drawn[unique - 1])
+            if (i == 0 || values[i] != values[unique - 1])
             {
-                drawn[unique++] = drawn[i];
+                values[unique++] = values[i];
             }
         }
 
-        return drawn[..unique];
+        return values[..unique];
     }
 
     private static int[] DrawWithoutReplacement(VigilRandom rng, int n, int count)

@@ -36,7 +36,7 @@ internal sealed class IsolationForestDescriptor : SingleFileDescriptor<Isolation
 
     public override IDetectorModel Fit(DetectorFitContext context)
     {
-        var forest = new IsolationForest(OptionsOf(context.Spec)).Fit(context.Features);
+        var forest = new IsolationForest(OptionsOf(context.Spec)).Fit(context.TrainingRows);
         context.Resolved["maxSamplesResolved"] = I(forest.MaxSamples);
         return forest;
     }

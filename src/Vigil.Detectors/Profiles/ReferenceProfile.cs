@@ -116,9 +116,9 @@ public sealed record ReferenceProfile
     {
         /// <summary>
         /// Scores the profiled rows (or the sample) with <paramref name="detector"/> and completes the profile;
-        /// <paramref name="trainingFeatures"/> is the training frame already transformed.
+        /// <paramref name="trainingFeatures"/> are the training frame's features.
         /// </summary>
-        public ReferenceProfile Finish(IDetectorModel detector, FeatureMatrix trainingFeatures)
+        public ReferenceProfile Finish(IDetectorModel detector, TrainingFeatures trainingFeatures)
         {
             var validationFeatures = validation is { RowCount: > 0 } ? transform.Transform(validation) : null;
             var scores = SampledScores(detector, trainingFeatures, validationFeatures, sample);
@@ -159,12 +159,12 @@ public sealed record ReferenceProfile
     }
 
     /// <summary>The scores of the profiled rows (training, then validation), or of the <paramref name="sample"/> rows.</summary>
-    private static double[] SampledScores(IDetectorModel detector, FeatureMatrix training, FeatureMatrix? validation, int[]? sample)
+    private static double[] SampledScores(IDetectorModel detector, TrainingFeatures training, FeatureMatrix? validation, int[]? sample)
     {
         if (sample is null)
         {
             var all = new double[training.Rows + (validation?.Rows ?? 0)];
-            detector.Score(training, all.AsSpan(0, training.Rows));
+            detector.Score(training.All, all.AsSpan(0, training.Rows));
             if (validation is not null)
             {
                 detector.Score(validation, all.AsSpan(training.Rows));
@@ -173,17 +173,24 @@ public sealed record ReferenceProfile
             return all;
         }
 
+        // The sample is in row order: its training rows first (only those are transformed), then validation rows.
+        var fromTraining = 0;
+        while (fromTraining < sample.Length && sample[fromTraining] < training.Rows)
+        {
+            fromTraining++;
+        }
+
+        var sampled = training.Take(sample[..fromTraining]);
         var width = training.Columns;
         var rows = new float[sample.Length * width];
-        for (var i = 0; i < sample.Length; i++)
+        sampled.Values.CopyTo(rows);
+        for (var i = fromTraining; i < sample.Length; i++)
         {
-            var r = sample[i];
-            var source = r < training.Rows ? training.Row(r) : validation!.Row(r - training.Rows);
-            source.CopyTo(rows.AsSpan(i * width, width));
+            validation!.Row(sample[i] - training.Rows).CopyTo(rows.AsSpan(i * width, width));
         }
 
         var scores = new double[sample.Length];
-        detector.Score(new FeatureMatrix(rows, sample.Length, training.ColumnNames), scores);
+        detector.Score(new FeatureMatrix(rows, sample.Length, sampled.ColumnNames), scores);
         return scores;
     }
 }

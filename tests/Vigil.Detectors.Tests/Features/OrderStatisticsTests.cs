@@ -79,4 +79,54 @@ public sealed class OrderStatisticsTests
             copy.ShouldBe(values); // not rearranged
         }
     }
+
+    [Theory]
+    [InlineData(0)] // spread over many magnitudes, both signs
+    [InlineData(1)] // a narrow range
+    [InlineData(2)] // a few values, many ties: the window overflows and the caller falls back
+    [InlineData(3)] // one value
+    [InlineData(4)] // mostly zeros (some negative) and a long tail
+    [InlineData(5)] // ascending, a tenth missing
+    [InlineData(6)] // descending
+    public void Median_window_gives_the_median_a_sort_gives_or_declines(int shape)
+    {
+        var rng = new Random(90 + shape);
+        foreach (var n in new[] { 100, 4_096, 4_097, 10_000, 65_537, 200_000 })
+        {
+            var values = Enumerable.Range(0, n).Select(i => shape switch
+            {
+                0 => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-30, 30)),
+                1 => 1000 + (rng.NextDouble() * 0.001),
+                2 => rng.Next(4) - 1.5,
+                3 => 42.0,
+                4 => rng.Next(10) < 7 ? (rng.Next(2) == 0 ? -0.0 : 0.0) : Math.Exp(rng.NextDouble() * 20),
+                5 => i % 10 == 3 ? double.NaN : i * 0.25,
+                _ => -i * 1.5,
+            }).ToArray();
+            var present = values.Where(double.IsFinite).ToArray();
+            var sorted = present.Order().ToArray();
+            var m = sorted.Length;
+            var expected = m % 2 == 1 ? sorted[m / 2] : (sorted[(m / 2) - 1] + sorted[m / 2]) / 2.0;
+
+            var window = OrderStatistics.MedianWindow.Start(new Vigil.Data.Float64Column("x", values));
+            window.Active.ShouldBe(n >= 4_096, $"n = {n}");
+            if (window.Active)
+            {
+                foreach (var v in present)
+                {
+                    window.Add(v);
+                }
+            }
+
+            if (window.TryMedian(m, out var median))
+            {
+                BitConverter.DoubleToInt64Bits(median).ShouldBe(BitConverter.DoubleToInt64Bits(expected == 0 ? 0.0 : expected), $"n = {n}");
+            }
+            else
+            {
+                // Only ties (or a small column) may make the window decline; continuous data never should.
+                (shape is 2 or 3 or 4 || n < 4_096).ShouldBeTrue($"the window declined on shape {shape}, n = {n}");
+            }
+        }
+    }
 }
