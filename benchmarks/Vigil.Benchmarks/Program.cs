@@ -16,6 +16,11 @@ if (args.Length > 0 && args[0] == "fx-inproc")
     return await FxInprocTimed.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "fx-stages")
+{
+    return FxStagesTimed.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "fx-timed")
 {
     FxScoringBenchmarks.RunTimed();
