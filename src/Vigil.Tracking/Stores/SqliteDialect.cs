@@ -267,17 +267,9 @@ internal sealed class SqliteDialect : SqlDialect
     public override ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: true));
 
-    /// <summary>The page size of a new store file.</summary>
-    internal const int PageSize = 16384;
-
     public override Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
-        // A new file gets 16 KiB pages before WAL mode fixes its page size (an existing file keeps its own): the
-        // inference log writes and checkpoints its pages with four system calls per page, and 4 KiB pages made them
-        // about 1.2 calls per logged request (measured 2026-12-02: about 6% of the server's CPU per request, A/B).
-        command.CommandText = $"PRAGMA page_size = {PageSize};";
-        command.ExecuteNonQuery();
         command.CommandText = "PRAGMA journal_mode = WAL;";
         var mode = command.ExecuteScalar() as string;
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
