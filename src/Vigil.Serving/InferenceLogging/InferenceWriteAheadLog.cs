@@ -219,13 +219,17 @@ public sealed class InferenceWriteAheadLog : IAsyncDisposable
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(requestSeal ? linger * 4 : TimeSpan.FromMilliseconds(250));
-            try
+            // The timeout ends the wait without throwing: an idle shipper waits here four times a second for as long as
+            // the server runs, and an exception each time is work (and noise for anyone watching exceptions) for nothing.
+            var wait = _sealedSignal.Reader.WaitToReadAsync(timeout.Token).AsTask();
+            await ((Task)wait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (wait.IsCompletedSuccessfully && !wait.Result)
             {
-                await _sealedSignal.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                throw new ChannelClosedException();
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-            }
+
+            _sealedSignal.Reader.TryRead(out _);
         }
     }
 
