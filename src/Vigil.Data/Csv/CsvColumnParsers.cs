@@ -100,6 +100,7 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;
@@ -288,6 +289,7 @@ internal sealed class CategoricalParser(string name, int fileIndex, bool inferre
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool Parse(CsvBatch batch, int from, int to)
     {
         var buffer = batch.Buffer;

@@ -266,6 +266,7 @@ internal sealed class CsvTokenizer : IDisposable
     /// first row it cannot take whole (a quote, a wrong field count, a blank line, the end of the
     /// buffered data), leaving that row to <see cref="TokenizeRow"/>. Returns the new row count.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int FastRows(int rows, int maxRows)
     {
         var buf = _buffer;

@@ -24,6 +24,7 @@ internal static partial class Utf8Double
     ];
 
     /// <summary>Parses <paramref name="s"/>; accepts also NaN, Infinity, -Infinity and inf/-inf (any case).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> s, out double value)
     {
         var n = s.Length;

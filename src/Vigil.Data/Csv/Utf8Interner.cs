@@ -33,6 +33,7 @@ internal sealed class Utf8Interner
     public string[] Snapshot() => [.. _values];
 
     /// <summary>The code of <paramref name="key"/>, adding it when new; throws <see cref="DecoderFallbackException"/> for invalid UTF-8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int GetOrAdd(ReadOnlySpan<byte> key)
     {
         var hash = Hash(key);
