@@ -95,6 +95,13 @@ internal static partial class Utf8Double
             digits += i - fracStart;
         }
 
+        if (digits > 19)
+        {
+            // Leading zeros (0.000123...) add nothing to w: only the significant digits must fit in 19. Without this,
+            // a shortest round-trip value below 0.01 (17 significant digits) went to the runtime's slow parser.
+            digits -= LeadingZeros(s[intStart..i]);
+        }
+
         if (digits == 0 || digits > 19)
         {
             return Slow(s, out value);
@@ -282,6 +289,25 @@ internal static partial class Utf8Double
 
         value = EightDigitsValue(v);
         return true;
+    }
+
+    /// <summary>The '0' digits before the first nonzero digit of <paramref name="number"/> (digits and at most one '.').</summary>
+    private static int LeadingZeros(ReadOnlySpan<byte> number)
+    {
+        var zeros = 0;
+        foreach (var c in number)
+        {
+            if (c == (byte)'0')
+            {
+                zeros++;
+            }
+            else if (c != (byte)'.')
+            {
+                break;
+            }
+        }
+
+        return zeros;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -84,6 +84,42 @@ public sealed class Utf8ValueParsingTests
     }
 
     [Fact]
+    public void Numbers_with_many_leading_zeros_match_the_runtime_bit_for_bit()
+    {
+        // Leading zeros do not count against the fast path's 19 digits; the value must stay exact around that limit
+        // (shortest round-trip values below 0.01 have 17 significant digits after the zeros).
+        var rng = new SplitMix64(31);
+        var mismatches = new List<string>();
+        foreach (var text in new[]
+        {
+            "0.00048912291157896534", "-0.004891229115789653", "0.0000000000000000000012345678901234567",
+            "0.00012345678901234567891", "0.0001234567890123456789", "000000000000000000001.5", "0000000000000000000000",
+            "0.000000000000000000000", "-0.0000000000000000000000000000000000012345678901234567891", "100000000000000000000",
+            "0.000000000000000000001e5", "00000000000000000000123456789012345678.9", "0.0000000000000000000009999999999999999999",
+        })
+        {
+            Check(text, mismatches);
+        }
+
+        for (var i = 0; i < 50_000; i++)
+        {
+            var zeros = new string('0', rng.Next(30));
+            var digits = new StringBuilder();
+            var count = 1 + rng.Next(22);
+            for (var k = 0; k < count; k++)
+            {
+                digits.Append((char)('0' + (k == 0 ? 1 + rng.Next(9) : rng.Next(10))));
+            }
+
+            Check($"0.{zeros}{digits}", mismatches);
+            Check($"-{zeros}{digits}.{rng.Next(1000)}", mismatches);
+            Check(((rng.NextDouble() - 0.5) * Math.Pow(10, -rng.Next(8))).ToString("R", CultureInfo.InvariantCulture), mismatches);
+        }
+
+        mismatches.ShouldBeEmpty();
+    }
+
+    [Fact]
     public void Field_parsing_in_a_buffer_matches_the_runtime_bit_for_bit_whatever_follows_the_field()
     {
         var rng = new SplitMix64(77);
