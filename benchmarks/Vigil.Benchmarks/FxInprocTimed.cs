@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -45,10 +46,7 @@ internal static class FxInprocTimed
         await File.WriteAllBytesAsync(bodyPath, body);
 
         var vigil = new VigilSide(scorer, body);
-        for (var i = 0; i < 200; i++)
-        {
-            vigil.Run();
-        }
+        var warmup = WarmUp(vigil, Arg("--warmup-batches") is { } fixedWarmup ? int.Parse(fixedWarmup, CultureInfo.InvariantCulture) : null);
 
         using var python = Arg("--python") is { } py ? await PythonSide.StartAsync(py, Arg, bodyPath) : null;
         var agreement = python is null ? null : Agreement(vigil.Decisions(), await python.DecisionsAsync());
@@ -64,6 +62,8 @@ internal static class FxInprocTimed
         var allocated = 0L;
         var gen0 = GC.CollectionCount(0);
         var pythonCpuRounds = new double[rounds];
+        var jitMethods = JitInfo.GetCompiledMethodCount();
+        var jitTime = JitInfo.GetCompilationTime();
         for (var r = 0; r < rounds; r++)
         {
             for (var k = 0; k < perRound; k++)
@@ -86,6 +86,9 @@ internal static class FxInprocTimed
                 ratios[r] = pythonRounds[r] / vigilRounds[r];
             }
         }
+
+        jitMethods = JitInfo.GetCompiledMethodCount() - jitMethods;
+        jitTime = JitInfo.GetCompilationTime() - jitTime;
 
         // Both autoencoder paths side by side on the same batches (alternating), when the model runs natively.
         JsonObject? autoencoders = null;
@@ -121,6 +124,8 @@ internal static class FxInprocTimed
             ["threads"] = "one each: Vigil on one thread (ONNX Runtime, when used, intra-op 1), torch.set_num_threads(1)",
             ["vigil_autoencoder"] = scorer.Model.Onnx is { IsNative: true } ? "native dense forward pass (FxDenseForward)" : "ONNX Runtime",
             ["load_average"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] + " on " + Environment.ProcessorCount + " cores",
+            ["vigil_warmup"] = warmup,
+            ["vigil_jit_during_rounds"] = new JsonObject { ["methods"] = jitMethods, ["ms"] = Round(jitTime.TotalMilliseconds) },
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
             ["vigil_min_ms"] = Round(all[0]),
             ["vigil_p99_ms"] = Round(all[(int)Math.Min(all.Count - 1, Math.Ceiling(all.Count * 0.99) - 1)]),
@@ -154,6 +159,35 @@ internal static class FxInprocTimed
     }
 
     private static double Round(double ms) => Math.Round(ms, 3);
+
+    /// <summary>
+    /// Runs batches until the JIT has settled: tiered compilation promotes the batch's methods (tier 0, instrumented tier,
+    /// tier 1 with dynamic PGO) on a background thread after a call-counting delay, which a fixed 200 batches (0.15 s) did
+    /// not outlast, so the first rounds ran partly unoptimised code while the JIT took CPU. At least 200 batches and
+    /// 1 s, then until 200 batches in a row compile no method (at most 15 s); what it took is reported.
+    /// <paramref name="fixedBatches"/> (<c>--warmup-batches N</c>) runs exactly N batches instead, to compare.
+    /// </summary>
+    private static JsonObject WarmUp(VigilSide vigil, int? fixedBatches)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var batches = 0;
+        var quiet = 0;
+        var compiled = JitInfo.GetCompiledMethodCount();
+        while (Stopwatch.GetElapsedTime(start).TotalSeconds < 15)
+        {
+            vigil.Run();
+            batches++;
+            var now = JitInfo.GetCompiledMethodCount();
+            quiet = now == compiled ? quiet + 1 : 0;
+            compiled = now;
+            if (fixedBatches is { } n ? batches >= n : batches >= 200 && quiet >= 200 && Stopwatch.GetElapsedTime(start).TotalSeconds >= 1)
+            {
+                break;
+            }
+        }
+
+        return new JsonObject { ["batches"] = batches, ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2), ["jit_settled"] = quiet >= 200 };
+    }
 
     private static double Median(double[] values)
     {
