@@ -46,10 +46,9 @@ internal static class FxInprocTimed
         await File.WriteAllBytesAsync(bodyPath, body);
 
         var vigil = new VigilSide(scorer, body);
-        var warmup = WarmUp(vigil, Arg("--warmup-batches") is { } fixedWarmup ? int.Parse(fixedWarmup, CultureInfo.InvariantCulture) : null);
-
         using var python = Arg("--python") is { } py ? await PythonSide.StartAsync(py, Arg, bodyPath) : null;
         var agreement = python is null ? null : Agreement(vigil.Decisions(), await python.DecisionsAsync());
+        var warmup = await WarmUpAsync(vigil, python, perRound, Arg("--warmup-batches") is { } fixedWarmup ? int.Parse(fixedWarmup, CultureInfo.InvariantCulture) : null);
 
         var vigilRounds = new double[rounds];
         var pythonRounds = new double[rounds];
@@ -161,32 +160,59 @@ internal static class FxInprocTimed
     private static double Round(double ms) => Math.Round(ms, 3);
 
     /// <summary>
-    /// Runs batches until the JIT has settled: tiered compilation promotes the batch's methods (tier 0, instrumented tier,
-    /// tier 1 with dynamic PGO) on a background thread after a call-counting delay, which a fixed 200 batches (0.15 s) did
-    /// not outlast, so the first rounds ran partly unoptimised code while the JIT took CPU. At least 200 batches and
-    /// 1 s, then until 200 batches in a row compile no method (at most 15 s); what it took is reported.
-    /// <paramref name="fixedBatches"/> (<c>--warmup-batches N</c>) runs exactly N batches instead, to compare.
+    /// Runs untimed rounds (the timed rounds' K Vigil batches, then the Python batch) until the JIT has settled: tiered
+    /// compilation promotes methods (tier 0, instrumented, tier 1 with dynamic PGO) on a background thread after a
+    /// call-counting delay, and a fixed 200 Vigil batches (0.15 s, without the Python side's I/O path) did not outlast it:
+    /// the timed rounds ran partly unoptimised code while the JIT took CPU (hundreds of methods, 0.4-1.2 s of JIT).
+    /// At least 200 Vigil batches and 1 s, then until 10 rounds in a row compile no method (at most 20 s); what it took is
+    /// reported. <paramref name="fixedBatches"/> (<c>--warmup-batches N</c>) runs N Vigil batches alone instead (the old
+    /// warm-up, to compare).
     /// </summary>
-    private static JsonObject WarmUp(VigilSide vigil, int? fixedBatches)
+    private static async Task<JsonObject> WarmUpAsync(VigilSide vigil, PythonSide? python, int perRound, int? fixedBatches)
     {
         var start = Stopwatch.GetTimestamp();
-        var batches = 0;
+        if (fixedBatches is { } n)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                vigil.Run();
+            }
+
+            return new JsonObject { ["batches"] = n, ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2), ["jit_settled"] = false };
+        }
+
+        var rounds = 0;
         var quiet = 0;
         var compiled = JitInfo.GetCompiledMethodCount();
-        while (Stopwatch.GetElapsedTime(start).TotalSeconds < 15)
+        while (Stopwatch.GetElapsedTime(start).TotalSeconds < 20)
         {
-            vigil.Run();
-            batches++;
+            for (var k = 0; k < perRound; k++)
+            {
+                vigil.Run();
+            }
+
+            if (python is not null)
+            {
+                await python.RunAsync();
+            }
+
+            rounds++;
             var now = JitInfo.GetCompiledMethodCount();
             quiet = now == compiled ? quiet + 1 : 0;
             compiled = now;
-            if (fixedBatches is { } n ? batches >= n : batches >= 200 && quiet >= 200 && Stopwatch.GetElapsedTime(start).TotalSeconds >= 1)
+            if (rounds * perRound >= 200 && quiet >= 10 && Stopwatch.GetElapsedTime(start).TotalSeconds >= 1)
             {
                 break;
             }
         }
 
-        return new JsonObject { ["batches"] = batches, ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2), ["jit_settled"] = quiet >= 200 };
+        return new JsonObject
+        {
+            ["rounds"] = rounds,
+            ["batches"] = rounds * perRound,
+            ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2),
+            ["jit_settled"] = quiet >= 10,
+        };
     }
 
     private static double Median(double[] values)
