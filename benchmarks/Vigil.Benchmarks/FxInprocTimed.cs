@@ -56,6 +56,12 @@ internal static class FxInprocTimed
         var all = new List<double>(rounds * perRound);
         var stages = new List<(double Parse, double Decide, double Autoencoder, double Write)>(rounds * perRound);
         var times = new double[perRound];
+        var byPosition = new double[perRound][]; // [k][r]: the k-th batch of each round (k = 0 follows the Python batch)
+        for (var k = 0; k < perRound; k++)
+        {
+            byPosition[k] = new double[rounds];
+        }
+
         var cpu = new double[perRound];
         var vigilCpuRounds = new double[rounds];
         var allocated = 0L;
@@ -73,6 +79,7 @@ internal static class FxInprocTimed
                 allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
                 cpu[k] = (Environment.CpuUsage.TotalTime - c0).TotalMilliseconds;
                 times[k] = s.Parse + s.Decide + s.Write;
+                byPosition[k][r] = times[k];
                 all.Add(times[k]);
                 stages.Add(s);
             }
@@ -128,6 +135,7 @@ internal static class FxInprocTimed
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
             ["vigil_min_ms"] = Round(all[0]),
             ["vigil_p99_ms"] = Round(all[(int)Math.Min(all.Count - 1, Math.Ceiling(all.Count * 0.99) - 1)]),
+            ["vigil_median_ms_by_position_in_round"] = new JsonArray([.. byPosition.Select(p => (JsonNode)Round(Median(p)))]),
             ["vigil_cpu_ms_per_batch"] = Round(vigilCpuRounds.Average()),
             ["vigil_allocated_kb_per_batch"] = Math.Round(allocated / 1024.0 / (rounds * perRound), 1),
             ["vigil_gen0_collections_per_100_batches"] = Math.Round((GC.CollectionCount(0) - gen0) * 100.0 / (rounds * perRound), 1),
