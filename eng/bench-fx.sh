@@ -11,7 +11,7 @@
 #    (the flow's network on its native forward pass; other graphs on ONNX Runtime, intra-op 1), the server's writer; Python: fx_python.py bench-worker, json.loads -> pandas -> rules ->
 #    scikit-learn transforms -> torch forward under inference_mode, torch.set_num_threads(1), OMP/MKL 1 -> checks ->
 #    json.dumps). Rounds alternate (20 Vigil batches, then 1 Python batch; 40 rounds) so both sides run under the same
-#    machine load; the ratio is of the medians over rounds. Both sides' decisions of the batch are compared.
+#    machine load, after untimed rounds of the same shape until the JIT has settled; the ratio is of the medians over rounds. Both sides' decisions of the batch are compared.
 #    Python writes the check id, not Vigil's reason text, and validates only dates and client: that favours Python.
 # 5. Vigil's server latency for one batch: POST /fx/v1/score on an in-process Kestrel server (loopback HTTP/1.1, one
 #    client, sequential requests after 30 warm-up requests, inference log off), 300 timed batches: median and p99.

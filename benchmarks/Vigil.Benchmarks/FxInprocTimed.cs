@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -45,13 +46,9 @@ internal static class FxInprocTimed
         await File.WriteAllBytesAsync(bodyPath, body);
 
         var vigil = new VigilSide(scorer, body);
-        for (var i = 0; i < 200; i++)
-        {
-            vigil.Run();
-        }
-
         using var python = Arg("--python") is { } py ? await PythonSide.StartAsync(py, Arg, bodyPath) : null;
         var agreement = python is null ? null : Agreement(vigil.Decisions(), await python.DecisionsAsync());
+        var warmup = await WarmUpAsync(vigil, python, perRound, Arg("--warmup-batches") is { } fixedWarmup ? int.Parse(fixedWarmup, CultureInfo.InvariantCulture) : null);
 
         var vigilRounds = new double[rounds];
         var pythonRounds = new double[rounds];
@@ -59,11 +56,19 @@ internal static class FxInprocTimed
         var all = new List<double>(rounds * perRound);
         var stages = new List<(double Parse, double Decide, double Autoencoder, double Write)>(rounds * perRound);
         var times = new double[perRound];
+        var byPosition = new double[perRound][]; // [k][r]: the k-th batch of each round (k = 0 follows the Python batch)
+        for (var k = 0; k < perRound; k++)
+        {
+            byPosition[k] = new double[rounds];
+        }
+
         var cpu = new double[perRound];
         var vigilCpuRounds = new double[rounds];
         var allocated = 0L;
         var gen0 = GC.CollectionCount(0);
         var pythonCpuRounds = new double[rounds];
+        var jitMethods = JitInfo.GetCompiledMethodCount();
+        var jitTime = JitInfo.GetCompilationTime();
         for (var r = 0; r < rounds; r++)
         {
             for (var k = 0; k < perRound; k++)
@@ -74,6 +79,7 @@ internal static class FxInprocTimed
                 allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
                 cpu[k] = (Environment.CpuUsage.TotalTime - c0).TotalMilliseconds;
                 times[k] = s.Parse + s.Decide + s.Write;
+                byPosition[k][r] = times[k];
                 all.Add(times[k]);
                 stages.Add(s);
             }
@@ -86,6 +92,9 @@ internal static class FxInprocTimed
                 ratios[r] = pythonRounds[r] / vigilRounds[r];
             }
         }
+
+        jitMethods = JitInfo.GetCompiledMethodCount() - jitMethods;
+        jitTime = JitInfo.GetCompilationTime() - jitTime;
 
         // Both autoencoder paths side by side on the same batches (alternating), when the model runs natively.
         JsonObject? autoencoders = null;
@@ -121,9 +130,12 @@ internal static class FxInprocTimed
             ["threads"] = "one each: Vigil on one thread (ONNX Runtime, when used, intra-op 1), torch.set_num_threads(1)",
             ["vigil_autoencoder"] = scorer.Model.Onnx is { IsNative: true } ? "native dense forward pass (FxDenseForward)" : "ONNX Runtime",
             ["load_average"] = File.ReadAllText("/proc/loadavg").Split(' ')[0] + " on " + Environment.ProcessorCount + " cores",
+            ["vigil_warmup"] = warmup,
+            ["vigil_jit_during_rounds"] = new JsonObject { ["methods"] = jitMethods, ["ms"] = Round(jitTime.TotalMilliseconds) },
             ["vigil_median_ms"] = Round(Median(vigilRounds)),
             ["vigil_min_ms"] = Round(all[0]),
             ["vigil_p99_ms"] = Round(all[(int)Math.Min(all.Count - 1, Math.Ceiling(all.Count * 0.99) - 1)]),
+            ["vigil_median_ms_by_position_in_round"] = new JsonArray([.. byPosition.Select(p => (JsonNode)Round(Median(p)))]),
             ["vigil_cpu_ms_per_batch"] = Round(vigilCpuRounds.Average()),
             ["vigil_allocated_kb_per_batch"] = Math.Round(allocated / 1024.0 / (rounds * perRound), 1),
             ["vigil_gen0_collections_per_100_batches"] = Math.Round((GC.CollectionCount(0) - gen0) * 100.0 / (rounds * perRound), 1),
@@ -154,6 +166,62 @@ internal static class FxInprocTimed
     }
 
     private static double Round(double ms) => Math.Round(ms, 3);
+
+    /// <summary>
+    /// Runs untimed rounds (the timed rounds' K Vigil batches, then the Python batch) until the JIT has settled: tiered
+    /// compilation promotes methods (tier 0, instrumented, tier 1 with dynamic PGO) on a background thread after a
+    /// call-counting delay, and a fixed 200 Vigil batches (0.15 s, without the Python side's I/O path) did not outlast it:
+    /// the timed rounds ran partly unoptimised code while the JIT took CPU (hundreds of methods, 0.4-1.2 s of JIT).
+    /// At least 200 Vigil batches and 1 s, then until 10 rounds in a row compile no method (at most 20 s); what it took is
+    /// reported. <paramref name="fixedBatches"/> (<c>--warmup-batches N</c>) runs N Vigil batches alone instead (the old
+    /// warm-up, to compare).
+    /// </summary>
+    private static async Task<JsonObject> WarmUpAsync(VigilSide vigil, PythonSide? python, int perRound, int? fixedBatches)
+    {
+        var start = Stopwatch.GetTimestamp();
+        if (fixedBatches is { } n)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                vigil.Run();
+            }
+
+            return new JsonObject { ["batches"] = n, ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2), ["jit_settled"] = false };
+        }
+
+        var rounds = 0;
+        var quiet = 0;
+        var compiled = JitInfo.GetCompiledMethodCount();
+        while (Stopwatch.GetElapsedTime(start).TotalSeconds < 20)
+        {
+            for (var k = 0; k < perRound; k++)
+            {
+                vigil.Run();
+            }
+
+            if (python is not null)
+            {
+                await python.RunAsync();
+            }
+
+            rounds++;
+            var now = JitInfo.GetCompiledMethodCount();
+            quiet = now == compiled ? quiet + 1 : 0;
+            compiled = now;
+            if (rounds * perRound >= 200 && quiet >= 10 && Stopwatch.GetElapsedTime(start).TotalSeconds >= 1)
+            {
+                break;
+            }
+        }
+
+        return new JsonObject
+        {
+            ["rounds"] = rounds,
+            ["batches"] = rounds * perRound,
+            ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(start).TotalSeconds, 2),
+            ["jit_settled"] = quiet >= 10,
+        };
+    }
 
     private static double Median(double[] values)
     {
