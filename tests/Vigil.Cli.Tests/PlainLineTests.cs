@@ -7,15 +7,9 @@ public sealed class PlainLineTests
 {
     private static string Spectre(string line, bool markup, int width)
     {
+        // A plain console (no ANSI, no colour): how Spectre renders a redirected stdout, and what in-process runs use.
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = width;
+        var console = Terminal.PlainConsole(writer, width);
         if (markup)
         {
             console.MarkupLine(line);

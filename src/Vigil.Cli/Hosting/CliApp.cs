@@ -195,30 +195,25 @@ internal static class Terminal
     /// pipe: no ANSI codes, no colour), a short line of printable ASCII whose only tags are [bold] and [/] renders as
     /// its text, so it is written straight and Spectre's console is not built for it.
     /// </summary>
-    public static void MarkupLine(string markup)
-    {
-        var active = Active;
-        if (active.PlainWidth is { } width && PlainText(markup, width, markup: true) is { } text)
-        {
-            active.OutWriter.WriteLine(text);
-        }
-        else
-        {
-            active.Out.Value.MarkupLine(markup);
-        }
-    }
+    public static void MarkupLine(string markup) => WriteLine(markup, markup: true);
 
     /// <summary><see cref="Out"/>.WriteLine(<paramref name="text"/>), the same bytes; written straight as <see cref="MarkupLine"/> does when it can.</summary>
-    public static void TextLine(string text)
+    public static void TextLine(string text) => WriteLine(text, markup: false);
+
+    private static void WriteLine(string line, bool markup)
     {
         var active = Active;
-        if (active.PlainWidth is { } width && PlainText(text, width, markup: false) is { } plain)
+        if (active.PlainWidth is { } width && PlainText(line, width, markup) is { } plain)
         {
             active.OutWriter.WriteLine(plain);
         }
+        else if (markup)
+        {
+            active.Out.Value.MarkupLine(line);
+        }
         else
         {
-            active.Out.Value.WriteLine(text);
+            active.Out.Value.WriteLine(line);
         }
     }
 
@@ -264,6 +259,20 @@ internal static class Terminal
         return open == 0 && text.Length < width ? text.ToString() : null;
     }
 
+    /// <summary>A Spectre console writing plain text to <paramref name="writer"/>: no ANSI codes, no colour, never interactive, <paramref name="width"/> columns.</summary>
+    internal static IAnsiConsole PlainConsole(TextWriter writer, int width)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = width;
+        return console;
+    }
+
     /// <summary>The VIGIL_HOME of an in-process run, or null for the environment's.</summary>
     public static string? Home => Active.Home;
 
@@ -281,24 +290,11 @@ internal static class Terminal
     /// </summary>
     public static IDisposable Redirect(TextWriter stdout, TextWriter stderr, string? home, int width = 200, bool terminal = false)
     {
-        static IAnsiConsole Plain(TextWriter writer, int width)
-        {
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Out = new AnsiConsoleOutput(writer),
-                Ansi = AnsiSupport.No,
-                ColorSystem = ColorSystemSupport.NoColors,
-                Interactive = InteractionSupport.No,
-            });
-            console.Profile.Width = width;
-            return console;
-        }
-
         // Progress arrives from several threads at once (search candidates): write through synchronized writers.
         stdout = TextWriter.Synchronized(stdout);
         stderr = TextWriter.Synchronized(stderr);
         var previous = Current.Value;
-        Current.Value = new CliConsole(stdout, stderr, new(Plain(stdout, width)), new(Plain(stderr, width)), new(() => false), home, terminal, width);
+        Current.Value = new CliConsole(stdout, stderr, new(PlainConsole(stdout, width)), new(PlainConsole(stderr, width)), new(() => false), home, terminal, width);
         return new Restore(() => Current.Value = previous);
     }
 
