@@ -190,6 +190,13 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
             return new ValueTask(ObserveRejection(appended));
         }
 
+        // A queued row lives until its batch is written, through a collection or two at full load: its items as one
+        // encoded array cost those collections a single copy instead of a few dozen objects (the store writes the bytes).
+        if (_sink.StoresEncodedItems)
+        {
+            record = record.WithEncodedItems();
+        }
+
         if (_channel.Writer.TryWrite(record))
         {
             Interlocked.Increment(ref _depth);

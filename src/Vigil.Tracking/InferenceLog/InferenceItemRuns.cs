@@ -45,7 +45,7 @@ internal static class InferenceItemRuns
         var order = new List<int>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            if (batch[i] is { Items: not null, Model: not null } && (include is null || include(i)))
+            if (batch[i] is { HasItems: true, Model: not null } && (include is null || include(i)))
             {
                 order.Add(i);
             }
@@ -86,7 +86,7 @@ internal static class InferenceItemRuns
                 encoder.Begin();
             }
             encoder.Add(r);
-            items += r.Items!.Count;
+            items += r.ItemCount;
         }
         runs.Add(Close(first!, encoder));
         return runs;

@@ -275,7 +275,7 @@ internal static class InferenceItemsCodec
         /// <exception cref="ArgumentException">The items are inconsistent (see <see cref="Problem"/>).</exception>
         public void Add(InferenceRecord record)
         {
-            var items = _items.Encode(record.Items ?? throw new ArgumentException("inference log items: a request without items", nameof(record)));
+            var items = record.ItemsEncoded ?? _items.Encode(record.Items ?? throw new ArgumentException("inference log items: a request without items", nameof(record)));
             WriteString(record.LogId);
             WriteString(record.RequestId);
             BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), record.StartUs);
@@ -441,6 +441,10 @@ internal static class InferenceItemsCodec
             return span;
         }
     }
+
+    /// <summary>The item count of a version 1 encoding (read from its header).</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a version 1 encoding.</exception>
+    public static int CountOf(ReadOnlySpan<byte> data) => new Reader(data).ReadHeader().Count;
 
     /// <summary>Decodes one request's items (fresh arrays of exactly <see cref="InferenceItems.Count"/> entries).</summary>
     /// <exception cref="InvalidDataException">The bytes are not a version 1 encoding.</exception>

@@ -45,6 +45,10 @@ public sealed class InferenceLogStore : IInferenceLogSink, IInferenceLogReader
     }
 
     /// <inheritdoc/>
+    /// <remarks>True: both SQL stores write the encoded items as they are (table <c>inference_items</c>).</remarks>
+    public bool StoresEncodedItems => true;
+
+    /// <inheritdoc/>
     public Task<long> CountAsync(string? model = null, long? sinceUs = null, CancellationToken cancellationToken = default) =>
         _store.CountInferenceAsync(model, sinceUs, cancellationToken);
 

@@ -78,7 +78,62 @@ public sealed class InferenceRecord
     /// Inference log v2: one entry per item of the request (score, label, rule, the input values used), or null when
     /// the request never reached a model (malformed body, unknown model, ...).
     /// </summary>
-    public InferenceItems? Items { get; init; }
+    /// <remarks>When the record holds its items encoded (<see cref="ItemsEncoded"/>), they are decoded on first use.</remarks>
+    public InferenceItems? Items
+    {
+        get => _items ??= ItemsEncoded is { } encoded ? InferenceItemsCodec.Decode(encoded.Span) : null;
+        init => _items = value;
+    }
+
+    /// <summary>
+    /// The items as <see cref="InferenceItemsCodec"/> encodes one request's items (version 1), an alternative to
+    /// <see cref="Items"/>: the server keeps a queued row's items in this one array rather than a few dozen objects, which
+    /// its collections would otherwise copy while the row waits for the writer, and the SQL stores write the bytes as they
+    /// are. Null when the items are given as objects (or there are none).
+    /// </summary>
+    public ReadOnlyMemory<byte>? ItemsEncoded { get; init; }
+
+    /// <summary>True when the record has items (<see cref="Items"/> or <see cref="ItemsEncoded"/>), without decoding them.</summary>
+    public bool HasItems => _items is not null || ItemsEncoded is not null;
+
+    /// <summary>The number of items, without decoding them (0 when none).</summary>
+    public int ItemCount => _items?.Count ?? (ItemsEncoded is { } encoded ? InferenceItemsCodec.CountOf(encoded.Span) : 0);
+
+    /// <summary>
+    /// This record with its items encoded into one array (<see cref="ItemsEncoded"/>), or the record itself when it has
+    /// no item objects or they cannot be encoded (the writer then reports them as it would have).
+    /// </summary>
+    public InferenceRecord WithEncodedItems()
+    {
+        if (_items is null || ItemsEncoded is not null || InferenceItemsCodec.Problem(_items) is not null)
+        {
+            return this;
+        }
+
+        return new InferenceRecord
+        {
+            LogId = LogId,
+            RequestId = RequestId,
+            StartUs = StartUs,
+            EndUs = EndUs,
+            Route = Route,
+            Model = Model,
+            Version = Version,
+            Status = Status,
+            Rows = Rows,
+            ScoredRows = ScoredRows,
+            RequestPayload = _requestPayload,
+            RequestPayloadUtf8 = RequestPayloadUtf8,
+            ResponsePayload = _responsePayload,
+            ResponsePayloadUtf8 = ResponsePayloadUtf8,
+            ParseUs = ParseUs,
+            TransformUs = TransformUs,
+            ScoreUs = ScoreUs,
+            Error = Error,
+            Altered = Altered,
+            ItemsEncoded = (t_items ??= new InferenceItemsCodec.Encoder()).Encode(_items).ToArray(),
+        };
+    }
 
     /// <summary>
     /// True when the log writer had to change the row's text to store it: a NUL character, a lone UTF-16 surrogate or
@@ -87,8 +142,12 @@ public sealed class InferenceRecord
     /// </summary>
     public bool Altered { get; init; }
 
+    [ThreadStatic]
+    private static InferenceItemsCodec.Encoder? t_items;
+
     private string? _requestPayload;
     private string? _responsePayload;
+    private InferenceItems? _items;
 
     private static string? Decode(byte[]? utf8) => utf8 is null ? null : System.Text.Encoding.UTF8.GetString(utf8);
 
@@ -106,6 +165,13 @@ public interface IInferenceLogSink : IAsyncDisposable
     /// a sink never drops rows silently.
     /// </summary>
     Task WriteAsync(IReadOnlyList<InferenceRecord> batch, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// True when the sink stores a record's items in their encoded form (<see cref="InferenceRecord.ItemsEncoded"/>), so
+    /// that a writer should hand it rows with encoded items (<see cref="InferenceRecord.WithEncodedItems"/>) rather than
+    /// item objects it would only encode again. False by default.
+    /// </summary>
+    bool StoresEncodedItems => false;
 }
 
 /// <summary>Reads the inference log back (<c>vigil logs count</c>, <c>vigil logs tail</c>, tests).</summary>

@@ -50,7 +50,11 @@ public static class InferenceRecordCodec
         WritePayload(output, record.ResponsePayloadUtf8, record.ResponsePayloadUtf8 is null ? record.ResponsePayload : null);
         WriteNullableString(output, record.Error);
         WriteByte(output, record.Altered ? (byte)1 : (byte)0);
-        if (record.Items is { } items)
+        if (record.ItemsEncoded is { } itemsEncoded)
+        {
+            WriteNullableBytes(output, itemsEncoded.Span, present: true);
+        }
+        else if (record.Items is { } items)
         {
             var encoded = (t_items ??= new InferenceItemsCodec.Encoder()).Encode(items);
             WriteNullableBytes(output, encoded.Span, present: true);
@@ -117,8 +121,26 @@ public static class InferenceRecordCodec
             ResponsePayloadUtf8 = responseBytes,
             Error = error,
             Altered = (flags & 1) != 0,
-            Items = hasItems ? InferenceItemsCodec.Decode(items) : null,
+            ItemsEncoded = hasItems ? ValidItems(items, logId) : null,
         };
+    }
+
+    /// <summary>
+    /// A copy of a record's encoded items, kept encoded (the SQL stores write them as they are; <see cref="InferenceRecord.Items"/>
+    /// decodes them on first use). Only the header is checked here: the write-ahead log's CRC guards the rest.
+    /// </summary>
+    private static byte[] ValidItems(ReadOnlySpan<byte> items, string logId)
+    {
+        try
+        {
+            InferenceItemsCodec.CountOf(items);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"inference log record {logId}: its items are not readable: {e.Message}", e);
+        }
+
+        return items.ToArray();
     }
 
     private static void WriteByte(IBufferWriter<byte> output, byte value)

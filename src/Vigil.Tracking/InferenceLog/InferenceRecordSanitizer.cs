@@ -45,7 +45,8 @@ public static class InferenceRecordSanitizer
             TransformUs = record.TransformUs,
             ScoreUs = record.ScoreUs,
             Error = Clean(record.Error),
-            Items = record.Items,
+            Items = record.ItemsEncoded is null ? record.Items : null,
+            ItemsEncoded = record.ItemsEncoded,
             Altered = true,
         };
     }

@@ -45,7 +45,7 @@ internal sealed partial class SqlTrackingStore
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                if (batch[i]?.Items is not null)
+                if (batch[i]?.HasItems == true)
                 {
                     throw new TrackingException(
                         $"the {Backend} store {Location} is at schema version {SchemaVersion.ToString(CultureInfo.InvariantCulture)}, which cannot hold per-item inference log entries; open it with all migrations applied");

@@ -357,7 +357,7 @@ internal sealed class SqliteDialect : SqlDialect
                 var r = batch[i];
                 BindRequest(statement, r);
                 Step(db, statement);
-                if (withItems && r is { Items: not null, Model: not null } && raw.sqlite3_changes(db) == 1)
+                if (withItems && r is { HasItems: true, Model: not null } && raw.sqlite3_changes(db) == 1)
                 {
                     (added ??= new bool[batch.Count])[i] = true;
                 }

@@ -140,4 +140,36 @@ public sealed class InferenceItemsCodecTests
         };
         Should.Throw<ArgumentException>(() => Encode(items)).Message.ShouldStartWith("inference log items: feature 'x' with both or neither of numbers and texts");
     }
+
+    [Fact]
+    public void A_record_with_encoded_items_holds_them_in_one_array_that_decodes_to_the_same_items_and_survives_the_record_codec()
+    {
+        var items = InferenceLogContractTests.Items3();
+        var record = InferenceLogContractTests.WithItems(InferenceLogContractTests.Record(0), items);
+        var compact = record.WithEncodedItems();
+        compact.ItemsEncoded.ShouldNotBeNull().ToArray().ShouldBe(Encode(items));
+        compact.HasItems.ShouldBeTrue();
+        compact.ItemCount.ShouldBe(3);
+        compact.LogId.ShouldBe(record.LogId);
+        compact.ScoreUs.ShouldBe(record.ScoreUs);
+        Encode(compact.Items.ShouldNotBeNull()).ShouldBe(Encode(items)); // decoded on first use, the same items
+        compact.WithEncodedItems().ShouldBeSameAs(compact);
+
+        // the write-ahead log's record encoding keeps the items encoded, byte for byte
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        InferenceRecordCodec.Encode(compact, buffer);
+        var back = InferenceRecordCodec.Decode(buffer.WrittenSpan);
+        back.ItemsEncoded.ShouldNotBeNull().ToArray().ShouldBe(Encode(items));
+        var again = new System.Buffers.ArrayBufferWriter<byte>();
+        InferenceRecordCodec.Encode(record, again);
+        again.WrittenSpan.ToArray().ShouldBe(buffer.WrittenSpan.ToArray());
+
+        // no items, or items that cannot be encoded: the record itself (the writer reports those as before)
+        var none = InferenceLogContractTests.Record(1);
+        none.WithEncodedItems().ShouldBeSameAs(none);
+        none.HasItems.ShouldBeFalse();
+        none.ItemCount.ShouldBe(0);
+        var broken = InferenceLogContractTests.WithItems(none, new InferenceItems { Count = 2, Status = [200], Score = [0.1], Label = [0], Rule = [null], Features = [] });
+        broken.WithEncodedItems().ShouldBeSameAs(broken);
+    }
 }

@@ -206,6 +206,30 @@ public abstract class InferenceLogContractTests : IDisposable
 
     // ---------------------------------------------------------------- inference log v2: items
 
+    [Fact]
+    public async Task A_row_with_encoded_items_reads_back_as_the_same_row_with_item_objects()
+    {
+        // the server hands the SQL stores rows whose items are one encoded array (WithEncodedItems); every sink must
+        // store them as it stores item objects
+        var objects = WithItems(Record(0), Items3());
+        var encoded = WithItems(Record(1), Items3(99.5)).WithEncodedItems();
+        encoded.ItemsEncoded.ShouldNotBeNull();
+        await using (var sink = await OpenSinkAsync())
+        {
+            await sink.WriteAsync([objects, encoded], Ct);
+        }
+        await using var reader = await OpenReaderAsync();
+        var tail = await reader.TailAsync(2, cancellationToken: Ct);
+        tail.Select(r => r.LogId).ShouldBe([objects.LogId, encoded.LogId]);
+        var chunks = await ReadItemsAsync("fraud");
+        chunks.SelectMany(c => c.Status).ShouldBe([200, 200, 400, 200, 200, 400]);
+        chunks.SelectMany(c => c.Rule).ShouldBe([null, "blocked_country_✓", null, null, "blocked_country_✓", null]);
+        chunks.SelectMany(c => c.Features[1].Texts!).ShouldBe(["DE", null, "日本", "DE", null, "日本"]);
+        var logged = chunks.SelectMany(c => c.Features[0].Numbers!).Select(BitConverter.DoubleToInt64Bits);
+        logged.ShouldBe(new[] { 12.5, 1e300, double.NaN, 99.5, 1e300, double.NaN }.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+
     /// <summary>Three items: scored normal, decided by a rule (no score), invalid (no label); a numeric and a categorical input.</summary>
     internal static InferenceItems Items3(double amount0 = 12.5) => new()
     {
