@@ -133,6 +133,12 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
     /// <summary>True when rows are being logged.</summary>
     public bool Enabled => _sink is not null;
 
+    /// <summary>
+    /// True when the destination stores items encoded (the SQL stores): a request then hands over its row with
+    /// <see cref="InferenceRecord.ItemsEncoded"/> rather than item objects (see <see cref="EnqueueAsync"/>).
+    /// </summary>
+    public bool WantsEncodedItems => _sink?.StoresEncodedItems == true;
+
     /// <summary>True in ack mode: the response waits for <see cref="EnqueueAsync"/>, which completes once the row is durable.</summary>
     public bool AcknowledgesBeforeResponse => _sink is not null && _options.InferenceLogDurability == InferenceLogDurability.Ack;
 
@@ -192,7 +198,8 @@ public sealed partial class InferenceLogWriter : IHostedLifecycleService, IAsync
 
         // A queued row lives until its batch is written, through a collection or two at full load: its items as one
         // encoded array cost those collections a single copy instead of a few dozen objects (the store writes the bytes).
-        if (_sink.StoresEncodedItems)
+        // The scoring paths build rows encoded already (WantsEncodedItems); this covers any other caller.
+        if (WantsEncodedItems)
         {
             record = record.WithEncodedItems();
         }

@@ -347,6 +347,8 @@ internal sealed class ScoringExchange
         var transformed = _transformed == 0 ? parsed : _transformed;
         var scored = _scored == 0 ? transformed : _scored;
         var mode = _runtime.Options.InferenceLogPayloads;
+        var items = Batch?.ToLogItems();
+        var encoded = _runtime.Log.WantsEncodedItems ? items?.TryEncode() : null;
         return new InferenceRecord
         {
             LogId = TimeOrderedId.New(),
@@ -367,7 +369,8 @@ internal sealed class ScoringExchange
             TransformUs = Micros(parsed, transformed),
             ScoreUs = Micros(transformed, scored),
             Error = error,
-            Items = Batch?.ToLogItems(),
+            Items = encoded is null ? items : null,
+            ItemsEncoded = encoded,
         };
     }
 

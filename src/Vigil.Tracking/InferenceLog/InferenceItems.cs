@@ -25,6 +25,17 @@ public sealed class InferenceItems
 
     /// <summary>The model's input features (in the model's input order) with their values per item.</summary>
     public required IReadOnlyList<InferenceFeatureColumn> Features { get; init; }
+
+    [ThreadStatic]
+    private static InferenceItemsCodec.Encoder? t_encoder;
+
+    /// <summary>
+    /// These items as one array in the inference log's encoding (what <see cref="InferenceRecord.ItemsEncoded"/> holds),
+    /// or null when they are inconsistent (an array shorter than <see cref="Count"/>, a feature without values), which a
+    /// log writer then reports for the row as it would for the item objects.
+    /// </summary>
+    public byte[]? TryEncode() =>
+        InferenceItemsCodec.Problem(this) is null ? (t_encoder ??= new InferenceItemsCodec.Encoder()).Encode(this).ToArray() : null;
 }
 
 /// <summary>

@@ -275,7 +275,7 @@ internal static class InferenceItemsCodec
         /// <exception cref="ArgumentException">The items are inconsistent (see <see cref="Problem"/>).</exception>
         public void Add(InferenceRecord record)
         {
-            var items = record.ItemsEncoded ?? _items.Encode(record.Items ?? throw new ArgumentException("inference log items: a request without items", nameof(record)));
+            ReadOnlyMemory<byte> items = record.ItemsEncoded is { } encoded ? encoded : _items.Encode(record.Items ?? throw new ArgumentException("inference log items: a request without items", nameof(record)));
             WriteString(record.LogId);
             WriteString(record.RequestId);
             BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), record.StartUs);

@@ -81,7 +81,7 @@ public sealed class InferenceRecord
     /// <remarks>When the record holds its items encoded (<see cref="ItemsEncoded"/>), they are decoded on first use.</remarks>
     public InferenceItems? Items
     {
-        get => _items ??= ItemsEncoded is { } encoded ? InferenceItemsCodec.Decode(encoded.Span) : null;
+        get => _items ??= ItemsEncoded is { } encoded ? InferenceItemsCodec.Decode(encoded) : null;
         init => _items = value;
     }
 
@@ -91,13 +91,13 @@ public sealed class InferenceRecord
     /// its collections would otherwise copy while the row waits for the writer, and the SQL stores write the bytes as they
     /// are. Null when the items are given as objects (or there are none).
     /// </summary>
-    public ReadOnlyMemory<byte>? ItemsEncoded { get; init; }
+    public byte[]? ItemsEncoded { get; init; }
 
     /// <summary>True when the record has items (<see cref="Items"/> or <see cref="ItemsEncoded"/>), without decoding them.</summary>
     public bool HasItems => _items is not null || ItemsEncoded is not null;
 
     /// <summary>The number of items, without decoding them (0 when none).</summary>
-    public int ItemCount => _items?.Count ?? (ItemsEncoded is { } encoded ? InferenceItemsCodec.CountOf(encoded.Span) : 0);
+    public int ItemCount => _items?.Count ?? (ItemsEncoded is { } encoded ? InferenceItemsCodec.CountOf(encoded) : 0);
 
     /// <summary>
     /// This record with its items encoded into one array (<see cref="ItemsEncoded"/>), or the record itself when it has
@@ -105,7 +105,7 @@ public sealed class InferenceRecord
     /// </summary>
     public InferenceRecord WithEncodedItems()
     {
-        if (_items is null || ItemsEncoded is not null || InferenceItemsCodec.Problem(_items) is not null)
+        if (_items is null || ItemsEncoded is not null || _items.TryEncode() is not { } encoded)
         {
             return this;
         }
@@ -131,7 +131,7 @@ public sealed class InferenceRecord
             ScoreUs = ScoreUs,
             Error = Error,
             Altered = Altered,
-            ItemsEncoded = (t_items ??= new InferenceItemsCodec.Encoder()).Encode(_items).ToArray(),
+            ItemsEncoded = encoded,
         };
     }
 
@@ -141,9 +141,6 @@ public sealed class InferenceRecord
     /// Stored in column <c>altered</c> (store schema 7).
     /// </summary>
     public bool Altered { get; init; }
-
-    [ThreadStatic]
-    private static InferenceItemsCodec.Encoder? t_items;
 
     private string? _requestPayload;
     private string? _responsePayload;

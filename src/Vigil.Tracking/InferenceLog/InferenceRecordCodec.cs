@@ -52,7 +52,7 @@ public static class InferenceRecordCodec
         WriteByte(output, record.Altered ? (byte)1 : (byte)0);
         if (record.ItemsEncoded is { } itemsEncoded)
         {
-            WriteNullableBytes(output, itemsEncoded.Span, present: true);
+            WriteNullableBytes(output, itemsEncoded, present: true);
         }
         else if (record.Items is { } items)
         {
