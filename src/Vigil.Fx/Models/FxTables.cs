@@ -357,7 +357,9 @@ internal sealed class DealTablesMemo
 /// </summary>
 internal sealed class TextIds
 {
-    private const int Slots = 64;
+    // A batch meets a few dozen distinct texts: 256 slots keep two of them from sharing a slot (and evicting each other on
+    // every deal, each eviction a dictionary lookup that hashes the text) in all but a few batches.
+    private const int Slots = 256;
     private readonly string?[] _texts = new string?[Slots];
     private readonly int[] _ids = new int[Slots];
 
