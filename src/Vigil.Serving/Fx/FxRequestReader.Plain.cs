@@ -454,8 +454,10 @@ internal static partial class FxRequestReader
             i++;
         }
 
+        // Every digit goes into the mantissa (the integer part's lone 0 too); with at most 19 digits it is exact, and its
+        // significant digits are the digits of its value, so the fast path's test needs no count per digit.
         ulong mantissa = 0;
-        var digits = 0;
+        var first = i;
         if (i >= body.Length || !char.IsAsciiDigit((char)body[i]))
         {
             return false;
@@ -467,16 +469,7 @@ internal static partial class FxRequestReader
         }
         else
         {
-            while (i < body.Length && char.IsAsciiDigit((char)body[i]))
-            {
-                if (digits < 19)
-                {
-                    mantissa = (mantissa * 10) + (ulong)(body[i] - '0');
-                }
-
-                digits++;
-                i++;
-            }
+            i = Digits(body, i, ref mantissa);
         }
 
         var fraction = 0;
@@ -488,23 +481,12 @@ internal static partial class FxRequestReader
                 return false;
             }
 
-            while (i < body.Length && char.IsAsciiDigit((char)body[i]))
-            {
-                if (digits < 19)
-                {
-                    mantissa = (mantissa * 10) + (ulong)(body[i] - '0');
-                }
-
-                if (mantissa != 0 || digits > 0)
-                {
-                    digits++;
-                }
-
-                fraction++;
-                i++;
-            }
+            var point = i;
+            i = Digits(body, i, ref mantissa);
+            fraction = i - point;
         }
 
+        var digits = i - first - (fraction > 0 ? 1 : 0);
         var exponent = 0;
         var hasExponent = false;
         if (i < body.Length && (body[i] | 0x20) == (byte)'e')
@@ -540,9 +522,9 @@ internal static partial class FxRequestReader
         }
 
         at = i;
-        if (digits > 15 || (hasExponent && Math.Abs(exponent) > 400))
+        if (digits > 19 || mantissa >= 1_000_000_000_000_000 || (hasExponent && Math.Abs(exponent) > 400))
         {
-            return true; // too many digits or a far exponent: the caller parses the text
+            return true; // more than 15 significant digits or a far exponent: the caller parses the text
         }
 
         if (mantissa == 0)
@@ -562,6 +544,22 @@ internal static partial class FxRequestReader
         var d = power >= 0 ? mantissa * Pow10[power] : mantissa / Pow10[-power];
         value = negative ? -d : d;
         return true;
+    }
+
+    /// <summary>Reads the digits from <paramref name="i"/> into <paramref name="mantissa"/> (wrapping past 19 digits); the position after them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Digits(ReadOnlySpan<byte> body, int i, ref ulong mantissa)
+    {
+        var m = mantissa;
+        uint d;
+        while (i < body.Length && (d = (uint)(body[i] - '0')) <= 9)
+        {
+            m = (m * 10) + d;
+            i++;
+        }
+
+        mantissa = m;
+        return i;
     }
 
     /// <summary>A JSON number's text as <see cref="System.Text.Json.Utf8JsonReader.TryGetDouble"/> reads it (false: not a finite double).</summary>
