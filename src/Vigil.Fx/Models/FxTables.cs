@@ -157,9 +157,15 @@ internal sealed class FxTables
     /// <summary>The last of the sorted deal <paramref name="days"/> of a year-gap entry strictly before <paramref name="day"/> (a day number), or null.</summary>
     public static int? LastBefore(int[]? days, int day)
     {
-        if (days is null)
+        if (days is null || days.Length == 0)
         {
             return null;
+        }
+
+        // Deals are scored after the period the tables were fitted on, so the last known day is usually the answer: no search.
+        if (days[^1] < day)
+        {
+            return days[^1];
         }
 
         var i = days.AsSpan().BinarySearch(day); // (the span search compares ints inline; Array.BinarySearch goes through a comparer)
