@@ -353,7 +353,7 @@ internal static class FxApi
         {
             var deal = deals[i];
             var d = decisions[i];
-            if (scratch is not null && PlainDeal.TryFormat(deal, d, scratch, ref start) is var length and > 0)
+            if (scratch is not null && PlainDeal.TryFormat(deal, d, scratch, start) is var length and > 0)
             {
                 w.WriteRawValue(scratch.AsSpan(0, length), skipInputValidation: true);
                 continue;
@@ -445,7 +445,7 @@ internal static class FxApi
         /// <param name="d">Its decision.</param>
         /// <param name="into">Where the object goes.</param>
         /// <param name="start">The start of the previous plain object, reused while the client is the same string.</param>
-        public static int TryFormat(FxRawDeal deal, in FxDecision d, Span<byte> into, ref Start start)
+        public static int TryFormat(FxRawDeal deal, in FxDecision d, Span<byte> into, Start start)
         {
             if (d.StatusCode != 200 || deal.Client is not { } client || deal.UniqueId is not { } id)
             {
