@@ -9,6 +9,11 @@ namespace Vigil.Fx;
 /// </summary>
 public static class FxDealValidator
 {
+    /// <summary>The days of a year before each month (and, last, in the year).</summary>
+    private static readonly int[] DaysBeforeMonth = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+
+    private static readonly int[] DaysBeforeMonthLeap = [0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366];
+
     /// <summary>Validates <paramref name="raw"/>; on failure <paramref name="error"/> starts with the field name.</summary>
     public static bool TryValidate(FxRawDeal raw, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FxDeal? deal,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
@@ -90,39 +95,57 @@ public static class FxDealValidator
     }
 
     /// <summary>Parses a date that is exactly <c>YYYY-MM-DD</c> (10 characters, a real calendar day).</summary>
-    /// <remarks>The same days <c>DateOnly.TryParseExact(text, "yyyy-MM-dd", InvariantCulture)</c> accepts, read digit by digit (a batch parses two per deal).</remarks>
+    /// <remarks>
+    /// The same days <c>DateOnly.TryParseExact(text, "yyyy-MM-dd", InvariantCulture)</c> accepts, read with straight-line
+    /// digit checks and the day number computed directly (a batch parses two per deal; DateOnly's constructor would check
+    /// the calendar a second time).
+    /// </remarks>
     public static bool TryParseDate(ReadOnlySpan<char> text, out DateOnly date)
     {
         date = default;
-        if (text.Length != 10 || text[4] != '-' || text[7] != '-'
-            || !Digits(text[..4], out var year) || !Digits(text.Slice(5, 2), out var month) || !Digits(text.Slice(8, 2), out var day)
-            || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        if (text.Length != 10 || text[4] != '-' || text[7] != '-')
         {
             return false;
         }
 
-        date = new DateOnly(year, month, day);
-        return true;
-    }
-
-    private static bool Digits(ReadOnlySpan<char> text, out int value)
-    {
-        value = 0;
-        foreach (var c in text)
+        // (uint)(c - '0') > 9 for every character that is not an ASCII digit.
+        uint y0 = (uint)(text[0] - '0'), y1 = (uint)(text[1] - '0'), y2 = (uint)(text[2] - '0'), y3 = (uint)(text[3] - '0');
+        uint m0 = (uint)(text[5] - '0'), m1 = (uint)(text[6] - '0'), d0 = (uint)(text[8] - '0'), d1 = (uint)(text[9] - '0');
+        if (y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 || d0 > 9 || d1 > 9)
         {
-            if (!char.IsAsciiDigit(c))
-            {
-                return false;
-            }
-
-            value = (value * 10) + (c - '0');
+            return false;
         }
 
+        var year = (int)((y0 * 1000) + (y1 * 100) + (y2 * 10) + y3);
+        var month = (int)((m0 * 10) + m1);
+        var day = (int)((d0 * 10) + d1);
+        var leap = (year & 3) == 0 && (year % 100 != 0 || year % 400 == 0);
+        var before = leap ? DaysBeforeMonthLeap : DaysBeforeMonth;
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > before[month] - before[month - 1])
+        {
+            return false;
+        }
+
+        var y = year - 1;
+        date = DateOnly.FromDayNumber((y * 365) + (y / 4) - (y / 100) + (y / 400) + before[month - 1] + day - 1);
         return true;
     }
 
-    /// <summary>A date as <c>YYYY-MM-DD</c>.</summary>
-    public static string FormatDate(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    /// <summary>A date as <c>YYYY-MM-DD</c> (what <c>ToString("yyyy-MM-dd", InvariantCulture)</c> gives, without parsing the format).</summary>
+    public static string FormatDate(DateOnly date) => string.Create(10, date, static (chars, d) =>
+    {
+        var (year, month, day) = d;
+        chars[0] = (char)('0' + (year / 1000));
+        chars[1] = (char)('0' + (year / 100 % 10));
+        chars[2] = (char)('0' + (year / 10 % 10));
+        chars[3] = (char)('0' + (year % 10));
+        chars[4] = '-';
+        chars[5] = (char)('0' + (month / 10));
+        chars[6] = (char)('0' + (month % 10));
+        chars[7] = '-';
+        chars[8] = (char)('0' + (day / 10));
+        chars[9] = (char)('0' + (day % 10));
+    });
 
     private static string? Text(string field, string? value) =>
         value is null ? $"{field}: is required"

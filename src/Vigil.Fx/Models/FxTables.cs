@@ -14,7 +14,9 @@ internal sealed class FxTables
     private readonly Dictionary<Key4, int[]> _yearGap = [];
     private readonly Dictionary<Key3, int> _face = []; // the range's index in Document.FaceValue
     private readonly TenorRange?[] _tenorById;
-    private readonly Dictionary<string, string[]> _pairTexts;
+    private readonly Dictionary<string, string> _pairLists;
+    private readonly string[] _faceUsual;
+    private readonly string?[] _tenorUsualById;
 
     public FxTables(FxTablesDocument document)
     {
@@ -38,7 +40,7 @@ internal sealed class FxTables
 
         // A counterparty listed twice keeps its last list of pairs (as the tables always have).
         var pairs = new Dictionary<string, List<(string Buy, string Sell)>>(StringComparer.Ordinal);
-        _pairTexts = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        _pairLists = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in document.Pairs)
         {
             var list = new List<(string, string)>();
@@ -54,7 +56,7 @@ internal sealed class FxTables
             }
 
             pairs[p.Cpty] = list;
-            _pairTexts.TryAdd(p.Cpty, p.Pairs);
+            _pairLists.TryAdd(p.Cpty, FxReasons.PairList(p.Pairs));
         }
 
         foreach (var (cpty, list) in pairs)
@@ -98,10 +100,14 @@ internal sealed class FxTables
         }
 
         _tenorById = new TenorRange?[_ids.Count];
+        _tenorUsualById = new string?[_ids.Count];
         foreach (var (id, range) in tenor)
         {
             _tenorById[id] = range;
+            _tenorUsualById[id] = FxReasons.TenorUsual(range);
         }
+
+        _faceUsual = [.. document.FaceValue.Select(FxReasons.FaceValueUsual)];
 
         _hasGroup = new bool[_ids.Count];
         foreach (var id in grouped)
@@ -145,15 +151,21 @@ internal sealed class FxTables
         return new DealTables(hasPair, days, face);
     }
 
-    /// <summary>The pairs listed for <paramref name="cpty"/> (its first entry), for reasons.</summary>
-    public IEnumerable<string> PairsOf(string cpty) => _pairTexts.TryGetValue(cpty, out var texts) ? texts : [];
+    /// <summary>The pairs listed for <paramref name="cpty"/> (its first entry) as a reason lists them.</summary>
+    public string PairListOf(string cpty) => _pairLists.TryGetValue(cpty, out var text) ? text : string.Empty;
 
     /// <summary>The last of the sorted deal <paramref name="days"/> of a year-gap entry strictly before <paramref name="day"/> (a day number), or null.</summary>
     public static int? LastBefore(int[]? days, int day)
     {
-        if (days is null)
+        if (days is null || days.Length == 0)
         {
             return null;
+        }
+
+        // Deals are scored after the period the tables were fitted on, so the last known day is usually the answer: no search.
+        if (days[^1] < day)
+        {
+            return days[^1];
         }
 
         var i = days.AsSpan().BinarySearch(day); // (the span search compares ints inline; Array.BinarySearch goes through a comparer)
@@ -163,6 +175,12 @@ internal sealed class FxTables
 
     /// <summary>The FaceValue range at <paramref name="index"/> (<see cref="DealTables.Face"/>), or null for -1.</summary>
     public FaceValueRange? FaceValueAt(int index) => index >= 0 ? Document.FaceValue[index] : null;
+
+    /// <summary>The reason text of the FaceValue range at <paramref name="index"/> (>= 0): its usual range and group.</summary>
+    public string FaceValueUsualAt(int index) => _faceUsual[index];
+
+    /// <summary>The reason text of the TDays range of the deal's instrument type (when <see cref="Tenor"/> has one).</summary>
+    public string TenorUsual(in DealKeys keys) => _tenorUsualById[keys.Instrument]!;
 
     /// <summary>The TDays range of the deal's instrument type, or null.</summary>
     public TenorRange? Tenor(in DealKeys keys) => keys.Instrument >= 0 ? _tenorById[keys.Instrument] : null;
@@ -345,7 +363,9 @@ internal sealed class DealTablesMemo
 /// </summary>
 internal sealed class TextIds
 {
-    private const int Slots = 64;
+    // A batch meets a few dozen distinct texts: 256 slots keep two of them from sharing a slot (and evicting each other on
+    // every deal, each eviction a dictionary lookup that hashes the text) in all but a few batches.
+    private const int Slots = 256;
     private readonly string?[] _texts = new string?[Slots];
     private readonly int[] _ids = new int[Slots];
 

@@ -261,7 +261,7 @@ public sealed class FxScorer
 
         if (!found.HasPair)
         {
-            return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairsOf(deal.Cpty)));
+            return FxDecision.Rule(FxAnomalyKinds.UnseenPair, FxReasons.UnseenPair(deal, tables.PairListOf(deal.Cpty)));
         }
 
         var months = tables.Document.YearGapMonths;
@@ -349,13 +349,13 @@ public sealed class FxScorer
                 if (faceFires)
                 {
                     check = FxAnomalyKinds.Amount;
-                    reason = FxReasons.FaceValue(deal, face);
+                    reason = FxReasons.FaceValue(deal, face, face is null ? null : tables.FaceValueUsualAt(faceOf[r]));
                 }
 
                 if (tenorFires)
                 {
                     check ??= FxAnomalyKinds.Tenor;
-                    reason = Join(reason, FxReasons.Tenor(deal, tenor));
+                    reason = Join(reason, FxReasons.Tenor(deal, tenor, tenor is null ? null : tables.TenorUsual(keysOf[r])));
                 }
 
                 if (patternFires)

@@ -348,11 +348,12 @@ internal static class FxApi
         string? client = null;
         var clientText = default(JsonEncodedText);
         var scratch = plain ? ArrayPool<byte>.Shared.Rent(PlainDeal.Room) : null;
+        var start = new PlainDeal.Start();
         for (var i = 0; i < deals.Length; i++)
         {
             var deal = deals[i];
             var d = decisions[i];
-            if (scratch is not null && PlainDeal.TryFormat(deal, d, scratch) is var length and > 0)
+            if (scratch is not null && PlainDeal.TryFormat(deal, d, scratch, start) is var length and > 0)
             {
                 w.WriteRawValue(scratch.AsSpan(0, length), skipInputValidation: true);
                 continue;
@@ -440,16 +441,34 @@ internal static class FxApi
         private static readonly System.Text.Encodings.Web.TextEncoder Encoder = ScoringExchange.WriterOptions.Encoder!;
 
         /// <summary>The object's length in <paramref name="into"/> (at least <see cref="Room"/> bytes), or 0 when it is not plain.</summary>
-        public static int TryFormat(FxRawDeal deal, in FxDecision d, Span<byte> into)
+        /// <param name="deal">The deal.</param>
+        /// <param name="d">Its decision.</param>
+        /// <param name="into">Where the object goes.</param>
+        /// <param name="start">The start of the previous plain object, reused while the client is the same string.</param>
+        public static int TryFormat(FxRawDeal deal, in FxDecision d, Span<byte> into, Start start)
         {
             if (d.StatusCode != 200 || deal.Client is not { } client || deal.UniqueId is not { } id)
             {
                 return 0;
             }
 
+            // A batch's deals share one client string: its part of the object is checked and encoded once, not per deal.
+            if (!ReferenceEquals(client, start.Client))
+            {
+                start.Client = null; // (until the bytes below are whole)
+                var length = 0;
+                if (!Put("{\"Client\":\""u8, start.Bytes, ref length) || !PutText(client, start.Bytes, ref length)
+                    || !Put("\",\"UniqueId\":\""u8, start.Bytes, ref length))
+                {
+                    return 0;
+                }
+
+                start.Client = client;
+                start.Length = length;
+            }
+
             var at = 0;
-            if (!Put("{\"Client\":\""u8, into, ref at) || !PutText(client, into, ref at)
-                || !Put("\",\"UniqueId\":\""u8, into, ref at) || !PutText(id, into, ref at)
+            if (!Put(start.Bytes.AsSpan(0, start.Length), into, ref at) || !PutText(id, into, ref at)
                 || !Put("\",\"ContLeg\":"u8, into, ref at))
             {
                 return 0;
@@ -478,6 +497,16 @@ internal static class FxApi
             }
 
             return at;
+        }
+
+        /// <summary>An object's bytes up to its <c>UniqueId</c> value, and the client string they hold.</summary>
+        public sealed class Start
+        {
+            public byte[] Bytes { get; } = new byte[MaxText + 32];
+
+            public string? Client { get; set; }
+
+            public int Length { get; set; }
         }
 
         private static bool Put(ReadOnlySpan<byte> bytes, Span<byte> into, ref int at)

@@ -114,4 +114,29 @@ public sealed class FxDateParsingTests
             parsed.ShouldBe(expected, $"'{text}'");
         }
     }
+    [Fact]
+    public void Every_day_formats_as_the_BCL_formats_it_and_parses_back_to_itself()
+    {
+        // The hand-written formatter and the day-number arithmetic of the parser, over every DateOnly there is (and the
+        // day after each month's last, which must not parse).
+        for (var n = DateOnly.MinValue.DayNumber; n <= DateOnly.MaxValue.DayNumber; n++)
+        {
+            var d = DateOnly.FromDayNumber(n);
+            var text = FxDealValidator.FormatDate(d);
+            if (text != d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))
+            {
+                text.ShouldBe(d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            if (!FxDealValidator.TryParseDate(text, out var parsed) || parsed != d)
+            {
+                parsed.ShouldBe(d, text);
+            }
+
+            if (d.Day == DateTime.DaysInMonth(d.Year, d.Month) && FxDealValidator.TryParseDate($"{d.Year:D4}-{d.Month:D2}-{d.Day + 1:D2}", out _))
+            {
+                throw new ShouldAssertException($"{d.Year:D4}-{d.Month:D2}-{d.Day + 1:D2} parsed");
+            }
+        }
+    }
 }

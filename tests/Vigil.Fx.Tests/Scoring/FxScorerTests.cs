@@ -134,4 +134,29 @@ public sealed class FxScorerTests
     [InlineData(2_500_000_000, "2.5B")]
     [InlineData(365, "365")]
     public void Amounts_in_reasons_are_compact(double value, string expected) => FxReasons.Compact(value).ShouldBe(expected);
+
+    [Fact]
+    public void The_last_deal_day_before_a_date_is_the_one_a_scan_finds()
+    {
+        // Days before, inside and after a year-gap entry's sorted distinct days (the after-the-last shortcut included), and
+        // edge arrays.
+        var random = new Random(5);
+        for (var t = 0; t < 2_000; t++)
+        {
+            var days = Enumerable.Range(0, random.Next(0, 12)).Select(_ => 739_000 + random.Next(0, 60)).Distinct().Order().ToArray();
+            var day = 739_000 + random.Next(-5, 70);
+            int? expected = null;
+            foreach (var d in days)
+            {
+                if (d < day)
+                {
+                    expected = d;
+                }
+            }
+
+            FxTables.LastBefore(days, day).ShouldBe(expected, $"[{string.Join(",", days)}] before {day}");
+        }
+
+        FxTables.LastBefore(null, 739_000).ShouldBeNull();
+    }
 }
