@@ -168,9 +168,23 @@ internal sealed class FxTables
             return days[^1];
         }
 
-        var i = days.AsSpan().BinarySearch(day); // (the span search compares ints inline; Array.BinarySearch goes through a comparer)
-        var before = (i >= 0 ? i : ~i) - 1;
-        return before >= 0 ? days[before] : null;
+        // The first index whose day is not before `day` (a lower bound: an imported table's days may repeat, and a binary
+        // search for an equal key could land on any of the copies); the day before it is the answer.
+        int lo = 0, hi = days.Length;
+        while (lo < hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            if (days[mid] < day)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo > 0 ? days[lo - 1] : null;
     }
 
     /// <summary>The FaceValue range at <paramref name="index"/> (<see cref="DealTables.Face"/>), or null for -1.</summary>
