@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using static Vigil.Detectors.ModelBinary;
 
 namespace Vigil.Detectors;
@@ -603,6 +604,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     internal void ScoreRows(ReadOnlySpan<float> data, int rows, Span<double> scores)
     {
         Span<double> accumulator = stackalloc double[BlockRows];
+        Span<int> starts = stackalloc int[BlockRows];
         var d = FeatureCount;
         var columns = _perfectNodes is not null && rows >= 8 ? ArrayPool<float>.Shared.Rent(BlockRows * d) : null; // fewer rows walk one by one
         try
@@ -624,7 +626,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
                         var groupAcc = acc[..grouped];
                         for (var t = 0; t < _root.Length; t++)
                         {
-                            AddPerfectTree(t, columns!, groupAcc);
+                            AddPerfectTree(t, columns!, groupAcc, starts);
                         }
                     }
 
@@ -683,7 +685,7 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
     /// the column count, and the caller's block holds acc.Length rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddPerfectTree(int t, float[] columns, Span<double> acc)
+    private void AddPerfectTree(int t, float[] columns, Span<double> acc, Span<int> starts)
     {
         var depth = _steps[t];
         ref var nodes = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_columnNodes!), _perfectNodeStart![t]);
@@ -691,12 +693,16 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
         ref var x = ref MemoryMarshal.GetArrayDataReference(columns);
         var leafBase = (nint)(1 << depth) - 1;
         var rows = acc.Length;
+        var top = TopLevels(ref nodes, ref x, depth, rows, starts);
+        ref var start = ref MemoryMarshal.GetReference(starts);
         var r = 0;
         for (; r + 8 <= rows; r += 8)
         {
             ref var xr = ref Unsafe.Add(ref x, r);
-            nint i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-            for (var s = 0; s < depth; s++)
+            ref var sr = ref Unsafe.Add(ref start, r);
+            nint i0 = sr, i1 = Unsafe.Add(ref sr, 1), i2 = Unsafe.Add(ref sr, 2), i3 = Unsafe.Add(ref sr, 3);
+            nint i4 = Unsafe.Add(ref sr, 4), i5 = Unsafe.Add(ref sr, 5), i6 = Unsafe.Add(ref sr, 6), i7 = Unsafe.Add(ref sr, 7);
+            for (var s = top; s < depth; s++)
             {
                 i0 = ColumnStep(ref nodes, ref xr, i0);
                 i1 = ColumnStep(ref nodes, ref Unsafe.Add(ref xr, 1), i1);
@@ -720,6 +726,52 @@ public sealed class IsolationForestModel : IExplainableDetector, IRowScorer
         }
 
         Debug.Assert(r == rows, "the caller passes whole groups of eight rows");
+    }
+
+    /// <summary>Tree levels <see cref="TopLevels"/> walks with vector compares, when the hardware has them.</summary>
+    private const int VectorLevels = 4;
+
+    /// <summary>
+    /// Walks the first levels (up to <see cref="VectorLevels"/>) of one tree for the <paramref name="rows"/> rows of a
+    /// column-wise block, eight rows per vector, and writes each row's heap index after them to <paramref name="starts"/>;
+    /// returns the number of levels walked (0 without vector hardware). Near the root a level has few nodes, so comparing
+    /// every row of the vector with each of them (and keeping the comparison of the node the row is at) costs less than
+    /// the one-row-at-a-time steps, whose dependent loads wait on each other. Same comparisons (value &gt; threshold), so
+    /// the same path as <see cref="ColumnStep"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // vector code: never run at tier 0
+    private static int TopLevels(ref ColumnNode nodes, ref float x, int depth, int rows, Span<int> starts)
+    {
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            starts[..rows].Clear();
+            return 0;
+        }
+
+        var levels = Math.Min(depth, VectorLevels);
+        ref var start = ref MemoryMarshal.GetReference(starts);
+        for (var r = 0; r + Vector256<float>.Count <= rows; r += Vector256<float>.Count)
+        {
+            var index = Vector256<int>.Zero;
+            for (var level = 0; level < levels; level++)
+            {
+                var right = Vector256<int>.Zero;
+                var first = (1 << level) - 1;
+                for (var h = first; h <= 2 * first; h++)
+                {
+                    var node = Unsafe.Add(ref nodes, h);
+                    var value = Vector256.LoadUnsafe(ref Unsafe.AddByteOffset(ref x, (nint)node.Offset), (nuint)r);
+                    var greater = Vector256.GreaterThan(value, Vector256.Create(node.Threshold)).AsInt32();
+                    right |= greater & Vector256.Equals(index, Vector256.Create(h));
+                }
+
+                index = index + index + Vector256<int>.One - right; // right is -1 where true: 2i + 1 + (x > t)
+            }
+
+            index.StoreUnsafe(ref Unsafe.Add(ref start, r));
+        }
+
+        return levels;
     }
 
     /// <summary>One step of <see cref="AddPerfectTree"/>: <paramref name="row"/> is the row's value of feature 0 in a column-wise block.</summary>
