@@ -173,10 +173,9 @@ internal static partial class Utf8Double
     /// <summary>
     /// Parses the field made of the first <paramref name="length"/> bytes of <paramref name="s"/>, where
     /// <paramref name="s"/> may run on past the field (the rest of a CSV buffer). A plain decimal (an optional '-', at
-    /// most 8 digits, optionally '.' and at most 16 more digits, 19 digits in all) is read with three 8-byte loads and no
-    /// branch per digit, then Clinger's exact path (the mantissa below 2^53, one division by an exact power of ten: the
-    /// correctly rounded double, as <see cref="double.Parse(string, IFormatProvider?)"/> gives) or, for longer mantissas
-    /// (shortest round-trip doubles have up to 17 digits), Eisel-Lemire as <see cref="TryParse"/> does; anything else, or a field too
+    /// most 8 digits, optionally '.' and at most 8 more digits) is read with two 8-byte loads and no branch per digit,
+    /// then Clinger's exact path (the mantissa below 2^53, one division by an exact power of ten: the correctly
+    /// rounded double, as <see cref="double.Parse(string, IFormatProvider?)"/> gives); anything else, or a field too
     /// close to the end of <paramref name="s"/>, goes to <see cref="TryParse(ReadOnlySpan{byte}, out double)"/>. (The CSV float64
     /// column loop does the same with <see cref="PlainDecimalOrNaN"/> inline.)
     /// </summary>
@@ -195,8 +194,8 @@ internal static partial class Utf8Double
         return TryParse(s[..length], out value);
     }
 
-    /// <summary>Bytes <see cref="PlainDecimalOrNaN"/> may read from the field start: sign, 8 digits, '.', 16 bytes.</summary>
-    internal const int FieldLoadBytes = 32;
+    /// <summary>Bytes <see cref="PlainDecimalOrNaN"/> may read from the field start: sign, 8 digits, '.', 8 bytes.</summary>
+    internal const int FieldLoadBytes = 24;
 
     /// <summary>
     /// The plain decimal of <paramref name="length"/> (at least 1) bytes at <paramref name="p"/>, or NaN when it is not
@@ -219,43 +218,28 @@ internal static partial class Utf8Double
         var hasDot = dot < digits && dot < 8;
         var intDigits = hasDot ? dot : digits;
         var fracDigits = hasDot ? digits - dot - 1 : 0;
-        if ((uint)intDigits > 8 || (uint)fracDigits > 16 || intDigits + fracDigits == 0 || intDigits + fracDigits > 19)
+        if ((uint)intDigits > 8 || (uint)fracDigits > 8 || intDigits + fracDigits == 0)
         {
             return double.NaN;
         }
 
-        // The fraction in two pieces of at most 8 digits; the second is empty (all '0') for up to 8 digits.
-        var highDigits = Math.Min(fracDigits, 8);
-        var lowDigits = fracDigits - highDigits;
-        ref var fractionStart = ref Unsafe.Add(ref p, i0 + intDigits + 1);
         var whole = LeadingDigitBytes(a, intDigits);
-        var high = LeadingDigitBytes(Unsafe.ReadUnaligned<ulong>(ref fractionStart), highDigits);
-        var low = LeadingDigitBytes(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref fractionStart, 8)), lowDigits);
-        if (!AreEightDigits(whole) || !AreEightDigits(high) || !AreEightDigits(low))
+        var fraction = LeadingDigitBytes(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i0 + intDigits + 1)), fracDigits);
+        if (!AreEightDigits(whole) || !AreEightDigits(fraction))
         {
             return double.NaN;
         }
 
-        // At most 19 digits: below 10^19, no overflow.
-        ref var powers = ref MemoryMarshal.GetReference(PowersOfTenU64);
-        var w = (EightDigitsValue(whole) * Unsafe.Add(ref powers, fracDigits))
-            + (EightDigitsValue(high) * Unsafe.Add(ref powers, lowDigits))
-            + EightDigitsValue(low);
+        var w = (EightDigitsValue(whole) * PowersOfTenU64[fracDigits]) + EightDigitsValue(fraction);
         if (w > 1UL << 53)
         {
-            // The same mantissa and exponent TryParse finds, so the same double (or NaN when it must decide slowly).
-            return EiselLemireOrNaN(w, -fracDigits, negative);
+            return double.NaN;
         }
 
         // Clinger: w and 10^fracDigits are exact doubles, so one division rounds correctly.
         var v = (long)w / ExactPowersOfTen[fracDigits];
         return negative ? -v : v;
     }
-
-    /// <summary>Eisel-Lemire's double, or NaN when it cannot decide (out of line: the caller's loop keeps no out value in memory).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static double EiselLemireOrNaN(ulong w, int q, bool negative) =>
-        TryEiselLemire(w, q, negative, out var value) ? value : double.NaN;
 
     /// <summary>
     /// The first <paramref name="count"/> (0 to 8) bytes of <paramref name="v"/> (in memory order, little-endian) moved
@@ -286,12 +270,7 @@ internal static partial class Utf8Double
         return unchecked((((v & Mask) * Mul1) + (((v >> 16) & Mask) * Mul2)) >> 32);
     }
 
-    private static ReadOnlySpan<ulong> PowersOfTenU64 =>
-    [
-        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
-        100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
-        10_000_000_000_000_000,
-    ];
+    private static readonly ulong[] PowersOfTenU64 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
     /// <summary>Reads 8 ASCII digits at once (SWAR), as in fast_float; false when any of the 8 bytes is not a digit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

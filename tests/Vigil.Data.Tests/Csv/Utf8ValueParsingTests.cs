@@ -131,19 +131,10 @@ public sealed class Utf8ValueParsingTests
             "99999999.99999999", "9007199254740993", "90071992.54740993", "9007199.254740993", "0.00000001", "0.000000001",
             "1e5", "1.5e-3", "1,5", " 1.5", "1.5 ", "1.5x", "NaN", "inf", "-Infinity", "1234567a", "a", "0.1", "0.2", "0.3",
             "124.365", "29.606", "0.682251", "1.23457e+06", "1e-05", "4.9e-324",
-            "1.3047915558366714", "-0.18156499591858120", "1234.567890123456789", "12345678.12345678901",
-            "12345678.123456789012", "0.12345678901234567", "9.999999999999999999", "-9007199254.7409930",
         };
         for (var i = 0; i < 100_000; i++)
         {
             texts.Add(RandomPlainDecimal(rng));
-        }
-
-        // Longer fractions (the 9 to 16 fraction digits the field parser reads too), and shortest round-trip doubles.
-        for (var i = 0; i < 50_000; i++)
-        {
-            texts.Add(RandomPlainDecimal(rng, maxFraction: 18));
-            texts.Add(((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(20) - 10)).ToString("R", CultureInfo.InvariantCulture));
         }
 
         for (var i = 0; i < 20_000; i++)
@@ -173,8 +164,8 @@ public sealed class Utf8ValueParsingTests
         mismatches.ShouldBeEmpty();
     }
 
-    /// <summary>An optional '-', 0 to 9 digits with leading zeros now and then, then often '.' and 0 to <paramref name="maxFraction"/> more digits.</summary>
-    private static string RandomPlainDecimal(SplitMix64 rng, int maxFraction = 9)
+    /// <summary>An optional '-', 0 to 9 digits with leading zeros now and then, then often '.' and 0 to 9 more digits.</summary>
+    private static string RandomPlainDecimal(SplitMix64 rng)
     {
         var sb = new StringBuilder();
         if (rng.Next(3) == 0)
@@ -191,7 +182,7 @@ public sealed class Utf8ValueParsingTests
         if (rng.Next(4) != 0)
         {
             sb.Append('.');
-            var fraction = rng.Next(maxFraction + 1);
+            var fraction = rng.Next(10);
             for (var k = 0; k < fraction; k++)
             {
                 sb.Append((char)('0' + rng.Next(10)));
