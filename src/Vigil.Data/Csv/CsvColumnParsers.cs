@@ -106,7 +106,9 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
                 return;
             }
 
-            Array.Resize(ref _values, size);
+            var grown = HugePages.NewArray(size);
+            _values.AsSpan(0, Count).CopyTo(grown);
+            _values = grown;
         }
     }
 
