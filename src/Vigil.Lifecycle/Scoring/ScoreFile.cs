@@ -147,10 +147,15 @@ public sealed partial class ModelLifecycle
                     }
                 }
 
+                var copiesChunkColumns = cols.Count > 0; // id and kept columns: the chunk's own, until written
                 cols.Add(new Float64Column("score", scores, n));
                 cols.Add(new Float64Column("is_anomaly", flags, n));
                 var result = new Frame(cols);
                 writer ??= FrameFile.OpenWriter(temp, result.Schema);
+                if (!copiesChunkColumns)
+                {
+                    recycler.Return(chunk); // scored, and the output holds none of its columns: the read after next can reuse it
+                }
 
                 // The chunk is written on another thread while the next one is read and scored (one write at a time,
                 // in order): writing is one thread's work, and the other core would wait for it.
@@ -160,7 +165,7 @@ public sealed partial class ModelLifecycle
                     recycler.Return(previous); // scored and written: nothing refers to it any more
                 }
 
-                previous = chunk;
+                previous = copiesChunkColumns ? chunk : null;
                 var output = writer;
                 writing = Task.Run(() => output.Write(result), CancellationToken.None);
                 rows += chunk.RowCount;
