@@ -42,6 +42,9 @@ internal abstract class CsvColumnParser
     /// <summary>Why it failed, when not simply "cannot parse as kind".</summary>
     public string? ErrorDetail { get; protected set; }
 
+    /// <summary>Where a float64 column takes its storage from after a build, when the chunks' consumer returns them.</summary>
+    public ChunkRecycler? Recycler { get; set; }
+
     /// <summary>Makes room for <paramref name="rows"/> rows in all (new storage after a build), growing geometrically but never past <paramref name="limit"/> unless needed.</summary>
     public abstract void EnsureCapacity(int rows, int limit);
 
@@ -96,7 +99,16 @@ internal sealed class Float64Parser(string name, int fileIndex, bool inferred) :
     {
         if (rows > _values.Length)
         {
-            Array.Resize(ref _values, Grow(_values.Length, rows, limit));
+            var size = Grow(_values.Length, rows, limit);
+            if (_values.Length == 0 && Recycler?.TakeFloat64(size) is { } reused)
+            {
+                _values = reused; // a returned chunk's column: written over from row 0
+                return;
+            }
+
+            var grown = HugePages.NewArray(size);
+            _values.AsSpan(0, Count).CopyTo(grown);
+            _values = grown;
         }
     }
 

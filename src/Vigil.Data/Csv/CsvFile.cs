@@ -53,11 +53,25 @@ public static class CsvFile
     /// under the inferred kind is a <see cref="DataFormatException"/> naming its line and column.
     /// When the file has no data rows, one empty frame (with the schema) is returned.
     /// </summary>
-    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows = 65_536, CsvReadOptions? options = null)
+    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows = 65_536, CsvReadOptions? options = null) =>
+        ReadChunks(path, chunkRows, options, recycler: null);
+
+    /// <summary>
+    /// Streams a file as <see cref="ReadChunks(string, int, CsvReadOptions?)"/> does; float64 columns reuse the storage of
+    /// the chunks handed back to <paramref name="recycler"/>.
+    /// </summary>
+    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows, CsvReadOptions? options, ChunkRecycler? recycler)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
-        return Chunks(() => CsvFrameReader.Open(path, options), chunkRows);
+        return Chunks(
+            () =>
+            {
+                var reader = CsvFrameReader.Open(path, options);
+                reader.Recycler = recycler;
+                return reader;
+            },
+            chunkRows);
     }
 
     /// <summary>Streams a stream as frames, like <see cref="ReadChunks(string, int, CsvReadOptions?)"/>. The stream is disposed when the enumeration ends.</summary>

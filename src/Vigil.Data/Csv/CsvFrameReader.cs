@@ -98,6 +98,18 @@ internal sealed class CsvFrameReader : IDisposable
     /// <summary>The schema of every frame this reader returns.</summary>
     public FrameSchema Schema { get; }
 
+    /// <summary>Where chunks' float64 columns take storage the consumer has returned (<see cref="ReadChunk"/> only).</summary>
+    internal ChunkRecycler? Recycler
+    {
+        set
+        {
+            foreach (var p in _parsers)
+            {
+                p.Recycler = value;
+            }
+        }
+    }
+
     /// <summary>Opens a file (gzip when the name ends with .gz or the content starts with the gzip magic bytes).</summary>
     public static CsvFrameReader Open(string path, CsvReadOptions? options)
     {

@@ -42,12 +42,19 @@ public static class FrameFile
     }
 
     /// <summary>Streams a file as frames of bounded size (CSV: <paramref name="chunkRows"/> rows; Parquet: one row group each).</summary>
-    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows = 65_536, CsvReadOptions? csvOptions = null)
+    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows = 65_536, CsvReadOptions? csvOptions = null) =>
+        ReadChunks(path, chunkRows, csvOptions, recycler: null);
+
+    /// <summary>
+    /// Streams a file as <see cref="ReadChunks(string, int, CsvReadOptions?)"/> does; a CSV file's float64 columns reuse the
+    /// storage of the chunks handed back to <paramref name="recycler"/> (Parquet ignores it).
+    /// </summary>
+    public static IEnumerable<Frame> ReadChunks(string path, int chunkRows, CsvReadOptions? csvOptions, ChunkRecycler? recycler)
     {
         EnsureExists(path);
         return FormatOf(path) == FrameFileFormat.Parquet
             ? ParquetFile.ReadChunks(path)
-            : CsvFile.ReadChunks(path, chunkRows, csvOptions);
+            : CsvFile.ReadChunks(path, chunkRows, csvOptions, recycler);
     }
 
     /// <summary>Writes a whole frame, replacing the file.</summary>

@@ -24,6 +24,9 @@ public sealed class Float64Column : Column
     /// <summary>The values as memory, for asynchronous writers.</summary>
     internal ReadOnlyMemory<double> Memory => _values.AsMemory(0, Length);
 
+    /// <summary>The whole wrapped array (it may be longer than the column), for <see cref="ChunkRecycler"/>.</summary>
+    internal double[] Storage => _values;
+
     /// <summary>The value at a row.</summary>
     public double this[int row] => _values[row];
 

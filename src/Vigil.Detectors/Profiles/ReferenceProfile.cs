@@ -274,14 +274,10 @@ public sealed record NumericProfile
     internal static NumericProfile? Compute(string name, Column[] parts, long count, int[]? sample, out long missing)
     {
         var stats = default(Stats);
+        double[]? widened = null;
         foreach (var part in parts)
         {
-            switch (part)
-            {
-                case Float64Column f64: stats.Add<double>(f64.Values); break;
-                case Float32Column f32: stats.Add<float>(f32.Values); break;
-                default: throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
-            }
+            stats.Add(AsDoubles(name, part, ref widened));
         }
 
         missing = count - stats.Present;
@@ -295,12 +291,7 @@ public sealed record NumericProfile
         var next = 0;
         foreach (var part in parts)
         {
-            switch (part)
-            {
-                case Float64Column f64: Gather<double>(f64.Values, offset, sample, ref next, values); break;
-                case Float32Column f32: Gather<float>(f32.Values, offset, sample, ref next, values); break;
-            }
-
+            Gather(AsDoubles(name, part, ref widened), offset, sample, ref next, values);
             offset += part.Length;
         }
 
@@ -310,12 +301,7 @@ public sealed record NumericProfile
             offset = 0;
             foreach (var part in parts)
             {
-                switch (part)
-                {
-                    case Float64Column f64: Gather<double>(f64.Values, offset, null, ref next, values); break;
-                    case Float32Column f32: Gather<float>(f32.Values, offset, null, ref next, values); break;
-                }
-
+                Gather(AsDoubles(name, part, ref widened), offset, null, ref next, values);
                 offset += part.Length;
             }
         }
@@ -328,28 +314,52 @@ public sealed record NumericProfile
         {
             foreach (var part in parts)
             {
-                switch (part)
-                {
-                    case Float64Column f64: Histogram.Count<double>(f64.Values, edges!, counts); break;
-                    case Float32Column f32: Histogram.Count<float>(f32.Values, edges!, counts); break;
-                }
+                Histogram.Count(AsDoubles(name, part, ref widened), edges!, counts);
             }
         }
 
         return new NumericProfile { Quantiles = quantiles, Mean = stats.Sum / stats.Present, Histogram = histogram };
     }
 
+    /// <summary>
+    /// The values of a float64 or float32 column part as doubles (float32 widens exactly; its values are copied to
+    /// <paramref name="widened"/>, grown as needed). The loops over them are then plain double loops, which ReadyToRun
+    /// precompiles: the generic-math loops they replace were compiled at tier 0, then again, in every training process.
+    /// </summary>
+    private static ReadOnlySpan<double> AsDoubles(string name, Column part, ref double[]? widened)
+    {
+        switch (part)
+        {
+            case Float64Column f64:
+                return f64.Values;
+            case Float32Column f32:
+                var values = f32.Values;
+                if (widened is null || widened.Length < values.Length)
+                {
+                    widened = new double[values.Length];
+                }
+
+                for (var i = 0; i < values.Length; i++)
+                {
+                    widened[i] = values[i];
+                }
+
+                return widened.AsSpan(0, values.Length);
+            default:
+                throw new InvalidOperationException($"Column '{name}' has the unsupported kind {part.Kind}.");
+        }
+    }
+
     /// <summary>The present values among rows <paramref name="sample"/>[next..] that fall in this part (rows from <paramref name="offset"/>), or all of them.</summary>
-    private static void Gather<T>(ReadOnlySpan<T> part, int offset, int[]? sample, ref int next, List<double> values)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static void Gather(ReadOnlySpan<double> part, int offset, int[]? sample, ref int next, List<double> values)
     {
         if (sample is null)
         {
             foreach (var v in part)
             {
-                if (!T.IsNaN(v))
+                if (!double.IsNaN(v))
                 {
-                    values.Add(double.CreateTruncating(v));
+                    values.Add(v);
                 }
             }
 
@@ -359,9 +369,9 @@ public sealed record NumericProfile
         while (next < sample.Length && sample[next] < offset + part.Length)
         {
             var v = part[sample[next++] - offset];
-            if (!T.IsNaN(v))
+            if (!double.IsNaN(v))
             {
-                values.Add(double.CreateTruncating(v));
+                values.Add(v);
             }
         }
     }
@@ -374,8 +384,7 @@ public sealed record NumericProfile
         public double Min;
         public double Max;
 
-        public void Add<T>(ReadOnlySpan<T> values)
-            where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        public void Add(ReadOnlySpan<double> values)
         {
             if (Present == 0)
             {
@@ -383,11 +392,10 @@ public sealed record NumericProfile
                 Max = double.NegativeInfinity;
             }
 
-            foreach (var t in values)
+            foreach (var v in values)
             {
-                if (!T.IsNaN(t))
+                if (!double.IsNaN(v))
                 {
-                    var v = double.CreateTruncating(t);
                     Present++;
                     Sum += v;
                     Min = Math.Min(Min, v);
@@ -489,15 +497,14 @@ public sealed record Histogram
     }
 
     /// <summary>Adds every present value of <paramref name="values"/> to the bin <see cref="BinOf(double[], double)"/> gives it.</summary>
-    internal static void Count<T>(ReadOnlySpan<T> values, double[] edges, long[] counts)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    internal static void Count(ReadOnlySpan<double> values, double[] edges, long[] counts)
     {
         var perUnit = BinsPerUnit(edges); // once, not per value
-        foreach (var t in values)
+        foreach (var v in values)
         {
-            if (!T.IsNaN(t))
+            if (!double.IsNaN(v))
             {
-                counts[BinOf(edges, double.CreateTruncating(t), perUnit)]++;
+                counts[BinOf(edges, v, perUnit)]++;
             }
         }
     }

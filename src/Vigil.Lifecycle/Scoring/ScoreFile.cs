@@ -88,9 +88,15 @@ public sealed partial class ModelLifecycle
         var full = Path.GetFullPath(options.Output);
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".vigil-{Environment.ProcessId}-{Path.GetFileName(full)}");
         var done = false;
+        // Each chunk's storage is handed back once it is scored and written, and the scores go to two alternating pairs
+        // of arrays (one being written while the next chunk is scored): new arrays cost a page fault per 4 KiB.
+        var recycler = new ChunkRecycler();
+        Frame? previous = null;
+        var outputs = new (double[] Scores, double[] Flags)[2];
+        var slot = 0;
         try
         {
-            foreach (var chunk in ReadAhead(ReadChunksAfter(loading, dataPath, options.ChunkRows, csv)))
+            foreach (var chunk in ReadAhead(ReadChunksAfter(loading, dataPath, options.ChunkRows, csv, recycler)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 bundle ??= loading.GetAwaiter().GetResult().Bundle;
@@ -111,16 +117,20 @@ public sealed partial class ModelLifecycle
                     }
                 }
 
-                var scores = new double[chunk.RowCount];
-                bundle.Score(chunk, scores);
-                var flags = new double[scores.Length];
-                for (var i = 0; i < scores.Length; i++)
+                var n = chunk.RowCount;
+                if (outputs[slot].Scores is not { } scores || scores.Length < n)
                 {
-                    if (bundle.IsAnomaly(scores[i]))
-                    {
-                        flags[i] = 1;
-                        flagged++;
-                    }
+                    outputs[slot] = (new double[n], new double[n]);
+                }
+
+                (scores, var flags) = outputs[slot];
+                slot ^= 1;
+                bundle.Score(chunk, scores.AsSpan(0, n));
+                for (var i = 0; i < n; i++)
+                {
+                    var anomaly = bundle.IsAnomaly(scores[i]);
+                    flags[i] = anomaly ? 1 : 0;
+                    flagged += anomaly ? 1 : 0;
                 }
 
                 var cols = new List<Column>(keep.Count + 3);
@@ -137,14 +147,25 @@ public sealed partial class ModelLifecycle
                     }
                 }
 
-                cols.Add(new Float64Column("score", scores));
-                cols.Add(new Float64Column("is_anomaly", flags));
+                var copiesChunkColumns = cols.Count > 0; // id and kept columns: the chunk's own, until written
+                cols.Add(new Float64Column("score", scores, n));
+                cols.Add(new Float64Column("is_anomaly", flags, n));
                 var result = new Frame(cols);
                 writer ??= FrameFile.OpenWriter(temp, result.Schema);
+                if (!copiesChunkColumns)
+                {
+                    recycler.Return(chunk); // scored, and the output holds none of its columns: the read after next can reuse it
+                }
 
                 // The chunk is written on another thread while the next one is read and scored (one write at a time,
                 // in order): writing is one thread's work, and the other core would wait for it.
                 writing?.GetAwaiter().GetResult();
+                if (previous is not null)
+                {
+                    recycler.Return(previous); // scored and written: nothing refers to it any more
+                }
+
+                previous = copiesChunkColumns ? chunk : null;
                 var output = writer;
                 writing = Task.Run(() => output.Write(result), CancellationToken.None);
                 rows += chunk.RowCount;
@@ -188,9 +209,9 @@ public sealed partial class ModelLifecycle
     /// The chunks of the data file; when reading fails before the model has loaded, the model's own error (if any)
     /// is thrown instead, so a wrong model reference is reported as such whatever the data holds.
     /// </summary>
-    private static IEnumerable<Frame> ReadChunksAfter(Task<LoadedModel> loading, string path, int chunkRows, CsvReadOptions? csv)
+    private static IEnumerable<Frame> ReadChunksAfter(Task<LoadedModel> loading, string path, int chunkRows, CsvReadOptions? csv, ChunkRecycler recycler)
     {
-        using var chunks = FrameFile.ReadChunks(path, chunkRows, csv).GetEnumerator();
+        using var chunks = FrameFile.ReadChunks(path, chunkRows, csv, recycler).GetEnumerator();
         while (true)
         {
             Frame chunk;

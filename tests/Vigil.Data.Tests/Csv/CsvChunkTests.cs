@@ -41,6 +41,30 @@ public sealed class CsvChunkTests : IDisposable
     }
 
     [Fact]
+    public void Chunks_filled_into_returned_storage_hold_the_same_values_as_a_whole_read()
+    {
+        var path = MixedFile(10_000);
+        var options = new CsvReadOptions { InferenceRows = 500, Schema = FrameSchema.Parse("note:string") };
+        var whole = CsvFile.Read(path, options);
+        var recycler = new ChunkRecycler();
+        var copies = new List<Frame>();
+        var returned = new HashSet<double[]>(ReferenceEqualityComparer.Instance);
+        var reused = 0;
+
+        foreach (var chunk in CsvFile.ReadChunks(path, 777, options, recycler))
+        {
+            var x = ((Float64Column)chunk["x"]).Storage;
+            reused += returned.Contains(x) ? 1 : 0;
+            copies.Add(chunk.Take(Enumerable.Range(0, chunk.RowCount).ToArray()));
+            returned.Add(x);
+            recycler.Return(chunk); // its values are overwritten by the next chunk
+        }
+
+        reused.ShouldBe(12); // every chunk after the first
+        FrameAssert.Equal(whole, Frame.Concat(copies));
+    }
+
+    [Fact]
     public void Categorical_codes_never_change_and_each_chunk_has_the_dictionary_so_far()
     {
         var path = MixedFile(6_000);

@@ -30,9 +30,34 @@ public sealed class ReferenceProfileTests : IDisposable
                 expected[Histogram.BinOf(edges, v)]++;
             }
 
-            Histogram.Count<double>(values.ToArray(), edges, counts);
+            Histogram.Count(values.ToArray(), edges, counts);
             Assert.Equal(expected, counts);
         }
+    }
+
+    [Fact]
+    public void Float32_parts_profile_as_their_exact_double_values_also_next_to_float64_parts()
+    {
+        var rng = new Random(3);
+        var f32 = new float[30_000];
+        for (var i = 0; i < f32.Length; i++)
+        {
+            f32[i] = i % 17 == 0 ? float.NaN : (float)((rng.NextDouble() - 0.3) * 1e3);
+        }
+
+        var widened = Array.ConvertAll(f32, v => (double)v);
+        var f64 = Array.ConvertAll(widened, v => v * 2);
+        var sample = Enumerable.Range(0, 60_000).Where(i => i % 5 == 0).ToArray();
+
+        var expected = NumericProfile.Compute("v", [new Float64Column("v", widened), new Float64Column("v", f64)], 60_000, sample, out var expectedMissing);
+        var actual = NumericProfile.Compute("v", [new Float32Column("v", f32), new Float64Column("v", f64)], 60_000, sample, out var actualMissing);
+
+        actual.ShouldNotBeNull();
+        actualMissing.ShouldBe(expectedMissing);
+        actual.Quantiles.ShouldBe(expected!.Quantiles);
+        actual.Mean.ShouldBe(expected.Mean);
+        actual.Histogram.Edges.ShouldBe(expected.Histogram.Edges);
+        actual.Histogram.Counts.ShouldBe(expected.Histogram.Counts);
     }
 
     private readonly string _dir = Directory.CreateTempSubdirectory("vigil-profile-tests-").FullName;
