@@ -91,7 +91,11 @@ public sealed class InferenceRecord
     /// its collections would otherwise copy while the row waits for the writer, and the SQL stores write the bytes as they
     /// are. Null when the items are given as objects (or there are none).
     /// </summary>
-    public byte[]? ItemsEncoded { get; init; }
+    public byte[]? ItemsEncoded
+    {
+        get => _itemsEncoded;
+        init => _itemsEncoded = value;
+    }
 
     /// <summary>True when the record has items (<see cref="Items"/> or <see cref="ItemsEncoded"/>), without decoding them.</summary>
     public bool HasItems => _items is not null || ItemsEncoded is not null;
@@ -110,29 +114,11 @@ public sealed class InferenceRecord
             return this;
         }
 
-        return new InferenceRecord
-        {
-            LogId = LogId,
-            RequestId = RequestId,
-            StartUs = StartUs,
-            EndUs = EndUs,
-            Route = Route,
-            Model = Model,
-            Version = Version,
-            Status = Status,
-            Rows = Rows,
-            ScoredRows = ScoredRows,
-            RequestPayload = _requestPayload,
-            RequestPayloadUtf8 = RequestPayloadUtf8,
-            ResponsePayload = _responsePayload,
-            ResponsePayloadUtf8 = ResponsePayloadUtf8,
-            ParseUs = ParseUs,
-            TransformUs = TransformUs,
-            ScoreUs = ScoreUs,
-            Error = Error,
-            Altered = Altered,
-            ItemsEncoded = encoded,
-        };
+        // A field-for-field copy (every field, including any added later), then the items swapped for their encoding.
+        var copy = (InferenceRecord)MemberwiseClone();
+        copy._items = null;
+        copy._itemsEncoded = encoded;
+        return copy;
     }
 
     /// <summary>
@@ -145,6 +131,7 @@ public sealed class InferenceRecord
     private string? _requestPayload;
     private string? _responsePayload;
     private InferenceItems? _items;
+    private byte[]? _itemsEncoded;
 
     private static string? Decode(byte[]? utf8) => utf8 is null ? null : System.Text.Encoding.UTF8.GetString(utf8);
 
