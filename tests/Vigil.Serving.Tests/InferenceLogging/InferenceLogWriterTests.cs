@@ -43,6 +43,46 @@ public sealed class InferenceLogWriterTests
         Directory.Delete(home, recursive: true);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Rows_reach_a_sink_that_stores_encoded_items_with_their_items_encoded_and_others_with_item_objects(bool encoded)
+    {
+        // Queued rows live through collections while the writer is busy: as one encoded array their items cost a single
+        // copy. A bad row among them is still isolated and dead-lettered with its items.
+        var home = NewHome();
+        var sink = new FaultySink { StoresEncodedItems = encoded, Poison = r => r.Model == "poison" };
+        var writer = Writer(sink, home);
+        await writer.StartAsync(Ct);
+        writer.WantsEncodedItems.ShouldBe(encoded);
+        var bad = Row(-1, model: "poison");
+        await writer.EnqueueAsync(bad, Ct);
+        for (var i = 0; i < 300; i++)
+        {
+            await writer.EnqueueAsync(Row(i, items: i % 3 != 0), Ct);
+        }
+
+        await writer.DisposeAsync();
+        sink.Rows.Count.ShouldBe(300);
+        foreach (var row in sink.Rows.Values)
+        {
+            var hasItems = int.Parse(row.RequestId["req-".Length..], System.Globalization.CultureInfo.InvariantCulture) % 3 != 0;
+            row.HasItems.ShouldBe(hasItems);
+            (row.ItemsEncoded is not null).ShouldBe(encoded && hasItems);
+            if (hasItems)
+            {
+                var items = row.Items.ShouldNotBeNull();
+                items.Score.ShouldBe([0.25, 0.75]);
+                items.Rule.ShouldBe([null, "velocity"]);
+                items.Features[1].Texts.ShouldBe(["grocery", null]);
+            }
+        }
+
+        var dead = InferenceDeadLetterFile.Read(Path.Combine(home, "inference-log-dead-letter.jsonl"));
+        dead.Single().Record.Items.ShouldNotBeNull().Label.ShouldBe([(sbyte)0, (sbyte)1]);
+        Directory.Delete(home, recursive: true);
+    }
+
     [Fact]
     public async Task Text_with_a_NUL_or_a_lone_surrogate_is_made_storable_and_flagged_as_altered()
     {

@@ -74,6 +74,9 @@ internal sealed class FaultySink : IInferenceLogSink
 
     public string Description => "faulty-memory";
 
+    /// <summary>As the SQL stores when true: the writer then hands over rows with their items encoded.</summary>
+    public bool StoresEncodedItems { get; init; }
+
     /// <summary>While true every write fails like a PostgreSQL server that is down (a socket error).</summary>
     public volatile bool Down;
 
