@@ -35,7 +35,7 @@ public sealed class InferenceItems
     /// log writer then reports for the row as it would for the item objects.
     /// </summary>
     public byte[]? TryEncode() =>
-        InferenceItemsCodec.Problem(this) is null ? (t_encoder ??= new InferenceItemsCodec.Encoder()).Encode(this).ToArray() : null;
+        InferenceItemsCodec.Problem(this) is null ? (t_encoder ??= new InferenceItemsCodec.Encoder()).EncodeChecked(this).ToArray() : null;
 }
 
 /// <summary>

@@ -85,12 +85,12 @@ internal static class InferenceItemsCodec
         private int[] _indexes = new int[64];
 
         /// <exception cref="ArgumentException">The items are inconsistent (see <see cref="Problem"/>).</exception>
-        public ReadOnlyMemory<byte> Encode(InferenceItems items)
+        public ReadOnlyMemory<byte> Encode(InferenceItems items) =>
+            Problem(items) is { } problem ? throw new ArgumentException($"inference log items: {problem}", nameof(items)) : EncodeChecked(items);
+
+        /// <summary>Encodes items <see cref="Problem"/> found nothing wrong with.</summary>
+        public ReadOnlyMemory<byte> EncodeChecked(InferenceItems items)
         {
-            if (Problem(items) is { } problem)
-            {
-                throw new ArgumentException($"inference log items: {problem}", nameof(items));
-            }
             _buffer.ResetWrittenCount();
             var n = items.Count;
             WriteByte(Version);
